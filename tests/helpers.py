@@ -1,0 +1,98 @@
+"""Shared test helpers: private tmux sockets, temp repos, cleanup that always runs."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TESTS_DIR = Path(__file__).resolve().parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+import mminions  # noqa: E402
+
+MMINIONS_PY = REPO_ROOT / "mminions.py"
+FAKES_DIR = TESTS_DIR / "fakes"
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Test Author", "GIT_AUTHOR_EMAIL": "author@example.invalid",
+    "GIT_COMMITTER_NAME": "Test Author", "GIT_COMMITTER_EMAIL": "author@example.invalid",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def unique_socket() -> str:
+    return f"mmt-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def temp_dir(case: unittest.TestCase, prefix: str = "mmt-") -> Path:
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    case.addCleanup(shutil.rmtree, path, True)
+    return path
+
+
+def private_tmux(case: unittest.TestCase) -> "mminions.Tmux":
+    """A tmux server on a socket of this test's own, killed when the test ends."""
+    tmux = mminions.Tmux(unique_socket())
+    case.addCleanup(tmux.kill_server)
+    return tmux
+
+
+def git(repo: Path, *args: str, date: str | None = None) -> str:
+    env = dict(os.environ, **GIT_ENV)
+    if date:
+        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = date
+    result = subprocess.run(["git", "-C", str(repo), *args], env=env, capture_output=True,
+                            text=True, check=True)
+    return result.stdout
+
+
+def make_repo(path: Path, files: dict[str, str], message: str = "initial") -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "user.email", GIT_ENV["GIT_AUTHOR_EMAIL"])
+    git(path, "config", "user.name", GIT_ENV["GIT_AUTHOR_NAME"])
+    commit_files(path, files, message)
+    return path
+
+
+def commit_files(repo: Path, files: dict[str, str], message: str, n: int = 0) -> str:
+    for rel, text in files.items():
+        target = repo / rel
+        if text is None:
+            target.unlink()
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--allow-empty", "-m", message,
+        date=f"2026-01-01T00:{n // 60 % 60:02d}:{n % 60:02d}Z")
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None,
+            timeout: float = 120, input: str | None = None) -> subprocess.CompletedProcess:
+    """Run mminions.py as a user would, in a subprocess."""
+    full_env = dict(os.environ, **GIT_ENV)
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, str(MMINIONS_PY), *args], capture_output=True,
+                          text=True, env=full_env, cwd=cwd, timeout=timeout, input=input)

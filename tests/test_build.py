@@ -1,0 +1,28 @@
+"""The .pyz: builds reproducibly and runs from anywhere."""
+
+import subprocess
+import unittest
+
+from helpers import REPO_ROOT, temp_dir
+
+
+class BuildTests(unittest.TestCase):
+    def test_two_builds_identical_and_runnable(self):
+        out = temp_dir(self)
+        for name in ("a.pyz", "b.pyz"):
+            subprocess.run([str(REPO_ROOT / "build.sh"), str(out / name)], check=True,
+                           capture_output=True)
+        self.assertEqual((out / "a.pyz").read_bytes(), (out / "b.pyz").read_bytes())
+        self.assertTrue((out / "a.pyz").read_bytes().startswith(b"#!/usr/bin/env python3\n"))
+        elsewhere = temp_dir(self)
+        version = subprocess.run([str(out / "a.pyz"), "--version"], cwd=elsewhere,
+                                 capture_output=True, text=True, check=True)
+        self.assertRegex(version.stdout, r"^mminions \d+\.\d+\.\d+")
+        helptext = subprocess.run([str(out / "a.pyz"), "--help"], cwd=elsewhere,
+                                  capture_output=True, text=True, check=True)
+        for command in ("run", "manager", "status", "attach", "send", "stop", "serve"):
+            self.assertIn(command, helptext.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,61 @@
+"""run_cmd: the one subprocess edge."""
+
+import os
+import time
+import unittest
+
+from helpers import mminions, temp_dir
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is dead for our purposes
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+class RunCmdTests(unittest.TestCase):
+    def test_captures_output_and_code(self):
+        r = mminions.run_cmd(["sh", "-c", "echo out; echo err >&2; exit 3"])
+        self.assertEqual((r.returncode, r.stdout, r.stderr, r.timed_out), (3, "out\n", "err\n", False))
+        self.assertFalse(r.ok)
+
+    def test_input_env_cwd(self):
+        root = temp_dir(self)
+        r = mminions.run_cmd(["sh", "-c", 'cat; echo "$FOO"; pwd'], cwd=root,
+                             env={"FOO": "bar", "PATH": os.environ["PATH"]}, input="in\n")
+        self.assertEqual(r.stdout.splitlines(), ["in", "bar", str(root)])
+
+    def test_timeout_kills_grandchild(self):
+        root = temp_dir(self)
+        pidfile = root / "pid"
+        start = time.monotonic()
+        r = mminions.run_cmd(["sh", "-c", f"sleep 300 & echo $! > {pidfile}; wait"], timeout=0.5)
+        self.assertTrue(r.timed_out)
+        self.assertEqual(r.returncode, 124)
+        self.assertLess(time.monotonic() - start, 10)
+        pid = int(pidfile.read_text())
+        self.assertTrue(any(not _alive(pid) or time.sleep(0.05) for _ in range(100)))
+        self.assertFalse(_alive(pid))
+
+    def test_background_child_of_finished_command_is_reaped(self):
+        root = temp_dir(self)
+        pidfile = root / "pid"
+        r = mminions.run_cmd(["sh", "-c", f"sleep 300 >/dev/null 2>&1 & echo $! > {pidfile}"])
+        self.assertEqual(r.returncode, 0)
+        pid = int(pidfile.read_text())
+        self.assertTrue(any(not _alive(pid) or time.sleep(0.05) for _ in range(100)))
+
+    def test_missing_binary_is_clear(self):
+        with self.assertRaises(mminions.ToolNotFound) as ctx:
+            mminions.run_cmd(["definitely-not-a-tool-xyz"])
+        self.assertIn("definitely-not-a-tool-xyz: command not found", str(ctx.exception))
+
+
+if __name__ == "__main__":
+    unittest.main()
