@@ -607,6 +607,582 @@ def fingerprint_diff(before: dict, after: dict) -> list[str]:
     return [f"{key} changed" for key in sorted(before) if before.get(key) != after.get(key)]
 
 
+
+# ==== 6. Issue =============================================================
+
+ISSUE_URL_FORMS = ("https://github.com/OWNER/REPO/issues/N, https://github.com/OWNER/REPO/pull/N "
+                   "(a GitHub Enterprise host too), or OWNER/REPO#N")
+_URL_RE = re.compile(r"^https?://(?P<host>[^/\s]+)/(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+)"
+                     r"/(?P<kind>issues|pull|pulls)/(?P<number>[0-9]+)/?(?:[?#].*)?$")
+_SHORT_RE = re.compile(r"^(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+)#(?P<number>[0-9]+)$")
+GITHUB_TIMEOUT = 20.0
+
+
+@dataclass(frozen=True)
+class IssueRef:
+    owner: str
+    repo: str
+    number: int
+    host: str = "github.com"
+
+    @property
+    def slug(self) -> str:
+        return f"{self.owner}/{self.repo}"
+
+    @property
+    def html_url(self) -> str:
+        return f"https://{self.host}/{self.owner}/{self.repo}/issues/{self.number}"
+
+
+def parse_issue_url(text: str) -> IssueRef:
+    """Parse an issue or pull-request URL, or OWNER/REPO#N.
+
+    >>> parse_issue_url("https://github.com/o/r/issues/12#issuecomment-1")
+    IssueRef(owner='o', repo='r', number=12, host='github.com')
+    >>> parse_issue_url("o/r#3").slug
+    'o/r'
+    """
+    text = (text or "").strip()
+    match = _URL_RE.match(text) or _SHORT_RE.match(text)
+    if not match or int(match.group("number")) <= 0:
+        raise UsageError(f"not a GitHub issue URL: {text[:200]!r}; use {ISSUE_URL_FORMS}")
+    host = match.groupdict().get("host") or "github.com"
+    return IssueRef(match.group("owner"), match.group("repo"), int(match.group("number")), host)
+
+
+def default_api_url(ref: IssueRef, explicit: str | None, env: dict) -> str:
+    if explicit or env.get("GITHUB_API_URL"):
+        return (explicit or env["GITHUB_API_URL"]).rstrip("/")
+    return "https://api.github.com" if ref.host == "github.com" else f"https://{ref.host}/api/v3"
+
+
+def resolve_token(env: dict, runner: Runner = run_cmd) -> str | None:
+    """GITHUB_TOKEN, else GH_TOKEN, else ``gh auth token`` when gh is installed."""
+    for name in ("GITHUB_TOKEN", "GH_TOKEN"):
+        if env.get(name):
+            return env[name].strip()
+    if shutil.which("gh"):
+        with contextlib.suppress(MminionsError):
+            result = runner(["gh", "auth", "token"], timeout=10)
+            if result.ok and result.stdout.strip():
+                return result.stdout.strip()
+    return None
+
+
+def _rate_limit_message(headers: Any) -> str:
+    reset = headers.get("X-RateLimit-Reset")
+    retry = headers.get("Retry-After")
+    when = None
+    if reset and reset.isdigit():
+        when = _dt.datetime.fromtimestamp(int(reset), _dt.timezone.utc)
+    elif retry and retry.isdigit():
+        when = _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(seconds=int(retry))
+    until = f" until {when.strftime('%H:%M')} UTC" if when else ""
+    return f"GitHub API rate limited{until}; set GITHUB_TOKEN (or wait)"
+
+
+def http_json(method: str, url: str, token: str | None = None, body: Any = None,
+              timeout: float = GITHUB_TIMEOUT, retries: int = 1,
+              backoff: float = 1.0) -> tuple[Any, dict]:
+    """One GitHub REST call: JSON in and out, errors turned into one readable line."""
+    host = urllib.parse.urlsplit(url).netloc or url
+    headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28",
+               "User-Agent": f"mminions/{VERSION}"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode("utf-8")
+        headers["Content-Type"] = "application/json"
+    for attempt in range(retries + 1):
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                raw = response.read(20_000_000)
+                payload = json.loads(raw.decode("utf-8")) if raw.strip() else None
+                return payload, dict(response.headers.items())
+        except urllib.error.HTTPError as exc:
+            code = exc.code
+            with contextlib.suppress(Exception):
+                exc.close()
+            if code >= 500 and attempt < retries:
+                time.sleep(backoff * (attempt + 1))
+                continue
+            if code == 404:
+                raise GitHubError("issue not found, or private: set GITHUB_TOKEN "
+                                  f"({method} {urllib.parse.urlsplit(url).path} gave 404)") from None
+            if code == 401:
+                raise GitHubError("GitHub rejected the token (401 Bad credentials): "
+                                  "check GITHUB_TOKEN / GH_TOKEN") from None
+            if code in (403, 429) and (exc.headers.get("X-RateLimit-Remaining") == "0"
+                                       or exc.headers.get("Retry-After") or code == 429):
+                raise GitHubError(_rate_limit_message(exc.headers)) from None
+            if code == 403:
+                raise GitHubError(f"GitHub refused {method} {urllib.parse.urlsplit(url).path} "
+                                  "(403): the token lacks access") from None
+            raise GitHubError(f"GitHub API error {code} from {host}") from None
+        except json.JSONDecodeError:
+            raise GitHubError(f"GitHub API at {host} returned something that is not JSON") from None
+        except (TimeoutError, socket.timeout):
+            raise GitHubError(f"timed out after {timeout:g} s talking to {host}") from None
+        except urllib.error.URLError as exc:
+            reason = exc.reason
+            if isinstance(reason, (TimeoutError, socket.timeout)):
+                raise GitHubError(f"timed out after {timeout:g} s talking to {host}") from None
+            raise GitHubError(f"cannot reach {host}: {getattr(reason, 'strerror', None) or reason}") from None
+        except (ConnectionError, OSError) as exc:
+            raise GitHubError(f"cannot reach {host}: {exc.strerror or exc}") from None
+    raise GitHubError(f"GitHub API at {host} kept failing")  # pragma: no cover
+
+
+def _next_link(headers: dict) -> str | None:
+    link = headers.get("Link") or headers.get("link") or ""
+    for part in link.split(","):
+        match = re.match(r'\s*<([^>]+)>\s*;\s*rel="?next"?', part)
+        if match:
+            return match.group(1)
+    return None
+
+
+def fetch_github_issue(ref: IssueRef, api_url: str, token: str | None,
+                       timeout: float = GITHUB_TIMEOUT, max_comments: int = 100,
+                       backoff: float = 1.0) -> tuple[dict, list[dict]]:
+    base = f"{api_url}/repos/{ref.owner}/{ref.repo}/issues/{ref.number}"
+    issue, _ = http_json("GET", base, token, timeout=timeout, backoff=backoff)
+    if not isinstance(issue, dict):
+        raise GitHubError("GitHub returned an unexpected issue payload")
+    comments: list[dict] = []
+    url: str | None = f"{base}/comments?per_page={min(max_comments, 100)}"
+    while url and len(comments) < max_comments and issue.get("comments", 1):
+        page, headers = http_json("GET", url, token, timeout=timeout, backoff=backoff)
+        if not isinstance(page, list):
+            break
+        comments.extend(c for c in page if isinstance(c, dict))
+        url = _next_link(headers)
+    return issue, comments[:max_comments]
+
+
+def read_issue_file(path: str, stdin: Any = None) -> dict:
+    """A Markdown or JSON issue file (``-`` for stdin) as {title, body, ...}."""
+    if path == "-":
+        stream = stdin if stdin is not None else sys.stdin
+        raw = stream.buffer.read() if hasattr(stream, "buffer") else stream.read()
+        raw = raw.encode("utf-8") if isinstance(raw, str) else raw
+        label = "standard input"
+    else:
+        try:
+            raw = Path(path).read_bytes()
+        except FileNotFoundError:
+            raise UsageError(f"issue file {path} does not exist") from None
+        except IsADirectoryError:
+            raise UsageError(f"issue file {path} is a directory; give a .md or .json file") from None
+        except OSError as exc:
+            raise UsageError(f"cannot read issue file {path}: {exc.strerror}") from None
+        label = f"issue file {path}"
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UsageError(f"{label} is not UTF-8 text") from None
+    if not text.strip():
+        raise UsageError(f"{label} is empty; write the report (a '# Title' line, then the body)")
+    if text.lstrip().startswith(("{", "[")):
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{label} looks like JSON but is not valid ({exc.msg}, line {exc.lineno})") from None
+        if not isinstance(obj, dict) or not isinstance(obj.get("title"), str) \
+                or not isinstance(obj.get("body", ""), (str, type(None))) or "body" not in obj:
+            raise UsageError(f"{label}: JSON must be an object with 'title' and 'body' strings "
+                             "(a GitHub issue payload, or {\"title\": ..., \"body\": ...})")
+        obj = dict(obj)
+        obj["body"] = obj.get("body") or ""
+        return obj
+    return dict(zip(("title", "body"), parse_markdown_issue(text)))
+
+
+def parse_markdown_issue(text: str) -> tuple[str, str]:
+    """First ``# `` heading is the title; everything else is the body.
+
+    >>> parse_markdown_issue("# Crash on empty input\\n\\nIt crashes.")
+    ('Crash on empty input', 'It crashes.')
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith("# "):
+            return line[2:].strip(), "\n".join(lines[:i] + lines[i + 1:]).strip()
+        if line.strip():
+            break
+    first = next((l for l in lines if l.strip()), "")
+    return first.strip().lstrip("#").strip()[:200], text.strip()
+
+
+# -- signal extraction ------------------------------------------------------
+
+_FENCE_RE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\n]*)$")
+_EXC_LINE_RE = re.compile(
+    r"^(?:E\s+)?(?P<type>(?:[A-Za-z_][\w]*\.)*[A-Z]\w*(?:Error|Exception|Warning|Exit|Interrupt|"
+    r"Failure|Fault|Iteration))(?::\s?(?P<msg>.*))?$")
+_TB_LAST_RE = re.compile(r"^(?P<type>(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*)(?::\s?(?P<msg>.*))?$")
+_FRAME_RE = re.compile(r'^\s+File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?$')
+_PATH_RE = re.compile(r"(?<![\w/.:-])(/?(?:[\w.-]+/)*[\w.-]+\.(?:py|pyx|pyi|c|h|cc|cpp|hpp|rs|go|js|ts|"
+                      r"java|rb|toml|cfg|ini|json|yaml|yml))(?::(\d+))?(?![\w])")
+_VERSION_RE = re.compile(r"\b(Python|python|CPython|numpy|pandas|Django|django|node|Go|go|rustc)"
+                         r"[ :=v]{1,3}(\d+\.\d+(?:\.\d+)?)")
+_PIN_RE = re.compile(r"\b([A-Za-z][\w.-]+)==(\d+(?:\.\d+)+\w*)")
+_EXPECT_RE = re.compile(
+    r"\bexpected(?:[ \t]+(?:output|result|value))?[ \t]*[:=]?[ \t]*`?(?P<exp>[^`,;\n]{1,200}?)`?[ \t]*[,;]?[ \t]*"
+    r"(?:but[ \t]+)?(?:got|actual(?:ly)?|received|returned|instead got)[ \t]*[:=]?[ \t]*`?(?P<act>[^`\n]{1,200}?)`?"
+    r"[ \t]*(?:[.;]|$)", re.I | re.M)
+_SHOULD_RE = re.compile(
+    r"\bshould[ \t]+(?:be|return|print|give|output)[ \t]+`?(?P<exp>[^`\n]{1,120}?)`?[ \t]*,?[ \t]*but[ \t]+"
+    r"(?:it[ \t]+)?(?:is|was|returns|returned|prints|printed|gives|gave|outputs)[ \t]+`?(?P<act>[^`\n]{1,120}?)`?"
+    r"[ \t]*(?:[.;]|$)", re.I | re.M)
+_INLINE_CODE_RE = re.compile(r"`([^`\n]{1,500})`")
+_SECTION_RE = re.compile(r"^\W{0,6}(expected|actual)(?:\s+(?:output|result|behaviou?r))?\W{0,6}$", re.I)
+_RUST_PANIC_RE = re.compile(r"^thread '[^']*' panicked at (?:'(?P<old>.*)', (?P<loc1>\S+)|(?P<loc2>\S+?):?)$")
+_RUST_ERR_RE = re.compile(r"^(?P<type>error\[E\d{4}\]):\s*(?P<msg>.*)$")
+_GO_PANIC_RE = re.compile(r"^panic:\s*(?P<msg>.*)$")
+SHELL_INFOS = {"console", "sh", "shell", "bash", "zsh", "shell-session", "sh-session", "terminal"}
+PY_INFOS = {"python", "py", "python3", "py3"}
+PYCON_INFOS = {"pycon", "python-repl", "pyrepl", "ipython"}
+
+
+def normalize_newlines(text: str) -> str:
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def extract_code_blocks(text: str, source: str = "body") -> list[dict]:
+    """Fenced blocks (``` and ~~~); a fence closes only with its own char and length."""
+    blocks = []
+    lines = normalize_newlines(text).split("\n")
+    i = 0
+    while i < len(lines):
+        match = _FENCE_RE.match(lines[i].rstrip()) or _FENCE_RE.match(lines[i].strip())
+        if not match or (match.group("fence")[0] == "`" and "`" in match.group("info")):
+            i += 1
+            continue
+        fence = match.group("fence")
+        indent = len(lines[i]) - len(lines[i].lstrip())
+        info = match.group("info").strip()
+        body: list[str] = []
+        i += 1
+        while i < len(lines):
+            stripped = lines[i].strip()
+            if stripped.startswith(fence[0] * len(fence)) and set(stripped) == {fence[0]}:
+                break
+            line = lines[i]
+            body.append(line[indent:] if line[:indent].strip() == "" else line)
+            i += 1
+        i += 1
+        lang = info.split()[0].lower() if info else ""
+        blocks.append({"info": info, "lang": lang, "text": "\n".join(body), "source": source})
+    return blocks
+
+
+def strip_code_blocks(text: str) -> str:
+    """The prose of a Markdown text, without fenced blocks (for prose-only patterns)."""
+    out, inside = [], None
+    for line in normalize_newlines(text).split("\n"):
+        m = _FENCE_RE.match(line.strip())
+        if inside is None and m:
+            inside = m.group("fence")
+            continue
+        if inside and line.strip().startswith(inside) and set(line.strip()) == {inside[0]}:
+            inside = None
+            continue
+        if inside is None:
+            out.append(line)
+    return "\n".join(out)
+
+
+def extract_tracebacks(text: str, source: str = "body") -> list[dict]:
+    """Each Python traceback (chained ones separately) with frames and its last line."""
+    lines = normalize_newlines(text).split("\n")
+    out = []
+    i = 0
+    while i < len(lines):
+        stripped = lines[i].strip()
+        if not stripped.startswith("Traceback (most recent call last)"):
+            i += 1
+            continue
+        prefix = lines[i][: len(lines[i]) - len(lines[i].lstrip())]  # e.g. '>>> ' output indent
+        start = i
+        frames = []
+        i += 1
+        while i < len(lines):
+            line = lines[i][len(prefix):] if lines[i].startswith(prefix) else lines[i]
+            frame = _FRAME_RE.match(line)
+            if frame:
+                frames.append({"file": frame.group("file"), "line": int(frame.group("line")),
+                               "function": (frame.group("func") or "").strip(), "code": ""})
+                i += 1
+                continue
+            if line.startswith((" ", "\t")) or not line.strip():
+                if frames and line.strip() and not frames[-1]["code"] and not set(line.strip()) <= set("^~ "):
+                    frames[-1]["code"] = line.strip()
+                i += 1
+                if not line.strip() and i < len(lines) and not lines[i].strip():
+                    break
+                continue
+            break
+        exc_type, message = "", ""
+        if i < len(lines):
+            last = lines[i][len(prefix):] if lines[i].startswith(prefix) else lines[i]
+            match = _TB_LAST_RE.match(last.strip())
+            if match:
+                exc_type, message = match.group("type"), (match.group("msg") or "").strip()
+                i += 1
+        out.append({"text": "\n".join(lines[start:i]), "frames": frames,
+                    "exception_type": exc_type, "message": message, "source": source})
+    return out
+
+
+def extract_error_lines(text: str, source: str = "body") -> list[dict]:
+    """Python ``XError: msg`` lines, Rust panics/errors, Go panics."""
+    out = []
+    lines = normalize_newlines(text).split("\n")
+    for n, raw in enumerate(lines):
+        line = raw.strip()
+        if line.startswith((">>> ", "... ")):
+            continue
+        m = _EXC_LINE_RE.match(line)
+        if m and len(line) < 2000:
+            out.append({"type": m.group("type"), "message": (m.group("msg") or "").strip(),
+                        "source": source, "origin": "error-line"})
+            continue
+        for span in _INLINE_CODE_RE.findall(line):
+            m = _EXC_LINE_RE.match(span.strip())
+            if m and m.group("msg"):
+                out.append({"type": m.group("type"), "message": m.group("msg").strip(),
+                            "source": source, "origin": "inline"})
+        m = _RUST_PANIC_RE.match(line)
+        if m:
+            message = m.group("old") or (lines[n + 1].strip() if n + 1 < len(lines) else "")
+            out.append({"type": "panic", "message": message, "source": source, "origin": "rust-panic",
+                        "location": m.group("loc1") or m.group("loc2")})
+            continue
+        m = _RUST_ERR_RE.match(line)
+        if m:
+            out.append({"type": m.group("type"), "message": m.group("msg"), "source": source,
+                        "origin": "rust-error"})
+            continue
+        m = _GO_PANIC_RE.match(line)
+        if m:
+            out.append({"type": "panic", "message": m.group("msg"), "source": source,
+                        "origin": "go-panic"})
+    return out
+
+
+def pycon_to_script(text: str) -> tuple[str, list[dict]]:
+    """A ``>>>`` transcript as a runnable script, and each statement's shown output.
+
+    >>> pycon_to_script(">>> x = 1\\n>>> x + 1\\n2")[0]
+    'x = 1\\nx + 1'
+    """
+    code: list[str] = []
+    outputs: list[dict] = []
+    current: dict | None = None
+    for line in normalize_newlines(text).split("\n"):
+        if line.startswith(">>>"):
+            stmt = line[4:] if line.startswith(">>> ") else line[3:]
+            code.append(stmt)
+            current = {"code": stmt, "output": ""}
+            outputs.append(current)
+        elif line.startswith("...") and current is not None and (line[3:4] in ("", " ")):
+            stmt = line[4:]
+            code.append(stmt)
+            current["code"] += "\n" + stmt
+        elif current is not None:
+            current["output"] = (current["output"] + "\n" + line) if current["output"] else line
+    for item in outputs:
+        item["output"] = item["output"].rstrip()
+    while code and not code[-1].strip():
+        code.pop()
+    return "\n".join(code), outputs
+
+
+def is_pycon(block: dict) -> bool:
+    return block["lang"] in PYCON_INFOS or any(
+        l.startswith(">>> ") or l == ">>>" for l in block["text"].split("\n")[:50])
+
+
+def extract_shell_commands(block_text: str, source: str, whole_block: bool = False) -> list[dict]:
+    """``$ cmd`` lines (with ``\\`` continuations); a whole sh block when it has none."""
+    commands = []
+    lines = block_text.split("\n")
+    i = 0
+    saw_prompt = False
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("$ ") or line.startswith("% "):
+            saw_prompt = True
+            cmd = line[2:]
+            while cmd.endswith("\\") and i + 1 < len(lines):
+                i += 1
+                cmd = cmd[:-1] + " " + lines[i].strip()
+            commands.append({"command": cmd.strip(), "source": source})
+        i += 1
+    if whole_block and not saw_prompt:
+        for line in lines:
+            if line.strip() and not line.lstrip().startswith("#"):
+                commands.append({"command": line.strip(), "source": source})
+    return commands
+
+
+def extract_expected_actual(text: str, source: str = "body") -> list[dict]:
+    pairs = []
+    # An error quoted inline ("`TypeError: expected str, got None`") is not an expectation.
+    prose = _INLINE_CODE_RE.sub(lambda m: "" if _EXC_LINE_RE.match(m.group(1).strip()) else m.group(0),
+                                strip_code_blocks(text))
+    for regex in (_EXPECT_RE, _SHOULD_RE):
+        for m in regex.finditer(prose):
+            exp, act = m.group("exp").strip(" `'\""), m.group("act").strip(" `'\"")
+            if exp and act and exp != act:
+                pairs.append({"expected": exp, "actual": act, "source": source})
+    # "Expected" / "Actual" headings followed by a block or a line
+    lines = normalize_newlines(text).split("\n")
+    sections: dict[str, str] = {}
+    for i, line in enumerate(lines):
+        m = _SECTION_RE.match(line.strip())
+        if not m:
+            continue
+        j = i + 1
+        while j < len(lines) and not lines[j].strip():
+            j += 1
+        if j < len(lines) and _FENCE_RE.match(lines[j].strip()):
+            block = extract_code_blocks("\n".join(lines[j:]), source)
+            value = block[0]["text"].strip() if block else ""
+        else:
+            value = lines[j].strip() if j < len(lines) else ""
+        sections.setdefault(m.group(1).lower(), value)
+    if sections.get("expected") and sections.get("actual") and sections["expected"] != sections["actual"]:
+        pairs.append({"expected": sections["expected"], "actual": sections["actual"], "source": source})
+    return pairs
+
+
+def _unique(items: Iterable[Any]) -> list[Any]:
+    seen, out = set(), []
+    for item in items:
+        key = json.dumps(item, sort_keys=True) if isinstance(item, (dict, list)) else item
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
+
+
+def extract_signals(parts: Sequence[tuple[str, str]]) -> dict:
+    """Everything downstream needs from the report's texts: [(source, text), ...]."""
+    blocks: list[dict] = []
+    tracebacks: list[dict] = []
+    errors: list[dict] = []
+    pycon: list[dict] = []
+    shell: list[dict] = []
+    paths: list[str] = []
+    versions: list[dict] = []
+    expected: list[dict] = []
+    for source, raw in parts:
+        text = normalize_newlines(raw)
+        these = extract_code_blocks(text, source)
+        blocks += these
+        tracebacks += extract_tracebacks(text, source)
+        errors += extract_error_lines(text, source)
+        expected += extract_expected_actual(text, source)
+        for block in these:
+            if is_pycon(block):
+                script, outputs = pycon_to_script(block["text"])
+                pycon.append({"script": script, "outputs": outputs, "source": source})
+            if block["lang"] in SHELL_INFOS:
+                shell += extract_shell_commands(block["text"], source, whole_block=block["lang"] != "console")
+            elif not block["lang"]:
+                shell += extract_shell_commands(block["text"], source)
+        for line in strip_code_blocks(text).split("\n"):
+            if line.startswith("$ "):
+                shell += extract_shell_commands(line, source)
+        for m in _PATH_RE.finditer(text):
+            if "://" not in text[max(0, m.start() - 12):m.start()]:
+                paths.append(m.group(1) + (f":{m.group(2)}" if m.group(2) else ""))
+        versions += [{"name": m.group(1).lower(), "version": m.group(2)} for m in _VERSION_RE.finditer(text)]
+        versions += [{"name": m.group(1).lower(), "version": m.group(2)} for m in _PIN_RE.finditer(text)]
+    for tb in tracebacks:
+        if tb["exception_type"]:
+            errors.append({"type": tb["exception_type"], "message": tb["message"],
+                           "source": tb["source"], "origin": "traceback"})
+        for frame in tb["frames"]:
+            paths.append(f"{frame['file']}:{frame['line']}")
+    errors = _unique(errors)
+    has_snippet = any(b["lang"] in PY_INFOS | PYCON_INFOS | SHELL_INFOS or not b["lang"] for b in blocks) \
+        or bool(shell)
+    has_failure = bool(tracebacks or errors or expected)
+    hint = {(True, True): "both", (True, False): "snippet", (False, True): "traceback",
+            (False, False): "neither"}[(has_snippet, has_failure)]
+    return {
+        "exception_types": _unique(e["type"] for e in errors),
+        "messages": _unique(e["message"] for e in errors if e["message"]),
+        "errors": errors,
+        "tracebacks": tracebacks,
+        "code_blocks": blocks,
+        "pycon": pycon,
+        "shell_commands": _unique(shell),
+        "paths": _unique(paths)[:200],
+        "versions": _unique(versions)[:50],
+        "expected_vs_actual": _unique(expected),
+        "reproducible_hint": hint,
+    }
+
+
+def normalize_issue(payload: dict, comments: list[dict], source: str, url_or_path: str,
+                    ref: IssueRef | None = None) -> dict:
+    """The normalized issue.json: the fields every later step reads, plus the raw payloads."""
+    def user(obj: dict) -> str:
+        u = obj.get("user")
+        return (u.get("login") if isinstance(u, dict) else None) or obj.get("author") or ""
+
+    labels = [l.get("name") if isinstance(l, dict) else str(l) for l in payload.get("labels") or []]
+    norm_comments = [{"author": user(c), "created_at": c.get("created_at") or "",
+                      "body": normalize_newlines(c.get("body") or "")} for c in comments]
+    body = normalize_newlines(payload.get("body") or "")
+    parts = [("title", payload.get("title") or ""), ("body", body)]
+    parts += [(f"comment:{i}", c["body"]) for i, c in enumerate(norm_comments, 1)]
+    slug = ref.slug if ref else payload.get("repo_slug") or ""
+    return {
+        "source": source,
+        "issue_url": url_or_path,
+        "repo_slug": slug,
+        "issue_number": ref.number if ref else payload.get("number"),
+        "title": str(payload.get("title") or "").strip(),
+        "body": body,
+        "labels": [l for l in labels if l],
+        "state": payload.get("state") or "",
+        "author": user(payload),
+        "created_at": payload.get("created_at") or "",
+        "comments": norm_comments,
+        "signals": extract_signals(parts),
+        "raw": {"issue": payload, "comments": comments},
+    }
+
+
+def load_issue(issue_url: str | None, issue_file: str | None, api_url: str | None = None,
+               env: dict | None = None, timeout: float = GITHUB_TIMEOUT, stdin: Any = None,
+               runner: Runner = run_cmd) -> dict:
+    """Exactly one source -> the normalized issue (what ``issue`` prints and ``run`` saves)."""
+    env = dict(os.environ) if env is None else env
+    if bool(issue_url) == bool(issue_file):
+        raise UsageError("give exactly one of --issue-url or --issue-file")
+    if issue_file:
+        payload = read_issue_file(issue_file, stdin)
+        raw_comments = payload.get("comments")
+        if not isinstance(raw_comments, list):  # a GitHub payload has a count here
+            raw_comments = []
+        location = issue_file if issue_file == "-" else str(Path(issue_file).absolute())
+        return normalize_issue(payload, raw_comments, "file", location)
+    ref = parse_issue_url(issue_url or "")
+    token = resolve_token(env, runner)
+    payload, comments = fetch_github_issue(ref, default_api_url(ref, api_url, env), token, timeout)
+    return normalize_issue(payload, comments, "github", ref.html_url
+                           if issue_url and "://" not in issue_url else issue_url, ref)
+
+
 # ==== 13. CLI ==============================================================
 
 
@@ -625,6 +1201,25 @@ def cmd_not_available(args: argparse.Namespace) -> int:
     raise UsageError(f"'{args.command}' is not available yet in mminions {VERSION}")
 
 
+def add_issue_source(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--issue-url", help="GitHub issue/PR URL or OWNER/REPO#N")
+    p.add_argument("--issue-file", help="Markdown or JSON issue file ('-' for stdin)")
+    p.add_argument("--github-api-url", default=None,
+                   help="GitHub API base (default: $GITHUB_API_URL, else api.github.com)")
+
+
+def cmd_issue(args: argparse.Namespace) -> int:
+    issue = load_issue(args.issue_url, args.issue_file, args.github_api_url)
+    if args.out:
+        atomic_write_json(args.out, issue)
+        print(f"wrote {args.out}: {issue['title']!r}, "
+              f"signals: {', '.join(issue['signals']['exception_types']) or 'no error types'}; "
+              f"hint: {issue['signals']['reproducible_hint']}")
+    else:
+        print(json.dumps(issue, indent=2, sort_keys=True, ensure_ascii=False))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"{PROG} {VERSION}")
@@ -639,6 +1234,10 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         add_common(p)
         p.set_defaults(func=cmd_not_available)
+    p = sub.add_parser("issue", help="show what mminions understands of an issue (normalized JSON)")
+    add_issue_source(p)
+    p.add_argument("--out", help="write the JSON here instead of printing it")
+    p.set_defaults(func=cmd_issue)
     return parser
 
 
