@@ -1183,6 +1183,2408 @@ def load_issue(issue_url: str | None, issue_file: str | None, api_url: str | Non
                            if issue_url and "://" not in issue_url else issue_url, ref)
 
 
+
+# ==== 7. Agents ============================================================
+
+BACKENDS = ("codex", "claude", "cmd", "builtin")
+
+
+def _strict(properties: dict) -> dict:
+    """A strict-mode object schema: every property required, nothing else allowed
+    (what codex --output-schema sends to an OpenAI model)."""
+    return {"type": "object", "properties": properties, "required": sorted(properties),
+            "additionalProperties": False}
+
+
+CANDIDATE_SCHEMA = _strict({
+    "candidate_id": {"type": "string"},
+    "script": {"type": "string"},
+    "setup_commands": {"type": "array", "items": {"type": "string"}},
+    "oracle_command": {"type": "string"},
+    "claimed_failure_signature": {"type": "string"},
+    "file_extension": {"type": "string"},
+})
+REPRO_SCHEMA = _strict({
+    "candidates": {"type": "array", "items": CANDIDATE_SCHEMA},
+    "notes": {"type": "string"},
+})
+EVIDENCE_SCHEMA = _strict({"file": {"type": "string"}, "line": {"type": "integer"},
+                           "snippet": {"type": "string"}})
+HYPOTHESIS_SCHEMA = _strict({
+    "hypothesis_id": {"type": "string"},
+    "mechanism": {"type": "string"},
+    "evidence": {"type": "array", "items": EVIDENCE_SCHEMA},
+    "confidence": {"type": "number"},
+    "disconfirming_checks": {"type": "array", "items": {"type": "string"}},
+})
+TRIAGE_SCHEMA = _strict({
+    "hypotheses": {"type": "array", "items": HYPOTHESIS_SCHEMA},
+    "notes": {"type": "string"},
+})
+ROLE_SCHEMAS = {ROLE_REPRO: REPRO_SCHEMA, ROLE_TRIAGE: TRIAGE_SCHEMA}
+_JSON_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
+
+
+def validate_schema(obj: Any, schema: dict, where: str = "$") -> list[str]:
+    """The JSON Schema subset we use (type, required, properties, items, enum,
+    additionalProperties: false); returns readable errors, empty when valid."""
+    kind = schema.get("type")
+    types = kind if isinstance(kind, list) else [kind] if kind else []
+    if types:
+        def fits(t: str) -> bool:
+            if t == "integer":
+                return isinstance(obj, int) and not isinstance(obj, bool)
+            if t == "number":
+                return isinstance(obj, (int, float)) and not isinstance(obj, bool)
+            return isinstance(obj, _JSON_TYPES[t]) and not (t != "boolean" and isinstance(obj, bool))
+        if not any(fits(t) for t in types):
+            return [f"{where}: expected {'/'.join(types)}, got {type(obj).__name__}"]
+    errors = []
+    if "enum" in schema and obj not in schema["enum"]:
+        errors.append(f"{where}: {obj!r} is not one of {schema['enum']}")
+    if isinstance(obj, dict):
+        for key in schema.get("required", []):
+            if key not in obj:
+                errors.append(f"{where}: missing required field {key!r}")
+        props = schema.get("properties", {})
+        for key, value in obj.items():
+            if key in props:
+                errors += validate_schema(value, props[key], f"{where}.{key}")
+            elif schema.get("additionalProperties") is False:
+                errors.append(f"{where}: unexpected field {key!r}")
+    if isinstance(obj, list) and "items" in schema:
+        for i, item in enumerate(obj):
+            errors += validate_schema(item, schema["items"], f"{where}[{i}]")
+    return errors
+
+
+_FENCED_JSON_RE = re.compile(r"```(?:json|JSON)?[ \t]*\n(.*?)\n[ \t]*```", re.S)
+
+
+def extract_json(text: str) -> Any:
+    """A JSON object from agent output: the whole text, else the last fenced block,
+    else the outermost {...}.  Raises ValueError with the reason."""
+    text = (text or "").strip()
+    if not text:
+        raise ValueError("output is empty")
+    with contextlib.suppress(json.JSONDecodeError):
+        return json.loads(text)
+    for block in reversed(_FENCED_JSON_RE.findall(text)):
+        with contextlib.suppress(json.JSONDecodeError):
+            return json.loads(block)
+    start, end = text.find("{"), text.rfind("}")
+    if start != -1 and end > start:
+        with contextlib.suppress(json.JSONDecodeError):
+            return json.loads(text[start:end + 1])
+    raise ValueError("no JSON object found in the output")
+
+
+def normalize_role_output(role: str, obj: Any) -> Any:
+    """Accept what agents commonly write: a bare candidate or a bare hypothesis list."""
+    if role == ROLE_REPRO and isinstance(obj, dict) and "script" in obj and "candidates" not in obj:
+        return {"candidates": [obj], "notes": ""}
+    if role == ROLE_TRIAGE and isinstance(obj, list):
+        return {"hypotheses": obj, "notes": ""}
+    if isinstance(obj, dict) and "notes" not in obj:
+        obj = dict(obj, notes="")
+    if role == ROLE_REPRO and isinstance(obj, dict):
+        for cand in obj.get("candidates") or []:
+            if isinstance(cand, dict):
+                cand.setdefault("setup_commands", [])
+                cand.setdefault("file_extension", "py")
+                cand.setdefault("candidate_id", "")
+    return obj
+
+
+def parse_worker_output(output_path: Path, role: str, backend: str) -> tuple[Any, list[str]]:
+    """Read, extract, validate: (object or None, rejection reasons)."""
+    raw_path = output_path.with_name("claude.json") if backend == "claude" else output_path
+    try:
+        size = raw_path.stat().st_size
+    except FileNotFoundError:
+        return None, [f"no output file ({raw_path.name}) was written"]
+    if size > MAX_OUTPUT_BYTES:
+        return None, [f"output file is {size} bytes, over the {MAX_OUTPUT_BYTES} byte limit"]
+    text = raw_path.read_text(encoding="utf-8", errors="replace")
+    if backend == "claude":
+        try:
+            envelope = json.loads(text)
+        except json.JSONDecodeError:
+            return None, ["claude did not print its JSON envelope (see agent.log)"]
+        if not isinstance(envelope, dict):
+            return None, ["claude's JSON envelope is not an object"]
+        if envelope.get("is_error") or envelope.get("subtype", "success") != "success":
+            return None, [f"claude reported an error: {str(envelope.get('result') or envelope.get('subtype'))[:300]}"]
+        text = envelope.get("result") if isinstance(envelope.get("result"), str) else ""
+    try:
+        obj = extract_json(text)
+    except ValueError as exc:
+        return None, [str(exc)]
+    obj = normalize_role_output(role, obj)
+    errors = validate_schema(obj, ROLE_SCHEMAS[role])
+    if errors:
+        return None, [f"output does not match the {role} schema: " + "; ".join(errors[:5])]
+    return obj, []
+
+
+# -- prompts (templates in one place, to read and tune) ---------------------
+
+PROMPT_RULES = """\
+Hard rules:
+- Work only inside this directory (a git worktree of the project): {worktree}
+- Do not modify the project's own files to force a failure; write new files only.
+- The failure must come from the project's code, not from your script raising it.
+- The oracle command must exit non-zero when the bug is present and 0 when it is fixed.
+- Use `{{repro_file}}` in oracle_command for the path of your script; mminions writes it.
+- Your final answer is ONE JSON object matching the schema below, and nothing else."""
+
+PROMPT_TEMPLATES = {
+    ROLE_REPRO: """\
+You are {worker_id}, a REPRO_BUILDER for mminions.
+Task: write a small script that reproduces the bug reported below against this
+repository at its current commit, and an oracle command that runs it.
+mminions will re-run your candidate itself, {verify_runs} times, in a fresh worktree, and
+reject it unless it fails with the reported signature every time.
+
+{rules}
+
+How to run the project: {layout}
+
+# Issue: {title}
+{issue_url}
+
+{body}
+
+{comments}
+# Signals mminions extracted
+{signals}
+
+# Earlier attempts and why they were rejected
+{earlier}
+
+# Output schema (JSON)
+{schema}
+""",
+    ROLE_TRIAGE: """\
+You are {worker_id}, a TRIAGER for mminions.
+Task: explain where in the code this bug comes from and why. Read the code; cite
+evidence as file (relative to the repository root), line number and the exact line text.
+mminions checks every evidence row against the real files and drops any that do not match.
+
+{rules}
+
+# Issue: {title}
+{issue_url}
+
+{body}
+
+# Verified minimal reproducer ({repro_command})
+```
+{repro}
+```
+
+# Its verified output
+```
+{repro_output}
+```
+
+# Traceback frames inside the repository
+{frames}
+
+# Culprit commit (from git bisect)
+{culprit}
+
+# Output schema (JSON)
+{schema}
+""",
+}
+
+
+def _clip(text: str, limit: int) -> str:
+    text = text or ""
+    return text if len(text) <= limit else text[:limit] + f"\n[... {len(text) - limit} more characters]"
+
+
+def layout_hint(worktree: Path) -> str:
+    pkgs = python_packages(worktree)
+    src = "src/ is on PYTHONPATH" if (worktree / "src").is_dir() else "the repository root is on PYTHONPATH"
+    if pkgs:
+        return f"Python project; importable packages: {', '.join(pkgs[:8])}; {src} (no pip install needed)."
+    return "See the repository's README/Makefile for how to build and run it."
+
+
+def project_env(worktree: Path, env: dict | None = None) -> dict[str, str]:
+    """Environment for running a reproducer against a worktree: its code first on
+    PYTHONPATH (root and src/), no bytecode written into the tree, nothing installed."""
+    base = dict(os.environ if env is None else env)
+    paths = [str(worktree)] + ([str(worktree / "src")] if (worktree / "src").is_dir() else [])
+    if base.get("PYTHONPATH"):
+        paths.append(base["PYTHONPATH"])
+    base.update(PYTHONPATH=os.pathsep.join(paths), PYTHONDONTWRITEBYTECODE="1",
+                PYTHONHASHSEED=base.get("PYTHONHASHSEED", "0"), PYTHONUNBUFFERED="1")
+    base.pop("PYTHONSTARTUP", None)
+    return base
+
+
+def python_packages(root: Path) -> list[str]:
+    """Top-level importable names of a repo (root and src/ layouts), tests excluded."""
+    names = set()
+    for base in (root, root / "src"):
+        if not base.is_dir():
+            continue
+        for child in base.iterdir():
+            if child.name.startswith((".", "_")) or child.name in ("tests", "test", "docs", "setup.py",
+                                                                    "conftest.py", "noxfile.py"):
+                continue
+            if child.is_dir() and (child / "__init__.py").exists():
+                names.add(child.name)
+            elif child.suffix == ".py" and child.is_file() and base == root / "src":
+                names.add(child.stem)
+            elif child.suffix == ".py" and child.is_file() and not (root / "src").is_dir():
+                names.add(child.stem)
+    return sorted(names)
+
+
+def build_prompt(role: str, issue: dict, worker_id: str, worktree: Path, context: dict | None = None) -> str:
+    context = context or {}
+    sig = issue.get("signals", {})
+    comments = "".join(f"## Comment by {c.get('author') or 'someone'}\n{_clip(c.get('body', ''), 4000)}\n\n"
+                       for c in issue.get("comments", [])[:10])
+    signals = json.dumps({k: sig.get(k) for k in ("exception_types", "messages", "expected_vs_actual",
+                                                  "paths", "versions", "reproducible_hint")},
+                         indent=1, ensure_ascii=False)
+    earlier = context.get("earlier") or []
+    earlier_text = "\n".join(f"- {e}" for e in earlier) or "- none yet"
+    values = {
+        "worker_id": worker_id, "worktree": str(worktree), "title": issue.get("title", ""),
+        "issue_url": issue.get("issue_url", ""), "body": _clip(issue.get("body", ""), 20000),
+        "comments": comments, "signals": signals, "earlier": earlier_text,
+        "verify_runs": context.get("verify_runs", 5), "layout": layout_hint(worktree),
+        "schema": json.dumps(ROLE_SCHEMAS[role], indent=1),
+        "repro": _clip(context.get("repro", ""), 8000), "repro_command": context.get("repro_command", ""),
+        "repro_output": _clip(context.get("repro_output", ""), 6000),
+        "frames": "\n".join(f"- {f['file']}:{f['line']} in {f.get('function', '')}: {f.get('code', '')}"
+                            for f in context.get("frames", [])) or "- none",
+        "culprit": context.get("culprit") or "not known",
+    }
+    values["rules"] = PROMPT_RULES.format(worktree=worktree)
+    return PROMPT_TEMPLATES[role].format(**values)
+
+
+# -- backends -> worker.sh --------------------------------------------------
+
+
+@dataclass
+class AgentSpec:
+    backend: str
+    model: str | None = None
+    agent_args: list[str] = field(default_factory=list)
+    cmd_template: str | None = None
+
+
+@dataclass
+class WorkerFiles:
+    worker_id: str
+    role: str
+    backend: str
+    worker_dir: Path
+    worktree: Path
+
+    prompt = property(lambda self: self.worker_dir / "prompt.md")
+    schema = property(lambda self: self.worker_dir / "schema.json")
+    script = property(lambda self: self.worker_dir / "worker.sh")
+    agent_script = property(lambda self: self.worker_dir / "agent.sh")
+    log = property(lambda self: self.worker_dir / "agent.log")
+    output = property(lambda self: self.worker_dir / "output.json")
+    exit_code = property(lambda self: self.worker_dir / "exit_code")
+    context = property(lambda self: self.worker_dir / "context.json")
+
+
+CMD_PLACEHOLDERS = ("prompt_file", "schema_file", "output_file", "worktree", "role", "worker_id")
+
+
+def render_cmd_template(template: str, files: WorkerFiles) -> str:
+    """Substitute {placeholders}, each shell-quoted, so no value can inject a command."""
+    values = {"prompt_file": files.prompt, "schema_file": files.schema, "output_file": files.output,
+              "worktree": files.worktree, "role": files.role, "worker_id": files.worker_id}
+
+    def sub(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise UsageError(f"--agent-cmd: unknown placeholder {{{name}}}; use "
+                             + ", ".join("{%s}" % p for p in CMD_PLACEHOLDERS))
+        return shlex.quote(str(values[name]))
+    return re.sub(r"\{([A-Za-z_]+)\}", sub, template)
+
+
+def agent_command(spec: AgentSpec, files: WorkerFiles, self_cmd: Sequence[str], issue_json: Path) -> str:
+    """The shell command line that runs one agent turn for this worker."""
+    q = shlex.quote
+    extra = " ".join(q(a) for a in spec.agent_args)
+    if spec.backend == "codex":
+        parts = ["codex", "exec", "--skip-git-repo-check", "-C", q(str(files.worktree)),
+                 "-s", "workspace-write", "--output-schema", q(str(files.schema)),
+                 "-o", q(str(files.output))]
+        if spec.model:
+            parts += ["-m", q(spec.model)]
+        return " ".join(parts + ([extra] if extra else []) + ["-", "<", q(str(files.prompt))])
+    if spec.backend == "claude":
+        parts = ["claude", "-p", "--output-format", "json", "--permission-mode", "acceptEdits",
+                 "--allowedTools", q("Bash,Read,Edit,Write,Glob,Grep")]
+        if spec.model:
+            parts += ["--model", q(spec.model)]
+        raw = files.output.with_name("claude.json")
+        return (" ".join(parts + ([extra] if extra else []) + ["<", q(str(files.prompt)), ">", q(str(raw))])
+                + f"; rc=$?; cat {q(str(raw))}; exit $rc")
+    if spec.backend == "cmd":
+        if not spec.cmd_template:
+            raise UsageError("--agent cmd needs --agent-cmd 'TEMPLATE' (placeholders: "
+                             + ", ".join("{%s}" % p for p in CMD_PLACEHOLDERS) + ")")
+        return render_cmd_template(spec.cmd_template, files)
+    if spec.backend == "builtin":
+        role = "repro" if files.role == ROLE_REPRO else "triage"
+        return " ".join([*(q(str(a)) for a in self_cmd), "_builtin", "--role", role,
+                         "--issue", q(str(issue_json)), "--worktree", q(str(files.worktree)),
+                         "--output", q(str(files.output)), "--context", q(str(files.context))])
+    raise UsageError(f"unknown agent {spec.backend!r}; use one of {', '.join(BACKENDS)}")
+
+
+WORKER_SH = """\
+#!/usr/bin/env bash
+# mminions worker {wid} ({role}, {backend}); generated by mminions {version}.
+# Holds no secret: tokens come from the tmux session's environment.
+set -u
+wdir={wdir}
+finish() {{ printf '%s\\n' "$1" > "$wdir/exit_code.tmp" && mv -f "$wdir/exit_code.tmp" "$wdir/exit_code"; }}
+cd {worktree} || {{ echo "[mminions] worktree is missing" | tee -a "$wdir/agent.log"; finish 127; exit 127; }}
+echo "[mminions] worker {wid} ({role}) starting with {backend} in $PWD" | tee -a "$wdir/agent.log"
+limit={timeout}
+if command -v timeout >/dev/null 2>&1; then
+  timeout -k 5 "$limit" bash "$wdir/agent.sh" </dev/null 2>&1 | tee -a "$wdir/agent.log"
+else
+  bash "$wdir/agent.sh" </dev/null 2>&1 | tee -a "$wdir/agent.log"
+fi
+rc=${{PIPESTATUS[0]}}
+if [ "$rc" -eq 137 ] && [ "$SECONDS" -ge "$limit" ]; then rc=124; fi
+echo "[mminions] worker {wid} finished: exit code $rc" | tee -a "$wdir/agent.log"
+finish "$rc"
+"""
+
+
+def write_worker_files(files: WorkerFiles, spec: AgentSpec, prompt: str, self_cmd: Sequence[str],
+                       issue_json: Path, timeout: int, context: dict | None = None) -> None:
+    files.worker_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(files.prompt, prompt)
+    atomic_write_json(files.schema, ROLE_SCHEMAS[files.role])
+    atomic_write_json(files.context, context or {})
+    command = agent_command(spec, files, self_cmd, issue_json)
+    atomic_write_text(files.agent_script, f"#!/usr/bin/env bash\nset -u\n{command}\n", 0o755)
+    atomic_write_text(files.script, WORKER_SH.format(
+        wid=files.worker_id, role=files.role, backend=spec.backend, version=VERSION,
+        wdir=shlex.quote(str(files.worker_dir)), worktree=shlex.quote(str(files.worktree)),
+        timeout=int(timeout)), 0o755)
+
+
+def worker_state(files: WorkerFiles) -> tuple[str, int | None]:
+    """('running', None) until the wrapper wrote exit_code; then finished/failed/timeout."""
+    try:
+        text = files.exit_code.read_text().strip()
+    except FileNotFoundError:
+        return "running", None
+    try:
+        code = int(text)
+    except ValueError:
+        return "failed", None
+    if code == 124:
+        return "timeout", code
+    return ("finished" if code == 0 else "failed"), code
+
+
+PASS_ENV_PREFIXES = ("MMINIONS_", "CODEX_", "OPENAI_", "ANTHROPIC_", "CLAUDE_", "DISABLE_", "GIT_")
+PASS_ENV_NAMES = ("PATH", "HOME", "PYTHONPATH", "LANG", "LC_ALL", "USER", "LOGNAME", "SHELL", "TMPDIR",
+                  "VIRTUAL_ENV", "NODE_OPTIONS", "NPM_CONFIG_PREFIX", "SSL_CERT_FILE", "HTTPS_PROXY",
+                  "HTTP_PROXY", "NO_PROXY", *SECRET_ENV_NAMES)
+
+
+def session_env(env: dict, extra: dict | None = None) -> dict[str, str]:
+    """What a session needs, passed explicitly: a running tmux server would otherwise
+    hand new sessions its own (stale) environment."""
+    out = {k: v for k, v in env.items() if k in PASS_ENV_NAMES or k.startswith(PASS_ENV_PREFIXES)}
+    out.update(extra or {})
+    return out
+
+
+def self_command() -> list[str]:
+    """How to re-invoke this very tool (.py or .pyz) for manager and worker sessions."""
+    here = Path(__file__).resolve()
+    target = here.parent if here.parent.is_file() else here  # inside a .pyz: the archive
+    return [sys.executable, str(target)]
+
+
+def tool_version(argv: Sequence[str], runner: Runner = run_cmd) -> str | None:
+    if not shutil.which(argv[0]):
+        return None
+    with contextlib.suppress(MminionsError):
+        result = runner(list(argv), timeout=20)
+        text = (result.stdout or result.stderr).strip().splitlines()
+        return text[0] if text else "unknown version"
+    return None
+
+
+def doctor_report(env: dict, runs_root: Path, agent: str, runner: Runner = run_cmd) -> tuple[list[tuple[str, str, bool]], bool]:
+    """Rows of (what, finding, ok) and whether a run with ``agent`` could start."""
+    rows: list[tuple[str, str, bool]] = []
+    py_ok = sys.version_info >= (3, 11)
+    rows.append(("python", sys.version.split()[0], py_ok))
+    tmux_v, git_v = tool_version(["tmux", "-V"], runner), tool_version(["git", "--version"], runner)
+    rows.append(("tmux", tmux_v or "not found: apt-get install tmux", bool(tmux_v)))
+    rows.append(("git", git_v or "not found: apt-get install git", bool(git_v)))
+    codex_v = tool_version(["codex", "--version"], runner)
+    claude_v = tool_version(["claude", "--version"], runner)
+    rows.append(("codex", codex_v or "not installed (npm i -g @openai/codex)", bool(codex_v)))
+    rows.append(("claude", claude_v or "not installed (npm i -g @anthropic-ai/claude-code)", bool(claude_v)))
+    rows.append(("builtin agent", "available (offline, no model)", True))
+    token = next((n for n in ("GITHUB_TOKEN", "GH_TOKEN") if env.get(n)), None)
+    rows.append(("GitHub token", f"{token} is set" if token else "not set (public issues only)", True))
+    probe = runs_root if runs_root.exists() else next((p for p in runs_root.parents if p.exists()), Path("/"))
+    usage = shutil.disk_usage(probe)
+    free_gb = usage.free / 1e9
+    rows.append(("runs root", f"{runs_root} ({free_gb:.1f} GB free)", free_gb > 0.2))
+    writable = os.access(probe, os.W_OK)
+    rows.append(("runs root writable", "yes" if writable else f"no: cannot write in {probe}", writable))
+    agent_ok = {"codex": bool(codex_v), "claude": bool(claude_v), "builtin": True, "cmd": True,
+                "auto": True}.get(agent, False)
+    ready = py_ok and bool(tmux_v) and bool(git_v) and agent_ok and free_gb > 0.2 and writable
+    return rows, ready
+
+
+
+# ==== 8. Built-in agent ====================================================
+
+_ADDR_RE = re.compile(r"0x[0-9a-fA-F]+")
+_NUM_LINE_RE = re.compile(r"line \d+")
+_QUOTED_PATH_RE = re.compile(r"""(['"])(?:/[^'"\s]+)+\1""")
+
+
+def normalize_message(text: str) -> str:
+    """Compare error messages without addresses, line numbers, paths or spacing.
+
+    >>> normalize_message("KeyError: 'x' at 0x7f00 line 12")
+    "keyerror: 'x' at 0x? line ?"
+    """
+    text = _ADDR_RE.sub("0x?", text or "")
+    text = _NUM_LINE_RE.sub("line ?", text)
+    text = _QUOTED_PATH_RE.sub("'<path>'", text)
+    return " ".join(text.split()).lower()
+
+
+def last_exception(output: str) -> tuple[str, str, list[dict]]:
+    """(type, message, frames) of the last Python traceback in some output."""
+    tracebacks = extract_tracebacks(output)
+    if tracebacks:
+        tb = tracebacks[-1]
+        return tb["exception_type"], tb["message"], tb["frames"]
+    errors = extract_error_lines(output)
+    if errors:
+        return errors[-1]["type"], errors[-1]["message"], []
+    return "", "", []
+
+
+def _short_type(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
+
+
+def match_report_error(output: str, signals: dict) -> dict | None:
+    """Does this output fail the way the report says?  The best matching report error."""
+    etype, message, _ = last_exception(output)
+    if not etype:
+        return None
+    best = None
+    for err in signals.get("errors", []):
+        if _short_type(err["type"]) != _short_type(etype):
+            continue
+        score = 1
+        if err["message"] and normalize_message(err["message"]) == normalize_message(message):
+            score = 3
+        elif err["message"] and normalize_message(err["message"])[:40] in normalize_message(message):
+            score = 2
+        elif err["message"]:
+            score = 0.5  # same type, different message: weak
+        if not best or score > best["score"]:
+            best = {"type": err["type"], "message": err["message"], "score": score}
+    return best
+
+
+def _parses(text: str) -> bool:
+    try:
+        ast.parse(text)
+        return True
+    except (SyntaxError, ValueError):
+        return False
+
+
+def collect_programs(issue: dict) -> list[dict]:
+    """Candidate programs in a report: Python blocks, transcripts, shell commands, combinations."""
+    sig = issue.get("signals", {})
+    programs: list[dict] = []
+    py_blocks = []
+    for i, block in enumerate(sig.get("code_blocks", []), 1):
+        text = block["text"].strip("\n")
+        label = f"{block['source']} block {i} ({block['lang'] or 'untagged'})"
+        if not text.strip() or is_pycon(block) or "Traceback (most recent call last)" in text:
+            continue
+        if block["lang"] in PY_INFOS or (not block["lang"] and _parses(text) and not text.startswith("$ ")
+                                         and any(k in text for k in ("import ", "(", "="))):
+            if _parses(text):
+                py_blocks.append((label, text))
+                programs.append({"label": label, "kind": "py", "text": text})
+    for i, item in enumerate(sig.get("pycon", []), 1):
+        if item["script"].strip() and _parses(item["script"]):
+            programs.append({"label": f"{item['source']} transcript {i}", "kind": "py",
+                             "text": item["script"], "outputs": item["outputs"]})
+    if len(py_blocks) > 1:  # a snippet defined in one block and called in the next
+        joined = "\n\n".join(text for _, text in py_blocks)
+        if _parses(joined):
+            programs.append({"label": "all Python blocks together", "kind": "py", "text": joined})
+    for item in sig.get("shell_commands", []):
+        cmd = item["command"]
+        if re.match(r"^(python3?|py)\s", cmd) or re.match(r"^[\w.-]+(\s|$)", cmd):
+            cmd = re.sub(r"^python3?(?=\s)", "python3", cmd)
+            programs.append({"label": f"{item['source']} command `{_clip(cmd, 60)}`", "kind": "sh",
+                             "text": cmd})
+    return programs
+
+
+def _missing_import_fix(text: str, output: str, packages: Sequence[str]) -> str | None:
+    m = re.search(r"NameError: name '(\w+)' is not defined", output)
+    if m and m.group(1) in packages:
+        return f"import {m.group(1)}\n{text}"
+    for pkg in packages:
+        if re.search(rf"\b{re.escape(pkg)}\.\w", text) and not re.search(
+                rf"^\s*(import|from)\s+{re.escape(pkg)}\b", text, re.M):
+            return f"import {pkg}\n{text}"
+    return None
+
+
+def wrong_output_script(program: dict, pair: dict) -> str | None:
+    """Turn a snippet that prints the wrong value into a script that fails exactly
+    when that wrong output appears."""
+    try:
+        tree = ast.parse(program["text"])
+    except SyntaxError:
+        return None
+    if not tree.body:
+        return None
+    last = tree.body[-1]
+    if not isinstance(last, ast.Expr):
+        return None
+    call = last.value
+    if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "print" and call.args:
+        value, render = call.args[0], "str"
+    elif program.get("outputs") is not None:
+        value, render = call, "repr"
+    else:
+        return None
+    head = ast.unparse(ast.Module(body=tree.body[:-1], type_ignores=[]))
+    expected, actual = pair["expected"], pair["actual"]
+    return (f"{head}\n_mm_out = {render}({ast.unparse(value)})\n"
+            f"if _mm_out.strip() == {actual!r}:\n"
+            f"    raise AssertionError('expected ' + {expected!r} + ', got ' + _mm_out)\n").lstrip("\n")
+
+
+def _run_program(kind: str, text: str, worktree: Path, index: int, timeout: float, runner: Runner) -> CmdResult:
+    scratch = worktree / ".mminions-builtin"
+    scratch.mkdir(exist_ok=True)
+    path = scratch / f"candidate_{index}.{kind}"
+    path.write_text(text + "\n", encoding="utf-8")
+    argv = [sys.executable, str(path)] if kind == "py" else ["sh", str(path)]
+    env = project_env(worktree)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    return runner(argv, cwd=worktree, timeout=timeout, env=env)
+
+
+def _candidate(wid: str, n: int, kind: str, text: str, signature: str) -> dict:
+    return {"candidate_id": f"{wid}-builtin-{n}", "script": text.rstrip("\n") + "\n", "setup_commands": [],
+            "oracle_command": "python3 {repro_file}" if kind == "py" else "sh {repro_file}",
+            "claimed_failure_signature": signature, "file_extension": kind}
+
+
+def builtin_repro(issue: dict, worktree: Path, worker_id: str = "w1", timeout: float = 20,
+                  runner: Runner = run_cmd) -> dict:
+    """Reproduce from the report itself: run each snippet, keep those failing as reported."""
+    sig = issue.get("signals", {})
+    packages = python_packages(worktree)
+    programs = collect_programs(issue)
+    notes: list[str] = []
+    found: list[tuple[float, dict]] = []
+    if not programs:
+        reason = "the report has no runnable snippet (no Python block, transcript or command)"
+        if sig.get("reproducible_hint") == "neither":
+            reason += " and no failure signal (no traceback, error line or expected/actual)"
+        return {"candidates": [], "notes": reason}
+    n = 0
+    for program in programs:
+        text = program["text"]
+        for attempt in range(2):
+            n += 1
+            result = _run_program(program["kind"], text, worktree, n, timeout, runner)
+            if result.timed_out:
+                notes.append(f"{program['label']}: still running after {timeout:g} s, stopped")
+                break
+            output = result.output
+            match = match_report_error(output, sig) if result.returncode != 0 else None
+            if match and match["score"] >= 1:
+                signature = f"{_short_type(match['type'])}: {match['message']}".rstrip(": ") \
+                    if match["score"] >= 2 else _short_type(match["type"])
+                found.append((match["score"] + (0.1 if attempt == 0 else 0),
+                              _candidate(worker_id, n, program["kind"], text, signature)))
+                notes.append(f"{program['label']}: reproduces {signature}")
+                break
+            etype, emsg, _ = last_exception(output)
+            fixed = _missing_import_fix(text, output, packages) if program["kind"] == "py" else None
+            if attempt == 0 and fixed and fixed != text:
+                notes.append(f"{program['label']}: {etype or 'failed'}; retrying with a missing import added")
+                text = fixed
+                continue
+            if result.returncode == 0:
+                wrong = None
+                for pair in sig.get("expected_vs_actual", []):
+                    if pair["actual"] and pair["actual"] in result.stdout and program["kind"] == "py":
+                        wrong = wrong_output_script(dict(program, text=text), pair)
+                        if wrong:
+                            check = _run_program("py", wrong, worktree, n + 1000, timeout, runner)
+                            if check.returncode != 0 and "AssertionError" in check.output:
+                                sig_text = f"AssertionError: expected {pair['expected']}, got {pair['actual']}"
+                                found.append((1.5, _candidate(worker_id, n, "py", wrong, sig_text)))
+                                notes.append(f"{program['label']}: prints {pair['actual']!r} where the report "
+                                             f"expects {pair['expected']!r}; wrote an assertion")
+                                break
+                            wrong = None
+                if not wrong:
+                    notes.append(f"{program['label']}: ran without error (exit 0): does not reproduce at this commit")
+            else:
+                got = f"{etype}: {emsg}".strip(": ") if etype else f"exit {result.returncode}"
+                want = ", ".join(sig.get("exception_types", [])) or "no error named in the report"
+                notes.append(f"{program['label']}: failed with {_clip(got, 160)} (report: {want})")
+            break
+    found.sort(key=lambda item: (-item[0], len(item[1]["script"])))
+    return {"candidates": [c for _, c in found[:3]], "notes": "\n".join(notes)}
+
+
+def repo_frames(frames: Sequence[dict], worktree: Path, exclude: Sequence[Path] = ()) -> list[dict]:
+    """Traceback frames whose file lies inside the worktree, as repo-relative paths."""
+    root = worktree.resolve()
+    excluded = {p.resolve() for p in exclude}
+    out = []
+    for frame in frames:
+        path = Path(frame["file"])
+        path = path if path.is_absolute() else root / path
+        try:
+            resolved = path.resolve()
+            rel = resolved.relative_to(root)
+        except (ValueError, OSError):
+            continue
+        if resolved in excluded or rel.parts[:1] == (".mminions-builtin",) or not resolved.is_file():
+            continue
+        out.append(dict(frame, file=str(rel)))
+    return out
+
+
+def read_line(root: Path, rel: str, line: int) -> str:
+    try:
+        lines = (root / rel).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    return lines[line - 1].strip() if 0 < line <= len(lines) else ""
+
+
+def blame_line(worktree: Path, rel: str, line: int, runner: Runner = run_cmd) -> str | None:
+    result = git(worktree, "blame", "--porcelain", "-L", f"{line},{line}", "--", rel,
+                 runner=runner, check=False)
+    if not result.ok:
+        return None
+    sha = result.stdout.split(" ", 1)[0]
+    summary = re.search(r"^summary (.*)$", result.stdout, re.M)
+    return f"{sha[:12]} {summary.group(1) if summary else ''}".strip()
+
+
+def builtin_triage(context: dict, worktree: Path, worker_id: str = "w1", runner: Runner = run_cmd) -> dict:
+    """Hypotheses from the verified reproducer's own traceback (and the culprit, if known)."""
+    output = context.get("repro_output", "")
+    etype, message, frames = last_exception(output)
+    # The manager already mapped the frames to repo-relative paths (its worktree is not ours).
+    inside = [f for f in context.get("frames") or [] if (worktree / f["file"]).is_file()] \
+        or repo_frames(frames, worktree)
+    hypotheses = []
+    if inside:
+        inner = inside[-1]
+        code = read_line(worktree, inner["file"], inner["line"])
+        blame = blame_line(worktree, inner["file"], inner["line"], runner)
+        hypotheses.append({
+            "hypothesis_id": f"{worker_id}-h1",
+            "mechanism": (f"{etype or 'The failure'} is raised in {inner['function'] or 'module code'}() at "
+                          f"{inner['file']}:{inner['line']} (`{code}`)"
+                          + (f": {message}" if message else "")
+                          + (f"; this line was last changed by {blame}" if blame else "")),
+            "evidence": [{"file": inner["file"], "line": inner["line"], "snippet": code}],
+            "confidence": 0.6,
+            "disconfirming_checks": [f"Run the reproducer with a breakpoint at {inner['file']}:{inner['line']}; "
+                                     "if the values there are valid, the bug is upstream in the callers."],
+        })
+        callers = [f for f in inside[:-1]][-3:]
+        if callers:
+            hypotheses.append({
+                "hypothesis_id": f"{worker_id}-h2",
+                "mechanism": "A caller passes a value the failing function does not handle: "
+                             + ", ".join(f"{f['function']}() at {f['file']}:{f['line']}" for f in reversed(callers)),
+                "evidence": [{"file": f["file"], "line": f["line"],
+                              "snippet": read_line(worktree, f["file"], f["line"])} for f in reversed(callers)],
+                "confidence": 0.3,
+                "disconfirming_checks": ["Check whether the failing function's contract allows this input."],
+            })
+    culprit = context.get("culprit_commit") or {}
+    if culprit.get("sha"):
+        rows = []
+        for rel_line in context.get("culprit_lines", [])[:5]:
+            rows.append({"file": rel_line["file"], "line": rel_line["line"],
+                         "snippet": read_line(worktree, rel_line["file"], rel_line["line"])})
+        if rows:
+            hypotheses.append({
+                "hypothesis_id": f"{worker_id}-h3",
+                "mechanism": f"Regression introduced by {culprit['sha'][:12]} ({culprit.get('subject', '')}), "
+                             "which changed the lines the failure goes through",
+                "evidence": rows, "confidence": 0.7,
+                "disconfirming_checks": [f"Revert {culprit['sha'][:12]} in a scratch worktree and re-run the reproducer."],
+            })
+    notes = "" if hypotheses else "the verified output has no traceback frame inside the repository"
+    return {"hypotheses": hypotheses, "notes": notes}
+
+
+# ==== 9. Verify / minimize / bisect / triage ===============================
+
+REPRO_BASENAME = "mminions_repro"
+STATUS_RANK = {"reproduced": 0, "flaky": 1, "not-reproduced": 2, "rejected": 3}
+ORIGIN_RANK = {"repo": 0, "assertion": 1, "unknown": 2}
+
+
+def repro_path(worktree: Path, ext: str) -> Path:
+    ext = re.sub(r"[^A-Za-z0-9]", "", ext or "py")[:8] or "py"
+    return worktree / f"{REPRO_BASENAME}.{ext}"
+
+
+def render_oracle(oracle: str, repro_file: Path) -> str:
+    return oracle.replace("{repro_file}", shlex.quote(str(repro_file)))
+
+
+def signature_consistent(claimed: str, signals: dict) -> bool:
+    """A claimed signature must agree with what the report says, when it says anything."""
+    types = [_short_type(t) for t in signals.get("exception_types", [])]
+    pairs = signals.get("expected_vs_actual", [])
+    if not types and not pairs:
+        return True
+    low = claimed.lower()
+    if any(t.lower() in low for t in types if t):
+        return True
+    if any(normalize_message(m)[:40] in normalize_message(claimed) for m in signals.get("messages", []) if len(m) > 6):
+        return True
+    return bool(pairs) and ("assert" in low or any(p["actual"].lower() in low for p in pairs))
+
+
+def signature_matches(output: str, claimed: str) -> bool:
+    """The claimed signature appears in the output (normalized), or its type+message do."""
+    norm_out, norm_claim = normalize_message(output), normalize_message(claimed)
+    if not norm_claim:
+        return False
+    if norm_claim in norm_out:
+        return True
+    etype, message, _ = last_exception(output)
+    ctype, _, cmsg = claimed.partition(":")
+    if etype and _short_type(etype).lower() == _short_type(ctype.strip()).lower():
+        return not cmsg.strip() or normalize_message(cmsg.strip()) in normalize_message(message)
+    return False
+
+
+def static_rejections(cand: dict, packages: Sequence[str], worktree: Path) -> list[str]:
+    """Reasons to refuse a candidate without running it."""
+    reasons = []
+    script, oracle = cand.get("script", ""), cand.get("oracle_command", "")
+    claimed = cand.get("claimed_failure_signature", "").strip()
+    ext = (cand.get("file_extension") or "py").lower()
+    if not claimed:
+        reasons.append("no claimed failure signature")
+    if "{repro_file}" not in oracle and REPRO_BASENAME not in oracle:
+        reasons.append("the oracle command does not run the reproducer file ({repro_file})")
+    for cmd in cand.get("setup_commands", []):
+        if re.search(r"(^|[\s=:'\"])\.\.(/|\s|$)", cmd) or re.search(r"(^|\s)(~|\$HOME)", cmd):
+            reasons.append(f"setup command reaches outside the worktree: {_clip(cmd, 120)}")
+        for path in re.findall(r"(?<![\w.$-])(/[\w./-]+)", cmd):
+            if not path.startswith(("/dev/null", str(worktree))) and not path.startswith("/usr/bin/env"):
+                reasons.append(f"setup command touches {path}, outside the worktree")
+                break
+        if re.search(r"\bpip3?\s+install\b", cmd) and not re.search(r"(--target|-t\s|--prefix|\.venv|venv/)", cmd):
+            reasons.append(f"setup command installs into the user's environment: {_clip(cmd, 120)}")
+    ctype = _short_type(claimed.partition(":")[0].strip())
+    if ext == "py":
+        try:
+            tree = ast.parse(script)
+        except SyntaxError as exc:
+            return reasons + [f"the script is not valid Python ({exc.msg}, line {exc.lineno})"]
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imported.add(node.module.split(".")[0])
+            elif isinstance(node, ast.Raise) and node.exc is not None and ctype and ctype != "AssertionError":
+                target = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+                name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+                if name == ctype:
+                    reasons.append(f"the script raises {ctype} itself")
+        if packages and not imported & set(packages):
+            reasons.append("the script never imports the project (" + ", ".join(packages[:5]) + ")")
+        if ctype != "AssertionError" and claimed:
+            literals = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+            _, _, cmsg = claimed.partition(":")
+            needles = [claimed] + ([cmsg.strip()] if len(cmsg.strip()) >= 8 else [])
+            if any(needle in lit for lit in literals for needle in needles):
+                reasons.append("the script contains the failure signature as a literal (prints it itself)")
+    return _unique(reasons)
+
+
+def failure_origin(output: str, worktree: Path, repro_file: Path) -> str:
+    """repo: innermost relevant frame in the project; assertion: an assert in the repro;
+    script: raised by the repro itself; unknown: no Python traceback."""
+    etype, _, frames = last_exception(output)
+    if not frames:
+        return "unknown"
+    root, repro = worktree.resolve(), repro_file.resolve()
+    for frame in reversed(frames):
+        path = Path(frame["file"])
+        path = path if path.is_absolute() else worktree / path
+        with contextlib.suppress(OSError, ValueError):
+            resolved = path.resolve()
+            if resolved == repro:
+                return "assertion" if _short_type(etype) == "AssertionError" else "script"
+            resolved.relative_to(root)
+            return "repo"
+    return "unknown"
+
+
+@dataclass
+class OracleRun:
+    exit_code: int
+    duration: float
+    matched: bool
+    output_tail: str
+    timed_out: bool = False
+
+
+def run_oracle(cand: dict, worktree: Path, timeout: float, runner: Runner = run_cmd,
+               env: dict | None = None) -> tuple[CmdResult, Path]:
+    """Write the script into the worktree and run the oracle once (process group killed on timeout)."""
+    path = repro_path(worktree, cand.get("file_extension", "py"))
+    path.write_text(cand["script"], encoding="utf-8")
+    run_env = project_env(worktree, env)
+    run_env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + run_env.get("PATH", "")
+    return runner(["sh", "-c", render_oracle(cand["oracle_command"], path)], cwd=worktree,
+                  timeout=timeout, env=run_env), path
+
+
+def run_setup(cand: dict, worktree: Path, timeout: float, runner: Runner = run_cmd) -> str | None:
+    for cmd in cand.get("setup_commands", []):
+        result = runner(["sh", "-c", cmd], cwd=worktree, timeout=timeout, env=project_env(worktree))
+        if not result.ok:
+            return f"setup command failed ({'timeout' if result.timed_out else result.returncode}): {_clip(cmd, 120)}"
+    return None
+
+
+def verify_candidate(cand: dict, worktree: Path, signals: dict, runs: int = 5, timeout: float = 60,
+                     runner: Runner = run_cmd, packages: Sequence[str] | None = None) -> dict:
+    """mminions' own check of one candidate; never the worker's word."""
+    packages = python_packages(worktree) if packages is None else packages
+    record: dict[str, Any] = {"candidate_id": cand.get("candidate_id"), "status": "rejected", "origin": None,
+                              "runs": [], "reasons": [], "matched_runs": 0, "total_runs": 0}
+    reasons = static_rejections(cand, packages, worktree)
+    if not signature_consistent(cand.get("claimed_failure_signature", ""), signals):
+        reasons.append("the claimed signature does not match the issue's signals ("
+                       + ", ".join(signals.get("exception_types", [])[:4] or ["expected/actual"]) + ")")
+    if reasons:
+        record["reasons"] = reasons
+        return record
+    setup_error = run_setup(cand, worktree, timeout, runner)
+    if setup_error:
+        record["reasons"] = [setup_error]
+        return record
+    origins = []
+    for _ in range(max(1, runs)):
+        result, path = run_oracle(cand, worktree, timeout, runner)
+        output = result.output
+        matched = (not result.ok) and not result.timed_out and signature_matches(output, cand["claimed_failure_signature"])
+        record["runs"].append(dataclasses.asdict(OracleRun(result.returncode, round(result.duration, 3), matched,
+                                                           tail_lines(output, 30), result.timed_out)))
+        if matched:
+            origins.append(failure_origin(output, worktree, path))
+    matched_n = sum(r["matched"] for r in record["runs"])
+    record.update(matched_runs=matched_n, total_runs=len(record["runs"]))
+    if "script" in origins:
+        record["reasons"] = ["the failure comes from the reproducer itself, not from the project's code"]
+        record["origin"] = "script"
+        return record
+    record["origin"] = origins[0] if origins else None
+    if matched_n == len(record["runs"]):
+        record["status"] = "reproduced"
+    elif matched_n:
+        record["status"] = "flaky"
+        record["reasons"] = [f"reproduced in {matched_n} of {len(record['runs'])} runs"]
+    else:
+        record["status"] = "not-reproduced"
+        last = record["runs"][-1]
+        why = ("timed out" if last["timed_out"] else "exited 0 (passed)" if last["exit_code"] == 0
+               else f"failed differently (exit {last['exit_code']}): {_clip(tail_lines(last['output_tail'], 1), 160)}")
+        record["reasons"] = [f"did not fail with {cand['claimed_failure_signature']!r}: {why}"]
+    return record
+
+
+def candidate_rank(cand: dict, verification: dict) -> tuple:
+    script = cand.get("script", "")
+    return (STATUS_RANK.get(verification.get("status"), 9), ORIGIN_RANK.get(verification.get("origin") or "unknown", 2),
+            len(script.strip().splitlines()), len(cand.get("setup_commands", [])), len(script))
+
+
+def select_candidate(entries: Sequence[dict]) -> dict | None:
+    """Best of [{candidate, verification}] that mminions verified (reproduced or flaky)."""
+    usable = [e for e in entries if e["verification"]["status"] in ("reproduced", "flaky")]
+    return min(usable, key=lambda e: candidate_rank(e["candidate"], e["verification"])) if usable else None
+
+
+
+
+# -- minimization -----------------------------------------------------------
+
+
+@dataclass
+class Oracle:
+    """A cached "still interesting?" test: one probe per distinct text."""
+
+    probe: Callable[[str], bool]
+    cache: dict[str, bool] = field(default_factory=dict)
+    calls: int = 0
+    hits: int = 0
+    deadline: float = math.inf
+
+    def __call__(self, text: str) -> bool:
+        key = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        if key in self.cache:
+            self.hits += 1
+            return self.cache[key]
+        if time.monotonic() > self.deadline:
+            return False  # out of budget: nothing new is accepted
+        self.calls += 1
+        self.cache[key] = bool(self.probe(text))
+        return self.cache[key]
+
+    @property
+    def expired(self) -> bool:
+        return time.monotonic() > self.deadline
+
+
+def ddmin(items: list, test: Callable[[list], bool], allow_empty: bool = False) -> list:
+    """Delta debugging (complement reduction): a 1-minimal sublist that still passes ``test``."""
+    if allow_empty and items and test([]):
+        return []
+    n = 2
+    while len(items) >= 2:
+        chunk = math.ceil(len(items) / n)
+        subsets = [items[i:i + chunk] for i in range(0, len(items), chunk)]
+        for i in range(len(subsets)):
+            complement = [x for j, sub in enumerate(subsets) if j != i for x in sub]
+            if test(complement):
+                items = complement
+                n = max(n - 1, 2)
+                break
+        else:
+            if n >= len(items):
+                break
+            n = min(len(items), n * 2)
+    if len(items) == 1 and allow_empty and test([]):
+        return []
+    return items
+
+
+def _stmt_lists(tree: ast.AST) -> list[tuple[ast.AST, str]]:
+    """Every statement list in the tree, outermost first."""
+    out = []
+    for node in ast.walk(tree):
+        for name in ("body", "orelse", "finalbody"):
+            value = getattr(node, name, None)
+            if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+                out.append((node, name))
+        if isinstance(node, ast.Try):
+            out += [(h, "body") for h in node.handlers if h.body]
+    return out
+
+
+def _unparse(tree: ast.AST) -> str:
+    return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
+
+
+def _simplifications(tree: ast.Module) -> Iterable[ast.Module]:
+    """One-step simpler variants of the program, cheapest ideas first."""
+    import copy
+    count = sum(1 for _ in ast.walk(tree))
+    for idx in range(count):
+        node = next(n for i, n in enumerate(ast.walk(tree)) if i == idx)
+        variants: list[Callable[[ast.AST], Any]] = []
+        if isinstance(node, (ast.If, ast.For, ast.While, ast.With, ast.Try, ast.AsyncFor, ast.AsyncWith)):
+            variants.append(lambda n: ("inline", n.body))
+        if getattr(node, "orelse", None) and isinstance(node, (ast.If, ast.For, ast.While, ast.Try)):
+            variants.append(lambda n: setattr(n, "orelse", []))
+        if isinstance(node, ast.Try) and node.finalbody:
+            variants.append(lambda n: setattr(n, "finalbody", []))
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)) and len(node.elts) > 1:
+            variants.append(lambda n: setattr(n, "elts", n.elts[: len(n.elts) // 2]))
+            variants.append(lambda n: setattr(n, "elts", n.elts[-1:]))
+        if isinstance(node, ast.Dict) and len(node.keys) > 1:
+            variants.append(lambda n: (setattr(n, "keys", n.keys[: len(n.keys) // 2]),
+                                       setattr(n, "values", n.values[: len(n.values) // 2])))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) > 8:
+            variants.append(lambda n: setattr(n, "value", n.value[: len(n.value) // 2]))
+        if isinstance(node, ast.Call):
+            for k in range(len(node.keywords)):
+                variants.append(lambda n, k=k: n.keywords.pop(k) if k < len(n.keywords) else None)
+            if len(node.args) > 1:
+                variants.append(lambda n: n.args.pop())
+        for apply in variants:
+            clone = copy.deepcopy(tree)
+            target = next(n for i, n in enumerate(ast.walk(clone)) if i == idx)
+            result = apply(target)
+            if isinstance(result, tuple) and result[0] == "inline":
+                for parent, name in _stmt_lists(clone):
+                    body = getattr(parent, name)
+                    if target in body:
+                        pos = body.index(target)
+                        setattr(parent, name, body[:pos] + result[1] + body[pos + 1:])
+                        break
+                else:
+                    continue
+            yield clone
+    yield from _inline_single_use(tree)
+
+
+def _inline_single_use(tree: ast.Module) -> Iterable[ast.Module]:
+    """``x = expr`` at top level whose name is read exactly once: substitute it."""
+    import copy
+    for i, stmt in enumerate(tree.body):
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
+            continue
+        name = stmt.targets[0].id
+        uses = [n for n in ast.walk(ast.Module(body=tree.body[i + 1:], type_ignores=[]))
+                if isinstance(n, ast.Name) and n.id == name]
+        if len(uses) != 1 or not isinstance(uses[0].ctx, ast.Load):
+            continue
+        clone = copy.deepcopy(tree)
+        value = clone.body[i].value
+        for n in ast.walk(ast.Module(body=clone.body[i + 1:], type_ignores=[])):
+            for fname, fvalue in ast.iter_fields(n):
+                if isinstance(fvalue, ast.Name) and fvalue.id == name:
+                    setattr(n, fname, value)
+                elif isinstance(fvalue, list):
+                    for j, item in enumerate(fvalue):
+                        if isinstance(item, ast.Name) and item.id == name:
+                            fvalue[j] = value
+        del clone.body[i]
+        yield clone
+
+
+def reduce_python(text: str, oracle: Oracle) -> str:
+    """Hierarchical delta debugging over the AST: statements, then nested bodies,
+    then simplifications, until nothing more can go or the budget is spent."""
+    tree = ast.parse(text)
+    best = _unparse(tree)
+    if not oracle(best):
+        return text  # the normalized form does not reproduce: keep the original
+    changed = True
+    while changed and not oracle.expired:
+        changed = False
+        for node, name in _stmt_lists(tree):
+            stmts = getattr(node, name)
+            is_module = isinstance(node, ast.Module)
+
+            def test(keep: list, node=node, name=name, stmts=stmts, is_module=is_module) -> bool:
+                setattr(node, name, keep if (keep or is_module or name != "body") else [ast.Pass()])
+                try:
+                    return oracle(_unparse(tree))
+                finally:
+                    setattr(node, name, stmts)
+
+            kept = ddmin(list(stmts), test, allow_empty=name != "body" or not is_module)
+            if len(kept) < len(stmts):
+                setattr(node, name, kept if (kept or is_module or name != "body") else [ast.Pass()])
+                best = _unparse(tree)
+                changed = True
+            if oracle.expired:
+                break
+        for variant in _simplifications(tree):
+            if oracle.expired:
+                break
+            candidate = _unparse(variant)
+            if len(candidate) < len(best) and oracle(candidate):
+                tree, best, changed = variant, candidate, True
+                break
+    return best
+
+
+def reduce_lines(text: str, oracle: Oracle) -> str:
+    lines = text.splitlines()
+    kept = ddmin(lines, lambda keep: oracle("\n".join(keep) + "\n"))
+    return "\n".join(kept) + "\n"
+
+
+def size_of(text: str, ext: str) -> dict:
+    statements = None
+    if ext == "py":
+        with contextlib.suppress(SyntaxError, ValueError):
+            statements = sum(isinstance(n, ast.stmt) for n in ast.walk(ast.parse(text)))
+    return {"lines": len([l for l in text.splitlines() if l.strip()]), "statements": statements,
+            "bytes": len(text.encode("utf-8"))}
+
+
+def minimize_text(text: str, ext: str, probe: Callable[[str], bool], budget_sec: float) -> tuple[str, Oracle]:
+    """The smallest text ``probe`` still calls interesting (python AST or line ddmin)."""
+    oracle = Oracle(probe, deadline=time.monotonic() + budget_sec)
+    oracle.cache[hashlib.sha256(text.encode("utf-8")).hexdigest()] = True  # the original is known good
+    if ext == "py":
+        try:
+            result = reduce_python(text, oracle)
+        except SyntaxError:
+            result = reduce_lines(text, oracle)
+    else:
+        result = reduce_lines(text, oracle)
+    return result, oracle
+
+
+# -- bisect -----------------------------------------------------------------
+
+
+def classify_oracle_result(result: CmdResult, signature: str, origin: str | None, worktree: Path,
+                           repro_file: Path) -> int:
+    """git bisect run's language: 0 good (passes), 1 bad (same failure), 125 skip (other failure)."""
+    if result.ok:
+        return 0
+    if result.timed_out:
+        return 125
+    if signature_matches(result.output, signature):
+        got = failure_origin(result.output, worktree, repro_file)
+        if origin in (None, "unknown") or got == origin:
+            return 1
+    return 125
+
+
+def parse_bisect_output(text: str) -> dict:
+    """What ``git bisect run`` concluded: a first bad commit, or a range when skips hide it."""
+    m = re.search(r"^([0-9a-f]{40}) is the first bad commit", text, re.M)
+    if m:
+        return {"status": "found", "first_bad": m.group(1), "candidates": [m.group(1)]}
+    if "could be any of" in text:
+        tail = text.split("could be any of:", 1)[1]
+        shas = re.findall(r"^([0-9a-f]{40})\s*$", tail, re.M)
+        return {"status": "ambiguous", "first_bad": None, "candidates": shas}
+    return {"status": "failed", "first_bad": None, "candidates": []}
+
+
+def changed_lines_from_diff(diff: str) -> list[dict]:
+    """(file, line) of every line a commit added, from its unified diff."""
+    out, current, line = [], None, 0
+    for row in diff.splitlines():
+        if row.startswith("+++ "):
+            current = row[6:] if row.startswith("+++ b/") else None
+        elif row.startswith("@@"):
+            m = re.search(r"\+(\d+)", row)
+            line = int(m.group(1)) if m else 0
+        elif current and row.startswith("+"):
+            out.append({"file": current, "line": line})
+            line += 1
+        elif current and not row.startswith("-"):
+            line += 1
+    return out
+
+
+# ==== 10. Manager ==========================================================
+
+PHASES = ("preflight", "issue", "repro", "select", "fixed", "minimize", "bisect", "triage", "decide")
+
+
+@dataclass
+class RunConfig:
+    """Everything a run was started with; saved as config.json (never a secret)."""
+
+    run_id: str
+    runs_root: str
+    repo_path: str
+    issue_url: str | None = None
+    issue_file: str | None = None
+    ref: str = "HEAD"
+    fixed_ref: str | None = None
+    min_workers: int = 2
+    max_workers: int = 6
+    timeout_sec: int = 300
+    verify_runs: int = 5
+    verify_timeout: int = 60
+    agent: str = "auto"
+    repro_agent: str | None = None
+    triage_agent: str | None = None
+    model: str | None = None
+    agent_args: list[str] = field(default_factory=list)
+    agent_cmd: str | None = None
+    tmux_socket: str = DEFAULT_SOCKET
+    prefix: str = DEFAULT_PREFIX
+    first_wins: bool = True
+    github_api_url: str | None = None
+    minimize_budget_sec: int = 120
+    bisect: bool = True
+    good: str | None = None
+    bisect_search: list[str] = field(default_factory=lambda: ["tags", "10", "100", "1000"])
+    triage: bool = True
+    triage_workers: int = 1
+    max_runtime: int | None = None
+    self_cmd: list[str] = field(default_factory=list)
+    target_sha: str = ""
+    fixed_sha: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RunConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def session_name(self, who: str) -> str:
+        return f"{self.prefix}-{self.run_id}-{who}"
+
+
+def validate_config(cfg: RunConfig) -> None:
+    """Options checked against each other once, after parsing."""
+    if cfg.min_workers < 1 or cfg.max_workers < 1:
+        raise UsageError("--min-workers and --max-workers must be at least 1")
+    if cfg.min_workers > cfg.max_workers:
+        raise UsageError(f"--min-workers ({cfg.min_workers}) is more than --max-workers ({cfg.max_workers})")
+    if cfg.timeout_sec < 1 or cfg.verify_runs < 1:
+        raise UsageError("--timeout-sec and --verify-runs must be at least 1")
+    for name in (cfg.agent, cfg.repro_agent, cfg.triage_agent):
+        if name and name not in BACKENDS + ("auto",):
+            raise UsageError(f"unknown agent {name!r}; use one of auto, {', '.join(BACKENDS)}")
+    if "cmd" in (cfg.agent, cfg.repro_agent, cfg.triage_agent) and not cfg.agent_cmd:
+        raise UsageError("--agent cmd needs --agent-cmd 'TEMPLATE'")
+    if cfg.agent_cmd:
+        render_cmd_template(cfg.agent_cmd, WorkerFiles("w1", ROLE_REPRO, "cmd", Path("/x"), Path("/y")))
+    socket_name(cfg.tmux_socket, {})
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", cfg.prefix):
+        raise UsageError(f"invalid session prefix {cfg.prefix!r}: letters, digits, _ and - only")
+
+
+def model_backend_available(which: Callable[[str], str | None] = shutil.which) -> str | None:
+    for name in ("codex", "claude"):
+        if which(name):
+            return name
+    return None
+
+
+def agent_for(cfg: RunConfig, role: str) -> str:
+    chosen = (cfg.repro_agent if role == ROLE_REPRO else cfg.triage_agent) or cfg.agent
+    return chosen
+
+
+def preflight(cfg: RunConfig, runner: Runner = run_cmd) -> RunConfig:
+    """Input checks that must pass before any session starts; errors exit 2."""
+    validate_config(cfg)
+    repo = Path(cfg.repo_path)
+    if not repo.is_dir():
+        raise UsageError(f"--repo-path {repo} does not exist")
+    if not is_repo(repo, runner):
+        raise UsageError(f"--repo-path {repo} is not a git repository (run git init, or point at a clone)")
+    cfg.repo_path = str(repo_toplevel(repo, runner))
+    cfg.target_sha = resolve(cfg.repo_path, cfg.ref, runner)
+    if cfg.fixed_ref:
+        cfg.fixed_sha = resolve(cfg.repo_path, cfg.fixed_ref, runner)
+    if not shutil.which("tmux"):
+        raise ToolNotFound("tmux is not installed: apt-get install tmux (or brew install tmux)")
+    for role in (ROLE_REPRO, ROLE_TRIAGE):
+        backend = agent_for(cfg, role)
+        if backend in ("codex", "claude") and not shutil.which(backend):
+            pkg = "@openai/codex" if backend == "codex" else "@anthropic-ai/claude-code"
+            raise ToolNotFound(f"--agent {backend}: '{backend}' is not on PATH; install it "
+                               f"(npm i -g {pkg}) or use --agent builtin")
+    return cfg
+
+
+@dataclass
+class Run:
+    """The manager's handles: config, paths, tmux, runner, and a log sink."""
+
+    cfg: RunConfig
+    paths: RunPaths
+    tmux: Tmux
+    runner: Runner = run_cmd
+    log: Callable[[str], None] = print
+    verify_counter: int = 0
+    stdin_commands: bool = False
+
+    @property
+    def worktree_dir(self) -> Path:
+        return worktrees_root() / self.cfg.run_id
+
+
+def log_line(paths: RunPaths, echo: bool = True) -> Callable[[str], None]:
+    def log(message: str) -> None:
+        line = f"{_dt.datetime.now(_dt.timezone.utc).strftime('%H:%M:%S')} {message}"
+        if echo:
+            print(line, flush=True)
+        with contextlib.suppress(OSError):
+            with open(paths.manager_log, "a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+    return log
+
+
+def load_sessions(paths: RunPaths) -> dict:
+    data = read_json(paths.sessions_json, None)
+    return data if isinstance(data, dict) else {"run_id": paths.run_id, "manager": {}, "workers": []}
+
+
+def update_worker_record(paths: RunPaths, wid: str, **fields: Any) -> None:
+    sessions = load_sessions(paths)
+    for worker in sessions["workers"]:
+        if worker["worker_id"] == wid:
+            worker.update(fields)
+            break
+    else:
+        sessions["workers"].append({"worker_id": wid, **fields})
+    atomic_write_json(paths.sessions_json, sessions)
+
+
+def phases_done(paths: RunPaths) -> set[str]:
+    return {e["phase"] for e in read_events(paths.run_dir) if e.get("kind") == "phase" and e.get("status") == "done"}
+
+
+def mark_phase(run: Run, phase: str, status: str, **fields: Any) -> None:
+    append_event(run.paths.run_dir, "phase", phase=phase, status=status, **fields)
+    sessions = load_sessions(run.paths)
+    sessions["phase"] = phase if status == "started" else sessions.get("phase", phase)
+    atomic_write_json(run.paths.sessions_json, sessions)
+    if status == "started":
+        run.log(f"phase {phase}")
+
+
+def next_worker_id(paths: RunPaths) -> str:
+    used = [int(p.name[1:]) for p in paths.workers_dir.glob("w*") if p.name[1:].isdigit()]
+    return f"w{max(used, default=0) + 1}"
+
+
+def new_worktree(run: Run, name: str, sha: str | None = None) -> Path:
+    path = run.worktree_dir / name
+    if path.exists():
+        worktree_remove(run.cfg.repo_path, path, run.runner)
+    return worktree_add(run.cfg.repo_path, path, sha or run.cfg.target_sha, run.runner)
+
+
+def remove_run_worktrees(repo_path: str, run_id: str, runner: Runner = run_cmd) -> int:
+    """Every worktree of this run, registered or left on disk; returns how many."""
+    base = (worktrees_root() / run_id).resolve()
+    count = 0
+    if repo_path and is_repo(repo_path, runner):
+        for entry in worktrees(repo_path, runner):
+            path = Path(entry.get("worktree", ""))
+            with contextlib.suppress(ValueError):
+                path.resolve().relative_to(base)
+                worktree_remove(repo_path, path, runner)
+                count += 1
+        git(repo_path, "worktree", "prune", runner=runner, check=False)
+    if base.exists():
+        shutil.rmtree(base, ignore_errors=True)
+    return count
+
+
+def start_worker(run: Run, role: str, backend: str, context: dict | None = None) -> WorkerFiles:
+    """Worktree + prompt + worker.sh + a tmux session; recorded in sessions.json."""
+    cfg, paths = run.cfg, run.paths
+    wid = next_worker_id(paths)
+    wdir = paths.worker_dir(wid)
+    wdir.mkdir(parents=True)
+    worktree = new_worktree(run, wid)
+    files = WorkerFiles(wid, role, backend, wdir, worktree)
+    issue = read_json(paths.issue_json, {})
+    context = dict(context or {}, verify_runs=cfg.verify_runs, worker_id=wid)
+    prompt = build_prompt(role, issue, wid, worktree, context)
+    spec = AgentSpec(backend, cfg.model, list(cfg.agent_args), cfg.agent_cmd)
+    write_worker_files(files, spec, prompt, cfg.self_cmd or self_command(), paths.issue_json,
+                       cfg.timeout_sec, context)
+    session = cfg.session_name(wid)
+    update_worker_record(paths, wid, role=role, backend=backend, status="running", session_name=session,
+                         worktree_path=str(worktree), worker_dir=str(wdir),
+                         output_path=str(paths.candidate_json(wid) if role == ROLE_REPRO else files.output),
+                         script_path=str(files.script), started_at=utc_now(), started_ts=time.time(),
+                         exit_code=None)
+    env = session_env(dict(os.environ), {"MMINIONS_RUN_ID": cfg.run_id, "MMINIONS_WORKER_ID": wid,
+                                         "MMINIONS_ROLE": role})
+    run.tmux.new_session(session, worktree, f"bash {shlex.quote(str(files.script))}", env)
+    append_event(paths.run_dir, "worker", worker_id=wid, role=role, backend=backend, status="started")
+    run.log(f"{wid}: {role} started ({backend}) in session {session}")
+    return files
+
+
+def worker_files_from_record(record: dict) -> WorkerFiles:
+    return WorkerFiles(record["worker_id"], record["role"], record.get("backend", ""),
+                       Path(record["worker_dir"]), Path(record["worktree_path"]))
+
+
+def write_exit_code(files: WorkerFiles, code: int) -> None:
+    if not files.exit_code.exists():
+        atomic_write_text(files.exit_code, f"{code}\n")
+
+
+def check_stop(run: Run) -> None:
+    if run.cfg.max_runtime:
+        started = read_json(run.paths.config_json, {}).get("started_ts") or 0
+        if started and time.time() - started > run.cfg.max_runtime:
+            raise StopRequested(f"the run exceeded --max-runtime {run.cfg.max_runtime} s")
+
+
+def format_workers_table(paths: RunPaths) -> str:
+    sessions = load_sessions(paths)
+    rows = [f"phase: {sessions.get('phase', '?')}", f"{'worker':7} {'role':14} {'agent':8} {'status':9} age"]
+    now = time.time()
+    for w in sessions.get("workers", []):
+        age = int(now - (w.get("started_ts") or now))
+        rows.append(f"{w['worker_id']:7} {w.get('role', ''):14} {w.get('backend', ''):8} {w.get('status', ''):9} {age}s")
+    return "\n".join(rows)
+
+
+def poll_manager_stdin(run: Run) -> None:
+    """'status' + Enter typed into the manager's pane prints the workers table."""
+    if not run.stdin_commands:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        while select.select([sys.stdin], [], [], 0)[0]:
+            line = sys.stdin.readline()
+            if not line:
+                run.stdin_commands = False
+                return
+            if line.strip() == "status":
+                print(format_workers_table(run.paths), flush=True)
+            elif line.strip():
+                print(f"(manager understands: status) got {line.strip()!r}", flush=True)
+
+
+def wait_for_workers(run: Run, pending: dict[str, WorkerFiles], on_done: Callable[[WorkerFiles, str, int | None], bool]) -> None:
+    """Wait until every pending worker ended; ``on_done`` returning True ends the wait
+    early (first wins).  Completion comes from exit_code files, never from the screen."""
+    deadlines = {wid: time.time() + run.cfg.timeout_sec + 15 for wid in pending}
+    for record in load_sessions(run.paths)["workers"]:
+        if record["worker_id"] in deadlines and record.get("started_ts"):
+            deadlines[record["worker_id"]] = record["started_ts"] + run.cfg.timeout_sec + 15
+    last_live_check = 0.0
+    while pending:
+        check_stop(run)
+        poll_manager_stdin(run)
+        live: set[str] | None = None
+        if time.monotonic() - last_live_check > 1.0:
+            live = {s["name"] for s in run.tmux.list_sessions()}
+            last_live_check = time.monotonic()
+        for wid, files in list(pending.items()):
+            state, code = worker_state(files)
+            if state == "running":
+                if time.time() > deadlines[wid]:
+                    run.tmux.kill_session(run.cfg.session_name(wid))
+                    write_exit_code(files, 124)
+                    state, code = "timeout", 124
+                elif live is not None and run.cfg.session_name(wid) not in live:
+                    time.sleep(0.1)  # the wrapper may be writing exit_code right now
+                    state, code = worker_state(files)
+                    if state == "running":
+                        with contextlib.suppress(OSError):
+                            with open(files.log, "a") as fh:
+                                fh.write("[mminions] session ended without writing exit_code\n")
+                        write_exit_code(files, 125)
+                        state, code = "failed", 125
+            if state == "running":
+                continue
+            del pending[wid]
+            run.tmux.kill_session(run.cfg.session_name(wid))
+            update_worker_record(run.paths, wid, status=state, exit_code=code, finished_at=utc_now())
+            append_event(run.paths.run_dir, "worker", worker_id=wid, status=state, exit_code=code)
+            run.log(f"{wid}: {state} (exit {code})")
+            if on_done(files, state, code):
+                for other, other_files in pending.items():
+                    run.tmux.kill_session(run.cfg.session_name(other))
+                    write_exit_code(other_files, 143)
+                    update_worker_record(run.paths, other, status="stopped", exit_code=143, finished_at=utc_now())
+                    append_event(run.paths.run_dir, "worker", worker_id=other, status="stopped", exit_code=143)
+                    run.log(f"{other}: stopped (a reproducer is already verified)")
+                pending.clear()
+                return
+        time.sleep(0.05)
+
+
+def worker_diagnostic(files: WorkerFiles, state: str, code: int | None) -> str:
+    tail = ""
+    with contextlib.suppress(OSError):
+        tail = tail_lines(files.log.read_text(encoding="utf-8", errors="replace"), 8)
+    return f"{files.worker_id} ({files.backend}, {files.role}) {state} with exit code {code}; log tail:\n{tail}"
+
+
+def verify_in_fresh_worktree(run: Run, cand: dict, sha: str | None = None, runs: int | None = None) -> dict:
+    run.verify_counter += 1
+    name = f"verify-{run.verify_counter}-{secrets.token_hex(2)}"
+    worktree = new_worktree(run, name, sha)
+    try:
+        issue = read_json(run.paths.issue_json, {})
+        return verify_candidate(cand, worktree, issue.get("signals", {}), runs or run.cfg.verify_runs,
+                                run.cfg.verify_timeout, run.runner)
+    finally:
+        worktree_remove(run.cfg.repo_path, worktree, run.runner)
+
+
+def load_candidate_entries(paths: RunPaths) -> list[dict]:
+    entries = []
+    for path in sorted(paths.candidates_dir.glob("w*.json")):
+        data = read_json(path, {}) or {}
+        for item in data.get("candidates", []):
+            entries.append(dict(item, worker_id=data.get("worker_id")))
+    return entries
+
+
+def process_repro_worker(run: Run, files: WorkerFiles, state: str, code: int | None,
+                         seen: dict[str, dict]) -> bool:
+    """Parse a finished REPRO worker's output, verify every candidate; True if one reproduced."""
+    obj, rejections = parse_worker_output(files.output, ROLE_REPRO, files.backend)
+    record: dict[str, Any] = {"worker_id": files.worker_id, "backend": files.backend, "worker_status": state,
+                              "exit_code": code, "rejections": rejections, "candidates": [],
+                              "notes": (obj or {}).get("notes", "")}
+    if state != "finished" or obj is None:
+        record["diagnostic"] = worker_diagnostic(files, state, code)
+    for i, cand in enumerate((obj or {}).get("candidates", [])):
+        cand = dict(cand, candidate_id=cand.get("candidate_id") or f"{files.worker_id}-candidate-{i + 1}")
+        key = hashlib.sha256(json.dumps([cand["script"], cand["setup_commands"], cand["oracle_command"],
+                                         cand["claimed_failure_signature"]]).encode()).hexdigest()
+        if key in seen:
+            verification = dict(seen[key], note="identical to an earlier candidate; verification reused")
+        else:
+            run.log(f"{files.worker_id}: verifying {cand['candidate_id']} ({run.cfg.verify_runs} runs)")
+            verification = verify_in_fresh_worktree(run, cand)
+            seen[key] = verification
+        record["candidates"].append({"candidate": cand, "verification": verification})
+        run.log(f"{files.worker_id}: {cand['candidate_id']} -> {verification['status']}"
+                + (f" ({'; '.join(verification['reasons'])})" if verification["reasons"] else ""))
+    atomic_write_json(run.paths.candidate_json(files.worker_id), record)
+    append_event(run.paths.run_dir, "candidates", worker_id=files.worker_id,
+                 verified=sum(c["verification"]["status"] == "reproduced" for c in record["candidates"]))
+    return any(c["verification"]["status"] == "reproduced" for c in record["candidates"])
+
+
+def earlier_attempts(paths: RunPaths) -> list[str]:
+    lines = []
+    for path in sorted(paths.candidates_dir.glob("w*.json")):
+        data = read_json(path, {}) or {}
+        for reason in data.get("rejections", []):
+            lines.append(f"{data.get('worker_id')}: output rejected: {reason}")
+        for item in data.get("candidates", []):
+            v = item["verification"]
+            lines.append(f"{item['candidate']['candidate_id']}: {v['status']}: {'; '.join(v['reasons']) or 'ok'}"
+                         f" (signature {item['candidate']['claimed_failure_signature']!r})")
+        if data.get("notes"):
+            lines.append(f"{data.get('worker_id')} notes: {_clip(data['notes'], 1500)}")
+    return lines
+
+
+def adopt_workers(run: Run, role: str) -> dict[str, WorkerFiles]:
+    """On resume: workers of this role still running are waited for again."""
+    pending = {}
+    for record in load_sessions(run.paths)["workers"]:
+        if record.get("role") == role and record.get("status") == "running":
+            pending[record["worker_id"]] = worker_files_from_record(record)
+    return pending
+
+
+def phase_repro(run: Run) -> None:
+    cfg, paths = run.cfg, run.paths
+    paths.candidates_dir.mkdir(parents=True, exist_ok=True)
+    seen: dict[str, dict] = {}
+    for entry in load_candidate_entries(paths):
+        key = hashlib.sha256(json.dumps([entry["candidate"]["script"], entry["candidate"]["setup_commands"],
+                                         entry["candidate"]["oracle_command"],
+                                         entry["candidate"]["claimed_failure_signature"]]).encode()).hexdigest()
+        seen[key] = entry["verification"]
+
+    def reproduced() -> bool:
+        return any(e["verification"]["status"] == "reproduced" for e in load_candidate_entries(paths))
+
+    def on_done(files: WorkerFiles, state: str, code: int | None) -> bool:
+        return process_repro_worker(run, files, state, code, seen) and cfg.first_wins
+
+    pending = adopt_workers(run, ROLE_REPRO)
+    for record in load_sessions(paths)["workers"]:  # finished while the manager was down
+        if record.get("role") == ROLE_REPRO and record["worker_id"] not in pending \
+                and not paths.candidate_json(record["worker_id"]).exists():
+            files = worker_files_from_record(record)
+            state, code = worker_state(files)
+            if state == "running":
+                write_exit_code(files, 125)
+                state, code = "failed", 125
+            process_repro_worker(run, files, state, code, seen)
+    if pending:
+        run.log(f"resuming: waiting for {', '.join(pending)}")
+        wait_for_workers(run, pending, on_done)
+
+    def started() -> int:
+        return sum(1 for w in load_sessions(paths)["workers"] if w.get("role") == ROLE_REPRO)
+
+    backend = agent_for(cfg, ROLE_REPRO)
+    if backend == "auto" and not reproduced() and started() == 0:
+        files = start_worker(run, ROLE_REPRO, "builtin")
+        wait_for_workers(run, {files.worker_id: files}, on_done)
+    if backend == "auto":
+        model = model_backend_available()
+        if not model:
+            if not reproduced():
+                append_event(paths.run_dir, "note", text="no model agent (codex, claude) is installed; "
+                             "only the built-in agent ran")
+            return
+        backend = model
+    while not reproduced() and started() < cfg.max_workers:
+        if backend == "builtin" and started() >= max(1, cfg.min_workers):
+            break  # the offline agent is deterministic: more of it finds nothing new
+        batch = min(cfg.min_workers, cfg.max_workers - started())
+        context = {"earlier": earlier_attempts(paths)}
+        pending = {}
+        for _ in range(batch):
+            files = start_worker(run, ROLE_REPRO, backend, context)
+            pending[files.worker_id] = files
+        wait_for_workers(run, pending, on_done)
+        if cfg.first_wins and reproduced():
+            break
+
+
+def phase_fixed(run: Run) -> None:
+    """Fail-to-pass: with --fixed-ref the selected reproducer must pass on the fix."""
+    selected = read_json(run.paths.selected_candidate_json, None)
+    if not selected or not run.cfg.fixed_sha:
+        return
+    cand = selected["candidate"]
+    worktree = new_worktree(run, f"fixed-{secrets.token_hex(2)}", run.cfg.fixed_sha)
+    try:
+        runs = []
+        for _ in range(min(3, run.cfg.verify_runs)):
+            result, _ = run_oracle(cand, worktree, run.cfg.verify_timeout, run.runner)
+            runs.append({"exit_code": result.returncode, "output_tail": tail_lines(result.output, 15),
+                         "timed_out": result.timed_out})
+    finally:
+        worktree_remove(run.cfg.repo_path, worktree, run.runner)
+    passes = all(r["exit_code"] == 0 for r in runs)
+    selected["fixed_ref"] = {"ref": run.cfg.fixed_ref, "sha": run.cfg.fixed_sha, "passes": passes, "runs": runs,
+                             "verdict": "fail-to-pass" if passes else "still fails on the fix: not specific to the bug"}
+    atomic_write_json(run.paths.selected_candidate_json, selected)
+    run.log(f"fixed ref {run.cfg.fixed_ref}: {selected['fixed_ref']['verdict']}")
+
+
+def phase_select(run: Run) -> dict | None:
+    entries = load_candidate_entries(run.paths)
+    best = select_candidate(entries)
+    if not best:
+        return None
+    cand = best["candidate"]
+    record = {"candidate": cand, "verification": best["verification"], "worker_id": best.get("worker_id"),
+              "selected_at": utc_now()}
+    atomic_write_json(run.paths.selected_candidate_json, record)
+    atomic_write_text(run.paths.minimal_repro(cand.get("file_extension", "py")), cand["script"])
+    return record
+
+
+def checked_evidence(rows: Sequence[dict], worktree: Path, drift: int = 3) -> tuple[list[dict], list[dict]]:
+    """Keep evidence rows that match the real files (±drift lines, whitespace-insensitive)."""
+    kept, dropped = [], []
+    root = worktree.resolve()
+    for row in rows:
+        rel = str(row.get("file", "")).strip()
+        try:
+            path = (root / rel).resolve()
+            path.relative_to(root)
+        except (ValueError, OSError):
+            dropped.append(dict(row, reason="path outside the repository"))
+            continue
+        if not rel or not path.is_file():
+            dropped.append(dict(row, reason="file does not exist"))
+            continue
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        line = row.get("line")
+        if not isinstance(line, int) or not 1 <= line <= len(lines):
+            dropped.append(dict(row, reason=f"line {line} out of range (file has {len(lines)} lines)"))
+            continue
+        want = "".join(str(row.get("snippet", "")).split())
+        near = range(max(1, line - drift), min(len(lines), line + drift) + 1)
+        hit = next((n for n in near if want and (want in "".join(lines[n - 1].split())
+                                                 or "".join(lines[n - 1].split()) in want and lines[n - 1].strip())), None)
+        if hit is None:
+            dropped.append(dict(row, reason="snippet not found on or near that line"))
+            continue
+        kept.append({"file": rel, "line": hit, "snippet": lines[hit - 1].strip()})
+    return kept, dropped
+
+
+def hypothesis_targets(h: dict) -> set[str]:
+    return {f"{e['file']}" for e in h.get("evidence", [])}
+
+
+def rank_hypotheses(hypotheses: Sequence[dict], frames: Sequence[dict], culprit_files: Sequence[str]) -> list[dict]:
+    """Rank by checked evidence, agreement between workers, overlap with the traceback
+    and the culprit diff, then confidence."""
+    frame_keys = {(f["file"], f["line"]) for f in frames}
+    frame_files = {f["file"] for f in frames}
+    ranked = []
+    for h in hypotheses:
+        files = hypothesis_targets(h)
+        agree = {o["worker_id"] for o in hypotheses if o is not h and o["worker_id"] != h["worker_id"]
+                 and hypothesis_targets(o) & files
+                 and ({(e["file"], e["line"]) for e in o["evidence"]} & {(e["file"], e["line"]) for e in h["evidence"]}
+                      or o.get("function") and o.get("function") == h.get("function"))}
+        overlap = sum(1 for e in h["evidence"] if (e["file"], e["line"]) in frame_keys or e["file"] in frame_files)
+        culprit = sum(1 for e in h["evidence"] if e["file"] in culprit_files)
+        score = len(h["evidence"]) + 3 * len(agree) + overlap + culprit + float(h.get("confidence", 0))
+        ranked.append(dict(h, agreeing_workers=sorted(agree), score=round(score, 3)))
+    ranked.sort(key=lambda h: (-h["score"], h["hypothesis_id"]))
+    return ranked
+
+
+def dedupe_hypotheses(ranked: Sequence[dict]) -> list[dict]:
+    """One row per distinct mechanism/location: the report never lists one twice."""
+    out, seen = [], set()
+    for h in ranked:
+        key = tuple(sorted((e["file"], e["line"]) for e in h["evidence"])) or (" ".join(h["mechanism"].lower().split()),)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(h)
+    return out
+
+
+def phase_triage(run: Run) -> None:
+    selected = read_json(run.paths.selected_candidate_json, None)
+    if not selected or not run.cfg.triage:
+        return
+    cand = selected["candidate"]
+    worktree = new_worktree(run, f"triage-check-{secrets.token_hex(2)}")
+    try:
+        result, repro_file = run_oracle(cand, worktree, run.cfg.verify_timeout, run.runner)
+        output = result.output
+        _, _, frames = last_exception(output)
+        frames_in = repo_frames(frames, worktree, [repro_file])
+        bisect = read_json(run.paths.bisect_json, {}) or {}
+        culprit = bisect.get("first_bad") or {}
+        context = {"repro": cand["script"], "repro_output": _clip(output, 6000),
+                   "repro_command": render_oracle(cand["oracle_command"], Path(repro_path(Path('.'), cand.get('file_extension', 'py')).name)),
+                   "frames": frames_in, "culprit": (f"{culprit.get('sha', '')[:12]} {culprit.get('subject', '')}\n"
+                                                    f"{_clip(culprit.get('diff', ''), 6000)}") if culprit else "",
+                   "culprit_commit": culprit, "culprit_lines": bisect.get("changed_lines", [])}
+        backend = agent_for(run.cfg, ROLE_TRIAGE)
+        if backend == "auto":
+            backend = "builtin"
+        pending = {}
+        for _ in range(max(1, run.cfg.triage_workers)):
+            files = start_worker(run, ROLE_TRIAGE, backend, context)
+            pending[files.worker_id] = files
+        all_hyps: list[dict] = []
+        dropped: list[dict] = []
+        diagnostics: list[str] = []
+
+        def on_done(files: WorkerFiles, state: str, code: int | None) -> bool:
+            obj, rejections = parse_worker_output(files.output, ROLE_TRIAGE, files.backend)
+            if obj is None:
+                diagnostics.append(worker_diagnostic(files, state, code) + ("\n" + "; ".join(rejections) if rejections else ""))
+                return False
+            for h in obj["hypotheses"]:
+                kept, bad = checked_evidence(h["evidence"], worktree)
+                dropped.extend(dict(b, hypothesis_id=h["hypothesis_id"], worker_id=files.worker_id) for b in bad)
+                if not kept:
+                    dropped.append({"hypothesis_id": h["hypothesis_id"], "worker_id": files.worker_id,
+                                    "reason": "no evidence row matched the files; hypothesis dropped"})
+                    continue
+                all_hyps.append(dict(h, evidence=kept, worker_id=files.worker_id))
+            return False
+
+        wait_for_workers(run, pending, on_done)
+        ranked = dedupe_hypotheses(rank_hypotheses(all_hyps, frames_in, bisect.get("files_changed", [])))
+        doc = {"hypotheses": ranked, "top": [h["hypothesis_id"] for h in ranked[:3]], "dropped": dropped,
+               "frames": frames_in, "culprit_commit": culprit or None, "diagnostics": diagnostics}
+        atomic_write_json(run.paths.hypotheses_json, doc)
+        run.log(f"triage: {len(ranked)} hypotheses kept, {len(dropped)} evidence rows dropped")
+    finally:
+        worktree_remove(run.cfg.repo_path, worktree, run.runner)
+
+
+def minimize_probe(run: Run, cand: dict, worktree: Path, origin: str | None) -> Callable[[str], bool]:
+    signature = cand["claimed_failure_signature"]
+
+    def probe(text: str) -> bool:
+        trial = dict(cand, script=text)
+        result, path = run_oracle(trial, worktree, run.cfg.verify_timeout, run.runner)
+        if result.ok or result.timed_out or not signature_matches(result.output, signature):
+            return False
+        got = failure_origin(result.output, worktree, path)
+        return got != "script" and (origin in (None, "unknown") or got == origin)
+    return probe
+
+
+def phase_minimize(run: Run) -> None:
+    selected = read_json(run.paths.selected_candidate_json, None)
+    if not selected:
+        return
+    cand, verification = selected["candidate"], selected["verification"]
+    ext = cand.get("file_extension", "py")
+    before = size_of(cand["script"], ext)
+    doc: dict[str, Any] = {"before": before, "after": before, "oracle_calls": 0, "cache_hits": 0,
+                           "seconds": 0.0, "budget_sec": run.cfg.minimize_budget_sec}
+    if before["lines"] <= 3:
+        doc.update(status="skipped", reason=f"already tiny ({before['lines']} lines)")
+        atomic_write_json(run.paths.minimize_json, doc)
+        return
+    start = time.monotonic()
+    worktree = new_worktree(run, f"minimize-{secrets.token_hex(2)}")
+    try:
+        run_setup(cand, worktree, run.cfg.verify_timeout, run.runner)
+        text, oracle = minimize_text(cand["script"], ext, minimize_probe(run, cand, worktree, verification.get("origin")),
+                                     run.cfg.minimize_budget_sec)
+    finally:
+        worktree_remove(run.cfg.repo_path, worktree, run.runner)
+    doc.update(oracle_calls=oracle.calls, cache_hits=oracle.hits, budget_exhausted=oracle.expired)
+    if text.strip() == cand["script"].strip() or size_of(text, ext)["bytes"] >= before["bytes"]:
+        doc.update(status="unchanged", reason="nothing could be removed", seconds=round(time.monotonic() - start, 2))
+        atomic_write_json(run.paths.minimize_json, doc)
+        return
+    reduced = dict(cand, script=text)
+    confirm = verify_in_fresh_worktree(run, reduced)
+    doc["confirmation"] = {"status": confirm["status"], "matched_runs": confirm["matched_runs"],
+                           "total_runs": confirm["total_runs"], "origin": confirm["origin"]}
+    doc["seconds"] = round(time.monotonic() - start, 2)
+    if confirm["status"] != "reproduced" or confirm.get("origin") != verification.get("origin"):
+        doc.update(status="rejected", reason="the reduced script did not verify; the original is kept")
+        atomic_write_json(run.paths.minimize_json, doc)
+        return
+    doc.update(status="minimized", after=size_of(text, ext))
+    atomic_write_json(run.paths.minimize_json, doc)
+    atomic_write_text(run.paths.minimal_repro(ext), text)
+    selected["original_script"] = cand["script"]
+    selected["candidate"] = reduced
+    selected["verification"] = confirm
+    atomic_write_json(run.paths.selected_candidate_json, selected)
+    run.log(f"minimized: {before['lines']} -> {doc['after']['lines']} lines in {oracle.calls} oracle calls")
+
+
+def bisect_step(run_dir: Path, worktree: Path) -> int:
+    """One ``git bisect run`` step (called through the hidden _bisect-step command)."""
+    selected = read_json(run_dir / "repro" / "selected_candidate.json", {})
+    cfg = RunConfig.from_dict(read_json(run_dir / "config.json", {}))
+    cand = selected["candidate"]
+    result, path = run_oracle(cand, worktree, cfg.verify_timeout)
+    code = classify_oracle_result(result, cand["claimed_failure_signature"], selected["verification"].get("origin"),
+                                  worktree, path)
+    path.unlink(missing_ok=True)
+    sha = git(worktree, "rev-parse", "HEAD", check=False).stdout.strip()
+    append_event(run_dir, "bisect_step", sha=sha, result={0: "good", 1: "bad", 125: "skip"}[code],
+                 exit_code=result.returncode, tail=tail_lines(result.output, 3))
+    return code
+
+
+def bisect_candidates(run: Run, worktree: Path) -> list[tuple[str, str]]:
+    """Where to look for a good commit: --good, recent tags, then 10/100/1000 back."""
+    cfg = run.cfg
+    if cfg.good:
+        return [(cfg.good, resolve(cfg.repo_path, cfg.good, run.runner))]
+    out = []
+    for item in cfg.bisect_search:
+        if item == "tags":
+            tags = git(worktree, "tag", "--merged", cfg.target_sha, "--sort=-creatordate",
+                       runner=run.runner, check=False).stdout.split()[:3]
+            for tag in tags:
+                with contextlib.suppress(MminionsError):
+                    out.append((f"tag {tag}", resolve(worktree, tag, run.runner)))
+        elif item.isdigit():
+            result = git(worktree, "rev-parse", "--verify", "--quiet", f"{cfg.target_sha}~{item}",
+                         runner=run.runner, check=False)
+            if result.ok:
+                out.append((f"{item} commits back", result.stdout.strip()))
+            else:  # shorter history: try the root commit once
+                root = git(worktree, "rev-list", "--max-parents=0", cfg.target_sha, runner=run.runner,
+                           check=False).stdout.split()
+                if root:
+                    out.append(("the root commit", root[-1]))
+    return _unique([(label, sha) for label, sha in out if sha != cfg.target_sha])
+
+
+def phase_bisect(run: Run) -> None:
+    selected = read_json(run.paths.selected_candidate_json, None)
+    if not selected or not run.cfg.bisect:
+        if selected:
+            atomic_write_json(run.paths.bisect_json, {"status": "skipped", "summary": "bisect disabled (--no-bisect)"})
+        return
+    cand = selected["candidate"]
+    cfg = run.cfg
+    run.paths.triage_dir.mkdir(parents=True, exist_ok=True)
+    worktree = new_worktree(run, f"bisect-{secrets.token_hex(2)}")
+    doc: dict[str, Any] = {"bad": cfg.target_sha, "good": None, "searched": [], "status": "skipped"}
+    start = time.monotonic()
+    try:
+        good = None
+        seen: set[str] = set()
+        for label, sha in bisect_candidates(run, worktree):
+            if sha in seen:
+                continue
+            seen.add(sha)
+            git(worktree, "checkout", "-q", "--detach", "--force", sha, runner=run.runner)
+            result, path = run_oracle(cand, worktree, cfg.verify_timeout, run.runner)
+            code = classify_oracle_result(result, cand["claimed_failure_signature"],
+                                          selected["verification"].get("origin"), worktree, path)
+            path.unlink(missing_ok=True)
+            verdict = {0: "good", 1: "bad", 125: "skip"}[code]
+            doc["searched"].append({"label": label, "sha": sha, "result": verdict})
+            if verdict == "good":
+                good = sha
+                break
+        if not good:
+            doc["summary"] = ("bisect skipped: no good commit found (tried "
+                              + (", ".join(f"{s['label']}: {s['result']}" for s in doc["searched"]) or "nothing") + ")")
+            return
+        doc["good"] = good
+        commits = int(git(worktree, "rev-list", "--count", f"{good}..{cfg.target_sha}", runner=run.runner).stdout.strip() or 0)
+        self_cmd = " ".join(shlex.quote(a) for a in (cfg.self_cmd or self_command()))
+        wrapper = run.paths.triage_dir / "bisect_oracle.sh"
+        atomic_write_text(wrapper, "#!/bin/sh\nexec " + self_cmd + " _bisect-step --run-dir "
+                          + shlex.quote(str(run.paths.run_dir)) + " --worktree " + shlex.quote(str(worktree)) + "\n", 0o755)
+        before_steps = len([e for e in read_events(run.paths.run_dir) if e.get("kind") == "bisect_step"])
+        git(worktree, "bisect", "start", cfg.target_sha, good, runner=run.runner)
+        result = git(worktree, "bisect", "run", "sh", str(wrapper), runner=run.runner, timeout=3600, check=False)
+        log = git(worktree, "bisect", "log", runner=run.runner, check=False).stdout
+        git(worktree, "bisect", "reset", runner=run.runner, check=False)
+        parsed = parse_bisect_output(result.stdout)
+        steps = [e for e in read_events(run.paths.run_dir) if e.get("kind") == "bisect_step"][before_steps:]
+        doc.update(status=parsed["status"], commits_in_range=commits, oracle_runs=len(steps) + len(doc["searched"]),
+                   bound=math.ceil(math.log2(max(commits, 1))) + 3 if commits else 0,
+                   steps=[{"sha": e["sha"], "result": e["result"]} for e in steps],
+                   skipped=[e["sha"] for e in steps if e["result"] == "skip"], log=log)
+        if parsed["status"] == "found":
+            sha = parsed["first_bad"]
+            meta = git(worktree, "show", "-s", "--format=%H%x1f%s%x1f%an <%ae>%x1f%aI", sha, runner=run.runner).stdout.strip().split("\x1f")
+            diff = git(worktree, "show", "--format=", "--unified=0", sha, runner=run.runner).stdout
+            files = git(worktree, "diff-tree", "--no-commit-id", "--name-only", "-r", "--root", sha,
+                        runner=run.runner).stdout.split()
+            stat = git(worktree, "show", "--stat", "--format=", sha, runner=run.runner).stdout
+            doc["first_bad"] = {"sha": meta[0], "subject": meta[1], "author": meta[2], "date": meta[3],
+                                "files_changed": files, "stat": stat.rstrip(), "diff": _clip(diff, 20000)}
+            doc["files_changed"] = files
+            doc["changed_lines"] = changed_lines_from_diff(diff)
+            doc["summary"] = f"first bad commit {sha[:12]} {meta[1]}"
+        elif parsed["status"] == "ambiguous":
+            doc["range"] = parsed["candidates"]
+            doc["summary"] = (f"skipped commits hide the culprit: it is one of {len(parsed['candidates'])} commits "
+                              + ", ".join(c[:12] for c in parsed["candidates"][:8]))
+        else:
+            doc["summary"] = "git bisect run did not conclude: " + _clip(tail_lines(result.output, 3), 300)
+    finally:
+        doc["seconds"] = round(time.monotonic() - start, 2)
+        atomic_write_json(run.paths.bisect_json, doc)
+        with contextlib.suppress(MminionsError):
+            git(worktree, "bisect", "reset", runner=run.runner, check=False)
+        worktree_remove(cfg.repo_path, worktree, run.runner)
+    run.log(f"bisect: {doc.get('summary', doc['status'])}")
+
+
+def github_link(issue: dict, sha: str, rel: str, line: int) -> str | None:
+    slug = issue.get("repo_slug")
+    if slug and issue.get("source") == "github":
+        return f"https://github.com/{slug}/blob/{sha}/{rel}#L{line}"
+    return None
+
+
+def build_decision(run: Run, status: str, rationale: str, extra_diagnostics: Sequence[str] = ()) -> dict:
+    paths = run.paths
+    selected = read_json(paths.selected_candidate_json, None)
+    table, diagnostics = [], list(extra_diagnostics)
+    for path in sorted(paths.candidates_dir.glob("w*.json")):
+        data = read_json(path, {}) or {}
+        if data.get("diagnostic"):
+            diagnostics.append(data["diagnostic"] + ("\n" + "; ".join(data.get("rejections", [])) if data.get("rejections") else ""))
+        for item in data.get("candidates", []):
+            v = item["verification"]
+            table.append({"candidate_id": item["candidate"]["candidate_id"], "worker_id": data.get("worker_id"),
+                          "status": v["status"], "origin": v.get("origin"),
+                          "matched_runs": v.get("matched_runs", 0), "total_runs": v.get("total_runs", 0),
+                          "reasons": v.get("reasons", [])})
+    hyp = read_json(paths.hypotheses_json, {}) or {}
+    diagnostics += hyp.get("diagnostics", [])
+    bisect = read_json(paths.bisect_json, {}) or {}
+    top = hyp.get("hypotheses", [])[:3]
+    targets = _unique(f"{e['file']}:{e['line']}" for h in top for e in h["evidence"])
+    for event in read_events(paths.run_dir):
+        if event.get("kind") == "note":
+            diagnostics.append(event["text"])
+    return {
+        "run_id": run.cfg.run_id, "status": status, "rationale": rationale,
+        "selected_candidate_id": selected["candidate"]["candidate_id"] if selected else None,
+        "selected_candidate": selected, "verification": table, "diagnostics": _unique(diagnostics),
+        "culprit_commit": bisect.get("first_bad"), "next_fix_targets": targets[:5],
+        "top_hypotheses": [h["hypothesis_id"] for h in top], "decided_at": utc_now(),
+    }
+
+
+def render_final_md(run: Run, decision: dict) -> str:
+    paths, cfg = run.paths, run.cfg
+    issue = read_json(paths.issue_json, {}) or {}
+    out = [f"# mminions report: {issue.get('title') or cfg.run_id}", ""]
+    if issue.get("issue_url"):
+        out += [f"Issue: {issue['issue_url']}", ""]
+    verdict = {"ok": "REPRODUCED: mminions verified a reproducer",
+               "needs-human": "NOT REPRODUCED: needs a human",
+               "stopped": "STOPPED", "failed": "FAILED"}.get(decision["status"], decision["status"])
+    out += [f"**Verdict: {verdict}.** {decision['rationale']}", "",
+            f"Run `{cfg.run_id}` at `{cfg.target_sha[:12] or cfg.ref}` of `{cfg.repo_path}`.", ""]
+    selected = decision.get("selected_candidate")
+    if selected:
+        cand, v = selected["candidate"], selected["verification"]
+        ext = cand.get("file_extension", "py")
+        mini = read_json(paths.minimize_json, {}) or {}
+        script = cand["script"]
+        mpath = paths.minimal_repro(ext)
+        if mpath.exists():
+            script = mpath.read_text(encoding="utf-8")
+        name = f"repro.{ext}"
+        command = render_oracle(cand["oracle_command"], Path(name))
+        out += ["## Reproducer", "",
+                f"Verified by mminions: failed with `{cand['claimed_failure_signature']}` in "
+                f"{v['matched_runs']} of {v['total_runs']} runs (origin: {v.get('origin') or 'unknown'}).", ""]
+        if mini.get("status") == "minimized":
+            out += [f"Minimized from {mini['before']['lines']} to {mini['after']['lines']} lines.", ""]
+        out += [f"```{'python' if ext == 'py' else ext}", script.rstrip("\n"), "```", "",
+                "Run it from the repository root:", "", "```sh",
+                f"cat > {name} <<'EOF'\n{script.rstrip(chr(10))}\nEOF" if len(script) < 4000 else f"# save the script above as {name}",
+                ("PYTHONPATH=.:src " if ext == "py" else "") + command, "```", ""]
+        for cmd in cand.get("setup_commands", []):
+            out.insert(-3, f"# setup: {cmd}")
+        if selected.get("fixed_ref"):
+            fx = selected["fixed_ref"]
+            out += [f"With the fix `{fx['ref']}` ({fx['sha'][:12]}): **{fx['verdict']}**.", ""]
+    culprit = decision.get("culprit_commit")
+    bisect = read_json(paths.bisect_json, {}) or {}
+    if culprit:
+        out += ["## Culprit commit", "", f"`{culprit['sha'][:12]}` {culprit.get('subject', '')} "
+                f"({culprit.get('author', '')}, {culprit.get('date', '')})", ""]
+        if culprit.get("stat"):
+            out += ["```", culprit["stat"].rstrip(), "```", ""]
+    elif bisect.get("status"):
+        out += ["## Culprit commit", "", bisect.get("summary", bisect["status"]), ""]
+    hyp = read_json(paths.hypotheses_json, {}) or {}
+    if hyp.get("hypotheses"):
+        out += ["## Top hypotheses", ""]
+        for i, h in enumerate(hyp["hypotheses"][:3], 1):
+            out.append(f"{i}. {h['mechanism']} (confidence {h.get('confidence', 0):.2f}"
+                       + (f", agreed by {', '.join(h['agreeing_workers'])}" if h.get("agreeing_workers") else "") + ")")
+            for e in h["evidence"]:
+                link = github_link(issue, cfg.target_sha, e["file"], e["line"])
+                where = f"[{e['file']}:{e['line']}]({link})" if link else f"`{e['file']}:{e['line']}`"
+                out.append(f"   - {where}: `{e['snippet']}`")
+        out.append("")
+        if decision.get("next_fix_targets"):
+            out += ["Suggested next steps: look first at " + ", ".join(f"`{t}`" for t in decision["next_fix_targets"]) + ".", ""]
+    if decision["verification"]:
+        out += ["## What was tried", "", "| candidate | worker | result | runs | why |", "| --- | --- | --- | --- | --- |"]
+        for row in decision["verification"]:
+            why = "; ".join(row["reasons"]).replace("|", "\\|").replace("\n", " ") or "-"
+            out.append(f"| {row['candidate_id']} | {row['worker_id']} | {row['status']} | "
+                       f"{row['matched_runs']}/{row['total_runs']} | {_clip(why, 300)} |")
+        out.append("")
+    notes = []
+    for path in sorted(paths.candidates_dir.glob("w*.json")):
+        data = read_json(path, {}) or {}
+        if data.get("notes"):
+            notes.append(f"- {data['worker_id']} ({data.get('backend')}): " + data["notes"].replace("\n", "\n  "))
+    if notes and decision["status"] != "ok":
+        out += ["## What the workers found", "", *notes, ""]
+    if decision["diagnostics"]:
+        out += ["## Diagnostics", ""]
+        for d in decision["diagnostics"]:
+            first, _, rest = d.partition("\n")
+            out.append(f"- {first}")
+            if rest.strip():
+                out += ["  ```", *("  " + l for l in rest.splitlines()), "  ```"]
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def finish_run(run: Run, status: str, rationale: str, diagnostics: Sequence[str] = ()) -> dict:
+    """decision.json, final.md, then run_done.json last; only the first finisher writes."""
+    paths = run.paths
+    lock = paths.run_dir / ".finish.lock"
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        done = read_json(paths.run_done_json, None)
+        if done:
+            return done
+        decision = build_decision(run, status, rationale, diagnostics)
+        atomic_write_json(paths.decision_json, decision)
+        atomic_write_text(paths.final_md, render_final_md(run, decision))
+        done = {"run_id": run.cfg.run_id, "status": status, "exit_code": DECISION_EXIT.get(status, EXIT_INTERNAL),
+                "decision": str(paths.decision_json), "final_md": str(paths.final_md),
+                "finished_at": utc_now(), "issue_url": run.cfg.issue_url or run.cfg.issue_file}
+        atomic_write_json(paths.run_done_json, done)
+        append_event(paths.run_dir, "run_done", status=status)
+        sessions = load_sessions(paths)
+        sessions.setdefault("manager", {})["status"] = "finished"
+        sessions["phase"] = "done"
+        atomic_write_json(paths.sessions_json, sessions)
+        return done
+
+
+def cleanup_run(run: Run) -> None:
+    """Kill every worker session of the run and remove every worktree."""
+    for record in load_sessions(run.paths)["workers"]:
+        run.tmux.kill_session(record.get("session_name") or run.cfg.session_name(record["worker_id"]))
+        files = worker_files_from_record(record) if record.get("worker_dir") else None
+        if record.get("status") == "running":
+            update_worker_record(run.paths, record["worker_id"], status="stopped", finished_at=utc_now())
+            if files:
+                write_exit_code(files, 143)
+    with contextlib.suppress(MminionsError):
+        prefix = f"{run.cfg.prefix}-{run.cfg.run_id}-w"
+        for session in run.tmux.list_sessions():
+            if session["name"].startswith(prefix):
+                run.tmux.kill_session(session["name"])
+    with contextlib.suppress(MminionsError):
+        remove_run_worktrees(run.cfg.repo_path, run.cfg.run_id, run.runner)
+
+
+def decide(run: Run, checkout_before: dict | None) -> dict:
+    selected = read_json(run.paths.selected_candidate_json, None)
+    diagnostics = []
+    if checkout_before:
+        after = checkout_fingerprint(run.cfg.repo_path, run.runner)
+        changed = fingerprint_diff(checkout_before, after)
+        if changed:
+            diagnostics.append("WARNING: the user's checkout changed during the run (" + ", ".join(changed)
+                               + "); mminions itself never writes there, so a worker reached outside its worktree")
+    if selected:
+        v = selected["verification"]
+        status = "ok"
+        rationale = (f"{selected['candidate']['candidate_id']} failed with "
+                     f"{selected['candidate']['claimed_failure_signature']!r} in {v['matched_runs']} of "
+                     f"{v['total_runs']} runs in a fresh worktree" + (" (flaky)" if v["status"] == "flaky" else ""))
+        fixed = selected.get("fixed_ref")
+        if fixed and not fixed["passes"]:
+            rationale += f"; but it still fails on {fixed['ref']}, so it may not be specific to this bug"
+    else:
+        status = "needs-human"
+        entries = load_candidate_entries(run.paths)
+        workers = load_sessions(run.paths)["workers"]
+        broken = [w for w in workers if w.get("role") == ROLE_REPRO and w.get("status") in ("failed", "timeout")]
+        issue = read_json(run.paths.issue_json, {}) or {}
+        hint = issue.get("signals", {}).get("reproducible_hint")
+        if not entries and broken and len(broken) == len([w for w in workers if w.get("role") == ROLE_REPRO]):
+            rationale = (f"every repro worker failed ({', '.join(w['worker_id'] + ': ' + w['status'] for w in broken)}); "
+                         "see Diagnostics: the cause is the workers, not the report")
+        elif not entries and hint == "neither":
+            rationale = "no runnable snippet and no failure signal in the report, and no worker produced a candidate"
+        elif not entries:
+            rationale = "no worker produced a candidate reproducer"
+        else:
+            rationale = (f"{len(entries)} candidate(s) proposed, none verified: "
+                         + "; ".join(f"{e['candidate']['candidate_id']}: {e['verification']['status']}" for e in entries[:6]))
+    return finish_run(run, status, rationale, diagnostics)
+
+
+def _raise_stop(signum: int, _frame: Any) -> None:
+    raise StopRequested(f"received {signal.Signals(signum).name}")
+
+
+def run_pipeline(run: Run, phases: Sequence[str] | None = None) -> dict:
+    """The manager: every phase once (resume skips finished ones), then decide, then clean."""
+    cfg, paths = run.cfg, run.paths
+    done = phases_done(paths)
+    before = read_json(paths.run_dir / "checkout_before.json", None)
+    if before is None:
+        with contextlib.suppress(MminionsError):
+            before = checkout_fingerprint(cfg.repo_path, run.runner)
+            atomic_write_json(paths.run_dir / "checkout_before.json", before)
+    sessions = load_sessions(paths)
+    sessions.setdefault("manager", {}).update(session_name=cfg.session_name("manager"), status="running",
+                                              pid=os.getpid(), issue_url=cfg.issue_url or cfg.issue_file)
+    atomic_write_json(paths.sessions_json, sessions)
+    steps: list[tuple[str, Callable[[Run], Any]]] = [
+        ("repro", phase_repro), ("select", phase_select), ("fixed", phase_fixed),
+        ("minimize", phase_minimize), ("bisect", phase_bisect),
+        ("triage", phase_triage)]
+    try:
+        if "issue" not in done:
+            mark_phase(run, "issue", "started")
+            if not paths.issue_json.exists():
+                atomic_write_json(paths.issue_json, load_issue(cfg.issue_url, cfg.issue_file, cfg.github_api_url))
+            mark_phase(run, "issue", "done")
+        for name, step in steps:
+            if name in done or (phases is not None and name not in phases):
+                continue
+            mark_phase(run, name, "started")
+            step(run)
+            mark_phase(run, name, "done")
+        result = decide(run, before)
+    except StopRequested as exc:
+        run.log(f"stopping: {exc}")
+        result = finish_run(run, "stopped", f"the run was stopped: {exc}")
+    except MminionsError as exc:
+        run.log(f"error: {exc}")
+        result = finish_run(run, "failed", f"the run failed: {exc}", [str(exc)])
+    except Exception as exc:  # noqa: BLE001 - a manager must always end its run honestly
+        import traceback
+        detail = traceback.format_exc()
+        run.log(f"internal error: {exc!r}\n{detail}")
+        result = finish_run(run, "failed", f"internal error in the manager: {exc!r}", [detail])
+    finally:
+        cleanup_run(run)
+    run.log(f"run ended: {result['status']}")
+    return result
+
+
+
+# ==== 11. Status ===========================================================
+
+RUN_STATES = ("starting", "running", "finished", "stopped", "failed", "orphaned")
+
+
+def run_state_of(run_done: dict | None, manager_alive: bool, age_sec: float) -> str:
+    if run_done:
+        status = run_done.get("status")
+        return {"stopped": "stopped", "failed": "failed", "input-error": "failed"}.get(status, "finished")
+    if manager_alive:
+        return "running"
+    return "starting" if age_sec < 15 else "orphaned"
+
+
+def _worker_status(record: dict) -> str:
+    wdir = record.get("worker_dir")
+    if wdir:
+        state, _ = worker_state(WorkerFiles(record["worker_id"], record.get("role", ""), "", Path(wdir), Path(".")))
+        if state != "running":
+            return record.get("status") if record.get("status") == "stopped" else state
+    return record.get("status") or "unknown"
+
+
+def build_status(runs_root: Path, run_id: str, lines: int = 40, tmux: Tmux | None = None,
+                 sessions_live: list[dict] | None = None) -> dict:
+    """The seed's status document (plus additive fields), from the run directory and one
+    ``tmux list-sessions``; panes are captured only for live sessions."""
+    paths = RunPaths(runs_root, validate_run_id(run_id))
+    if not paths.run_dir.is_dir():
+        raise UsageError(f"no run {run_id} under {paths.runs_root}")
+    cfg_data = read_json(paths.config_json, {}) or {}
+    sessions = read_json(paths.sessions_json, {}) or {}
+    run_done = read_json(paths.run_done_json, None)
+    decision = read_json(paths.decision_json, None)
+    prefix = cfg_data.get("prefix", DEFAULT_PREFIX)
+    tmux = tmux or Tmux(cfg_data.get("tmux_socket") or DEFAULT_SOCKET)
+    if sessions_live is None:
+        try:
+            sessions_live = tmux.list_sessions()
+        except MminionsError:
+            sessions_live = []
+    live = {s["name"] for s in sessions_live}
+    lines = max(0, min(int(lines), 2000))
+
+    def tail(name: str) -> str:
+        if name not in live or lines == 0:
+            return ""
+        try:
+            return tmux.capture(name, lines)
+        except MminionsError:
+            return ""
+
+    manager_name = (sessions.get("manager") or {}).get("session_name") or f"{prefix}-{run_id}-manager"
+    workers = []
+    summary = {"total": 0, "active": 0, "finished": 0, "failed": 0, "timeout": 0, "unknown": 0}
+    for record in sessions.get("workers", []):
+        status = _worker_status(record)
+        name = record.get("session_name") or f"{prefix}-{run_id}-{record['worker_id']}"
+        exists = name in live
+        workers.append({"worker_id": record["worker_id"], "role": record.get("role", ""), "status": status,
+                        "session_name": name, "session_exists": exists,
+                        "worktree_path": record.get("worktree_path", ""), "output_path": record.get("output_path", ""),
+                        "script_path": record.get("script_path", ""), "pane_tail": tail(name) if exists else "",
+                        "backend": record.get("backend", ""), "started_at": record.get("started_at"),
+                        "finished_at": record.get("finished_at"), "exit_code": record.get("exit_code")})
+        summary["total"] += 1
+        key = {"running": "active", "finished": "finished", "failed": "failed", "timeout": "timeout",
+               "stopped": "failed"}.get(status, "unknown")
+        summary[key] += 1
+    try:
+        age = time.time() - paths.run_dir.stat().st_mtime if not cfg_data.get("started_ts") else time.time() - cfg_data["started_ts"]
+    except OSError:
+        age = 0
+    state = run_state_of(run_done, manager_name in live, age)
+    verification = []
+    for path in sorted(paths.candidates_dir.glob("w*.json")):
+        data = read_json(path, {}) or {}
+        for item in data.get("candidates", []):
+            v = item["verification"]
+            verification.append({"candidate_id": item["candidate"]["candidate_id"], "worker_id": data.get("worker_id"),
+                                 "status": v["status"], "matched_runs": v.get("matched_runs", 0),
+                                 "total_runs": v.get("total_runs", 0), "origin": v.get("origin"),
+                                 "reasons": v.get("reasons", [])})
+    bisect = read_json(paths.bisect_json, {}) or {}
+    return {
+        "run_id": run_id, "run_state": state,
+        "manager": {"session_name": manager_name, "session_exists": manager_name in live,
+                    "pane_tail": tail(manager_name), "issue_url": cfg_data.get("issue_url") or cfg_data.get("issue_file") or ""},
+        "workers": workers, "summary": summary,
+        "decision": decision if decision else {"status": "running" if state in ("running", "starting") else state},
+        "run_done": run_done or {},
+        "phase": sessions.get("phase", "starting"), "verification": verification,
+        "culprit": (bisect.get("first_bad") or {}).get("sha"), "created_at": cfg_data.get("created_at"),
+        "title": (read_json(paths.issue_json, {}) or {}).get("title", "") if paths.issue_json.exists() else "",
+    }
+
+
+def format_status(doc: dict) -> str:
+    out = [f"run {doc['run_id']}  state: {doc['run_state']}  phase: {doc.get('phase')}",
+           f"issue: {doc['manager']['issue_url']}" + (f"  ({doc['title']})" if doc.get("title") else ""),
+           f"manager: {doc['manager']['session_name']} ({'live' if doc['manager']['session_exists'] else 'gone'})", ""]
+    if doc["workers"]:
+        out.append(f"{'worker':7} {'role':14} {'agent':8} {'status':9} {'exit':5} session")
+        for w in doc["workers"]:
+            out.append(f"{w['worker_id']:7} {w['role']:14} {w.get('backend', ''):8} {w['status']:9} "
+                       f"{'' if w.get('exit_code') is None else w['exit_code']!s:5} "
+                       f"{w['session_name'] if w['session_exists'] else '-'}")
+        out.append("")
+    for v in doc.get("verification", []):
+        out.append(f"candidate {v['candidate_id']}: {v['status']} ({v['matched_runs']}/{v['total_runs']})"
+                   + (f" - {'; '.join(v['reasons'])}" if v["reasons"] else ""))
+    d = doc["decision"]
+    out.append(f"verdict: {d.get('status')}" + (f" - {d['rationale']}" if d.get("rationale") else ""))
+    if doc.get("culprit"):
+        out.append(f"culprit: {doc['culprit'][:12]}")
+    if doc["manager"]["pane_tail"]:
+        out += ["", "manager pane:", doc["manager"]["pane_tail"]]
+    return "\n".join(out)
+
+
+def list_runs(runs_root: Path, limit: int | None = None) -> list[dict]:
+    """Runs newest first, from their directories only (no tmux call)."""
+    root = Path(runs_root)
+    if not root.is_dir():
+        return []
+    names = sorted((e.name for e in os.scandir(root) if e.is_dir() and RUN_ID_RE.fullmatch(e.name)), reverse=True)
+    if limit:
+        names = names[:limit]
+    out = []
+    for name in names:
+        run_dir = root / name
+        done = None
+        with contextlib.suppress(MminionsError):
+            done = read_json(run_dir / "run_done.json", None)
+        out.append({"run_id": name, "state": (done or {}).get("status") or "live-or-orphaned",
+                    "issue": (done or {}).get("issue_url") or "", "finished_at": (done or {}).get("finished_at")})
+    return out
+
+
 # ==== 13. CLI ==============================================================
 
 
@@ -1197,8 +3599,8 @@ def runs_root_from(args: argparse.Namespace) -> Path:
     return Path(args.runs_root or os.environ.get("MMINIONS_RUNS_ROOT") or DEFAULT_RUNS_ROOT).absolute()
 
 
-def cmd_not_available(args: argparse.Namespace) -> int:
-    raise UsageError(f"'{args.command}' is not available yet in mminions {VERSION}")
+def tmux_from(args: argparse.Namespace) -> Tmux:
+    return Tmux(socket_name(getattr(args, "tmux_socket", None)))
 
 
 def add_issue_source(p: argparse.ArgumentParser) -> None:
@@ -1206,6 +3608,501 @@ def add_issue_source(p: argparse.ArgumentParser) -> None:
     p.add_argument("--issue-file", help="Markdown or JSON issue file ('-' for stdin)")
     p.add_argument("--github-api-url", default=None,
                    help="GitHub API base (default: $GITHUB_API_URL, else api.github.com)")
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    add_issue_source(p)
+    p.add_argument("--repo-path", help="the git repository to reproduce in (never modified)")
+    p.add_argument("--ref", default="HEAD", help="commit to reproduce at (default HEAD)")
+    p.add_argument("--fixed-ref", help="a commit/branch where the bug is fixed: the repro must pass there")
+    p.add_argument("--min-workers", type=int, default=2)
+    p.add_argument("--max-workers", type=int, default=6)
+    p.add_argument("--timeout-sec", type=int, default=300, help="per worker (default 300)")
+    p.add_argument("--verify-runs", type=int, default=5, help="times mminions re-runs a candidate (default 5)")
+    p.add_argument("--verify-timeout", type=int, default=60, help="per oracle run (default 60)")
+    p.add_argument("--agent", default=os.environ.get("MMINIONS_AGENT", "auto"),
+                   help="auto (builtin first, then codex/claude), codex, claude, cmd, builtin")
+    p.add_argument("--repro-agent", help="agent for REPRO workers (default: --agent)")
+    p.add_argument("--triage-agent", help="agent for TRIAGE workers (default: --agent; auto means builtin)")
+    p.add_argument("--agent-cmd", help="command template for --agent cmd: {prompt_file} {schema_file} "
+                   "{output_file} {worktree} {role} {worker_id}")
+    p.add_argument("--model", help="model name passed to the agent")
+    p.add_argument("--agent-arg", action="append", default=[], help="extra argument for the agent (repeatable)")
+    p.add_argument("--prefix", default=DEFAULT_PREFIX, help="tmux session name prefix")
+    p.add_argument("--no-first-wins", dest="first_wins", action="store_false",
+                   help="let every worker finish even after a reproducer verified")
+    p.add_argument("--minimize-budget-sec", type=int, default=120)
+    p.add_argument("--no-bisect", dest="bisect", action="store_false", help="skip the culprit search")
+    p.add_argument("--good", help="a known good commit for bisect")
+    p.add_argument("--bisect-search", default="tags,10,100,1000",
+                   help="where to look for a good commit (default tags,10,100,1000)")
+    p.add_argument("--no-triage", dest="triage", action="store_false")
+    p.add_argument("--triage-workers", type=int, default=1)
+    p.add_argument("--max-runtime", type=int, default=None, help="stop the whole run after SEC seconds")
+
+
+def config_from_args(args: argparse.Namespace, run_id: str) -> RunConfig:
+    if not args.repo_path:
+        raise UsageError("--repo-path is required (the git repository to reproduce in)")
+    return RunConfig(
+        run_id=run_id, runs_root=str(runs_root_from(args)), repo_path=str(Path(args.repo_path).absolute()),
+        issue_url=args.issue_url, issue_file=(str(Path(args.issue_file).absolute()) if args.issue_file and args.issue_file != "-" else args.issue_file),
+        ref=args.ref, fixed_ref=args.fixed_ref, min_workers=args.min_workers, max_workers=args.max_workers,
+        timeout_sec=args.timeout_sec, verify_runs=args.verify_runs, verify_timeout=args.verify_timeout,
+        agent=args.agent, repro_agent=args.repro_agent, triage_agent=args.triage_agent, model=args.model,
+        agent_args=list(args.agent_arg), agent_cmd=args.agent_cmd, tmux_socket=socket_name(args.tmux_socket),
+        prefix=args.prefix, first_wins=args.first_wins, github_api_url=args.github_api_url,
+        minimize_budget_sec=args.minimize_budget_sec, bisect=args.bisect, good=args.good,
+        bisect_search=[x.strip() for x in args.bisect_search.split(",") if x.strip()], triage=args.triage,
+        triage_workers=args.triage_workers, max_runtime=args.max_runtime, self_cmd=self_command())
+
+
+def make_run(cfg: RunConfig, echo: bool = True) -> Run:
+    paths = RunPaths(cfg.runs_root, cfg.run_id)
+    return Run(cfg, paths, Tmux(cfg.tmux_socket), log=log_line(paths, echo))
+
+
+def record_input_error(run: Run, exc: MminionsError) -> None:
+    """A preflight or issue failure still leaves an honest, finished run directory."""
+    run.paths.run_dir.mkdir(parents=True, exist_ok=True)
+    append_event(run.paths.run_dir, "phase", phase="preflight", status="failed", error=str(exc))
+    finish_run(run, "failed", f"input error: {exc}", [str(exc)])
+
+
+def prepare_run(cfg: RunConfig, stdin: Any = None) -> Run:
+    """Preflight and issue, synchronously, so input errors reach the user at once (exit 2)."""
+    run = make_run(cfg, echo=False)
+    run.paths.run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(run.paths.config_json, dict(dataclasses.asdict(cfg), started_ts=time.time(), created_at=utc_now()))
+    try:
+        preflight(cfg)
+        atomic_write_json(run.paths.config_json, dict(dataclasses.asdict(cfg), started_ts=time.time(), created_at=utc_now()))
+        append_event(run.paths.run_dir, "phase", phase="preflight", status="done", target_sha=cfg.target_sha)
+        atomic_write_json(run.paths.sessions_json, {"run_id": cfg.run_id, "phase": "issue",
+                                                    "manager": {"session_name": cfg.session_name("manager"),
+                                                                "status": "starting", "issue_url": cfg.issue_url or cfg.issue_file},
+                                                    "workers": []})
+        issue = load_issue(cfg.issue_url, cfg.issue_file, cfg.github_api_url, stdin=stdin)
+        atomic_write_json(run.paths.issue_json, issue)
+        append_event(run.paths.run_dir, "phase", phase="issue", status="done")
+        atomic_write_json(run.paths.run_dir / "checkout_before.json", checkout_fingerprint(cfg.repo_path))
+    except MminionsError as exc:
+        record_input_error(run, exc)
+        raise
+    return run
+
+
+def start_manager_session(run: Run, resume: bool = False) -> str:
+    cfg = run.cfg
+    argv = [*(cfg.self_cmd or self_command()), "manager", "--run-id", cfg.run_id, "--runs-root", cfg.runs_root,
+            "--tmux-socket", cfg.tmux_socket] + (["--resume"] if resume else [])
+    name = cfg.session_name("manager")
+    env = session_env(dict(os.environ), {"MMINIONS_RUN_ID": cfg.run_id})
+    run.tmux.new_session(name, cfg.repo_path, " ".join(shlex.quote(a) for a in argv), env)
+    return name
+
+
+def progress_text(paths: RunPaths) -> str:
+    sessions = read_json(paths.sessions_json, {}) or {}
+    workers = sessions.get("workers", [])
+    active = sum(1 for w in workers if w.get("status") == "running")
+    verified = 0
+    for path in paths.candidates_dir.glob("w*.json"):
+        with contextlib.suppress(MminionsError):
+            data = read_json(path, {}) or {}
+            verified += sum(c["verification"]["status"] == "reproduced" for c in data.get("candidates", []))
+    return (f"[{paths.run_id}] phase {sessions.get('phase', 'starting')}: workers {active} active / "
+            f"{len(workers) - active} finished; candidates verified: {verified}")
+
+
+def wait_for_run(run: Run, quiet: bool = False) -> dict:
+    """Block until run_done.json appears; show progress; notice a manager that died."""
+    tty = sys.stdout.isatty()
+    last, gone_since = "", None
+    manager = run.cfg.session_name("manager")
+    while True:
+        done = read_json(run.paths.run_done_json, None)
+        if done:
+            if tty and not quiet:
+                print()
+            return done
+        text = progress_text(run.paths)
+        if text != last and not quiet:
+            print(("\r\x1b[K" + text) if tty else text, end="" if tty else "\n", flush=True)
+            last = text
+        if not run.tmux.has_session(manager):
+            gone_since = gone_since or time.monotonic()
+            if time.monotonic() - gone_since > 3:
+                raise PipelineError(f"the manager session {manager} ended without finishing the run; "
+                                    f"see {run.paths.manager_log}, or resume with: {PROG} run --resume {run.cfg.run_id}")
+        else:
+            gone_since = None
+        time.sleep(0.1)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if args.resume:
+        return resume_run(args)
+    run_id, _ = allocate_run_dir(runs_root_from(args))
+    cfg = config_from_args(args, run_id)
+    run = prepare_run(cfg)
+    session = start_manager_session(run)
+    if args.detach:
+        info = {"run_id": run_id, "run_done": str(run.paths.run_done_json), "manager_session": session}
+        print(json.dumps(info, indent=2) if args.json else
+              f"run_id: {run_id}\nmanager_session: {session}\nrun_done: {run.paths.run_done_json}")
+        return EXIT_OK
+    if not args.json:
+        print(f"run {run_id} started; manager in tmux session {session} "
+              f"(attach: {PROG} attach --run-id {run_id} --worker manager)")
+    done = wait_for_run(run, quiet=args.json)
+    return report_done(run, done, args.json)
+
+
+def report_done(run: Run, done: dict, as_json: bool) -> int:
+    decision = read_json(run.paths.decision_json, {}) or {}
+    if as_json:
+        print(json.dumps({"run_id": run.cfg.run_id, "status": done["status"], "run_done": str(run.paths.run_done_json),
+                          "final_md": str(run.paths.final_md), "rationale": decision.get("rationale")}, indent=2))
+    else:
+        print(f"verdict: {done['status']} - {decision.get('rationale', '')}\nreport: {run.paths.final_md}")
+    return DECISION_EXIT.get(done["status"], EXIT_INTERNAL)
+
+
+def load_run(runs_root: Path, run_id: str) -> Run:
+    paths = RunPaths(runs_root, validate_run_id(run_id))
+    data = read_json(paths.config_json, None)
+    if not data:
+        raise UsageError(f"no run {run_id} under {paths.runs_root} (no config.json)")
+    return make_run(RunConfig.from_dict(data))
+
+
+def resume_run(args: argparse.Namespace) -> int:
+    run = load_run(runs_root_from(args), args.resume)
+    if run.paths.run_done_json.exists():
+        print(f"run {run.cfg.run_id} already ended")
+        return report_done(run, read_json(run.paths.run_done_json), args.json)
+    if run.tmux.has_session(run.cfg.session_name("manager")):
+        raise UsageError(f"run {run.cfg.run_id} still has a live manager; nothing to resume")
+    start_manager_session(run, resume=True)
+    if args.detach:
+        print(f"run_id: {run.cfg.run_id}\nmanager_session: {run.cfg.session_name('manager')}")
+        return EXIT_OK
+    return report_done(run, wait_for_run(run, quiet=args.json), args.json)
+
+
+def cmd_manager(args: argparse.Namespace) -> int:
+    runs_root = runs_root_from(args)
+    if args.run_id and (RunPaths(runs_root, validate_run_id(args.run_id)).config_json.exists()) and not args.repo_path:
+        run = load_run(runs_root, args.run_id)
+        if args.tmux_socket:
+            run.tmux = Tmux(socket_name(args.tmux_socket))
+    else:
+        run_id = validate_run_id(args.run_id) if args.run_id else allocate_run_dir(runs_root)[0]
+        (runs_root / run_id).mkdir(parents=True, exist_ok=True)
+        run = prepare_run(config_from_args(args, run_id))
+        run = make_run(run.cfg)
+    run.log = log_line(run.paths, True)
+    if run.paths.run_done_json.exists():
+        run.log(f"run {run.cfg.run_id} already ended")
+        return DECISION_EXIT.get(read_json(run.paths.run_done_json)["status"], EXIT_INTERNAL)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, _raise_stop)
+    run.stdin_commands = sys.stdin.isatty()
+    run.log(f"manager for {run.cfg.run_id}: {run.cfg.issue_url or run.cfg.issue_file} in {run.cfg.repo_path}"
+            + (" (resumed)" if args.resume else ""))
+    if args.resume:
+        append_event(run.paths.run_dir, "resume", pid=os.getpid())
+    done = run_pipeline(run)
+    with contextlib.suppress(OSError):
+        print(run.paths.final_md.read_text(encoding="utf-8"))
+    return DECISION_EXIT.get(done["status"], EXIT_INTERNAL)
+
+
+def stop_run(run: Run, reason: str = "stopped by the user") -> dict:
+    """Kill the run's sessions, remove its worktrees, and end it as stopped (idempotent)."""
+    run.tmux.kill_session(run.cfg.session_name("manager"))
+    cleanup_run(run)
+    return finish_run(run, "stopped", reason)
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    run = load_run(runs_root_from(args), args.run_id)
+    if args.tmux_socket:
+        run.tmux = Tmux(socket_name(args.tmux_socket))
+    done = stop_run(run)
+    print(json.dumps({"run_id": run.cfg.run_id, "status": "stopped", "final_status": done["status"]}))
+    return EXIT_OK
+
+
+def gc_plan(runs_root: Path, tmux: Tmux, prefix: str = DEFAULT_PREFIX) -> dict:
+    """Sessions and worktrees whose run ended or whose manager is gone."""
+    live = tmux.list_sessions()
+    names = {s["name"] for s in live}
+    pattern = re.compile(rf"^{re.escape(prefix)}-(run-[0-9A-Za-z-]+?)-(manager|w\d+)$")
+    sessions, runs = [], set()
+    for s in live:
+        m = pattern.match(s["name"])
+        if not m:
+            continue
+        run_id, who = m.groups()
+        done = (runs_root / run_id / "run_done.json").exists()
+        manager_gone = f"{prefix}-{run_id}-manager" not in names
+        if done or (who != "manager" and manager_gone):
+            sessions.append(s["name"])
+            runs.add(run_id)
+    worktree_runs = []
+    root = worktrees_root()
+    if root.is_dir():
+        for entry in sorted(root.iterdir()):
+            if not RUN_ID_RE.fullmatch(entry.name):
+                continue
+            cfg = read_json(runs_root / entry.name / "config.json", {}) or {}
+            done = (runs_root / entry.name / "run_done.json").exists()
+            manager_live = f"{cfg.get('prefix', prefix)}-{entry.name}-manager" in names
+            if done or not manager_live:
+                if cfg or not manager_live:
+                    worktree_runs.append({"run_id": entry.name, "repo_path": cfg.get("repo_path", ""),
+                                          "path": str(entry)})
+    return {"sessions": sessions, "worktrees": worktree_runs}
+
+
+def cmd_gc(args: argparse.Namespace) -> int:
+    runs_root = runs_root_from(args)
+    tmux = tmux_from(args)
+    plan = gc_plan(runs_root, tmux, args.prefix)
+    for name in plan["sessions"]:
+        print(f"{'would kill' if args.dry_run else 'killed'} session {name}")
+        if not args.dry_run:
+            tmux.kill_session(name)
+    for item in plan["worktrees"]:
+        print(f"{'would remove' if args.dry_run else 'removed'} worktrees of {item['run_id']} ({item['path']})")
+        if not args.dry_run:
+            remove_run_worktrees(item["repo_path"], item["run_id"])
+            run_dir = runs_root / item["run_id"]
+            if (run_dir / "config.json").exists() and not (run_dir / "run_done.json").exists():
+                with contextlib.suppress(MminionsError):
+                    finish_run(load_run(runs_root, item["run_id"]), "failed",
+                               "the manager died; gc removed the run's sessions and worktrees")
+    if not plan["sessions"] and not plan["worktrees"]:
+        print("nothing to clean")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    runs_root = runs_root_from(args)
+    tmux = tmux_from(args) if args.tmux_socket else None
+    while True:
+        doc = build_status(runs_root, args.run_id, args.lines, tmux)
+        if args.json:
+            print(json.dumps(doc, indent=2, sort_keys=True))
+        else:
+            if args.watch and sys.stdout.isatty():
+                print("\x1b[H\x1b[2J", end="")
+            print(format_status(doc), flush=True)
+        if not args.watch or doc["run_done"]:
+            return EXIT_OK
+        time.sleep(1)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    runs = list_runs(runs_root_from(args), args.limit)
+    if args.json:
+        print(json.dumps({"runs": [r["run_id"] for r in runs], "count": len(runs), "items": runs}, indent=2))
+        return EXIT_OK
+    if not runs:
+        print(f"no runs under {runs_root_from(args)}")
+    for r in runs:
+        print(f"{r['run_id']:32} {r['state']:16} {r['issue']}")
+    return EXIT_OK
+
+
+def _session_for(args: argparse.Namespace) -> tuple[Run, str]:
+    run = load_run(runs_root_from(args), args.run_id)
+    if args.tmux_socket:
+        run.tmux = Tmux(socket_name(args.tmux_socket))
+    return run, run.cfg.session_name(validate_worker_id(args.worker))
+
+
+def cmd_attach(args: argparse.Namespace) -> int:
+    run, session = _session_for(args)
+    if not run.tmux.has_session(session):
+        log = run.paths.manager_log if args.worker == "manager" else run.paths.worker_dir(args.worker) / "agent.log"
+        raise UsageError(f"session {session} has ended; read its log: {log}")
+    os.execvp("tmux", run.tmux.attach_argv(session, args.read_only))
+    return EXIT_OK  # pragma: no cover
+
+
+def send_to_session(run: Run, worker: str, text: str) -> None:
+    session = run.cfg.session_name(validate_worker_id(worker))
+    if not run.tmux.has_session(session):
+        raise UsageError(f"session {session} is not running")
+    if "\n" in text.strip("\n"):
+        run.tmux.paste_text(session, text.strip("\n"))
+    else:
+        run.tmux.send_text(session, text.strip("\n"))
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    run, _ = _session_for(args)
+    send_to_session(run, args.worker, args.text)
+    print(json.dumps({"run_id": run.cfg.run_id, "worker": args.worker, "sent": True}))
+    return EXIT_OK
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    paths = RunPaths(runs_root_from(args), validate_run_id(args.run_id))
+    worker = validate_worker_id(args.worker)
+    path = paths.manager_log if worker == "manager" else paths.worker_dir(worker) / "agent.log"
+    if not path.exists():
+        raise UsageError(f"no log yet at {path}")
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        sys.stdout.write(fh.read())
+        while args.follow and not paths.run_done_json.exists():
+            chunk = fh.read()
+            sys.stdout.write(chunk)
+            sys.stdout.flush()
+            time.sleep(0.3)
+        sys.stdout.write(fh.read())
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    rows, ready = doctor_report(dict(os.environ), runs_root_from(args), args.agent)
+    for what, finding, ok in rows:
+        print(f"{'ok ' if ok else '-- '} {what:20} {finding}")
+    print(f"\n{'ready' if ready else 'not ready'} for --agent {args.agent}")
+    return EXIT_OK if ready else EXIT_USAGE
+
+
+def cmd_builtin(args: argparse.Namespace) -> int:
+    """Hidden: the built-in agent as a worker process (writes its output file)."""
+    worktree = Path(args.worktree).resolve()
+    context = read_json(args.context, {}) or {} if args.context else {}
+    wid = context.get("worker_id", "w1")
+    if args.role == "repro":
+        issue = read_json(args.issue, {}) or {}
+        print(f"[builtin] reading {len(collect_programs(issue))} candidate programs from the report", flush=True)
+        result = builtin_repro(issue, worktree, wid)
+    else:
+        result = builtin_triage(context, worktree, wid)
+    print(json.dumps(result, indent=2)[:4000], flush=True)
+    atomic_write_json(args.output, result)
+    return EXIT_OK
+
+
+def cmd_bisect_step(args: argparse.Namespace) -> int:
+    return bisect_step(Path(args.run_dir), Path(args.worktree))
+
+
+def cmd_not_available(args: argparse.Namespace) -> int:
+    raise UsageError(f"'{args.command}' is not available yet in mminions {VERSION}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0],
+                                     epilog="exit codes: 0 reproduced, 3 needs-human, 2 usage/input error, "
+                                            "1 internal failure, 4 stopped")
+    parser.add_argument("--version", action="version", version=f"{PROG} {VERSION}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("run", help="start a run (manager in tmux) and wait for its verdict")
+    add_common(p)
+    add_run_options(p)
+    p.add_argument("--detach", action="store_true", help="print run id and session, return at once")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--resume", metavar="RUN_ID", help="restart the manager of a run whose manager died")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("manager", help="run the pipeline in the foreground")
+    add_common(p)
+    add_run_options(p)
+    p.add_argument("--run-id")
+    p.add_argument("--resume", action="store_true", help="continue a run whose manager died")
+    p.set_defaults(func=cmd_manager)
+
+    p = sub.add_parser("status", help="show a run's status")
+    add_common(p)
+    p.add_argument("--run-id", required=True)
+    p.add_argument("--lines", type=int, default=40)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--watch", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("list", help="runs, newest first")
+    add_common(p)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--limit", type=int, default=None)
+    p.set_defaults(func=cmd_list)
+
+    for name, text in [("attach", "attach to a run's manager or worker session"),
+                       ("send", "type text into a run's manager or worker session")]:
+        p = sub.add_parser(name, help=text)
+        add_common(p)
+        p.add_argument("--run-id", required=True)
+        p.add_argument("--worker", required=True, help="manager, w1, w2, ...")
+        if name == "attach":
+            p.add_argument("--read-only", action="store_true")
+            p.set_defaults(func=cmd_attach)
+        else:
+            p.add_argument("--text", required=True)
+            p.set_defaults(func=cmd_send)
+
+    p = sub.add_parser("stop", help="stop a run and clean up")
+    add_common(p)
+    p.add_argument("--run-id", required=True)
+    p.set_defaults(func=cmd_stop)
+
+    p = sub.add_parser("logs", help="a worker's agent log (or the manager's)")
+    add_common(p)
+    p.add_argument("--run-id", required=True)
+    p.add_argument("--worker", required=True)
+    p.add_argument("--follow", action="store_true")
+    p.set_defaults(func=cmd_logs)
+
+    p = sub.add_parser("gc", help="remove sessions and worktrees of ended or orphaned runs")
+    add_common(p)
+    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--prefix", default=DEFAULT_PREFIX)
+    p.set_defaults(func=cmd_gc)
+
+    p = sub.add_parser("serve", help="HTTP API and dashboard")
+    add_common(p)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8088)
+    p.add_argument("--token", default=None, help="bearer token for POSTs (default: $MMINIONS_TOKEN)")
+    p.add_argument("--allow-repo-root", action="append", default=[],
+                   help="repo_path must lie under one of these (default: the current directory)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("issue", help="show what mminions understands of an issue (normalized JSON)")
+    add_issue_source(p)
+    p.add_argument("--out", help="write the JSON here instead of printing it")
+    p.set_defaults(func=cmd_issue)
+
+    p = sub.add_parser("doctor", help="check tmux, git, agents, token, disk")
+    add_common(p)
+    p.add_argument("--agent", default=os.environ.get("MMINIONS_AGENT", "auto"))
+    p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("demo", help="the whole pipeline on a generated repo, offline")
+    add_common(p)
+    p.add_argument("--keep", action="store_true", help="keep the generated repo")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("_builtin")  # hidden: the built-in agent's worker process
+    p.add_argument("--role", choices=["repro", "triage"], required=True)
+    p.add_argument("--issue", required=True)
+    p.add_argument("--worktree", required=True)
+    p.add_argument("--output", required=True)
+    p.add_argument("--context")
+    p.set_defaults(func=cmd_builtin)
+
+    p = sub.add_parser("_bisect-step")  # hidden: one git bisect run step
+    p.add_argument("--run-dir", required=True)
+    p.add_argument("--worktree", required=True)
+    p.set_defaults(func=cmd_bisect_step)
+    return parser
 
 
 def cmd_issue(args: argparse.Namespace) -> int:
@@ -1220,25 +4117,124 @@ def cmd_issue(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
-    parser.add_argument("--version", action="version", version=f"{PROG} {VERSION}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, text in [("run", "start a run (manager in tmux) and wait for its verdict"),
-                       ("manager", "run the pipeline in the foreground"),
-                       ("status", "show a run's status"),
-                       ("attach", "attach to a run's manager or worker session"),
-                       ("send", "type text into a run's manager or worker session"),
-                       ("stop", "stop a run and clean up"),
-                       ("serve", "HTTP API and dashboard")]:
-        p = sub.add_parser(name, help=text)
-        add_common(p)
-        p.set_defaults(func=cmd_not_available)
-    p = sub.add_parser("issue", help="show what mminions understands of an issue (normalized JSON)")
-    add_issue_source(p)
-    p.add_argument("--out", help="write the JSON here instead of printing it")
-    p.set_defaults(func=cmd_issue)
-    return parser
+def cmd_serve(args: argparse.Namespace) -> int:
+    return cmd_not_available(args)
+
+
+DEMO_CORE = """\
+\"\"\"Date helpers: parse ISO dates, leap years, month lengths.\"\"\"
+
+MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+
+def is_leap(year):
+    {leap}
+
+
+def days_in_month(year, month):
+    if month == 2 and is_leap(year):
+        return 29
+    return MONTH_DAYS[month - 1]
+
+
+def parse_date(text):
+    \"\"\"Parse 'YYYY-MM-DD' into a (year, month, day) tuple.\"\"\"
+    year, month, day = (int(part) for part in text.strip().split("-"))
+    if not 1 <= month <= 12:
+        raise ValueError(f"month out of range: {{month}}")
+    if not 1 <= day <= days_in_month(year, month):
+        raise ValueError(f"day out of range for {{year}}-{{month:02d}}: {{day}}")
+    return (year, month, day)
+"""
+DEMO_GOOD_LEAP = "return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)"
+DEMO_BAD_LEAP = "return year % 4 == 0 and year % 100 != 0"
+DEMO_ISSUE = """\
+# parse_date rejects 29 February 2000
+
+Since upgrading, `parse_date` refuses a valid leap day. 2000 is a leap year (divisible by 400),
+so this should return `(2000, 2, 29)`:
+
+```python
+from tinydate import parse_date
+print(parse_date("2000-02-29"))
+```
+
+Instead I get:
+
+```
+Traceback (most recent call last):
+  File "check.py", line 2, in <module>
+    print(parse_date("2000-02-29"))
+  File "/home/me/venv/lib/python3.11/site-packages/tinydate/core.py", line 22, in parse_date
+    raise ValueError(f"day out of range for {year}-{month:02d}: {day}")
+ValueError: day out of range for 2000-02: 29
+```
+
+tinydate 0.2.0, Python 3.11.
+"""
+
+
+def build_demo_repo(root: Path, runner: Runner = run_cmd) -> tuple[Path, Path]:
+    """A small realistic package whose 5th commit breaks leap years; and its bug report."""
+    repo = root / "tinydate"
+    repo.mkdir(parents=True)
+    env = dict(os.environ, GIT_AUTHOR_NAME="Dana Dev", GIT_AUTHOR_EMAIL="dana@example.invalid",
+               GIT_COMMITTER_NAME="Dana Dev", GIT_COMMITTER_EMAIL="dana@example.invalid")
+
+    def commit(files: dict[str, str], message: str, n: int) -> None:
+        for rel, text in files.items():
+            (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+            (repo / rel).write_text(text, encoding="utf-8")
+        stamp = f"2026-01-0{n}T10:00:00Z"
+        for argv in (["git", "-C", str(repo), "add", "-A"],
+                     ["git", "-C", str(repo), "commit", "-q", "-m", message]):
+            result = runner(argv, env=dict(env, GIT_AUTHOR_DATE=stamp, GIT_COMMITTER_DATE=stamp), timeout=60)
+            if not result.ok:
+                raise PipelineError(f"demo repo: {' '.join(argv[3:5])} failed: {result.stderr.strip()}")
+
+    git(repo, "init", "-q", runner=runner)
+    init = {"tinydate/__init__.py": '"""tinydate: small date helpers."""\nfrom .core import parse_date, is_leap, days_in_month\n\n__version__ = "0.1.0"\n',
+            "tinydate/core.py": DEMO_CORE.format(leap=DEMO_GOOD_LEAP),
+            "README.md": "# tinydate\n\nSmall date helpers.\n"}
+    commit(init, "Initial tinydate package", 1)
+    commit({"tinydate/fmt.py": 'def format_date(y, m, d):\n    return f"{y:04d}-{m:02d}-{d:02d}"\n'},
+           "Add format_date", 2)
+    commit({"tests/test_core.py": "import unittest\nfrom tinydate import parse_date\n\n\nclass T(unittest.TestCase):\n"
+            "    def test_basic(self):\n        self.assertEqual(parse_date('2024-01-31'), (2024, 1, 31))\n"},
+           "Add tests", 3)
+    git(repo, "tag", "v0.1.0", runner=runner)
+    commit({"tinydate/__init__.py": init["tinydate/__init__.py"].replace("0.1.0", "0.2.0")}, "Release 0.2.0 prep", 4)
+    commit({"tinydate/core.py": DEMO_CORE.format(leap=DEMO_BAD_LEAP)}, "Simplify the leap-year rule", 5)
+    commit({"README.md": "# tinydate\n\nSmall date helpers: `parse_date`, `is_leap`, `days_in_month`.\n"},
+           "Document the helpers", 6)
+    issue = root / "issue.md"
+    issue.write_text(DEMO_ISSUE, encoding="utf-8")
+    return repo, issue
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    start = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="mminions-demo-"))
+    try:
+        repo, issue_file = build_demo_repo(workdir)
+        print(f"demo repo: {repo} (6 commits; a regression hides in one of them)\nissue: {issue_file}\n")
+        run_id, _ = allocate_run_dir(runs_root_from(args))
+        cfg = RunConfig(run_id=run_id, runs_root=str(runs_root_from(args)), repo_path=str(repo),
+                        issue_file=str(issue_file), agent="builtin", min_workers=2, max_workers=2,
+                        timeout_sec=120, verify_runs=5, verify_timeout=30, minimize_budget_sec=30,
+                        tmux_socket=socket_name(args.tmux_socket), self_cmd=self_command())
+        run = prepare_run(cfg)
+        session = start_manager_session(run)
+        print(f"run {run_id}: manager in tmux session {session} (socket {cfg.tmux_socket})")
+        done = wait_for_run(run)
+        print("\n" + run.paths.final_md.read_text(encoding="utf-8"))
+        print(f"artifacts: {run.paths.run_dir}\ndemo wall time: {time.monotonic() - start:.1f} s")
+        if args.keep:
+            print(f"demo repo kept at {repo}")
+        return EXIT_OK if done["status"] == "ok" else DECISION_EXIT.get(done["status"], EXIT_INTERNAL)
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
