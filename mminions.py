@@ -449,8 +449,9 @@ class Tmux:
         # -f /dev/null: the user's ~/.tmux.conf must not change how our sessions behave.
         return ["tmux", "-L", self.socket, "-f", "/dev/null", *args]
 
-    def _run(self, *args: str, input: str | None = None, check: bool = True) -> CmdResult:
-        result = self.runner(self.argv(*args), timeout=15, input=input)
+    def _run(self, *args: str, input: str | None = None, check: bool = True,
+             env: dict[str, str] | None = None) -> CmdResult:
+        result = self.runner(self.argv(*args), timeout=15, input=input, env=env)
         if check and not result.ok:
             message = (result.stderr or result.stdout).strip() or f"exit {result.returncode}"
             raise TmuxError(f"tmux {args[0]}: {message}")
@@ -467,7 +468,10 @@ class Tmux:
         for key, value in sorted((env or {}).items()):
             args += ["-e", f"{key}={value}"]
         args.append(command)
-        self._run(*args)
+        # tmux gives a new pane the PATH of the *client* that asked for it, whatever -e
+        # says, so the client itself must run with the PATH the session needs.
+        client_env = dict(os.environ, PATH=env["PATH"]) if env and env.get("PATH") else None
+        self._run(*args, env=client_env)
         # The session must vanish when its command exits, whatever a global option says.
         self._run("set-option", "-t", self._target(name), "remain-on-exit", "off", check=False)
 
@@ -1282,9 +1286,9 @@ def extract_json(text: str) -> Any:
 def normalize_role_output(role: str, obj: Any) -> Any:
     """Accept what agents commonly write: a bare candidate or a bare hypothesis list."""
     if role == ROLE_REPRO and isinstance(obj, dict) and "script" in obj and "candidates" not in obj:
-        return {"candidates": [obj], "notes": ""}
+        obj = {"candidates": [obj], "notes": ""}
     if role == ROLE_TRIAGE and isinstance(obj, list):
-        return {"hypotheses": obj, "notes": ""}
+        obj = {"hypotheses": obj, "notes": ""}
     if isinstance(obj, dict) and "notes" not in obj:
         obj = dict(obj, notes="")
     if role == ROLE_REPRO and isinstance(obj, dict):
@@ -2480,9 +2484,9 @@ def validate_config(cfg: RunConfig) -> None:
         raise UsageError(f"invalid session prefix {cfg.prefix!r}: letters, digits, _ and - only")
 
 
-def model_backend_available(which: Callable[[str], str | None] = shutil.which) -> str | None:
+def model_backend_available(env: dict) -> str | None:
     for name in ("codex", "claude"):
-        if which(name):
+        if shutil.which(name, path=env.get("PATH")):
             return name
     return None
 
@@ -2492,7 +2496,7 @@ def agent_for(cfg: RunConfig, role: str) -> str:
     return chosen
 
 
-def preflight(cfg: RunConfig, runner: Runner = run_cmd) -> RunConfig:
+def preflight(cfg: RunConfig, runner: Runner = run_cmd, env: dict | None = None) -> RunConfig:
     """Input checks that must pass before any session starts; errors exit 2."""
     validate_config(cfg)
     repo = Path(cfg.repo_path)
@@ -2504,11 +2508,12 @@ def preflight(cfg: RunConfig, runner: Runner = run_cmd) -> RunConfig:
     cfg.target_sha = resolve(cfg.repo_path, cfg.ref, runner)
     if cfg.fixed_ref:
         cfg.fixed_sha = resolve(cfg.repo_path, cfg.fixed_ref, runner)
-    if not shutil.which("tmux"):
+    path = (env if env is not None else os.environ).get("PATH")
+    if not shutil.which("tmux", path=path):
         raise ToolNotFound("tmux is not installed: apt-get install tmux (or brew install tmux)")
     for role in (ROLE_REPRO, ROLE_TRIAGE):
         backend = agent_for(cfg, role)
-        if backend in ("codex", "claude") and not shutil.which(backend):
+        if backend in ("codex", "claude") and not shutil.which(backend, path=path):
             pkg = "@openai/codex" if backend == "codex" else "@anthropic-ai/claude-code"
             raise ToolNotFound(f"--agent {backend}: '{backend}' is not on PATH; install it "
                                f"(npm i -g {pkg}) or use --agent builtin")
@@ -2526,6 +2531,7 @@ class Run:
     log: Callable[[str], None] = print
     verify_counter: int = 0
     stdin_commands: bool = False
+    env: dict = field(default_factory=lambda: dict(os.environ))
 
     @property
     def worktree_dir(self) -> Path:
@@ -2621,8 +2627,8 @@ def start_worker(run: Run, role: str, backend: str, context: dict | None = None)
                          output_path=str(paths.candidate_json(wid) if role == ROLE_REPRO else files.output),
                          script_path=str(files.script), started_at=utc_now(), started_ts=time.time(),
                          exit_code=None)
-    env = session_env(dict(os.environ), {"MMINIONS_RUN_ID": cfg.run_id, "MMINIONS_WORKER_ID": wid,
-                                         "MMINIONS_ROLE": role})
+    env = session_env(run.env, {"MMINIONS_RUN_ID": cfg.run_id, "MMINIONS_WORKER_ID": wid,
+                                "MMINIONS_ROLE": role})
     run.tmux.new_session(session, worktree, f"bash {shlex.quote(str(files.script))}", env)
     append_event(paths.run_dir, "worker", worker_id=wid, role=role, backend=backend, status="started")
     run.log(f"{wid}: {role} started ({backend}) in session {session}")
@@ -2840,7 +2846,7 @@ def phase_repro(run: Run) -> None:
         files = start_worker(run, ROLE_REPRO, "builtin")
         wait_for_workers(run, {files.worker_id: files}, on_done)
     if backend == "auto":
-        model = model_backend_available()
+        model = model_backend_available(run.env)
         if not model:
             if not reproduced():
                 append_event(paths.run_dir, "note", text="no model agent (codex, claude) is installed; "
@@ -3657,9 +3663,10 @@ def config_from_args(args: argparse.Namespace, run_id: str) -> RunConfig:
         triage_workers=args.triage_workers, max_runtime=args.max_runtime, self_cmd=self_command())
 
 
-def make_run(cfg: RunConfig, echo: bool = True) -> Run:
+def make_run(cfg: RunConfig, echo: bool = True, env: dict | None = None) -> Run:
     paths = RunPaths(cfg.runs_root, cfg.run_id)
-    return Run(cfg, paths, Tmux(cfg.tmux_socket), log=log_line(paths, echo))
+    return Run(cfg, paths, Tmux(cfg.tmux_socket), log=log_line(paths, echo),
+               env=dict(os.environ) if env is None else env)
 
 
 def record_input_error(run: Run, exc: MminionsError) -> None:
@@ -3669,13 +3676,13 @@ def record_input_error(run: Run, exc: MminionsError) -> None:
     finish_run(run, "failed", f"input error: {exc}", [str(exc)])
 
 
-def prepare_run(cfg: RunConfig, stdin: Any = None) -> Run:
+def prepare_run(cfg: RunConfig, stdin: Any = None, env: dict | None = None) -> Run:
     """Preflight and issue, synchronously, so input errors reach the user at once (exit 2)."""
-    run = make_run(cfg, echo=False)
+    run = make_run(cfg, echo=False, env=env)
     run.paths.run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_json(run.paths.config_json, dict(dataclasses.asdict(cfg), started_ts=time.time(), created_at=utc_now()))
     try:
-        preflight(cfg)
+        preflight(cfg, env=run.env)
         atomic_write_json(run.paths.config_json, dict(dataclasses.asdict(cfg), started_ts=time.time(), created_at=utc_now()))
         append_event(run.paths.run_dir, "phase", phase="preflight", status="done", target_sha=cfg.target_sha)
         atomic_write_json(run.paths.sessions_json, {"run_id": cfg.run_id, "phase": "issue",
@@ -3697,7 +3704,7 @@ def start_manager_session(run: Run, resume: bool = False) -> str:
     argv = [*(cfg.self_cmd or self_command()), "manager", "--run-id", cfg.run_id, "--runs-root", cfg.runs_root,
             "--tmux-socket", cfg.tmux_socket] + (["--resume"] if resume else [])
     name = cfg.session_name("manager")
-    env = session_env(dict(os.environ), {"MMINIONS_RUN_ID": cfg.run_id})
+    env = session_env(run.env, {"MMINIONS_RUN_ID": cfg.run_id})
     run.tmux.new_session(name, cfg.repo_path, " ".join(shlex.quote(a) for a in argv), env)
     return name
 

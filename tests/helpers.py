@@ -96,3 +96,76 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None,
     full_env.update(env or {})
     return subprocess.run([sys.executable, str(MMINIONS_PY), *args], capture_output=True,
                           text=True, env=full_env, cwd=cwd, timeout=timeout, input=input)
+
+
+# -- a small buggy project and its report, for pipeline tests ----------------
+
+CALC_INIT = '"""calc: tiny statistics."""\nfrom .ops import mean, median\n'
+CALC_OPS = '''def mean(xs):
+    """Arithmetic mean."""
+    total = sum(xs)
+    return total / len(xs)
+
+
+def median(xs):
+    s = sorted(xs)
+    return s[len(s) // 2]
+'''
+CALC_OPS_FIXED = CALC_OPS.replace("    total = sum(xs)\n", "    if not xs:\n        return 0.0\n    total = sum(xs)\n")
+CALC_ISSUE = '''# mean() crashes on an empty list
+
+```python
+from calc import mean
+mean([])
+```
+
+```
+Traceback (most recent call last):
+  File "x.py", line 2, in <module>
+  File "/site-packages/calc/ops.py", line 4, in mean
+    return total / len(xs)
+ZeroDivisionError: division by zero
+```
+'''
+
+
+def make_buggy_repo(root: Path) -> tuple[Path, Path, str]:
+    """(repo, issue file, sha of a fixed branch 'fix')."""
+    repo = make_repo(root / "calc-repo", {"calc/__init__.py": CALC_INIT, "calc/ops.py": CALC_OPS,
+                                          "README.md": "calc\n"})
+    git(repo, "checkout", "-q", "-b", "fix")
+    fixed = commit_files(repo, {"calc/ops.py": CALC_OPS_FIXED}, "Fix mean of empty list", 5)
+    git(repo, "checkout", "-q", "main")
+    issue = root / "issue.md"
+    issue.write_text(CALC_ISSUE)
+    return repo, issue, fixed
+
+
+def candidate(script: str, signature: str = "ZeroDivisionError", **extra) -> dict:
+    return dict({"candidate_id": "c1", "script": script, "setup_commands": [],
+                 "oracle_command": "python3 {repro_file}", "claimed_failure_signature": signature,
+                 "file_extension": "py"}, **extra)
+
+
+GOOD_SCRIPT = "from calc import mean\nmean([])\n"
+
+
+def write_plan(path: Path, plan: dict) -> Path:
+    import json
+    path.write_text(json.dumps(plan))
+    return path
+
+
+def fake_env(plan: Path | None = None, record: Path | None = None, **extra) -> dict:
+    env = {"PATH": f"{FAKES_DIR}{os.pathsep}{os.environ['PATH']}"}
+    if plan:
+        env["MMINIONS_FAKE_PLAN"] = str(plan)
+    if record:
+        env["MMINIONS_FAKE_RECORD"] = str(record)
+    env.update(extra)
+    return env
+
+
+def leftover_worktrees(repo: Path) -> list[str]:
+    out = git(repo, "worktree", "list", "--porcelain")
+    return [l.split(" ", 1)[1] for l in out.splitlines() if l.startswith("worktree ")][1:]

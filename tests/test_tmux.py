@@ -84,10 +84,11 @@ class TmuxLiveTests(unittest.TestCase):
     def test_env_passed_to_session(self):
         out = self.cwd / "env.txt"
         self.tmux.new_session("e", self.cwd, "cat")  # server now running with its own env
-        self.tmux.new_session("e2", self.cwd, f'echo "$MM_TEST_VAR" > {out}; sleep 5',
-                              env={"MM_TEST_VAR": "v a l"})
+        path = f"{self.cwd}/bin:/usr/bin:/bin"
+        self.tmux.new_session("e2", self.cwd, f'echo "$MM_TEST_VAR|$PATH" > {out}; sleep 5',
+                              env={"MM_TEST_VAR": "v a l", "PATH": path})
         wait_until(lambda: out.exists() and out.read_text().strip())
-        self.assertEqual(out.read_text().strip(), "v a l")
+        self.assertEqual(out.read_text().strip(), f"v a l|{path}")
 
     def test_errors_carry_tmux_message(self):
         with self.assertRaises(mminions.TmuxError) as ctx:

@@ -1,0 +1,54 @@
+"""Shared behaviour of the fake agent CLIs: what to answer comes from a plan file.
+
+MMINIONS_FAKE_PLAN (a JSON file) maps a worker id (MMINIONS_WORKER_ID) or "default" to:
+  {"output": <object or text>, "exit": 0, "sleep": 0, "stdout": "...", "repeat_kb": 0,
+   "daemon": false, "touch": "relative/path", "flaky_file": "..."}
+MMINIONS_FAKE_RECORD (a directory): the prompt each worker got is saved there.
+"""
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def plan_for_worker() -> dict:
+    path = os.environ.get("MMINIONS_FAKE_PLAN")
+    if not path:
+        return {"output": {"candidates": [], "notes": "no plan given to the fake agent"}}
+    plan = json.loads(Path(path).read_text())
+    wid = os.environ.get("MMINIONS_WORKER_ID", "")
+    role = os.environ.get("MMINIONS_ROLE", "")
+    return plan.get(wid) or plan.get(role) or plan.get("default") or {}
+
+
+def record_prompt(prompt: str) -> None:
+    where = os.environ.get("MMINIONS_FAKE_RECORD")
+    if where:
+        wid = os.environ.get("MMINIONS_WORKER_ID", "unknown")
+        Path(where).mkdir(parents=True, exist_ok=True)
+        Path(where, f"{wid}.prompt.md").write_text(prompt)
+        Path(where, f"{wid}.env.json").write_text(json.dumps({
+            "has_github_token": bool(os.environ.get("GITHUB_TOKEN")), "cwd": os.getcwd(),
+            "argv": sys.argv[1:]}))
+
+
+def act(plan: dict) -> str:
+    """Do what the plan says (sleep, misbehave) and return the final message text."""
+    if plan.get("daemon"):
+        if os.fork() == 0:  # a child that would outlive the agent if not killed with its group
+            time.sleep(600)
+            os._exit(0)
+    if plan.get("touch"):
+        Path(plan["touch"]).write_text("written by the fake agent\n")
+    if plan.get("stdout"):
+        print(plan["stdout"], file=sys.stderr, flush=True)
+    if os.environ.get("GITHUB_TOKEN"):
+        print("fake agent: a GitHub token is available in the environment", file=sys.stderr, flush=True)
+    time.sleep(float(plan.get("sleep", 0)))
+    output = plan.get("output", "")
+    text = output if isinstance(output, str) else json.dumps(output)
+    if plan.get("repeat_kb"):
+        text = text + " " * (1024 * int(plan["repeat_kb"]))
+    return text

@@ -1,0 +1,230 @@
+"""Agents and the worker runtime: schemas, output parsing, backends, real tmux workers."""
+
+import json
+import os
+import shlex
+import subprocess
+import unittest
+from pathlib import Path
+
+from helpers import (FAKES_DIR, GOOD_SCRIPT, candidate, fake_env, make_buggy_repo, mminions, private_tmux,
+                     run_cli, temp_dir, wait_until, write_plan)
+
+TOKEN = "ghp_topSECRET_value_123456"
+
+
+class SchemaTests(unittest.TestCase):
+    def test_schemas_are_strict_mode_compatible(self):
+        def check(schema, where="$"):
+            if schema.get("type") == "object":
+                self.assertIs(schema.get("additionalProperties"), False, where)
+                self.assertEqual(sorted(schema["required"]), sorted(schema["properties"]), where)
+                for k, v in schema["properties"].items():
+                    check(v, f"{where}.{k}")
+            if "items" in schema:
+                check(schema["items"], where + "[]")
+        for schema in mminions.ROLE_SCHEMAS.values():
+            check(schema)
+
+    def test_validator(self):
+        good = {"candidates": [candidate(GOOD_SCRIPT)], "notes": ""}
+        self.assertEqual(mminions.validate_schema(good, mminions.REPRO_SCHEMA), [])
+        bad = {"candidates": [dict(candidate(GOOD_SCRIPT), setup_commands="ls", extra=1)], "notes": 3}
+        errors = mminions.validate_schema(bad, mminions.REPRO_SCHEMA)
+        self.assertIn("$.candidates[0].setup_commands: expected array, got str", errors)
+        self.assertIn("$.candidates[0]: unexpected field 'extra'", errors)
+        self.assertIn("$.notes: expected string, got int", errors)
+        self.assertEqual(mminions.validate_schema(True, {"type": "integer"}), ["$: expected integer, got bool"])
+        self.assertEqual(mminions.validate_schema("x", {"type": "string", "enum": ["a"]}), ["$: 'x' is not one of ['a']"])
+
+    def test_extract_json_forms(self):
+        self.assertEqual(mminions.extract_json('{"a": 1}'), {"a": 1})
+        self.assertEqual(mminions.extract_json('text\n```json\n{"a": 1}\n```\nmore\n```json\n{"a": 2}\n```'), {"a": 2})
+        self.assertEqual(mminions.extract_json('Sure! {"a": {"b": 3}} done'), {"a": {"b": 3}})
+        for bad in ["", "no json here", "{broken"]:
+            with self.assertRaises(ValueError):
+                mminions.extract_json(bad)
+
+    def test_bare_candidate_accepted(self):
+        root = temp_dir(self)
+        out = root / "output.json"
+        out.write_text(json.dumps({"script": GOOD_SCRIPT, "oracle_command": "python3 {repro_file}",
+                                   "claimed_failure_signature": "ZeroDivisionError"}))
+        obj, errors = mminions.parse_worker_output(out, mminions.ROLE_REPRO, "codex")
+        self.assertEqual(errors, [])
+        self.assertEqual(obj["candidates"][0]["file_extension"], "py")
+
+    def test_oversize_and_claude_envelope(self):
+        root = temp_dir(self)
+        out = root / "output.json"
+        out.write_text("{" + " " * 1_100_000 + "}")
+        self.assertIn("over the", mminions.parse_worker_output(out, mminions.ROLE_REPRO, "codex")[1][0])
+        (root / "claude.json").write_text(json.dumps({"type": "result", "subtype": "success", "is_error": False,
+                                                      "result": "```json\n" + json.dumps({"hypotheses": [], "notes": "x"}) + "\n```"}))
+        obj, errors = mminions.parse_worker_output(out, mminions.ROLE_TRIAGE, "claude")
+        self.assertEqual((obj, errors), ({"hypotheses": [], "notes": "x"}, []))
+        (root / "claude.json").write_text(json.dumps({"type": "result", "subtype": "error_max_turns", "is_error": True,
+                                                      "result": "ran out of turns"}))
+        self.assertIn("claude reported an error", mminions.parse_worker_output(out, mminions.ROLE_TRIAGE, "claude")[1][0])
+
+
+class CommandTests(unittest.TestCase):
+    def files(self, root: Path) -> mminions.WorkerFiles:
+        return mminions.WorkerFiles("w1", mminions.ROLE_REPRO, "codex", root / "w d", root / "wt $(x)")
+
+    def test_codex_command(self):
+        f = self.files(Path("/r"))
+        cmd = mminions.agent_command(mminions.AgentSpec("codex", "gpt-x", ["-c", "a=b"]), f, ["py", "m.py"], Path("/i.json"))
+        argv = shlex.split(cmd)
+        self.assertEqual(argv[:3], ["codex", "exec", "--skip-git-repo-check"])
+        self.assertEqual(argv[argv.index("-C") + 1], "/r/wt $(x)")
+        self.assertEqual(argv[argv.index("-s") + 1], "workspace-write")
+        self.assertEqual(argv[argv.index("-m") + 1], "gpt-x")
+        self.assertNotIn("--full-auto", argv)
+        self.assertEqual(argv[-3:], ["-", "<", "/r/w d/prompt.md"])
+
+    def test_cmd_template_quotes_hostile_values(self):
+        root = temp_dir(self)
+        evil = root / "a b'; touch PWNED; echo '$(touch PWNED2)"
+        evil.mkdir()
+        f = mminions.WorkerFiles("w1", mminions.ROLE_REPRO, "cmd", evil / "wd", evil / "wt")
+        f.worker_dir.mkdir()
+        line = mminions.render_cmd_template("printf '%s\\n' {prompt_file} {worktree} {role} > out.txt", f)
+        subprocess.run(["sh", "-c", line], cwd=root, check=True)
+        self.assertEqual((root / "out.txt").read_text().splitlines(),
+                         [str(f.prompt), str(f.worktree), "REPRO_BUILDER"])
+        self.assertFalse((root / "PWNED").exists() or (root / "PWNED2").exists())
+        with self.assertRaises(mminions.UsageError):
+            mminions.render_cmd_template("x {nope}", f)
+
+
+class WorkerRuntimeTests(unittest.TestCase):
+    """Workers through real tmux: completion comes from exit_code, never from the screen."""
+
+    def setUp(self):
+        self.root = temp_dir(self)
+        self.repo, self.issue_file, _ = make_buggy_repo(self.root)
+        self.tmux = private_tmux(self)
+        self.runs = self.root / "runs"
+        self.record = self.root / "record"
+
+    def make_run(self, plan: dict, backend="codex", timeout=30, **env_extra):
+        run_id, _ = mminions.allocate_run_dir(self.runs)
+        cfg = mminions.RunConfig(run_id=run_id, runs_root=str(self.runs), repo_path=str(self.repo),
+                                 issue_file=str(self.issue_file), agent=backend, timeout_sec=timeout,
+                                 tmux_socket=self.tmux.socket, agent_cmd=env_extra.pop("agent_cmd", None),
+                                 self_cmd=mminions.self_command())
+        env = dict(os.environ, **fake_env(write_plan(self.root / "plan.json", plan), self.record, **env_extra))
+        run = mminions.prepare_run(cfg, env=env)
+        run.tmux = self.tmux
+        self.addCleanup(mminions.cleanup_run, run)
+        return run
+
+    def run_one(self, run, backend="codex"):
+        files = mminions.start_worker(run, mminions.ROLE_REPRO, backend, {})
+        results = []
+        mminions.wait_for_workers(run, {files.worker_id: files}, lambda f, s, c: results.append((s, c)) or False)
+        return files, results[0]
+
+    def test_finished_with_candidate(self):
+        out = {"candidates": [candidate(GOOD_SCRIPT)], "notes": "found it"}
+        run = self.make_run({"default": {"output": out}}, GITHUB_TOKEN=TOKEN)
+        files, (state, code) = self.run_one(run)
+        self.assertEqual((state, code), ("finished", 0))
+        obj, errors = mminions.parse_worker_output(files.output, mminions.ROLE_REPRO, "codex")
+        self.assertEqual(errors, [])
+        self.assertEqual(obj["candidates"][0]["script"], GOOD_SCRIPT)
+        log = files.log.read_text()
+        self.assertIn("[fake codex] turn completed", log)
+        self.assertIn("a GitHub token is available", log)  # visible to the agent ...
+        self.assertFalse(self.tmux.has_session(run.cfg.session_name(files.worker_id)))
+        prompt = (self.record / "w1.prompt.md").read_text()
+        self.assertIn("mean() crashes on an empty list", prompt)
+        self.assertIn("{repro_file}", prompt)
+        self.assertIn('"additionalProperties": false', prompt)
+        env = json.loads((self.record / "w1.env.json").read_text())
+        self.assertEqual(os.path.realpath(env["cwd"]), os.path.realpath(files.worktree))
+        for path in run.paths.run_dir.rglob("*"):  # ... but written nowhere
+            if path.is_file():
+                self.assertNotIn(TOKEN, path.read_text(errors="replace"), str(path))
+        self.assertNotIn(TOKEN, files.script.read_text() + files.agent_script.read_text())
+
+    def test_failed_nonzero(self):
+        run = self.make_run({"default": {"output": "", "exit": 3, "no_output": True}})
+        files, (state, code) = self.run_one(run)
+        self.assertEqual((state, code), ("failed", 3))
+        self.assertIn("no output file", mminions.parse_worker_output(files.output, mminions.ROLE_REPRO, "codex")[1][0])
+
+    def test_timeout_kills_and_writes_124(self):
+        run = self.make_run({"default": {"output": "{}", "sleep": 60}}, timeout=2)
+        files, (state, code) = self.run_one(run)
+        self.assertEqual((state, code), ("timeout", 124))
+        self.assertEqual(files.exit_code.read_text().strip(), "124")
+
+    def test_garbage_and_fenced_output(self):
+        run = self.make_run({"w1": {"output": "I could not find the bug, sorry."},
+                             "w2": {"output": "Here it is:\n```json\n" + json.dumps(
+                                 {"candidates": [candidate(GOOD_SCRIPT)], "notes": ""}) + "\n```\n"}})
+        files, _ = self.run_one(run)
+        self.assertEqual(mminions.parse_worker_output(files.output, mminions.ROLE_REPRO, "codex")[1],
+                         ["no JSON object found in the output"])
+        files2, _ = self.run_one(run)
+        obj, errors = mminions.parse_worker_output(files2.output, mminions.ROLE_REPRO, "codex")
+        self.assertEqual(errors, [])
+
+    def test_oversize_output_refused(self):
+        run = self.make_run({"default": {"output": {"candidates": [], "notes": ""}, "repeat_kb": 1200}})
+        files, (state, _) = self.run_one(run)
+        self.assertEqual(state, "finished")
+        self.assertIn("over the 1000000 byte limit", mminions.parse_worker_output(files.output, mminions.ROLE_REPRO, "codex")[1][0])
+
+    def test_claude_backend(self):
+        out = {"candidates": [candidate(GOOD_SCRIPT)], "notes": ""}
+        run = self.make_run({"default": {"output": out}}, backend="claude")
+        files, (state, code) = self.run_one(run, "claude")
+        self.assertEqual((state, code), ("finished", 0))
+        obj, errors = mminions.parse_worker_output(files.output, mminions.ROLE_REPRO, "claude")
+        self.assertEqual(errors, [])
+        self.assertIn('"type": "result"', files.log.read_text())
+
+    def test_cmd_backend_with_hostile_worktree_names(self):
+        template = ("python3 -c 'import sys, json; json.dump({\"candidates\": [], \"notes\": sys.argv[1]}, "
+                    "open(sys.argv[2], \"w\"))' {role} {output_file}")
+        run = self.make_run({}, backend="cmd", agent_cmd=template)
+        files, (state, _) = self.run_one(run, "cmd")
+        self.assertEqual(state, "finished")
+        obj, _ = mminions.parse_worker_output(files.output, mminions.ROLE_REPRO, "cmd")
+        self.assertEqual(obj["notes"], "REPRO_BUILDER")
+
+    def test_worker_script_is_plain_bash_and_quotes_paths(self):
+        run = self.make_run({"default": {"output": "{}"}})
+        files, _ = self.run_one(run)
+        text = files.script.read_text()
+        self.assertTrue(text.startswith("#!/usr/bin/env bash\n"))
+        self.assertIn("set -u", text)
+        self.assertEqual(subprocess.run(["bash", "-n", str(files.script)]).returncode, 0)
+
+
+class DoctorTests(unittest.TestCase):
+    def test_doctor_without_model_agents(self):
+        root = temp_dir(self)
+        bindir = root / "bin"
+        bindir.mkdir()
+        for tool in ("tmux", "git"):
+            os.symlink(subprocess.run(["which", tool], capture_output=True, text=True).stdout.strip(), bindir / tool)
+        env = {"PATH": f"{bindir}:/usr/bin/env-not-here", "GITHUB_TOKEN": TOKEN}
+        result = subprocess.run([os.sys.executable, str(Path(mminions.__file__)), "doctor", "--agent", "builtin",
+                                 "--runs-root", str(root / "runs")], capture_output=True, text=True, env=env)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn("codex", result.stdout)
+        self.assertIn("not installed", result.stdout)
+        self.assertIn("GITHUB_TOKEN is set", result.stdout)
+        self.assertNotIn(TOKEN, result.stdout)
+        codex = subprocess.run([os.sys.executable, str(Path(mminions.__file__)), "doctor", "--agent", "codex",
+                                "--runs-root", str(root / "runs")], capture_output=True, text=True, env=env)
+        self.assertEqual(codex.returncode, 2)
+        self.assertIn("not ready", codex.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
