@@ -3457,13 +3457,14 @@ def run_pipeline(run: Run, phases: Sequence[str] | None = None) -> dict:
 RUN_STATES = ("starting", "running", "finished", "stopped", "failed", "orphaned")
 
 
-def run_state_of(run_done: dict | None, manager_alive: bool, age_sec: float) -> str:
+def run_state_of(run_done: dict | None, manager_alive: bool, manager_started: bool, age_sec: float) -> str:
+    """starting: the manager has not come up yet; orphaned: it came (or should have) and is gone."""
     if run_done:
         status = run_done.get("status")
         return {"stopped": "stopped", "failed": "failed", "input-error": "failed"}.get(status, "finished")
     if manager_alive:
         return "running"
-    return "starting" if age_sec < 15 else "orphaned"
+    return "starting" if age_sec < 15 and not manager_started else "orphaned"
 
 
 def _worker_status(record: dict) -> str:
@@ -3525,7 +3526,8 @@ def build_status(runs_root: Path, run_id: str, lines: int = 40, tmux: Tmux | Non
         age = time.time() - paths.run_dir.stat().st_mtime if not cfg_data.get("started_ts") else time.time() - cfg_data["started_ts"]
     except OSError:
         age = 0
-    state = run_state_of(run_done, manager_name in live, age)
+    state = run_state_of(run_done, manager_name in live,
+                         (sessions.get("manager") or {}).get("status") == "running", age)
     verification = []
     for path in sorted(paths.candidates_dir.glob("w*.json")):
         data = read_json(path, {}) or {}

@@ -1,0 +1,255 @@
+"""The manager pipeline end to end: real tmux, real git, fake agents that are real executables."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+import unittest
+from pathlib import Path
+
+from helpers import (GOOD_SCRIPT, candidate, fake_env, git, leftover_worktrees, make_buggy_repo, mminions,
+                     run_cli, temp_dir, unique_socket, wait_until, write_plan)
+
+CHEAT = "import calc\nraise ZeroDivisionError('division by zero')\n"
+NO_IMPORT = "x = 1 / 0\n"
+WRONG = "from calc import mean\nmean(None)\n"
+FLAKY = ("import os\nfrom calc import mean\nn = int(open('count').read()) if os.path.exists('count') else 0\n"
+         "open('count', 'w').write(str(n + 1))\nif n % 2 == 0:\n    mean([])\n")
+BOTH_REFS = ("from calc import mean\n\nclass Empty:\n    def __bool__(self):\n        return True\n"
+             "    def __iter__(self):\n        return iter(())\n    def __len__(self):\n        return 0\n\nmean(Empty())\n")
+
+
+def out(*cands, notes=""):
+    return {"output": {"candidates": list(cands), "notes": notes}}
+
+
+class PipelineCase(unittest.TestCase):
+    def setUp(self):
+        self.root = temp_dir(self)
+        self.repo, self.issue, self.fixed = make_buggy_repo(self.root)
+        self.runs = self.root / "runs"
+        self.socket = unique_socket()
+        self.wtroot = self.root / "worktrees"
+        self.record = self.root / "record"
+        self.addCleanup(subprocess.run, ["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+
+    def env(self, plan: dict | None = None, **extra):
+        plan_path = write_plan(self.root / "plan.json", plan) if plan is not None else None
+        return fake_env(plan_path, self.record, MMINIONS_WORKTREE_ROOT=str(self.wtroot), **extra)
+
+    def mm(self, *args, plan=None, timeout=120, **env_extra):
+        return run_cli(*args, "--runs-root", str(self.runs), "--tmux-socket", self.socket,
+                       env=self.env(plan, **env_extra), timeout=timeout)
+
+    def start(self, *extra, plan=None, agent="codex"):
+        return self.mm("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo),
+                       "--agent", agent, "--verify-runs", "3", "--timeout-sec", "20", "--no-triage",
+                       "--json", *extra, plan=plan)
+
+    def run_dir(self) -> Path:
+        dirs = sorted(self.runs.iterdir())
+        self.assertEqual(len(dirs), 1)
+        return dirs[0]
+
+    def sessions(self) -> list[str]:
+        r = subprocess.run(["tmux", "-L", self.socket, "ls", "-F", "#{session_name}"], capture_output=True, text=True)
+        return r.stdout.split()
+
+    def assert_clean(self):
+        self.assertTrue(wait_until(lambda: self.sessions() == [], 5), self.sessions())
+        self.assertEqual(leftover_worktrees(self.repo), [])
+        self.assertEqual(list(self.wtroot.glob("*/*")) if self.wtroot.exists() else [], [])
+
+
+class EndToEndTests(PipelineCase):
+    def test_good_candidate_ok_and_checkout_untouched(self):
+        (self.repo / "scratch.txt").write_text("user's own work\n")
+        (self.repo / "README.md").write_text("calc, edited but not committed\n")
+        git(self.repo, "branch", "user-branch")
+        before = mminions.checkout_fingerprint(self.repo)
+        stash_before = git(self.repo, "stash", "list")
+        result = self.start("--bisect-search", "10", plan={"default": out(candidate(GOOD_SCRIPT))})
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        info = json.loads(result.stdout)
+        self.assertEqual(info["status"], "ok")
+        rd = self.run_dir()
+        for name in ("issue.json", "sessions.json", "events.jsonl", "repro/candidates/w1.json",
+                     "repro/minimal_repro.py", "decision.json", "final.md", "run_done.json"):
+            self.assertTrue((rd / name).exists(), name)
+        decision = json.loads((rd / "decision.json").read_text())
+        self.assertEqual(decision["status"], "ok")
+        self.assertEqual(decision["selected_candidate"]["verification"]["matched_runs"], 3)
+        self.assertEqual(decision["selected_candidate"]["verification"]["origin"], "repo")
+        self.assertEqual((rd / "repro/minimal_repro.py").read_text(), GOOD_SCRIPT)
+        final = (rd / "final.md").read_text()
+        self.assertIn("REPRODUCED", final)
+        self.assertIn("from calc import mean", final)
+        self.assertIn("python3 repro.py", final)
+        done = json.loads((rd / "run_done.json").read_text())
+        self.assertEqual(done["status"], "ok")
+        sessions = json.loads((rd / "sessions.json").read_text())
+        self.assertEqual([w["role"] for w in sessions["workers"]], ["REPRO_BUILDER", "REPRO_BUILDER"])
+        self.assertEqual(mminions.fingerprint_diff(before, mminions.checkout_fingerprint(self.repo)), [])
+        self.assertEqual(git(self.repo, "stash", "list"), stash_before)
+        self.assertEqual((self.repo / "scratch.txt").read_text(), "user's own work\n")
+        self.assert_clean()
+
+    def test_rejections_and_escalation(self):
+        plan = {"w1": out(candidate(CHEAT)), "w2": {"output": "Sorry, I could not reproduce it."},
+                "w3": dict(out(candidate(GOOD_SCRIPT)), sleep=60), "w4": out(candidate(WRONG), candidate(NO_IMPORT)),
+                "w5": out(candidate(FLAKY)), "w6": out(candidate(GOOD_SCRIPT))}
+        result = self.mm("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--agent", "codex",
+                         "--verify-runs", "4", "--timeout-sec", "3", "--no-triage", "--no-bisect",
+                         "--min-workers", "2", "--max-workers", "6", "--json", plan=plan)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        rd = self.run_dir()
+        cands = {w: json.loads((rd / f"repro/candidates/{w}.json").read_text()) for w in ("w1", "w2", "w3", "w4", "w5", "w6")}
+        self.assertIn("raises ZeroDivisionError itself", cands["w1"]["candidates"][0]["verification"]["reasons"][0])
+        self.assertEqual(cands["w1"]["candidates"][0]["verification"]["status"], "rejected")
+        self.assertEqual(cands["w2"]["rejections"], ["no JSON object found in the output"])
+        self.assertEqual(cands["w3"]["worker_status"], "timeout")
+        self.assertIn("exit code 124", cands["w3"]["diagnostic"])
+        wrong, noimp = cands["w4"]["candidates"]
+        self.assertEqual(wrong["verification"]["status"], "not-reproduced")
+        self.assertIn("failed differently", wrong["verification"]["reasons"][0])
+        self.assertIn("never imports the project", noimp["verification"]["reasons"][0])
+        self.assertEqual(cands["w5"]["candidates"][0]["verification"]["status"], "flaky")
+        self.assertEqual(cands["w5"]["candidates"][0]["verification"]["matched_runs"], 2)
+        self.assertEqual(cands["w6"]["candidates"][0]["verification"]["status"], "reproduced")
+        prompt3 = (self.record / "w3.prompt.md").read_text()
+        self.assertIn("raises ZeroDivisionError itself", prompt3)  # escalation tells what failed before
+        decision = json.loads((rd / "decision.json").read_text())
+        self.assertEqual(decision["selected_candidate"]["worker_id"], "w6")
+        self.assertTrue(any("w3" in d and "timeout" in d for d in decision["diagnostics"]))
+        final = (rd / "final.md").read_text()
+        self.assertIn("the script raises ZeroDivisionError itself", final)
+        self.assertIn("Diagnostics", final)
+        self.assert_clean()
+
+    def test_all_workers_broken_is_explained(self):
+        result = self.start("--max-workers", "2", plan={"default": {"output": "", "exit": 7, "no_output": True,
+                                                                   "stdout": "auth error: invalid api key"}})
+        self.assertEqual(result.returncode, 3, result.stdout + result.stderr)
+        decision = json.loads((self.run_dir() / "decision.json").read_text())
+        self.assertEqual(decision["status"], "needs-human")
+        self.assertIn("every repro worker failed", decision["rationale"])
+        self.assertTrue(any("exit code 7" in d and "invalid api key" in d for d in decision["diagnostics"]))
+        self.assert_clean()
+
+    def test_fixed_ref(self):
+        result = self.start("--fixed-ref", "fix", "--no-bisect", plan={"default": out(candidate(GOOD_SCRIPT))})
+        self.assertEqual(result.returncode, 0, result.stderr)
+        sel = json.loads((self.run_dir() / "repro/selected_candidate.json").read_text())
+        self.assertEqual(sel["fixed_ref"]["verdict"], "fail-to-pass")
+        self.assert_clean()
+
+    def test_fixed_ref_flags_unspecific_repro(self):
+        result = self.start("--fixed-ref", "fix", "--no-bisect", plan={"default": out(candidate(BOTH_REFS))})
+        self.assertEqual(result.returncode, 0, result.stderr)
+        rd = self.run_dir()
+        sel = json.loads((rd / "repro/selected_candidate.json").read_text())
+        self.assertFalse(sel["fixed_ref"]["passes"])
+        self.assertIn("not be specific", json.loads((rd / "decision.json").read_text())["rationale"])
+
+    def test_preflight_errors_exit_2_and_are_recorded(self):
+        not_repo = temp_dir(self)
+        result = self.mm("run", "--issue-file", str(self.issue), "--repo-path", str(not_repo), "--agent", "builtin")
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(result.stderr.count("\n"), 1, result.stderr)
+        self.assertIn("is not a git repository", result.stderr)
+        decision = json.loads((self.run_dir() / "decision.json").read_text())
+        self.assertEqual(decision["status"], "failed")
+        self.assertTrue((self.run_dir() / "run_done.json").exists())
+        missing = run_cli("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--agent", "claude",
+                          "--runs-root", str(self.runs), "--tmux-socket", self.socket,
+                          env={"PATH": "/usr/bin:/bin", "MMINIONS_WORKTREE_ROOT": str(self.wtroot)})
+        self.assertEqual(missing.returncode, 2)
+        self.assertIn("'claude' is not on PATH", missing.stderr)
+        bad = self.mm("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--min-workers", "3",
+                      "--max-workers", "2")
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("--min-workers (3) is more than --max-workers (2)", bad.stderr)
+        self.assertEqual(self.sessions(), [])
+
+
+class StopResumeTests(PipelineCase):
+    def detach(self, plan, *extra):
+        result = self.mm("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--agent", "codex",
+                         "--verify-runs", "2", "--timeout-sec", "30", "--no-triage", "--no-bisect", "--detach",
+                         "--json", *extra, plan=plan)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        info = json.loads(result.stdout)
+        self.assertEqual(sorted(info), ["manager_session", "run_done", "run_id"])
+        return info
+
+    def wait_workers_running(self, run_id, n=1):
+        path = self.runs / run_id / "sessions.json"
+        ok = wait_until(lambda: path.exists() and sum(w.get("status") == "running" for w in
+                                                      json.loads(path.read_text()).get("workers", [])) >= n, 20)
+        self.assertTrue(ok)
+
+    def test_stop_mid_run_twice(self):
+        info = self.detach({"default": dict(out(candidate(GOOD_SCRIPT)), sleep=60)})
+        self.wait_workers_running(info["run_id"], 2)
+        first = self.mm("stop", "--run-id", info["run_id"])
+        self.assertEqual(first.returncode, 0, first.stderr)
+        self.assertEqual(json.loads(first.stdout)["status"], "stopped")
+        done = json.loads(Path(info["run_done"]).read_text())
+        self.assertEqual(done["status"], "stopped")
+        self.assert_clean()
+        again = self.mm("stop", "--run-id", info["run_id"])
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertEqual(json.loads(Path(info["run_done"]).read_text())["finished_at"], done["finished_at"])
+
+    def kill_manager(self, run_id):
+        sessions = json.loads((self.runs / run_id / "sessions.json").read_text())
+        os.kill(sessions["manager"]["pid"], signal.SIGKILL)
+        self.assertTrue(wait_until(lambda: f"mminions-{run_id}-manager" not in self.sessions(), 5))
+
+    def test_kill_9_manager_then_resume(self):
+        info = self.detach({"default": dict(out(candidate(GOOD_SCRIPT)), sleep=2)}, "--min-workers", "1")
+        self.wait_workers_running(info["run_id"], 1)
+        self.kill_manager(info["run_id"])
+        self.assertFalse(Path(info["run_done"]).exists())
+        status = self.mm("status", "--run-id", info["run_id"], "--json")
+        self.assertEqual(json.loads(status.stdout)["run_state"], "orphaned")
+        resumed = self.mm("run", "--resume", info["run_id"], "--json")
+        self.assertEqual(resumed.returncode, 0, resumed.stdout + resumed.stderr)
+        decision = json.loads((self.runs / info["run_id"] / "decision.json").read_text())
+        self.assertEqual(decision["status"], "ok")
+        self.assertEqual(decision["selected_candidate"]["worker_id"], "w1")  # adopted, not redone
+        events = [json.loads(l) for l in (self.runs / info["run_id"] / "events.jsonl").read_text().splitlines()]
+        self.assertEqual(sum(1 for e in events if e["kind"] == "worker" and e.get("status") == "started"), 1)
+        self.assertEqual(sum(1 for e in events if e["kind"] == "phase" and e["phase"] == "issue" and e["status"] == "done"), 1)
+        self.assert_clean()
+
+    def test_gc_after_killed_manager(self):
+        info = self.detach({"default": dict(out(candidate(GOOD_SCRIPT)), sleep=60)})
+        self.wait_workers_running(info["run_id"], 2)
+        self.kill_manager(info["run_id"])
+        dry = self.mm("gc", "--dry-run")
+        self.assertIn("would kill session", dry.stdout)
+        self.assertTrue(self.sessions())
+        gc = self.mm("gc")
+        self.assertEqual(gc.returncode, 0, gc.stderr)
+        self.assert_clean()
+        self.assertEqual(json.loads(Path(info["run_done"]).read_text())["status"], "failed")
+
+    def test_two_runs_at_once(self):
+        plan = write_plan(self.root / "plan.json", {"default": dict(out(candidate(GOOD_SCRIPT)), sleep=0.5)})
+        procs = [subprocess.Popen([os.sys.executable, str(Path(mminions.__file__)), "run", "--issue-file", str(self.issue),
+                                   "--repo-path", str(self.repo), "--agent", "codex", "--verify-runs", "2",
+                                   "--no-triage", "--no-bisect", "--json", "--runs-root", str(self.runs),
+                                   "--tmux-socket", self.socket], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True, env=dict(os.environ, **fake_env(plan, None, MMINIONS_WORKTREE_ROOT=str(self.wtroot))))
+                 for _ in range(2)]
+        outs = [p.communicate(timeout=120) for p in procs]
+        self.assertEqual([p.returncode for p in procs], [0, 0], outs)
+        ids = {json.loads(o[0])["run_id"] for o in outs}
+        self.assertEqual(len(ids), 2)
+        self.assert_clean()
+
+
+if __name__ == "__main__":
+    unittest.main()
