@@ -2353,6 +2353,21 @@ def size_of(text: str, ext: str) -> dict:
             "bytes": len(text.encode("utf-8"))}
 
 
+def make_probe(cand: dict, worktree: Path, origin: str | None, timeout: float,
+               runner: Runner = run_cmd) -> Callable[[str], bool]:
+    """Interesting = fails with the same signature and the same origin (a reduction that
+    turns the project's error into one raised by the script is not interesting)."""
+    signature = cand["claimed_failure_signature"]
+
+    def probe(text: str) -> bool:
+        result, path = run_oracle(dict(cand, script=text), worktree, timeout, runner)
+        if result.ok or result.timed_out or not signature_matches(result.output, signature):
+            return False
+        got = failure_origin(result.output, worktree, path)
+        return got != "script" and (origin in (None, "unknown") or got == origin)
+    return probe
+
+
 def minimize_text(text: str, ext: str, probe: Callable[[str], bool], budget_sec: float) -> tuple[str, Oracle]:
     """The smallest text ``probe`` still calls interesting (python AST or line ddmin)."""
     oracle = Oracle(probe, deadline=time.monotonic() + budget_sec)
@@ -3023,19 +3038,6 @@ def phase_triage(run: Run) -> None:
         worktree_remove(run.cfg.repo_path, worktree, run.runner)
 
 
-def minimize_probe(run: Run, cand: dict, worktree: Path, origin: str | None) -> Callable[[str], bool]:
-    signature = cand["claimed_failure_signature"]
-
-    def probe(text: str) -> bool:
-        trial = dict(cand, script=text)
-        result, path = run_oracle(trial, worktree, run.cfg.verify_timeout, run.runner)
-        if result.ok or result.timed_out or not signature_matches(result.output, signature):
-            return False
-        got = failure_origin(result.output, worktree, path)
-        return got != "script" and (origin in (None, "unknown") or got == origin)
-    return probe
-
-
 def phase_minimize(run: Run) -> None:
     selected = read_json(run.paths.selected_candidate_json, None)
     if not selected:
@@ -3053,8 +3055,8 @@ def phase_minimize(run: Run) -> None:
     worktree = new_worktree(run, f"minimize-{secrets.token_hex(2)}")
     try:
         run_setup(cand, worktree, run.cfg.verify_timeout, run.runner)
-        text, oracle = minimize_text(cand["script"], ext, minimize_probe(run, cand, worktree, verification.get("origin")),
-                                     run.cfg.minimize_budget_sec)
+        probe = make_probe(cand, worktree, verification.get("origin"), run.cfg.verify_timeout, run.runner)
+        text, oracle = minimize_text(cand["script"], ext, probe, run.cfg.minimize_budget_sec)
     finally:
         worktree_remove(run.cfg.repo_path, worktree, run.runner)
     doc.update(oracle_calls=oracle.calls, cache_hits=oracle.hits, budget_exhausted=oracle.expired)

@@ -1,0 +1,102 @@
+"""Culprit search: git bisect run in a worktree of its own, with skips and honest ranges."""
+
+import json
+import subprocess
+import unittest
+
+from helpers import (CALC_ISSUE, git, leftover_worktrees, make_history, mminions, run_cli, temp_dir,
+                     unique_socket)
+
+
+class BisectPipelineTests(unittest.TestCase):
+    def run_pipeline(self, commits, culprit, broken=range(0), extra=()):
+        root = temp_dir(self)
+        repo = root / "repo"
+        marks = make_history(repo, commits, culprit, broken)
+        issue = root / "issue.md"
+        issue.write_text(CALC_ISSUE)
+        socket = unique_socket()
+        self.addCleanup(subprocess.run, ["tmux", "-L", socket, "kill-server"], capture_output=True)
+        result = run_cli("run", "--issue-file", str(issue), "--repo-path", str(repo), "--agent", "builtin",
+                         "--min-workers", "1", "--verify-runs", "2", "--no-triage", "--runs-root", str(root / "runs"),
+                         "--tmux-socket", socket, "--json", *extra, env={"MMINIONS_WORKTREE_ROOT": str(root / "wt")})
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        run_dir = next((root / "runs").iterdir())
+        self.assertEqual(leftover_worktrees(repo), [])
+        return repo, marks, json.loads((run_dir / "triage" / "bisect.json").read_text()), run_dir
+
+    def test_finds_culprit_in_120_commits(self):
+        repo, marks, doc, run_dir = self.run_pipeline(120, 70)
+        self.assertEqual(doc["status"], "found")
+        self.assertEqual(doc["first_bad"]["sha"], marks[70])
+        self.assertEqual(doc["first_bad"]["subject"], "commit 70 - refactor mean")
+        self.assertEqual(doc["first_bad"]["files_changed"], ["calc/ops.py", "log.txt"])
+        self.assertIn("calc/ops.py", doc["first_bad"]["stat"])
+        self.assertEqual(doc["good"], marks[20])  # 100 commits back
+        bisect_steps = len(doc["steps"])
+        self.assertLessEqual(bisect_steps, doc["bound"])
+        decision = json.loads((run_dir / "decision.json").read_text())
+        self.assertEqual(decision["status"], "ok")
+        self.assertEqual(decision["culprit_commit"]["sha"], marks[70])
+        self.assertIn("commit 70 - refactor mean", (run_dir / "final.md").read_text())
+
+    def test_unrelated_break_is_skipped(self):
+        _, marks, doc, _ = self.run_pipeline(120, 70, broken=range(40, 46))
+        self.assertEqual(doc["status"], "found")
+        self.assertEqual(doc["first_bad"]["sha"], marks[70])
+
+    def test_break_around_culprit_is_an_honest_range(self):
+        _, marks, doc, run_dir = self.run_pipeline(120, 70, broken=range(66, 70))
+        self.assertEqual(doc["status"], "ambiguous")
+        self.assertIn(marks[70], doc["range"])
+        self.assertTrue(set(doc["range"]) <= {marks[n] for n in range(66, 71)})
+        self.assertIsNone(json.loads((run_dir / "decision.json").read_text())["culprit_commit"])
+        self.assertIn("skipped commits hide the culprit", (run_dir / "final.md").read_text())
+
+    def test_no_good_commit(self):
+        _, _, doc, run_dir = self.run_pipeline(60, 1)
+        self.assertEqual(doc["status"], "skipped")
+        self.assertIn("no good commit found", doc["summary"])
+        self.assertIn("no good commit found", (run_dir / "final.md").read_text())
+
+    def test_users_bisect_state_untouched(self):
+        root = temp_dir(self)
+        repo = root / "repo"
+        marks = make_history(repo, 50, 30)
+        git(repo, "bisect", "start", marks[50], marks[1])
+        state_before = sorted(p.name for p in (repo / ".git").glob("BISECT_*"))
+        log_before = git(repo, "bisect", "log")
+        head_before = git(repo, "rev-parse", "HEAD")
+        issue = root / "issue.md"
+        issue.write_text(CALC_ISSUE)
+        socket = unique_socket()
+        self.addCleanup(subprocess.run, ["tmux", "-L", socket, "kill-server"], capture_output=True)
+        result = run_cli("run", "--issue-file", str(issue), "--repo-path", str(repo), "--ref", marks[50],
+                         "--agent", "builtin", "--min-workers", "1", "--verify-runs", "2", "--no-triage",
+                         "--runs-root", str(root / "runs"), "--tmux-socket", socket, "--json",
+                         env={"MMINIONS_WORKTREE_ROOT": str(root / "wt")})
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        doc = json.loads(next((root / "runs").iterdir()).joinpath("triage", "bisect.json").read_text())
+        self.assertEqual(doc["first_bad"]["sha"], marks[30])
+        self.assertEqual(sorted(p.name for p in (repo / ".git").glob("BISECT_*")), state_before)
+        self.assertEqual(git(repo, "bisect", "log"), log_before)
+        self.assertEqual(git(repo, "rev-parse", "HEAD"), head_before)
+
+
+class BisectParseTests(unittest.TestCase):
+    def test_parse(self):
+        sha = "a" * 40
+        self.assertEqual(mminions.parse_bisect_output(f"{sha} is the first bad commit\ncommit {sha}\n")["first_bad"], sha)
+        amb = mminions.parse_bisect_output("There are only 'skip'ped commits left to test.\n"
+                                           f"The first bad commit could be any of:\n{'b' * 40}\n{'c' * 40}\n"
+                                           "We cannot bisect more!\n")
+        self.assertEqual((amb["status"], len(amb["candidates"])), ("ambiguous", 2))
+        self.assertEqual(mminions.parse_bisect_output("error")["status"], "failed")
+
+    def test_changed_lines(self):
+        diff = "diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -3,0 +4,2 @@\n+a\n+b\n"
+        self.assertEqual(mminions.changed_lines_from_diff(diff), [{"file": "x.py", "line": 4}, {"file": "x.py", "line": 5}])
+
+
+if __name__ == "__main__":
+    unittest.main()
