@@ -3576,8 +3576,8 @@ def format_status(doc: dict) -> str:
     return "\n".join(out)
 
 
-def list_runs(runs_root: Path, limit: int | None = None) -> list[dict]:
-    """Runs newest first, from their directories only (no tmux call)."""
+def list_runs(runs_root: Path, limit: int | None = None, live: set[str] | None = None) -> list[dict]:
+    """Runs newest first, from their directories (plus, when given, the live session names)."""
     root = Path(runs_root)
     if not root.is_dir():
         return []
@@ -3587,12 +3587,445 @@ def list_runs(runs_root: Path, limit: int | None = None) -> list[dict]:
     out = []
     for name in names:
         run_dir = root / name
-        done = None
+        done = cfg = None
         with contextlib.suppress(MminionsError):
             done = read_json(run_dir / "run_done.json", None)
-        out.append({"run_id": name, "state": (done or {}).get("status") or "live-or-orphaned",
-                    "issue": (done or {}).get("issue_url") or "", "finished_at": (done or {}).get("finished_at")})
+        if not done:
+            with contextlib.suppress(MminionsError):
+                cfg = read_json(run_dir / "config.json", None)
+        state = (done or {}).get("status")
+        if not state:
+            manager = f"{(cfg or {}).get('prefix', DEFAULT_PREFIX)}-{name}-manager"
+            state = "running" if live is None or manager in live else "orphaned"
+        issue = (done or {}).get("issue_url") or (cfg or {}).get("issue_url") or (cfg or {}).get("issue_file") or ""
+        out.append({"run_id": name, "state": state, "issue": issue,
+                    "finished_at": (done or {}).get("finished_at")})
     return out
+
+# ==== 12. Server ===========================================================
+
+MAX_BODY = 64 * 1024
+MAX_SEND = 4096
+ARTIFACTS = {"issue.json": "issue.json", "sessions.json": "sessions.json", "events.jsonl": "events.jsonl",
+             "decision.json": "decision.json", "final.md": "final.md", "run_done.json": "run_done.json",
+             "hypotheses.json": "triage/hypotheses.json", "bisect.json": "triage/bisect.json",
+             "minimize.json": "repro/minimize.json", "selected_candidate.json": "repro/selected_candidate.json"}
+_CONTENT_TYPES = {".json": "application/json", ".jsonl": "application/x-ndjson", ".md": "text/markdown; charset=utf-8"}
+
+
+class HTTPError(MminionsError):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class ServerSettings:
+    runs_root: Path
+    host: str = "127.0.0.1"
+    port: int = 8088
+    token: str | None = None
+    allowed_roots: list[Path] = field(default_factory=list)
+    tmux_socket: str | None = None
+    env: dict = field(default_factory=lambda: dict(os.environ))
+    log: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True)
+
+
+def is_loopback(host: str) -> bool:
+    return host in ("127.0.0.1", "localhost", "::1", "[::1]") or host.startswith("127.")
+
+
+def allowed_hosts(settings: ServerSettings) -> set[str] | None:
+    """Host header values we answer to (DNS-rebinding guard); None = any (wildcard bind)."""
+    if settings.host in ("0.0.0.0", "::", ""):
+        return None
+    names = {settings.host, "localhost", "127.0.0.1", "[::1]"} if is_loopback(settings.host) else {settings.host}
+    return {f"{n}:{settings.port}" for n in names} | ({*names} if settings.port == 80 else set())
+
+
+def _json_response(start_response: Callable, code: int, obj: Any, extra: Sequence[tuple[str, str]] = ()) -> list[bytes]:
+    body = json.dumps(obj, indent=1, sort_keys=True, default=str).encode("utf-8")
+    reason = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+              404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 411: "Length Required",
+              413: "Payload Too Large", 415: "Unsupported Media Type", 421: "Misdirected Request",
+              500: "Internal Server Error"}.get(code, "Error")
+    start_response(f"{code} {reason}", [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                                        ("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"),
+                                        *extra])
+    return [body]
+
+
+def read_json_body(environ: dict) -> dict:
+    ctype = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+    if ctype != "application/json":
+        raise HTTPError(415, "request body must be application/json")
+    raw_len = environ.get("CONTENT_LENGTH")
+    if raw_len in (None, ""):
+        raise HTTPError(411, "Content-Length is required")
+    try:
+        length = int(raw_len)
+    except ValueError:
+        raise HTTPError(400, "Content-Length is not a number") from None
+    if length < 0:
+        raise HTTPError(400, "Content-Length is negative")
+    if length > MAX_BODY:
+        raise HTTPError(413, f"request body over {MAX_BODY} bytes")
+    data = environ["wsgi.input"].read(length) if length else b""
+    if len(data) != length:
+        raise HTTPError(400, "request body shorter than Content-Length")
+    try:
+        obj = json.loads(data.decode("utf-8") or "{}")
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise HTTPError(400, "request body is not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise HTTPError(400, "request body must be a JSON object")
+    return obj
+
+
+def check_request_origin(environ: dict, settings: ServerSettings) -> None:
+    hosts = allowed_hosts(settings)
+    host = environ.get("HTTP_HOST", "")
+    if hosts is not None and host not in hosts:
+        raise HTTPError(421, f"unexpected Host header {host[:100]!r}")
+    origin = environ.get("HTTP_ORIGIN")
+    if origin and origin != "null":
+        parsed = urllib.parse.urlsplit(origin)
+        if parsed.scheme not in ("http", "https") or (hosts is not None and parsed.netloc not in hosts) \
+                or (hosts is None and parsed.netloc != host):
+            raise HTTPError(403, "cross-origin requests are refused")
+    elif origin == "null":
+        raise HTTPError(403, "cross-origin requests are refused")
+
+
+def check_token(environ: dict, settings: ServerSettings) -> None:
+    if not settings.token:
+        return
+    given = environ.get("HTTP_AUTHORIZATION", "")
+    if not secrets.compare_digest(given.encode(), f"Bearer {settings.token}".encode()):
+        raise HTTPError(401, "missing or wrong bearer token (Authorization: Bearer <token>)")
+
+
+def check_repo_path(value: Any, settings: ServerSettings) -> Path:
+    if not isinstance(value, str) or not value or "\x00" in value:
+        raise HTTPError(400, "repo_path must be a non-empty string")
+    real = Path(os.path.realpath(value))
+    roots = [Path(os.path.realpath(r)) for r in settings.allowed_roots]
+    if not any(real == root or root in real.parents for root in roots):
+        raise HTTPError(403, "repo_path is outside the allowed roots (serve --allow-repo-root)")
+    return real
+
+
+def _int_field(body: dict, name: str, default: int, low: int, high: int) -> int:
+    value = body.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise HTTPError(400, f"{name} must be an integer from {low} to {high}")
+    return value
+
+
+def api_start_run(body: dict, settings: ServerSettings) -> dict:
+    repo = check_repo_path(body.get("repo_path"), settings)
+    issue_url, issue_text = body.get("issue_url"), body.get("issue_file")
+    if bool(issue_url) == bool(issue_text) or not isinstance(issue_url or issue_text, str):
+        raise HTTPError(400, "give exactly one of issue_url or issue_file (the issue's text)")
+    agent = body.get("agent", "auto")
+    if agent not in BACKENDS + ("auto",) or agent == "cmd":
+        raise HTTPError(400, "agent must be one of auto, codex, claude, builtin")
+    for name in ("ref", "fixed_ref"):
+        if body.get(name) is not None and (not isinstance(body[name], str) or not re.fullmatch(r"[\w./^~@{}-]{1,200}", body[name])):
+            raise HTTPError(400, f"{name} must be a git revision")
+    run_id, run_dir = allocate_run_dir(settings.runs_root)
+    issue_file = None
+    if issue_text:
+        issue_file = str(run_dir / "issue_input.md")
+        atomic_write_text(issue_file, issue_text)
+    cfg = RunConfig(run_id=run_id, runs_root=str(settings.runs_root), repo_path=str(repo), issue_url=issue_url,
+                    issue_file=issue_file, ref=body.get("ref") or "HEAD", fixed_ref=body.get("fixed_ref"),
+                    min_workers=_int_field(body, "min_workers", 2, 1, 32), max_workers=_int_field(body, "max_workers", 6, 1, 32),
+                    timeout_sec=_int_field(body, "timeout_sec", 300, 1, 86400), agent=agent,
+                    tmux_socket=socket_name(settings.tmux_socket, settings.env), self_cmd=self_command())
+    try:
+        run = prepare_run(cfg, env=settings.env)
+    except MminionsError as exc:
+        raise HTTPError(400 if exc.exit_code == EXIT_USAGE else 500, str(exc)) from None
+    session = start_manager_session(run)
+    return {"run_id": run_id, "run_done": str(run.paths.run_done_json), "manager_session": session}
+
+
+OPENAPI = {
+    "openapi": "3.0.3",
+    "info": {"title": "mminions", "version": VERSION,
+             "description": "Watch and steer mminions runs. POSTs need 'Authorization: Bearer <token>' when a token is set."},
+    "paths": {
+        "/health": {"get": {"responses": {"200": {"description": "alive", "content": {"application/json": {
+            "schema": {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}}}}}}},
+        "/api/runs": {
+            "get": {"responses": {"200": {"description": "run ids, newest first", "content": {"application/json": {
+                "schema": {"type": "object", "properties": {"runs": {"type": "array", "items": {"type": "string"}},
+                                                            "count": {"type": "integer"}}, "required": ["runs", "count"]}}}}}},
+            "post": {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {
+                    "issue_url": {"type": "string"}, "issue_file": {"type": "string"}, "repo_path": {"type": "string"},
+                    "min_workers": {"type": "integer"}, "max_workers": {"type": "integer"},
+                    "timeout_sec": {"type": "integer"}, "agent": {"type": "string", "enum": ["auto", "codex", "claude", "builtin"]},
+                    "ref": {"type": "string"}, "fixed_ref": {"type": "string"}}, "required": ["repo_path"]}}}},
+                     "responses": {"201": {"description": "started"}, "400": {"description": "bad input"},
+                                   "401": {"description": "token"}, "403": {"description": "forbidden"}}}},
+        "/api/runs/{run_id}/status": {"get": {"parameters": [
+            {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string", "pattern": RUN_ID_RE.pattern}},
+            {"name": "lines", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0, "maximum": 2000}}],
+            "responses": {"200": {"description": "the status document"}, "404": {"description": "no such run"}}}},
+        "/api/runs/{run_id}/stop": {"post": {"parameters": [
+            {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string", "pattern": RUN_ID_RE.pattern}}],
+            "responses": {"200": {"description": "stopped"}, "404": {"description": "no such run"}}}},
+        "/api/runs/{run_id}/send": {"post": {"parameters": [
+            {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string", "pattern": RUN_ID_RE.pattern}}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"worker": {"type": "string"}, "text": {"type": "string", "maxLength": MAX_SEND}},
+                "required": ["worker", "text"]}}}},
+            "responses": {"200": {"description": "sent"}, "400": {"description": "bad input"}, "404": {"description": "no such run"}}}},
+        "/api/runs/{run_id}/artifacts/{name}": {"get": {"parameters": [
+            {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string", "pattern": RUN_ID_RE.pattern}},
+            {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "enum": sorted(ARTIFACTS) + ["minimal_repro"]}}],
+            "responses": {"200": {"description": "the file"}, "404": {"description": "no such artifact"}}}},
+    },
+}
+
+
+def _run_dir_or_404(settings: ServerSettings, run_id: str) -> RunPaths:
+    try:
+        paths = RunPaths(settings.runs_root, validate_run_id(run_id))
+    except UsageError:
+        raise HTTPError(404, "no such run") from None
+    if not paths.config_json.exists():
+        raise HTTPError(404, "no such run")
+    return paths
+
+
+def serve_artifact(settings: ServerSettings, run_id: str, name: str, start_response: Callable) -> list[bytes]:
+    paths = _run_dir_or_404(settings, run_id)
+    if name == "minimal_repro":
+        found = sorted(paths.run_dir.joinpath("repro").glob("minimal_repro.*"))
+        path = found[0] if found else None
+    else:
+        path = paths.run_dir / ARTIFACTS[name] if name in ARTIFACTS else None
+    if path is None or not path.is_file():
+        raise HTTPError(404, "no such artifact")
+    data = path.read_bytes()
+    ctype = _CONTENT_TYPES.get(path.suffix, "text/plain; charset=utf-8")
+    start_response("200 OK", [("Content-Type", ctype), ("Content-Length", str(len(data))),
+                              ("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-store")])
+    return [data]
+
+
+def route(environ: dict, start_response: Callable, settings: ServerSettings) -> list[bytes]:
+    method = environ.get("REQUEST_METHOD", "GET")
+    path = environ.get("PATH_INFO", "/") or "/"
+    check_request_origin(environ, settings)
+    if path == "/" and method == "GET":
+        body = DASHBOARD_HTML.encode("utf-8")
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body))),
+                                  ("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'; "
+                                   "script-src 'unsafe-inline'; img-src 'self' data:"),
+                                  ("X-Frame-Options", "DENY"), ("Cache-Control", "no-store")])
+        return [body]
+    if path == "/health":
+        return _json_response(start_response, 200, {"ok": True})
+    if path == "/openapi.json" and method == "GET":
+        return _json_response(start_response, 200, OPENAPI)
+    if path == "/api/runs":
+        if method == "GET":
+            try:
+                live = {x["name"] for x in Tmux(socket_name(settings.tmux_socket, settings.env)).list_sessions()}
+            except MminionsError:
+                live = None
+            runs = list_runs(settings.runs_root, live=live)
+            return _json_response(start_response, 200, {"runs": [r["run_id"] for r in runs], "count": len(runs),
+                                                        "items": runs})
+        if method == "POST":
+            check_token(environ, settings)
+            return _json_response(start_response, 201, api_start_run(read_json_body(environ), settings))
+        raise HTTPError(405, f"{method} not allowed here")
+    parts = path.split("/")
+    if len(parts) >= 5 and parts[1:3] == ["api", "runs"]:
+        run_id, action = parts[3], parts[4]
+        if not RUN_ID_RE.fullmatch(run_id):
+            raise HTTPError(404, "no such run")  # before anything touches the filesystem
+        if action == "status" and len(parts) == 5 and method == "GET":
+            paths = _run_dir_or_404(settings, run_id)
+            query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+            try:
+                lines = int((query.get("lines") or ["40"])[0])
+            except ValueError:
+                raise HTTPError(400, "lines must be an integer") from None
+            if not 0 <= lines <= 2000:
+                raise HTTPError(400, "lines must be from 0 to 2000")
+            tmux = Tmux(socket_name(settings.tmux_socket, settings.env)) if settings.tmux_socket else None
+            return _json_response(start_response, 200, build_status(paths.runs_root, paths.run_id, lines, tmux))
+        if action == "artifacts" and len(parts) == 6 and method == "GET":
+            return serve_artifact(settings, run_id, parts[5], start_response)
+        if action in ("stop", "send") and len(parts) == 5:
+            if method != "POST":
+                raise HTTPError(405, f"{method} not allowed here")
+            check_token(environ, settings)
+            body = read_json_body(environ)
+            paths = _run_dir_or_404(settings, run_id)
+            run = load_run(paths.runs_root, run_id)
+            if settings.tmux_socket:
+                run.tmux = Tmux(socket_name(settings.tmux_socket, settings.env))
+            if action == "stop":
+                stop_run(run, "stopped through the API")
+                return _json_response(start_response, 200, {"run_id": run_id, "status": "stopped"})
+            worker, text = body.get("worker"), body.get("text")
+            if not isinstance(worker, str) or not WORKER_ID_RE.fullmatch(worker):
+                raise HTTPError(400, "worker must be 'manager' or w1, w2, ...")
+            if not isinstance(text, str) or not text or len(text) > MAX_SEND:
+                raise HTTPError(400, f"text must be a non-empty string of at most {MAX_SEND} characters")
+            if any((ord(c) < 32 and c not in "\n\t") or ord(c) == 127 for c in text):
+                raise HTTPError(400, "text must not contain control characters")
+            try:
+                send_to_session(run, worker, text)
+            except UsageError as exc:
+                raise HTTPError(409, str(exc)) from None
+            return _json_response(start_response, 200, {"run_id": run_id, "worker": worker, "sent": True})
+    raise HTTPError(404, "not found")
+
+
+def make_app(settings: ServerSettings) -> Callable:
+    """The WSGI app: a plain function of environ; every error is JSON, never a traceback."""
+    def app(environ: dict, start_response: Callable) -> list[bytes]:
+        try:
+            return route(environ, start_response, settings)
+        except HTTPError as exc:
+            return _json_response(start_response, exc.code, {"error": str(exc), "code": exc.code})
+        except MminionsError as exc:
+            code = 400 if exc.exit_code == EXIT_USAGE else 500
+            return _json_response(start_response, code, {"error": str(exc), "code": code})
+        except Exception:  # noqa: BLE001 - a real bug: logged, answered with a plain 500
+            import traceback
+            settings.log("internal error:\n" + traceback.format_exc())
+            return _json_response(start_response, 500, {"error": "internal error (see the server log)", "code": 500})
+    return app
+
+
+class _Handler(simple_server.WSGIRequestHandler):
+    timeout = 10  # an idle or slow client never holds a thread forever
+
+    def log_message(self, format: str, *args: Any) -> None:  # one access-log line per request
+        self.server.log_line(f"{self.client_address[0]} {format % args}")  # type: ignore[attr-defined]
+
+    def handle(self) -> None:
+        with contextlib.suppress(socket.timeout, ConnectionError, TimeoutError):
+            super().handle()
+
+
+class ThreadingWSGIServer(socketserver.ThreadingMixIn, simple_server.WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+def make_server(settings: ServerSettings) -> ThreadingWSGIServer:
+    if not is_loopback(settings.host) and not settings.token:
+        raise UsageError(f"refusing to listen on {settings.host} without a token: pass --token or set MMINIONS_TOKEN")
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    server_cls = type("Server", (ThreadingWSGIServer,), {"address_family": family})
+    try:
+        server = server_cls((settings.host.strip("[]"), settings.port), _Handler)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
+    settings.port = server.server_address[1]
+    server.log_line = settings.log  # type: ignore[attr-defined]
+    server.set_app(make_app(settings))
+    return server
+
+
+DASHBOARD_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>mminions</title>
+<style>
+:root { --bg:#0f1419; --panel:#171d24; --line:#27303a; --text:#e6e9ec; --dim:#8b96a3; --ok:#3fb950;
+        --bad:#f85149; --warn:#d29922; --accent:#58a6ff; }
+* { box-sizing: border-box; }
+body { margin:0; font:14px/1.45 system-ui, -apple-system, Segoe UI, sans-serif; background:var(--bg); color:var(--text); }
+header { display:flex; align-items:center; gap:12px; padding:12px 20px; border-bottom:1px solid var(--line); }
+header h1 { font-size:18px; margin:0; } header .dim { color:var(--dim); }
+main { display:grid; grid-template-columns: 340px 1fr; min-height: calc(100vh - 50px); }
+#runs { border-right:1px solid var(--line); overflow:auto; }
+.run { padding:10px 16px; border-bottom:1px solid var(--line); cursor:pointer; }
+.run:hover, .run.sel { background:var(--panel); }
+.run .id { font-family: ui-monospace, monospace; font-size:12px; }
+.badge { display:inline-block; padding:1px 8px; border-radius:10px; font-size:12px; border:1px solid var(--line); }
+.ok { color:var(--ok); border-color:var(--ok); } .needs-human, .failed { color:var(--bad); border-color:var(--bad); }
+.running, .starting { color:var(--accent); border-color:var(--accent); } .stopped, .orphaned { color:var(--warn); border-color:var(--warn); }
+#detail { padding:16px 24px; overflow:auto; }
+section { background:var(--panel); border:1px solid var(--line); border-radius:8px; padding:12px 16px; margin-bottom:14px; }
+section h2 { font-size:14px; margin:0 0 8px; color:var(--dim); text-transform:uppercase; letter-spacing:.05em; }
+table { border-collapse:collapse; width:100%; } td, th { text-align:left; padding:4px 8px; border-bottom:1px solid var(--line); }
+pre { background:#0b0f14; padding:10px; border-radius:6px; overflow:auto; max-height:320px; margin:6px 0; font-size:12px; }
+a { color:var(--accent); } input, button { background:#0b0f14; color:var(--text); border:1px solid var(--line); border-radius:6px; padding:5px 8px; }
+button { cursor:pointer; } button:hover { border-color:var(--accent); }
+.controls { display:flex; gap:8px; flex-wrap:wrap; align-items:center; }
+.empty { color:var(--dim); padding:20px; }
+</style></head>
+<body>
+<header><h1>mminions</h1><span class="dim" id="count">loading runs...</span>
+<span style="flex:1"></span><input id="token" type="password" placeholder="bearer token (for stop/send)" size="28"></header>
+<main><div id="runs"></div><div id="detail"><div class="empty">Select a run.</div></div></main>
+<script>
+"use strict";
+let selected = null, timer = null;
+const $ = (id) => document.getElementById(id);
+function esc(s) { return String(s == null ? "" : s).replace(/[&<>"']/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;","'":"&#39;"}[c])); }
+async function getJSON(url) { const r = await fetch(url, {cache: "no-store"}); if (!r.ok) throw new Error((await r.json()).error || r.status); return r.json(); }
+async function post(url, body) {
+  const headers = {"Content-Type": "application/json"};
+  const tok = $("token").value.trim(); if (tok) headers["Authorization"] = "Bearer " + tok;
+  const r = await fetch(url, {method: "POST", headers, body: JSON.stringify(body || {})});
+  const data = await r.json(); if (!r.ok) alert("error " + data.code + ": " + data.error); return data;
+}
+async function loadRuns() {
+  try {
+    const data = await getJSON("/api/runs");
+    $("count").textContent = data.count + " run" + (data.count === 1 ? "" : "s");
+    $("runs").innerHTML = data.items.map(r => `<div class="run ${r.run_id === selected ? "sel" : ""}" data-id="${esc(r.run_id)}">
+      <div class="id">${esc(r.run_id)}</div><span class="badge ${esc(r.state)}">${esc(r.state)}</span>
+      <span class="dim"> ${esc(r.issue)}</span></div>`).join("") || '<div class="empty">No runs yet.</div>';
+    document.querySelectorAll(".run").forEach(el => el.addEventListener("click", () => select(el.dataset.id)));
+  } catch (e) { $("count").textContent = "cannot list runs: " + e.message; }
+}
+function workerRows(ws) {
+  return ws.map(w => `<tr><td>${esc(w.worker_id)}</td><td>${esc(w.role)}</td><td>${esc(w.backend)}</td>
+    <td><span class="badge ${esc(w.status)}">${esc(w.status)}</span></td><td>${w.session_exists ? "live" : "-"}</td></tr>
+    ${w.pane_tail ? `<tr><td colspan="5"><pre class="pane">${esc(w.pane_tail)}</pre></td></tr>` : ""}`).join("");
+}
+async function render() {
+  if (!selected) return;
+  let s;
+  try { s = await getJSON(`/api/runs/${encodeURIComponent(selected)}/status?lines=30`); }
+  catch (e) { $("detail").innerHTML = `<div class="empty">${esc(e.message)}</div>`; return; }
+  const d = s.decision || {}, sel = d.selected_candidate;
+  const art = ["final.md", "decision.json", "issue.json", "sessions.json", "hypotheses.json", "bisect.json", "minimal_repro"]
+    .map(n => `<a href="/api/runs/${esc(s.run_id)}/artifacts/${n}" target="_blank">${n}</a>`).join(" · ");
+  $("detail").innerHTML = `
+    <section><h2>Run</h2><div><b id="run-id">${esc(s.run_id)}</b> <span class="badge ${esc(s.run_state)}" id="run-state">${esc(s.run_state)}</span>
+      phase <b>${esc(s.phase)}</b></div><div class="dim">${esc(s.title)} ${esc(s.manager.issue_url)}</div></section>
+    <section><h2>Verdict</h2><div id="verdict"><span class="badge ${esc(d.status)}">${esc(d.status)}</span> ${esc(d.rationale || "")}</div>
+      ${s.culprit ? `<div>culprit commit <code>${esc(s.culprit.slice(0, 12))}</code></div>` : ""}
+      ${sel ? `<h2 style="margin-top:10px">Verified reproducer</h2><pre>${esc(sel.candidate.script)}</pre>` : ""}</section>
+    <section><h2>Workers</h2><table><tr><th>id</th><th>role</th><th>agent</th><th>status</th><th>session</th></tr>${workerRows(s.workers)}</table></section>
+    ${s.manager.pane_tail ? `<section><h2>Manager</h2><pre class="pane" id="manager-pane">${esc(s.manager.pane_tail)}</pre></section>` : ""}
+    <section><h2>Artifacts</h2>${art}</section>
+    <section><h2>Steer</h2><div class="controls"><button id="stop">Stop run</button>
+      <input id="worker" value="manager" size="8"><input id="text" placeholder="text to type" size="30"><button id="send">Send</button></div></section>`;
+  $("stop").addEventListener("click", async () => { if (confirm("Stop " + s.run_id + "?")) { await post(`/api/runs/${s.run_id}/stop`); render(); } });
+  $("send").addEventListener("click", async () => { await post(`/api/runs/${s.run_id}/send`, {worker: $("worker").value, text: $("text").value}); });
+}
+function select(id) { selected = id; loadRuns(); render(); }
+function tick() { loadRuns(); render(); }
+const fromHash = location.hash.slice(1); if (fromHash) selected = fromHash;
+tick(); timer = setInterval(tick, 2000);
+</script></body></html>
+"""
 
 
 # ==== 13. CLI ==============================================================
@@ -3917,7 +4350,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    runs = list_runs(runs_root_from(args), args.limit)
+    try:
+        live = {x["name"] for x in tmux_from(args).list_sessions()}
+    except MminionsError:
+        live = None
+    runs = list_runs(runs_root_from(args), args.limit, live)
     if args.json:
         print(json.dumps({"runs": [r["run_id"] for r in runs], "count": len(runs), "items": runs}, indent=2))
         return EXIT_OK
@@ -4004,10 +4441,6 @@ def cmd_builtin(args: argparse.Namespace) -> int:
 
 def cmd_bisect_step(args: argparse.Namespace) -> int:
     return bisect_step(Path(args.run_dir), Path(args.worktree))
-
-
-def cmd_not_available(args: argparse.Namespace) -> int:
-    raise UsageError(f"'{args.command}' is not available yet in mminions {VERSION}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -4129,7 +4562,24 @@ def cmd_issue(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    return cmd_not_available(args)
+    roots = [Path(r).absolute() for r in args.allow_repo_root] or [Path.cwd()]
+    settings = ServerSettings(runs_root=runs_root_from(args), host=args.host, port=args.port,
+                              token=args.token or os.environ.get("MMINIONS_TOKEN") or None, allowed_roots=roots,
+                              tmux_socket=args.tmux_socket)
+    server = make_server(settings)
+
+    def shutdown(signum: int, _frame: Any) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+    signal.signal(signal.SIGTERM, shutdown)
+    print(f"mminions serving {settings.runs_root} on http://{settings.host}:{settings.port}/ "
+          f"({'token required for POST' if settings.token else 'no token: loopback only'})", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return EXIT_OK
 
 
 DEMO_CORE = """\

@@ -1,0 +1,305 @@
+"""HTTP API: the seed's shapes exactly, safe by default; in-process WSGI and real sockets."""
+
+import http.client
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import unittest
+import urllib.request
+from pathlib import Path
+from wsgiref.util import setup_testing_defaults
+from wsgiref.validate import validator
+
+from helpers import (GOOD_SCRIPT, candidate, fake_env, make_buggy_repo, mminions, private_tmux, run_cli, temp_dir,
+                     unique_socket, wait_until, write_plan)
+
+SEED_STATUS_KEYS = {"run_id", "run_state", "manager", "workers", "summary", "decision", "run_done"}
+SEED_MANAGER_KEYS = {"session_name", "session_exists", "pane_tail", "issue_url"}
+SEED_WORKER_KEYS = {"worker_id", "role", "status", "session_name", "session_exists", "worktree_path",
+                    "output_path", "script_path", "pane_tail"}
+SEED_SUMMARY_KEYS = {"total", "active", "finished", "failed", "timeout", "unknown"}
+
+
+def call(app, method, path, body=None, headers=None, raw=None, host="127.0.0.1:8088", validate=True):
+    environ = {}
+    setup_testing_defaults(environ)
+    path, _, query = path.partition("?")
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+    environ.update({"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "HTTP_HOST": host,
+                    "wsgi.input": io.BytesIO(data), "CONTENT_LENGTH": str(len(data))})
+    if body is not None or raw is not None:
+        environ["CONTENT_TYPE"] = "application/json"
+    for k, v in (headers or {}).items():
+        key = k.upper().replace("-", "_")
+        if v is None:
+            environ.pop(key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key, None)
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            environ[key] = v
+        else:
+            environ["HTTP_" + key] = v
+    status = {}
+
+    def start_response(s, h, exc_info=None):
+        status["code"], status["headers"] = int(s.split()[0]), dict(h)
+        return lambda b: None
+    iterable = (validator(app) if validate else app)(environ, start_response)
+    try:
+        out = b"".join(iterable)
+    finally:
+        if hasattr(iterable, "close"):
+            iterable.close()
+    ctype = status["headers"].get("Content-Type", "")
+    return status["code"], (json.loads(out) if ctype == "application/json" else out.decode())
+
+
+class ServerCase(unittest.TestCase):
+    def setUp(self):
+        self.root = temp_dir(self)
+        self.repo, self.issue, _ = make_buggy_repo(self.root)
+        self.runs = self.root / "runs"
+        self.tmux = private_tmux(self)
+        self.wt = self.root / "wt"
+        self.settings = mminions.ServerSettings(runs_root=self.runs, allowed_roots=[self.root],
+                                                tmux_socket=self.tmux.socket, log=lambda line: None,
+                                                env=dict(os.environ, MMINIONS_WORKTREE_ROOT=str(self.wt)))
+        self.app = mminions.make_app(self.settings)
+
+    def finished_run(self):
+        result = run_cli("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--agent", "builtin",
+                         "--min-workers", "1", "--verify-runs", "2", "--runs-root", str(self.runs),
+                         "--tmux-socket", self.tmux.socket, "--json", env={"MMINIONS_WORKTREE_ROOT": str(self.wt)})
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return json.loads(result.stdout)["run_id"]
+
+    def live_run(self):
+        """A run with a live worker whose pane shows known text (fake agent sleeping)."""
+        plan = write_plan(self.root / "plan.json", {"default": {"output": {"candidates": [candidate(GOOD_SCRIPT)], "notes": ""},
+                                                               "sleep": 60, "stdout": "FAKE-AGENT-IS-THINKING"}})
+        result = run_cli("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--agent", "codex",
+                         "--min-workers", "1", "--runs-root", str(self.runs), "--tmux-socket", self.tmux.socket,
+                         "--detach", "--json", env=fake_env(plan, None, MMINIONS_WORKTREE_ROOT=str(self.wt)))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        run_id = json.loads(result.stdout)["run_id"]
+        self.addCleanup(run_cli, "stop", "--run-id", run_id, "--runs-root", str(self.runs), "--tmux-socket", self.tmux.socket)
+        self.assertTrue(wait_until(lambda: "FAKE-AGENT-IS-THINKING" in json.dumps(
+            mminions.build_status(self.runs, run_id, 20, self.tmux)), 20))
+        return run_id
+
+
+class ContractTests(ServerCase):
+    def test_health_runs_status_shapes(self):
+        run_id = self.finished_run()
+        self.assertEqual(call(self.app, "GET", "/health"), (200, {"ok": True}))
+        code, runs = call(self.app, "GET", "/api/runs")
+        self.assertEqual(code, 200)
+        self.assertEqual((runs["runs"], runs["count"]), ([run_id], 1))
+        code, status = call(self.app, "GET", f"/api/runs/{run_id}/status?lines=20")
+        self.assertEqual(code, 200)
+        self.assertLessEqual(SEED_STATUS_KEYS, set(status))
+        self.assertEqual(set(status["manager"]), SEED_MANAGER_KEYS)
+        self.assertEqual(set(status["summary"]), SEED_SUMMARY_KEYS)
+        for worker in status["workers"]:
+            self.assertLessEqual(SEED_WORKER_KEYS, set(worker))
+            self.assertIsInstance(worker["session_exists"], bool)
+            self.assertIn(worker["role"], ("REPRO_BUILDER", "TRIAGER"))
+        self.assertEqual(status["run_state"], "finished")
+        self.assertEqual(status["decision"]["status"], "ok")
+        self.assertEqual(status["run_done"]["status"], "ok")
+        self.assertTrue(all(isinstance(v, int) for v in status["summary"].values()))
+        code, final = call(self.app, "GET", f"/api/runs/{run_id}/artifacts/final.md")
+        self.assertEqual(code, 200)
+        self.assertIn("REPRODUCED", final)
+        self.assertEqual(call(self.app, "GET", f"/api/runs/{run_id}/artifacts/minimal_repro")[0], 200)
+        code, spec = call(self.app, "GET", "/openapi.json")
+        self.assertEqual((code, spec["openapi"]), (200, "3.0.3"))
+        code, page = call(self.app, "GET", "/")
+        self.assertIn("<title>mminions</title>", page)
+
+    def test_post_run_stop_send(self):
+        code, started = call(self.app, "POST", "/api/runs", {"issue_file": self.issue.read_text(), "repo_path": str(self.repo),
+                                                            "min_workers": 1, "max_workers": 1, "timeout_sec": 60,
+                                                            "agent": "builtin"})
+        self.assertEqual(code, 201, started)
+        self.assertEqual(set(started), {"run_id", "run_done", "manager_session"})
+        self.assertTrue(wait_until(lambda: Path(started["run_done"]).exists(), 30))
+        self.assertEqual(json.loads(Path(started["run_done"]).read_text())["status"], "ok")
+        run_id = self.live_run()
+        code, sent = call(self.app, "POST", f"/api/runs/{run_id}/send", {"worker": "w1", "text": "hello"})
+        self.assertEqual((code, sent), (200, {"run_id": run_id, "worker": "w1", "sent": True}))
+        code, stopped = call(self.app, "POST", f"/api/runs/{run_id}/stop", {})
+        self.assertEqual((code, stopped), (200, {"run_id": run_id, "status": "stopped"}))
+        self.assertEqual(mminions.build_status(self.runs, run_id, 0, self.tmux)["run_state"], "stopped")
+
+    def test_live_status_has_pane_tail(self):
+        run_id = self.live_run()
+        code, status = call(self.app, "GET", f"/api/runs/{run_id}/status?lines=50")
+        self.assertEqual(status["run_state"], "running")
+        w1 = status["workers"][0]
+        self.assertTrue(w1["session_exists"])
+        self.assertIn("FAKE-AGENT-IS-THINKING", w1["pane_tail"])
+        self.assertEqual(status["summary"]["active"], 1)
+        self.assertEqual(status["decision"], {"status": "running"})
+
+
+class SecurityTests(ServerCase):
+    def assert_error(self, expected, method, path, body=None, **kw):
+        code, payload = call(self.app, method, path, body, **kw)
+        self.assertEqual(code, expected, payload)
+        self.assertEqual(set(payload), {"error", "code"})
+        self.assertEqual(payload["code"], expected)
+        self.assertNotIn("Traceback", payload["error"])
+        return payload
+
+    def test_path_traversal(self):
+        run_id = self.finished_run()
+        for path in ["/api/runs/../etc/status", "/api/runs/run-..%2f..%2fx/status", "/api/runs/%2e%2e/status",
+                     "/api/runs/run-x/../../status", f"/api/runs/{run_id}/artifacts/..%2fconfig.json",
+                     f"/api/runs/{run_id}/artifacts/config.json", f"/api/runs/{run_id}/artifacts/../../../etc/passwd",
+                     "/api/runs/run-does-not-exist/status", "/api/runs/./status"]:
+            code, _ = call(self.app, "GET", path)
+            self.assertEqual(code, 404, path)
+
+    def test_bad_bodies(self):
+        self.assert_error(400, "POST", "/api/runs", raw=b"{not json")
+        self.assert_error(415, "POST", "/api/runs", {"x": 1}, headers={"Content-Type": "text/plain"})
+        self.assert_error(413, "POST", "/api/runs", raw=b"{" + b" " * (70 * 1024) + b"}")
+        self.assert_error(411, "POST", "/api/runs", {"x": 1}, headers={"Content-Length": None})
+        self.assert_error(400, "POST", "/api/runs", {"x": 1}, headers={"Content-Length": "-5"}, validate=False)
+        self.assert_error(400, "POST", "/api/runs", {"x": 1}, headers={"Content-Length": "lots"}, validate=False)
+        self.assert_error(400, "POST", "/api/runs", raw=b"[1, 2]")
+        self.assert_error(400, "POST", "/api/runs", {"repo_path": str(self.repo)})
+        self.assert_error(400, "POST", "/api/runs", {"repo_path": str(self.repo), "issue_file": "x", "min_workers": "two"})
+        self.assert_error(405, "DELETE", "/api/runs")
+
+    def test_repo_path_outside_roots_and_symlink(self):
+        outside = temp_dir(self)
+        link = self.root / "sneaky"
+        os.symlink(outside, link)
+        for repo in (str(outside), str(link), "/", str(self.root / ".." / "..")):
+            self.assert_error(403, "POST", "/api/runs", {"repo_path": repo, "issue_file": "# t\nb"})
+
+    def test_token_required_when_set(self):
+        self.settings.token = "s3cret"
+        run_id = self.finished_run()
+        self.assert_error(401, "POST", f"/api/runs/{run_id}/stop", {})
+        self.assert_error(401, "POST", f"/api/runs/{run_id}/stop", {}, headers={"Authorization": "Bearer wrong"})
+        code, _ = call(self.app, "POST", f"/api/runs/{run_id}/stop", {}, headers={"Authorization": "Bearer s3cret"})
+        self.assertEqual(code, 200)
+        self.assertEqual(call(self.app, "GET", "/api/runs")[0], 200)  # reads need no token
+
+    def test_foreign_host_and_origin(self):
+        self.assert_error(421, "GET", "/api/runs", host="evil.example:8088")
+        self.assert_error(403, "POST", "/api/runs", {}, headers={"Origin": "http://evil.example"})
+        self.assert_error(403, "GET", "/api/runs", headers={"Origin": "null"})
+        code, _ = call(self.app, "GET", "/api/runs", headers={"Origin": "http://127.0.0.1:8088"})
+        self.assertEqual(code, 200)
+        self.assertEqual(call(self.app, "GET", "/health", host="localhost:8088")[0], 200)
+
+    def test_send_control_chars_and_size(self):
+        run_id = self.live_run()
+        self.assert_error(400, "POST", f"/api/runs/{run_id}/send", {"worker": "w1", "text": "\x1b[A"})
+        self.assert_error(400, "POST", f"/api/runs/{run_id}/send", {"worker": "w1", "text": "x" * 5000})
+        self.assert_error(400, "POST", f"/api/runs/{run_id}/send", {"worker": "../w1", "text": "x"})
+        self.assert_error(409, "POST", f"/api/runs/{run_id}/send", {"worker": "w9", "text": "x"})
+
+    def test_refuses_public_bind_without_token(self):
+        with self.assertRaises(mminions.UsageError):
+            mminions.make_server(mminions.ServerSettings(runs_root=self.runs, host="0.0.0.0", port=0))
+
+
+class RealSocketTests(ServerCase):
+    def setUp(self):
+        super().setUp()
+        self.settings.port = 0
+        self.server = mminions.make_server(self.settings)
+        self.port = self.server.server_address[1]
+        self.settings.port = self.port
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        self.thread.start()
+        self.addCleanup(self.server.server_close)
+        self.addCleanup(self.server.shutdown)
+
+    def test_idle_client_does_not_block_others(self):
+        idle = socket.create_connection(("127.0.0.1", self.port))
+        idle.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finishes its headers
+        self.addCleanup(idle.close)
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=5) as r:
+            self.assertEqual(json.loads(r.read()), {"ok": True})
+
+    def test_errors_are_json_over_the_wire(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        conn.request("POST", "/api/runs", body=b"{", headers={"Content-Type": "application/json"})
+        r = conn.getresponse()
+        self.assertEqual(r.status, 400)
+        self.assertEqual(json.loads(r.read())["code"], 400)
+        conn.close()
+
+    def test_serve_command_sigterm(self):
+        port_sock = socket.socket()
+        port_sock.bind(("127.0.0.1", 0))
+        port = port_sock.getsockname()[1]
+        port_sock.close()
+        proc = subprocess.Popen([os.sys.executable, str(Path(mminions.__file__)), "serve", "--runs-root", str(self.runs),
+                                 "--port", str(port), "--tmux-socket", self.tmux.socket], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        self.addCleanup(proc.kill)
+        ok = wait_until(lambda: _get(port) == {"ok": True}, 10)
+        self.assertTrue(ok)
+        proc.terminate()
+        self.assertEqual(proc.wait(10), 0)
+        self.assertIn("GET /health", proc.stderr.read())
+
+
+def _get(port):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
+            return json.loads(r.read())
+    except OSError:
+        return None
+
+
+class DashboardBrowserTests(ServerCase):
+    def test_dashboard_in_headless_chromium(self):
+        browser = shutil.which("chromium") or shutil.which("chromium-browser")
+        if not browser:
+            if os.environ.get("MMINIONS_REQUIRE_BROWSER") == "1":
+                self.fail("chromium is not installed but MMINIONS_REQUIRE_BROWSER=1")
+            self.skipTest("chromium not installed (apt-get install chromium)")
+        finished = self.finished_run()
+        live = self.live_run()
+        self.settings.port = 0
+        server = mminions.make_server(self.settings)
+        self.settings.port = server.server_address[1]
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        shots = temp_dir(self)
+        for run_id, needle in ((finished, "REPRODUCED"), (live, "FAKE-AGENT-IS-THINKING")):
+            url = f"http://127.0.0.1:{self.settings.port}/#{run_id}"
+            argv = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={shots / ('profile-' + run_id)}", "--enable-logging=stderr", "--v=0",
+                    "--virtual-time-budget=4000", "--dump-dom", url]
+            result = subprocess.run(argv, capture_output=True, text=True, timeout=90)
+            dom = result.stdout
+            self.assertIn(run_id, dom)
+            if needle == "REPRODUCED":
+                self.assertIn('class="badge ok"', dom)
+            else:
+                self.assertIn(needle, dom)
+            console = [l for l in result.stderr.splitlines() if "CONSOLE" in l or "Uncaught" in l]
+            self.assertEqual(console, [], "\n".join(console))
+            subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                            "--disable-background-networking", f"--user-data-dir={shots / ('shot-' + run_id)}",
+                            "--virtual-time-budget=4000", "--window-size=1280,800",
+                            f"--screenshot={shots / (run_id + '.png')}", url], capture_output=True, timeout=90)
+            self.assertTrue((shots / (run_id + ".png")).exists())
+
+
+if __name__ == "__main__":
+    unittest.main()
