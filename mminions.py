@@ -3955,7 +3955,7 @@ main { display:grid; grid-template-columns: 340px 1fr; min-height: calc(100vh - 
 .run:hover, .run.sel { background:var(--panel); }
 .run .id { font-family: ui-monospace, monospace; font-size:12px; }
 .badge { display:inline-block; padding:1px 8px; border-radius:10px; font-size:12px; border:1px solid var(--line); }
-.ok { color:var(--ok); border-color:var(--ok); } .needs-human, .failed { color:var(--bad); border-color:var(--bad); }
+.ok, .finished { color:var(--ok); border-color:var(--ok); } .timeout { color:var(--warn); border-color:var(--warn); } .needs-human, .failed { color:var(--bad); border-color:var(--bad); }
 .running, .starting { color:var(--accent); border-color:var(--accent); } .stopped, .orphaned { color:var(--warn); border-color:var(--warn); }
 #detail { padding:16px 24px; overflow:auto; }
 section { background:var(--panel); border:1px solid var(--line); border-radius:8px; padding:12px 16px; margin-bottom:14px; }
@@ -3969,7 +3969,8 @@ button { cursor:pointer; } button:hover { border-color:var(--accent); }
 </style></head>
 <body>
 <header><h1>mminions</h1><span class="dim" id="count">loading runs...</span>
-<span style="flex:1"></span><input id="token" type="password" placeholder="bearer token (for stop/send)" size="28"></header>
+<span style="flex:1"></span><form id="tokform" autocomplete="off"><input id="token" type="password" autocomplete="off"
+placeholder="bearer token (for stop/send)" size="28"></form></header>
 <main><div id="runs"></div><div id="detail"><div class="empty">Select a run.</div></div></main>
 <script>
 "use strict";
@@ -4022,6 +4023,7 @@ async function render() {
 }
 function select(id) { selected = id; loadRuns(); render(); }
 function tick() { loadRuns(); render(); }
+$("tokform").addEventListener("submit", (e) => e.preventDefault());
 const fromHash = location.hash.slice(1); if (fromHash) selected = fromHash;
 tick(); timer = setInterval(tick, 2000);
 </script></body></html>

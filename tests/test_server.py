@@ -253,6 +253,8 @@ class RealSocketTests(ServerCase):
         proc.terminate()
         self.assertEqual(proc.wait(10), 0)
         self.assertIn("GET /health", proc.stderr.read())
+        proc.stdout.close()
+        proc.stderr.close()
 
 
 def _get(port):
@@ -299,6 +301,8 @@ class DashboardBrowserTests(ServerCase):
                             "--virtual-time-budget=4000", "--window-size=1280,800",
                             f"--screenshot={shots / (run_id + '.png')}", url], capture_output=True, timeout=90)
             self.assertTrue((shots / (run_id + ".png")).exists())
+            if os.environ.get("MMINIONS_KEEP_SCREENSHOTS"):
+                shutil.copy(shots / (run_id + ".png"), os.environ["MMINIONS_KEEP_SCREENSHOTS"])
 
 
 if __name__ == "__main__":
