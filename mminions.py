@@ -523,6 +523,26 @@ class Tmux:
                            "-S", f"-{max(lines, 1) + 200}")
         return tail_lines(result.stdout.rstrip(), lines)
 
+    def capture_many(self, names: Sequence[str], lines: int = 50) -> dict[str, str]:
+        """Capture several panes in ONE tmux call (commands chained with ';'); a session
+        that vanished meanwhile makes the chain fail, and then each is captured alone."""
+        if not names:
+            return {}
+        marker = f"mminions-capture-{secrets.token_hex(6)}"
+        args: list[str] = []
+        for name in names:
+            args += ["capture-pane", "-p", "-J", "-t", self._target(name, True), "-S", f"-{max(lines, 1) + 200}",
+                     ";", "display-message", "-p", marker, ";"]
+        result = self._run(*args[:-1], check=False)
+        chunks = result.stdout.split(marker + "\n")
+        if result.ok and len(chunks) == len(names) + 1:
+            return {name: tail_lines(chunk.rstrip(), lines) for name, chunk in zip(names, chunks)}
+        out = {}
+        for name in names:
+            with contextlib.suppress(TmuxError):
+                out[name] = self.capture(name, lines)
+        return out
+
     def attach_argv(self, name: str, read_only: bool = False) -> list[str]:
         return self.argv("attach-session", *(["-r"] if read_only else []),
                          "-t", self._target(name))
@@ -3498,16 +3518,14 @@ def build_status(runs_root: Path, run_id: str, lines: int = 40, tmux: Tmux | Non
             sessions_live = []
     live = {s["name"] for s in sessions_live}
     lines = max(0, min(int(lines), 2000))
+    manager_name = (sessions.get("manager") or {}).get("session_name") or f"{prefix}-{run_id}-manager"
+    wanted = [manager_name] + [w.get("session_name") or f"{prefix}-{run_id}-{w['worker_id']}"
+                               for w in sessions.get("workers", [])]
+    panes = tmux.capture_many([n for n in wanted if n in live], lines) if lines else {}
 
     def tail(name: str) -> str:
-        if name not in live or lines == 0:
-            return ""
-        try:
-            return tmux.capture(name, lines)
-        except MminionsError:
-            return ""
+        return panes.get(name, "")
 
-    manager_name = (sessions.get("manager") or {}).get("session_name") or f"{prefix}-{run_id}-manager"
     workers = []
     summary = {"total": 0, "active": 0, "finished": 0, "failed": 0, "timeout": 0, "unknown": 0}
     for record in sessions.get("workers", []):

@@ -67,6 +67,23 @@ class TmuxLiveTests(unittest.TestCase):
         wait_until(lambda: "line5" in self.tmux.capture("c", 10))
         self.assertEqual(self.tmux.capture("c", 2), "line4\nline5")
 
+    def test_capture_many_in_one_call(self):
+        calls = []
+
+        def counting(argv, **kw):
+            calls.append(argv)
+            return mminions.run_cmd(argv, **kw)
+        tmux = mminions.Tmux(self.tmux.socket, counting)
+        for name in ("a", "b", "c"):
+            tmux.new_session(name, self.cwd, f"echo pane-{name}; echo second-{name}; cat")
+        wait_until(lambda: "second-c" in tmux.capture("c", 5))
+        calls.clear()
+        panes = tmux.capture_many(["a", "b", "c"], 5)
+        self.assertEqual(len(calls), 1)
+        self.assertEqual(panes, {n: f"pane-{n}\nsecond-{n}" for n in "abc"})
+        panes = tmux.capture_many(["a", "gone", "c"], 5)  # falls back, skips the missing one
+        self.assertEqual(sorted(panes), ["a", "c"])
+
     def test_exited_command_removes_session(self):
         self.tmux.new_session("keep", self.cwd, "cat")
         self.tmux.new_session("short", self.cwd, "true")
