@@ -1,0 +1,304 @@
+#!/usr/bin/env python3
+"""mminions benchmarks (`make bench`): measured here, printed, never asserted as tests.
+
+  pipeline   full run wall time with an instant fake agent (2 workers, verify-runs 5)
+             vs the bare cost of the tmux/git calls it needs; subprocess counts
+  minimize   mminions' AST reducer vs picire (line ddmin, from PyPI in a throwaway
+             venv) on 5 bloated reproducers with the same oracle
+  bisect     culprit search on a 1000-commit history vs plain `git bisect run`
+  status     status latency with 6 live workers (p50/p99 over 500 requests),
+             requests/s with 8 clients, `list` with 10,000 runs, subprocesses per status
+
+Usage: python3 tests/bench.py [pipeline minimize bisect status]
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from helpers import (CALC_ISSUE, GOOD_SCRIPT, MMINIONS_PY, candidate, fake_env, make_buggy_repo, make_history,  # noqa: E402
+                     make_repo, mminions, unique_socket, write_plan, CALC_INIT, CALC_OPS)
+
+
+def counting_runner(log: list):
+    def runner(argv, **kw):
+        result = mminions.run_cmd(argv, **kw)
+        log.append((Path(argv[0]).name, result.duration))
+        return result
+    return runner
+
+
+def bench_pipeline(root: Path) -> None:
+    repo, issue, _ = make_buggy_repo(root)
+    plan = write_plan(root / "plan.json", {"default": {"output": {"candidates": [candidate(GOOD_SCRIPT)], "notes": ""}}})
+    socket = unique_socket()
+    env = dict(os.environ, **fake_env(plan, None, MMINIONS_WORKTREE_ROOT=str(root / "wt")))
+    walls = []
+    try:
+        for _ in range(5):
+            start = time.monotonic()
+            r = subprocess.run([sys.executable, str(MMINIONS_PY), "run", "--issue-file", str(issue), "--repo-path", str(repo),
+                                "--agent", "codex", "--min-workers", "2", "--verify-runs", "5", "--runs-root",
+                                str(root / "runs"), "--tmux-socket", socket, "--json"], env=env, capture_output=True, text=True)
+            walls.append(time.monotonic() - start)
+            assert r.returncode == 0, r.stderr
+        # the manager's own calls, counted in-process with the same options
+        calls: list = []
+        run_id, _ = mminions.allocate_run_dir(root / "runs2")
+        cfg = mminions.RunConfig(run_id=run_id, runs_root=str(root / "runs2"), repo_path=str(repo), issue_file=str(issue),
+                                 agent="codex", min_workers=2, verify_runs=5, tmux_socket=socket,
+                                 self_cmd=mminions.self_command())
+        os.environ["MMINIONS_WORKTREE_ROOT"] = str(root / "wt")
+        run = mminions.prepare_run(cfg, env=env)
+        run.runner = counting_runner(calls)
+        run.tmux = mminions.Tmux(socket, run.runner)
+        run.log = lambda m: None
+        start = time.monotonic()
+        done = mminions.run_pipeline(run)
+        inproc = time.monotonic() - start
+        assert done["status"] == "ok"
+    finally:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+    by_tool = collections.Counter(t for t, _ in calls)
+    cost = collections.defaultdict(float)
+    for tool, d in calls:
+        cost[tool] += d
+    print("## pipeline (instant fake codex, 2 workers, verify-runs 5, default phases)")
+    print(f"full `mminions run` wall time: median {statistics.median(walls):.2f} s, min {min(walls):.2f} s, "
+          f"max {max(walls):.2f} s over {len(walls)} runs")
+    print(f"manager pipeline in-process: {inproc:.2f} s; subprocesses: {sum(by_tool.values())} "
+          + ", ".join(f"{k} {v}" for k, v in by_tool.most_common()))
+    print("bare cost of those calls: " + ", ".join(f"{k} {cost[k]:.2f} s" for k in sorted(cost)))
+    print()
+
+
+BLOAT_NOISE = "value_{i} = {n} * 3\nprint('step', value_{i})\n"
+
+
+def bloated_cases() -> list[tuple[str, str]]:
+    noise = lambda n, tag="": "".join(BLOAT_NOISE.format(i=f"{tag}{i}", n=i) for i in range(n))
+    helpers = "".join(f"def helper_{i}(x):\n    y = x + {i}\n    return y * 2\n\n" for i in range(25))
+    classes = "".join(f"class Thing{i}:\n    size = {i}\n\n    def grow(self):\n        self.size += 1\n        return self.size\n\n" for i in range(12))
+    return [
+        ("40 statements, core of 2", noise(10) + "from calc import mean\n" + noise(10, "b") + "mean([])\n"),
+        ("core nested in a function and a loop", "import os\nfrom calc import mean\n" + noise(12) +
+         "def run(items):\n    total = 0\n    for i in range(3):\n        total += i\n        print(os.getcwd())\n"
+         "        if i == 2:\n            mean(items)\n        else:\n            total -= 1\n    return total\n" + noise(12, "c") + "run([])\n"),
+        ("25 unused helper functions", "from calc import mean, median\n" + helpers + "data = []\nprint(helper_3(2))\nmean(data)\n"),
+        ("classes, literals, json", "import json\nfrom calc import mean\n" + classes + noise(30) +
+         "CONFIG = {'a': [1, 2, 3], 'b': 'text' * 3}\nprint(json.dumps(CONFIG))\nvalues = []\nmean(values)\n" + noise(8, "d")),
+        ("core of 3 spread out", noise(5) + "data = []\n" + noise(5, "e") + "from calc import mean\n" + noise(4, "f") + "mean(data)\n"),
+    ]
+
+
+TESTER = """#!/bin/sh
+echo x >> "{counter}"
+exec {python} -c '
+import sys; sys.path.insert(0, "{tests}")
+from helpers import mminions, candidate
+from pathlib import Path
+probe = mminions.make_probe(candidate("", "ZeroDivisionError"), Path("{repo}"), "repo", 20)
+sys.exit(0 if probe(Path(sys.argv[1]).read_text()) else 1)
+' "$1"
+"""
+
+
+def bench_minimize(root: Path) -> None:
+    venv = root / "picire-venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "picire"], capture_output=True, text=True)
+    have_picire = pip.returncode == 0
+    print("## minimize (same oracle: fails with ZeroDivisionError from inside calc)")
+    if not have_picire:
+        print("picire could not be installed: " + pip.stderr.strip().splitlines()[-1])
+    print("| case | lines before | mminions lines (non-blank) | mminions oracle calls | picire lines | picire oracle calls |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    totals = [0, 0]
+    for i, (name, text) in enumerate(bloated_cases()):
+        repo = make_repo(root / f"calc{i}", {"calc/__init__.py": CALC_INIT, "calc/ops.py": CALC_OPS})
+        probe = mminions.make_probe(candidate("", "ZeroDivisionError"), repo, "repo", 20)
+        assert probe(text), name
+        result, oracle = mminions.minimize_text(text, "py", probe, 300)
+        assert probe(result)
+        ours = (mminions.size_of(result, "py")["lines"], oracle.calls)
+        theirs = ("-", "-")
+        if have_picire:
+            work = root / f"picire{i}"
+            work.mkdir()
+            (work / "input.py").write_text(text)
+            counter = work / "calls"
+            tester = work / "tester.sh"
+            tester.write_text(TESTER.format(counter=counter, python=sys.executable, tests=Path(__file__).parent, repo=repo))
+            tester.chmod(0o755)
+            subprocess.run([str(venv / "bin" / "picire"), "-i", str(work / "input.py"), "--test", str(tester),
+                            "-o", str(work / "out"), "-q"], check=True, capture_output=True)
+            reduced = (work / "out" / "input.py").read_text()
+            theirs = (len([l for l in reduced.splitlines() if l.strip()]), len(counter.read_text().splitlines()))
+            totals[1] += theirs[1]
+        totals[0] += ours[1]
+        before = len(text.splitlines())
+        print(f"| {name} | {before} | {ours[0]} | {ours[1]} | {theirs[0]} | {theirs[1]} |")
+    if have_picire:
+        print(f"total oracle calls: mminions {totals[0]}, picire {totals[1]} ({100 * totals[0] / max(totals[1], 1):.0f}%)")
+    print()
+
+
+def bench_bisect(root: Path) -> None:
+    repo = root / "hist"
+    start = time.monotonic()
+    marks = make_history(repo, 1000, 537)
+    print("## bisect (1000-commit linear history, regression at commit 537)")
+    print(f"history built in {time.monotonic() - start:.1f} s")
+    issue = root / "issue.md"
+    issue.write_text(CALC_ISSUE)
+    socket = unique_socket()
+    try:
+        start = time.monotonic()
+        r = subprocess.run([sys.executable, str(MMINIONS_PY), "run", "--issue-file", str(issue), "--repo-path", str(repo),
+                            "--agent", "builtin", "--min-workers", "1", "--verify-runs", "2", "--no-triage",
+                            "--runs-root", str(root / "runs"), "--tmux-socket", socket, "--json"],
+                           capture_output=True, text=True, env=dict(os.environ, MMINIONS_WORKTREE_ROOT=str(root / "wt")))
+        wall = time.monotonic() - start
+    finally:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(next((root / "runs").iterdir()).joinpath("triage", "bisect.json").read_text())
+    assert doc["first_bad"]["sha"] == marks[537], doc.get("summary")
+    print(f"mminions: found {doc['first_bad']['sha'][:12]}; good-commit search {len(doc['searched'])} oracle runs "
+          f"({', '.join(s['label'] + '=' + s['result'] for s in doc['searched'])}), bisect {len(doc['steps'])} oracle runs "
+          f"over {doc['commits_in_range']} commits (bound ceil(log2)+3 = {doc['bound']}); bisect phase {doc['seconds']:.2f} s; "
+          f"whole run {wall:.2f} s")
+    # plain git bisect run, same oracle, told the good commit
+    plain = root / "plain"
+    subprocess.run(["git", "clone", "-q", str(repo), str(plain)], check=True)
+    counter = root / "plain-calls"
+    oracle = root / "oracle.sh"
+    oracle.write_text(f"#!/bin/sh\necho x >> {counter}\ncd {plain}\nPYTHONPATH={plain} {sys.executable} -c "
+                      "'from calc import mean; mean([])' >/dev/null 2>&1\n")
+    oracle.chmod(0o755)
+    start = time.monotonic()
+    subprocess.run(["git", "-C", str(plain), "bisect", "start", "HEAD", doc["good"]], check=True, capture_output=True)
+    out = subprocess.run(["git", "-C", str(plain), "bisect", "run", str(oracle)], capture_output=True, text=True)
+    plain_wall = time.monotonic() - start
+    found = marks[537] in out.stdout
+    print(f"plain `git bisect run` (given the same good commit): {len(counter.read_text().splitlines())} oracle runs, "
+          f"{plain_wall:.2f} s, found the culprit: {found}")
+    print()
+
+
+def bench_status(root: Path) -> None:
+    socket = unique_socket()
+    tmux = mminions.Tmux(socket)
+    runs = root / "runs"
+    run_id, run_dir = mminions.allocate_run_dir(runs)
+    cfg = {"run_id": run_id, "runs_root": str(runs), "repo_path": str(root), "tmux_socket": socket, "prefix": "mminions",
+           "issue_file": "bench.md", "started_ts": time.time()}
+    mminions.atomic_write_json(run_dir / "config.json", cfg)
+    workers = []
+    try:
+        tmux.new_session(f"mminions-{run_id}-manager", root, "for i in $(seq 1 60); do echo manager line $i; done; cat")
+        for i in range(1, 7):
+            name = f"mminions-{run_id}-w{i}"
+            tmux.new_session(name, root, f"for i in $(seq 1 80); do echo worker {i} output line $i; done; cat")
+            wdir = run_dir / "workers" / f"w{i}"
+            wdir.mkdir(parents=True)
+            workers.append({"worker_id": f"w{i}", "role": "REPRO_BUILDER", "status": "running", "session_name": name,
+                            "worker_dir": str(wdir), "worktree_path": str(root), "output_path": "", "script_path": ""})
+        mminions.atomic_write_json(run_dir / "sessions.json", {"run_id": run_id, "phase": "repro", "workers": workers,
+                                                               "manager": {"session_name": f"mminions-{run_id}-manager",
+                                                                           "status": "running"}})
+        time.sleep(0.5)
+        calls: list = []
+        doc = mminions.build_status(runs, run_id, 40, mminions.Tmux(socket, counting_runner(calls)))
+        assert sum(w["session_exists"] for w in doc["workers"]) == 6 and "output line 80" in doc["workers"][0]["pane_tail"]
+        import socket as socketlib
+        probe_sock = socketlib.socket()
+        probe_sock.bind(("127.0.0.1", 0))
+        port = probe_sock.getsockname()[1]
+        probe_sock.close()
+        server = subprocess.Popen([sys.executable, str(MMINIONS_PY), "serve", "--runs-root", str(runs), "--port", str(port),
+                                   "--tmux-socket", socket], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}/api/runs/{run_id}/status?lines=40"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.05)
+        lat = []
+        for _ in range(500):
+            start = time.perf_counter()
+            with urllib.request.urlopen(url, timeout=10) as r:
+                r.read()
+            lat.append((time.perf_counter() - start) * 1000)
+        lat.sort()
+        done = [0]
+        stop_at = time.monotonic() + 5
+
+        def client():
+            while time.monotonic() < stop_at:
+                with urllib.request.urlopen(url, timeout=10) as r:
+                    r.read()
+                done[0] += 1
+        threads = [threading.Thread(target=client) for _ in range(8)]
+        start = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        rps = done[0] / (time.monotonic() - start)
+        server.terminate()
+        server.wait(10)
+    finally:
+        tmux.kill_server()
+    print("## status (6 live workers + manager, 40 lines each)")
+    print(f"latency over 500 sequential requests: p50 {lat[len(lat) // 2]:.1f} ms, p99 {lat[int(len(lat) * 0.99)]:.1f} ms")
+    print(f"throughput with 8 concurrent clients (threads of the benchmark process) for 5 s: {rps:.0f} requests/s"
+          " against `mminions serve` in its own process")
+    print(f"subprocesses per status request: {len(calls)} ({', '.join(c[0] for c in calls)}): "
+          "1 list-sessions + 1 chained capture of every live pane")
+    many = root / "many"
+    many.mkdir()
+    for i in range(10000):
+        d = many / f"run-20260101{i:06d}-abcd"
+        d.mkdir()
+        (d / "run_done.json").write_text(json.dumps({"status": "ok", "issue_url": f"o/r#{i}"}))
+    start = time.monotonic()
+    items = mminions.list_runs(many)
+    list_ms = (time.monotonic() - start) * 1000
+    start = time.monotonic()
+    r = subprocess.run([sys.executable, str(MMINIONS_PY), "list", "--runs-root", str(many), "--tmux-socket", unique_socket()],
+                       capture_output=True, text=True)
+    cli_ms = (time.monotonic() - start) * 1000
+    assert len(items) == 10000 and r.returncode == 0
+    print(f"list of 10,000 runs: {list_ms:.0f} ms in-process; `mminions list` command {cli_ms:.0f} ms end to end")
+    print()
+
+
+def main(argv: list[str]) -> int:
+    chosen = argv or ["pipeline", "minimize", "bisect", "status"]
+    print(f"mminions {mminions.VERSION} benchmarks on {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+          f"{subprocess.run(['tmux', '-V'], capture_output=True, text=True).stdout.strip()}\n")
+    for name in chosen:
+        root = Path(tempfile.mkdtemp(prefix=f"mmbench-{name}-"))
+        try:
+            {"pipeline": bench_pipeline, "minimize": bench_minimize, "bisect": bench_bisect, "status": bench_status}[name](root)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
