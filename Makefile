@@ -1,6 +1,9 @@
 PYTHON ?= python3
 
-.PHONY: build test demo bench clean lint
+CODEX_VERSION ?= 0.169.0
+CLAUDE_VERSION ?= 2.1.332
+
+.PHONY: build test demo bench clients clean
 
 build:
 	./build.sh
@@ -13,6 +16,11 @@ demo: build
 
 bench: build
 	$(PYTHON) tests/bench.py
+
+# The real agent CLIs, pinned, into .clients/ (for tests/test_real_clients.py; never global).
+clients:
+	npm install --prefix .clients --no-audit --no-fund --loglevel=error \
+		@openai/codex@$(CODEX_VERSION) @anthropic-ai/claude-code@$(CLAUDE_VERSION)
 
 clean:
 	rm -rf dist build __pycache__ tests/__pycache__

@@ -1,0 +1,109 @@
+"""The real Codex CLI and Claude Code, through the whole pipeline, against a scripted model
+on 127.0.0.1 (tests/model_server.py).  Installed by `make clients` (.ci/run does it) into
+.clients/; skipped when absent, failed instead when MMINIONS_REQUIRE_CLIENTS=1."""
+
+import json
+import os
+import subprocess
+import unittest
+from pathlib import Path
+
+from helpers import (GOOD_SCRIPT, REPO_ROOT, candidate, leftover_worktrees, make_buggy_repo, mminions, run_cli,
+                     temp_dir, unique_socket)
+from model_server import TOOL_MARKER, ModelServer
+
+CLIENT_BIN = Path(os.environ.get("MMINIONS_CLIENTS_BIN") or REPO_ROOT / ".clients" / "node_modules" / ".bin")
+HYPOTHESIS = {"hypothesis_id": "h1", "mechanism": "mean() divides by len(xs), which is 0 for an empty list",
+              "evidence": [{"file": "calc/ops.py", "line": 4, "snippet": "return total / len(xs)"}],
+              "confidence": 0.8, "disconfirming_checks": ["mean([1]) works"]}
+
+
+def scripted_answer(role: str) -> str:
+    if role == "TRIAGER":
+        return json.dumps({"hypotheses": [HYPOTHESIS], "notes": "from the scripted model"})
+    return json.dumps({"candidates": [candidate(GOOD_SCRIPT, candidate_id="model-c1")], "notes": "scripted"})
+
+
+class RealClientTests(unittest.TestCase):
+    def client(self, name: str) -> Path:
+        path = CLIENT_BIN / name
+        if not path.exists():
+            if os.environ.get("MMINIONS_REQUIRE_CLIENTS") == "1":
+                self.fail(f"{path} is missing but MMINIONS_REQUIRE_CLIENTS=1 (run `make clients`)")
+            self.skipTest(f"{name} is not installed in {CLIENT_BIN} (run `make clients`)")
+        return path
+
+    def run_agent(self, agent: str, env_for) -> tuple[Path, ModelServer, Path]:
+        self.client(agent)
+        root = temp_dir(self)
+        repo, issue, _ = make_buggy_repo(root)
+        before = mminions.checkout_fingerprint(repo)
+        home = root / "home"
+        home.mkdir()
+        socket = unique_socket()
+        self.addCleanup(subprocess.run, ["tmux", "-L", socket, "kill-server"], capture_output=True)
+        server = ModelServer(scripted_answer, tool_first=True)
+        server.__enter__()
+        self.addCleanup(server.__exit__)
+        env = {"PATH": f"{CLIENT_BIN}{os.pathsep}{os.environ['PATH']}", "HOME": str(home),
+               "MMINIONS_WORKTREE_ROOT": str(root / "wt"), **env_for(server, root)}
+        result = run_cli("run", "--issue-file", str(issue), "--repo-path", str(repo), "--agent", agent,
+                         "--min-workers", "1", "--max-workers", "1", "--verify-runs", "2", "--no-bisect",
+                         "--timeout-sec", "120", "--runs-root", str(root / "runs"), "--tmux-socket", socket,
+                         "--json", env=env, timeout=300)
+        run_dir = next((root / "runs").iterdir())
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr + "\n"
+                         + "\n".join(p.read_text(errors="replace")[-2000:] for p in run_dir.glob("workers/*/agent.log")))
+        self.assertEqual(mminions.fingerprint_diff(before, mminions.checkout_fingerprint(repo)), [])
+        self.assertEqual(leftover_worktrees(repo), [])
+        r = subprocess.run(["tmux", "-L", socket, "ls"], capture_output=True)
+        self.assertNotEqual(r.returncode, 0)  # no session left (the server exits with its last one)
+        return run_dir, server, repo
+
+    def assert_pipeline_result(self, run_dir: Path, server: ModelServer, backend: str) -> None:
+        decision = json.loads((run_dir / "decision.json").read_text())
+        self.assertEqual(decision["status"], "ok")
+        selected = decision["selected_candidate"]
+        self.assertEqual(selected["candidate"]["candidate_id"], "model-c1")
+        self.assertEqual(selected["candidate"]["script"], GOOD_SCRIPT)
+        w1 = json.loads((run_dir / "repro/candidates/w1.json").read_text())
+        self.assertEqual(w1["backend"], backend)
+        self.assertEqual(w1["worker_status"], "finished")
+        prompts = json.dumps([r["body"] for r in server.requests])
+        self.assertIn("mean() crashes on an empty list", prompts)  # mminions' prompt reached the model
+        self.assertIn("a TRIAGER for mminions", prompts)
+        self.assertTrue(all(r["has_auth"] for r in server.requests))
+        self.assertTrue(any(TOOL_MARKER in out for out in server.tool_outputs), server.tool_outputs)
+        self.assertTrue(any("/wt/" in out or "mminions-worktrees" in out for out in server.tool_outputs))
+        hyps = json.loads((run_dir / "triage/hypotheses.json").read_text())
+        self.assertEqual([h["hypothesis_id"] for h in hyps["hypotheses"]], ["h1"])
+        self.assertEqual(hyps["hypotheses"][0]["evidence"][0]["line"], 4)
+        self.assertEqual(decision["next_fix_targets"], ["calc/ops.py:4"])
+
+    def test_codex(self):
+        def env_for(server, root):
+            codex_home = root / "codex-home"
+            codex_home.mkdir()
+            (codex_home / "config.toml").write_text(
+                'model = "mock-model"\nmodel_provider = "local"\n\n[model_providers.local]\nname = "local"\n'
+                f'base_url = "{server.url}/v1"\nenv_key = "OPENAI_API_KEY"\nwire_api = "responses"\n')
+            return {"CODEX_HOME": str(codex_home), "OPENAI_API_KEY": "sk-test-not-real"}
+        run_dir, server, _ = self.run_agent("codex", env_for)
+        self.assert_pipeline_result(run_dir, server, "codex")
+        self.assertTrue(all(r["path"].startswith("/v1/responses") for r in server.requests))
+        self.assertIn("codex exec", (run_dir / "workers/w1/agent.sh").read_text())
+
+    def test_claude(self):
+        def env_for(server, root):
+            return {"ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_AUTH_TOKEN": "test-token-not-real",
+                    "DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+                    "DISABLE_TELEMETRY": "1"}
+        run_dir, server, _ = self.run_agent("claude", env_for)
+        self.assert_pipeline_result(run_dir, server, "claude")
+        self.assertTrue(any(r["path"].startswith("/v1/messages") for r in server.requests))
+        envelope = json.loads((run_dir / "workers/w1/claude.json").read_text())
+        self.assertEqual(envelope["type"], "result")
+
+
+if __name__ == "__main__":
+    unittest.main()
