@@ -3443,6 +3443,7 @@ def run_pipeline(run: Run, phases: Sequence[str] | None = None) -> dict:
         ("repro", phase_repro), ("select", phase_select), ("fixed", phase_fixed),
         ("minimize", phase_minimize), ("bisect", phase_bisect),
         ("triage", phase_triage)]
+    outcome: tuple[str, str, list[str]] | None = None
     try:
         if "issue" not in done:
             mark_phase(run, "issue", "started")
@@ -3455,20 +3456,28 @@ def run_pipeline(run: Run, phases: Sequence[str] | None = None) -> dict:
             mark_phase(run, name, "started")
             step(run)
             mark_phase(run, name, "done")
-        result = decide(run, before)
     except StopRequested as exc:
         run.log(f"stopping: {exc}")
-        result = finish_run(run, "stopped", f"the run was stopped: {exc}")
+        outcome = ("stopped", f"the run was stopped: {exc}", [])
     except MminionsError as exc:
         run.log(f"error: {exc}")
-        result = finish_run(run, "failed", f"the run failed: {exc}", [str(exc)])
+        outcome = ("failed", f"the run failed: {exc}", [str(exc)])
     except Exception as exc:  # noqa: BLE001 - a manager must always end its run honestly
         import traceback
         detail = traceback.format_exc()
         run.log(f"internal error: {exc!r}\n{detail}")
-        result = finish_run(run, "failed", f"internal error in the manager: {exc!r}", [detail])
-    finally:
-        cleanup_run(run)
+        outcome = ("failed", f"internal error in the manager: {exc!r}", [detail])
+    # Clean up first: run_done.json, written last, means nothing of the run is left.
+    for _ in range(3):
+        try:
+            cleanup_run(run)
+            break
+        except StopRequested:
+            continue
+    if outcome is None:
+        result = decide(run, before)
+    else:
+        result = finish_run(run, *outcome)
     run.log(f"run ended: {result['status']}")
     return result
 
@@ -4189,6 +4198,9 @@ def wait_for_run(run: Run, quiet: bool = False) -> dict:
         if done:
             if tty and not quiet:
                 print()
+            deadline = time.monotonic() + 5  # the manager prints its report, then exits
+            while run.tmux.has_session(manager) and time.monotonic() < deadline:
+                time.sleep(0.05)
             return done
         text = progress_text(run.paths)
         if text != last and not quiet:
