@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from helpers import (CALC_ISSUE, GOOD_SCRIPT, MMINIONS_PY, candidate, fake_env, make_buggy_repo, make_history,  # noqa: E402
-                     make_repo, mminions, unique_socket, write_plan, CALC_INIT, CALC_OPS)
+                     make_repo, mminions, unique_socket, write_plan, kill_tmux_server, CALC_INIT, CALC_OPS)
 
 
 def counting_runner(log: list):
@@ -70,7 +70,7 @@ def bench_pipeline(root: Path) -> None:
         inproc = time.monotonic() - start
         assert done["status"] == "ok"
     finally:
-        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+        kill_tmux_server(socket)
     by_tool = collections.Counter(t for t, _ in calls)
     cost = collections.defaultdict(float)
     for tool, d in calls:
@@ -172,7 +172,7 @@ def bench_bisect(root: Path) -> None:
                            capture_output=True, text=True, env=dict(os.environ, MMINIONS_WORKTREE_ROOT=str(root / "wt")))
         wall = time.monotonic() - start
     finally:
-        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+        kill_tmux_server(socket)
     assert r.returncode == 0, r.stderr
     doc = json.loads(next((root / "runs").iterdir()).joinpath("triage", "bisect.json").read_text())
     assert doc["first_bad"]["sha"] == marks[537], doc.get("summary")
@@ -262,7 +262,7 @@ def bench_status(root: Path) -> None:
         server.terminate()
         server.wait(10)
     finally:
-        tmux.kill_server()
+        kill_tmux_server(socket)
     print("## status (6 live workers + manager, 40 lines each)")
     print(f"latency over 500 sequential requests: p50 {lat[len(lat) // 2]:.1f} ms, p99 {lat[int(len(lat) * 0.99)]:.1f} ms")
     print(f"throughput with 8 concurrent clients (threads of the benchmark process) for 5 s: {rps:.0f} requests/s"

@@ -39,11 +39,22 @@ def temp_dir(case: unittest.TestCase, prefix: str = "mmt-") -> Path:
     return path
 
 
+def kill_tmux_server(socket: str) -> None:
+    """Kill the private server and remove its socket file (tmux leaves it behind)."""
+    subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+    base = os.environ.get("TMUX_TMPDIR") or "/tmp"
+    Path(base, f"tmux-{os.getuid()}", socket).unlink(missing_ok=True)
+
+
+def private_socket(case: unittest.TestCase) -> str:
+    """A tmux socket name of this test's own; its server is killed when the test ends."""
+    socket = unique_socket()
+    case.addCleanup(kill_tmux_server, socket)
+    return socket
+
+
 def private_tmux(case: unittest.TestCase) -> "mminions.Tmux":
-    """A tmux server on a socket of this test's own, killed when the test ends."""
-    tmux = mminions.Tmux(unique_socket())
-    case.addCleanup(tmux.kill_server)
-    return tmux
+    return mminions.Tmux(private_socket(case))
 
 
 def git(repo: Path, *args: str, date: str | None = None) -> str:

@@ -5,7 +5,7 @@ import subprocess
 import unittest
 
 from helpers import (CALC_ISSUE, git, leftover_worktrees, make_history, mminions, run_cli, temp_dir,
-                     unique_socket)
+                     private_socket)
 
 
 class BisectPipelineTests(unittest.TestCase):
@@ -15,8 +15,7 @@ class BisectPipelineTests(unittest.TestCase):
         marks = make_history(repo, commits, culprit, broken)
         issue = root / "issue.md"
         issue.write_text(CALC_ISSUE)
-        socket = unique_socket()
-        self.addCleanup(subprocess.run, ["tmux", "-L", socket, "kill-server"], capture_output=True)
+        socket = private_socket(self)
         result = run_cli("run", "--issue-file", str(issue), "--repo-path", str(repo), "--agent", "builtin",
                          "--min-workers", "1", "--verify-runs", "2", "--no-triage", "--runs-root", str(root / "runs"),
                          "--tmux-socket", socket, "--json", *extra, env={"MMINIONS_WORKTREE_ROOT": str(root / "wt")})
@@ -69,8 +68,7 @@ class BisectPipelineTests(unittest.TestCase):
         head_before = git(repo, "rev-parse", "HEAD")
         issue = root / "issue.md"
         issue.write_text(CALC_ISSUE)
-        socket = unique_socket()
-        self.addCleanup(subprocess.run, ["tmux", "-L", socket, "kill-server"], capture_output=True)
+        socket = private_socket(self)
         result = run_cli("run", "--issue-file", str(issue), "--repo-path", str(repo), "--ref", marks[50],
                          "--agent", "builtin", "--min-workers", "1", "--verify-runs", "2", "--no-triage",
                          "--runs-root", str(root / "runs"), "--tmux-socket", socket, "--json",

@@ -7,7 +7,7 @@ import unittest
 from pathlib import Path
 
 from helpers import (CALC_INIT, CALC_OPS, CALC_OPS_FIXED, REPO_ROOT, TESTS_DIR, make_repo, mminions, run_cli,
-                     temp_dir, unique_socket)
+                     temp_dir, private_socket)
 
 TB = ('Traceback (most recent call last):\n  File "x.py", line 2, in <module>\n'
       '  File "/usr/lib/python3/site-packages/calc/ops.py", line 4, in mean\n    return total / len(xs)\n'
@@ -134,8 +134,7 @@ class BuiltinTriageTests(unittest.TestCase):
 class DemoTests(unittest.TestCase):
     def test_demo_end_to_end(self):
         root = temp_dir(self)
-        socket = unique_socket()
-        self.addCleanup(subprocess.run, ["tmux", "-L", socket, "kill-server"], capture_output=True)
+        socket = private_socket(self)
         result = run_cli("demo", "--runs-root", str(root / "runs"), "--tmux-socket", socket, timeout=60,
                          env={"MMINIONS_WORKTREE_ROOT": str(root / "wt")})
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)

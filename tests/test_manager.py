@@ -9,7 +9,7 @@ import unittest
 from pathlib import Path
 
 from helpers import (GOOD_SCRIPT, candidate, fake_env, git, leftover_worktrees, make_buggy_repo, mminions,
-                     run_cli, temp_dir, unique_socket, wait_until, write_plan)
+                     run_cli, temp_dir, private_socket, wait_until, write_plan)
 
 CHEAT = "import calc\nraise ZeroDivisionError('division by zero')\n"
 NO_IMPORT = "x = 1 / 0\n"
@@ -29,10 +29,9 @@ class PipelineCase(unittest.TestCase):
         self.root = temp_dir(self)
         self.repo, self.issue, self.fixed = make_buggy_repo(self.root)
         self.runs = self.root / "runs"
-        self.socket = unique_socket()
+        self.socket = private_socket(self)
         self.wtroot = self.root / "worktrees"
         self.record = self.root / "record"
-        self.addCleanup(subprocess.run, ["tmux", "-L", self.socket, "kill-server"], capture_output=True)
 
     def env(self, plan: dict | None = None, **extra):
         plan_path = write_plan(self.root / "plan.json", plan) if plan is not None else None

@@ -9,7 +9,7 @@ import unittest
 from pathlib import Path
 
 from helpers import (GOOD_SCRIPT, REPO_ROOT, candidate, leftover_worktrees, make_buggy_repo, mminions, run_cli,
-                     temp_dir, unique_socket)
+                     temp_dir, private_socket)
 from model_server import TOOL_MARKER, ModelServer
 
 CLIENT_BIN = Path(os.environ.get("MMINIONS_CLIENTS_BIN") or REPO_ROOT / ".clients" / "node_modules" / ".bin")
@@ -40,8 +40,7 @@ class RealClientTests(unittest.TestCase):
         before = mminions.checkout_fingerprint(repo)
         home = root / "home"
         home.mkdir()
-        socket = unique_socket()
-        self.addCleanup(subprocess.run, ["tmux", "-L", socket, "kill-server"], capture_output=True)
+        socket = private_socket(self)
         server = ModelServer(scripted_answer, tool_first=True)
         server.__enter__()
         self.addCleanup(server.__exit__)

@@ -16,7 +16,7 @@ from wsgiref.util import setup_testing_defaults
 from wsgiref.validate import validator
 
 from helpers import (GOOD_SCRIPT, candidate, fake_env, make_buggy_repo, mminions, private_tmux, run_cli, temp_dir,
-                     unique_socket, wait_until, write_plan)
+                     wait_until, write_plan)
 
 SEED_STATUS_KEYS = {"run_id", "run_state", "manager", "workers", "summary", "decision", "run_done"}
 SEED_MANAGER_KEYS = {"session_name", "session_exists", "pane_tail", "issue_url"}

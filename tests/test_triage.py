@@ -5,7 +5,7 @@ import subprocess
 import unittest
 
 from helpers import (CALC_INIT, CALC_OPS, GOOD_SCRIPT, fake_env, make_buggy_repo, make_repo, mminions, run_cli,
-                     temp_dir, unique_socket, write_plan)
+                     temp_dir, private_socket, write_plan)
 
 
 def hyp(hid, wid, evidence, confidence=0.5, mechanism="m"):
@@ -58,8 +58,7 @@ class TriagePipelineTests(unittest.TestCase):
                                                  hyp("w3-f", "w3", fake, 0.99, "fabricated")], "notes": ""}}}
         for h in plan["w2"]["output"]["hypotheses"] + plan["w3"]["output"]["hypotheses"]:
             h.pop("worker_id")
-        socket = unique_socket()
-        self.addCleanup(subprocess.run, ["tmux", "-L", socket, "kill-server"], capture_output=True)
+        socket = private_socket(self)
         result = run_cli("run", "--issue-file", str(issue), "--repo-path", str(repo), "--agent", "codex",
                          "--min-workers", "1", "--verify-runs", "2", "--no-bisect", "--triage-workers", "2",
                          "--runs-root", str(root / "runs"), "--tmux-socket", socket, "--json",
