@@ -188,11 +188,9 @@ def read_json(path: Path | str, default: Any = None) -> Any:
                             "remove or repair it") from None
 
 
-def append_event(run_dir: Path | str, kind: str, **fields: Any) -> dict:
-    """Append one JSON line to events.jsonl; safe when several processes append."""
-    record = {"ts": utc_now(), "kind": kind, **fields}
+def append_jsonl(path: Path | str, record: dict) -> None:
+    """Append one JSON line, fsync'd; safe when several processes append."""
     line = (json.dumps(record, sort_keys=True, default=str) + "\n").encode("utf-8")
-    path = Path(run_dir) / "events.jsonl"
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # one write per line, serialised: no interleaving
@@ -200,23 +198,32 @@ def append_event(run_dir: Path | str, kind: str, **fields: Any) -> dict:
         os.fsync(fd)
     finally:
         os.close(fd)
-    return record
 
 
-def read_events(run_dir: Path | str) -> list[dict]:
-    """All complete events; a torn last line (crash mid-write) is ignored."""
-    path = Path(run_dir) / "events.jsonl"
+def read_jsonl(path: Path | str) -> list[dict]:
+    """All complete records; a torn last line (crash mid-write) is ignored."""
     try:
-        raw = path.read_text(encoding="utf-8", errors="replace")
+        raw = Path(path).read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         return []
-    events = []
+    out = []
     for line in raw.splitlines():
         with contextlib.suppress(json.JSONDecodeError):
             obj = json.loads(line)
             if isinstance(obj, dict):
-                events.append(obj)
-    return events
+                out.append(obj)
+    return out
+
+
+def append_event(run_dir: Path | str, kind: str, **fields: Any) -> dict:
+    """Append one event to the run's events.jsonl with a UTC timestamp."""
+    record = {"ts": utc_now(), "kind": kind, **fields}
+    append_jsonl(Path(run_dir) / "events.jsonl", record)
+    return record
+
+
+def read_events(run_dir: Path | str) -> list[dict]:
+    return read_jsonl(Path(run_dir) / "events.jsonl")
 
 
 def new_run_id(now: _dt.datetime | None = None) -> str:
@@ -390,6 +397,31 @@ def run_cmd(argv: Sequence[str], cwd: str | Path | None = None, timeout: float |
                      time.monotonic() - start, timed_out)
 
 
+def kill_process_session(sid: int) -> int:
+    """SIGKILL every process of a session (a tmux pane's): daemons a worker forked die
+    with it.  Returns how many were signalled."""
+    if sid <= 1:
+        return 0
+    count = 0
+    proc = Path("/proc")
+    if proc.is_dir():
+        for entry in proc.iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                fields = stat.rsplit(")", 1)[1].split()
+                if int(fields[3]) == sid:  # field 6 of /proc/PID/stat: the session id
+                    os.kill(int(entry.name), signal.SIGKILL)
+                    count += 1
+            except (OSError, ValueError, IndexError):
+                continue
+    else:
+        with contextlib.suppress(OSError):
+            subprocess.run(["pkill", "-KILL", "-s", str(sid)], capture_output=True, timeout=10)
+    return count
+
+
 def tail_lines(text: str, n: int) -> str:
     lines = text.rstrip("\n").splitlines()
     return "\n".join(lines[-n:]) if n > 0 else ""
@@ -479,7 +511,17 @@ class Tmux:
         return self._run("has-session", "-t", self._target(name), check=False).ok
 
     def kill_session(self, name: str) -> bool:
-        return self._run("kill-session", "-t", self._target(name), check=False).ok
+        """Kill a session and every process of its panes (also ones that left the pane's
+        process group, like a daemon an agent forked)."""
+        # list-panes -s ignores the '=' exact-match prefix, so filter every pane by name here
+        panes = self._run("list-panes", "-a", "-F", build_format(["session_name", "pane_pid"]), check=False)
+        pids = [row["pane_pid"] for row in parse_rows(panes.stdout, ["session_name", "pane_pid"])
+                if row["session_name"] == name] if panes.ok else []
+        killed = self._run("kill-session", "-t", self._target(name), check=False).ok
+        for pid in pids:
+            if pid.isdigit():
+                kill_process_session(int(pid))
+        return killed
 
     def kill_server(self) -> None:
         self._run("kill-server", check=False)
@@ -2489,6 +2531,7 @@ class RunConfig:
     self_cmd: list[str] = field(default_factory=list)
     target_sha: str = ""
     fixed_sha: str = ""
+    issue_key: str = ""
 
     @classmethod
     def from_dict(cls, data: dict) -> "RunConfig":
@@ -2555,6 +2598,93 @@ def preflight(cfg: RunConfig, runner: Runner = run_cmd, env: dict | None = None)
     return cfg
 
 
+def issue_key_for(issue_url: str | None, issue_file: str | None, issue: dict | None = None) -> str:
+    """What makes two runs "the same issue": the GitHub issue, or the report's content."""
+    if issue_url:
+        ref = parse_issue_url(issue_url)
+        return f"github:{ref.host}/{ref.owner}/{ref.repo}#{ref.number}".lower()
+    if issue is None:
+        issue = read_issue_file(issue_file or "")
+    text = f"{issue.get('title', '')}\n{normalize_newlines(issue.get('body') or '')}".strip()
+    return "file:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def index_path(runs_root: Path | str) -> Path:
+    return Path(runs_root) / "index.jsonl"
+
+
+def find_finished_run(runs_root: Path, key: str, sha: str) -> dict | None:
+    """The newest run of this issue at this commit that ran to a verdict (index lookup)."""
+    for record in reversed(read_jsonl(index_path(runs_root))):
+        if record.get("issue_key") == key and record.get("target_sha") == sha \
+                and record.get("status") in ("ok", "needs-human") \
+                and (Path(runs_root) / str(record.get("run_id")) / "run_done.json").exists():
+            return record
+    return None
+
+
+def run_is_live(runs_root: Path, run_id: str, live_sessions: set[str] | None) -> bool:
+    """A run that has not ended and whose manager is (or is about to be) up."""
+    if not RUN_ID_RE.fullmatch(run_id or ""):
+        return False
+    run_dir = Path(runs_root) / run_id
+    if not run_dir.is_dir() or (run_dir / "run_done.json").exists():
+        return False
+    cfg = read_json(run_dir / "config.json", {}) or {}
+    if live_sessions is not None and f"{cfg.get('prefix', DEFAULT_PREFIX)}-{run_id}-manager" in live_sessions:
+        return True
+    started = cfg.get("started_ts") or 0
+    return time.time() - started < 60 and not (read_json(run_dir / "sessions.json", {}) or {}).get("manager", {}).get("pid")
+
+
+def lock_file_for(runs_root: Path, key: str) -> Path:
+    return Path(runs_root) / "locks" / (hashlib.sha256(key.encode("utf-8")).hexdigest()[:24] + ".lock")
+
+
+def claim_issue(runs_root: Path, key: str, run_id: str, live: Callable[[], set[str] | None],
+                wait: bool = False, poll: float = 1.0) -> str | None:
+    """Take the per-issue lock for ``run_id``; returns the live holder's run id instead
+    when another run of the same issue is still going (and ``wait`` is off)."""
+    path = lock_file_for(runs_root, key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        with open(path, "a+", encoding="utf-8") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            fh.seek(0)
+            holder = fh.read().strip()
+            if not holder or holder == run_id or not run_is_live(runs_root, holder, live()):
+                fh.seek(0)
+                fh.truncate()
+                fh.write(run_id)
+                fh.flush()
+                os.fsync(fh.fileno())
+                return None
+        if not wait:
+            return holder
+        time.sleep(poll)
+
+
+def release_issue(runs_root: Path, key: str, run_id: str) -> None:
+    path = lock_file_for(runs_root, key)
+    with contextlib.suppress(FileNotFoundError):
+        with open(path, "r+", encoding="utf-8") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            if fh.read().strip() == run_id:
+                path.unlink()
+
+
+def fault_point(run: "Run", name: str) -> None:
+    """Fault injection for the crash tests: MMINIONS_FAULT=<name> kills this manager with
+    SIGKILL once per run at that point (a marker file keeps a resumed manager alive)."""
+    if run.env.get("MMINIONS_FAULT") != name:
+        return
+    marker = run.paths.run_dir / ".fault-fired"
+    if marker.exists():
+        return
+    marker.write_text(name)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 @dataclass
 class Run:
     """The manager's handles: config, paths, tmux, runner, and a log sink."""
@@ -2611,6 +2741,7 @@ def mark_phase(run: Run, phase: str, status: str, **fields: Any) -> None:
     atomic_write_json(run.paths.sessions_json, sessions)
     if status == "started":
         run.log(f"phase {phase}")
+        fault_point(run, f"phase:{phase}")
 
 
 def next_worker_id(paths: RunPaths) -> str:
@@ -2716,6 +2847,7 @@ def poll_manager_stdin(run: Run) -> None:
 def wait_for_workers(run: Run, pending: dict[str, WorkerFiles], on_done: Callable[[WorkerFiles, str, int | None], bool]) -> None:
     """Wait until every pending worker ended; ``on_done`` returning True ends the wait
     early (first wins).  Completion comes from exit_code files, never from the screen."""
+    fault_point(run, f"workers:{next(iter(pending.values())).role}" if pending else "workers")
     deadlines = {wid: time.time() + run.cfg.timeout_sec + 15 for wid in pending}
     for record in load_sessions(run.paths)["workers"]:
         if record["worker_id"] in deadlines and record.get("started_ts"):
@@ -2774,6 +2906,7 @@ def verify_in_fresh_worktree(run: Run, cand: dict, sha: str | None = None, runs:
     run.verify_counter += 1
     name = f"verify-{run.verify_counter}-{secrets.token_hex(2)}"
     worktree = new_worktree(run, name, sha)
+    fault_point(run, "verification")
     try:
         issue = read_json(run.paths.issue_json, {})
         return verify_candidate(cand, worktree, issue.get("signals", {}), runs or run.cfg.verify_runs,
@@ -3075,6 +3208,7 @@ def phase_minimize(run: Run) -> None:
     worktree = new_worktree(run, f"minimize-{secrets.token_hex(2)}")
     try:
         run_setup(cand, worktree, run.cfg.verify_timeout, run.runner)
+        fault_point(run, "minimize")
         probe = make_probe(cand, worktree, verification.get("origin"), run.cfg.verify_timeout, run.runner)
         text, oracle = minimize_text(cand["script"], ext, probe, run.cfg.minimize_budget_sec)
     finally:
@@ -3185,6 +3319,7 @@ def phase_bisect(run: Run) -> None:
                           + shlex.quote(str(run.paths.run_dir)) + " --worktree " + shlex.quote(str(worktree)) + "\n", 0o755)
         before_steps = len([e for e in read_events(run.paths.run_dir) if e.get("kind") == "bisect_step"])
         git(worktree, "bisect", "start", cfg.target_sha, good, runner=run.runner)
+        fault_point(run, "bisect")
         result = git(worktree, "bisect", "run", "sh", str(wrapper), runner=run.runner, timeout=3600, check=False)
         log = git(worktree, "bisect", "log", runner=run.runner, check=False).stdout
         git(worktree, "bisect", "reset", runner=run.runner, check=False)
@@ -3359,6 +3494,12 @@ def finish_run(run: Run, status: str, rationale: str, diagnostics: Sequence[str]
                 "finished_at": utc_now(), "issue_url": run.cfg.issue_url or run.cfg.issue_file}
         atomic_write_json(paths.run_done_json, done)
         append_event(paths.run_dir, "run_done", status=status)
+        if run.cfg.issue_key:
+            with contextlib.suppress(OSError):
+                append_jsonl(index_path(paths.runs_root), {
+                    "run_id": run.cfg.run_id, "issue_key": run.cfg.issue_key, "target_sha": run.cfg.target_sha,
+                    "status": status, "exit_code": done["exit_code"], "finished_at": done["finished_at"]})
+            release_issue(paths.runs_root, run.cfg.issue_key, run.cfg.run_id)
         sessions = load_sessions(paths)
         sessions.setdefault("manager", {})["status"] = "finished"
         sessions["phase"] = "done"
@@ -3423,6 +3564,8 @@ def decide(run: Run, checkout_before: dict | None) -> dict:
 
 
 def _raise_stop(signum: int, _frame: Any) -> None:
+    if signum == signal.SIGALRM:
+        raise StopRequested("the run exceeded --max-runtime")
     raise StopRequested(f"received {signal.Signals(signum).name}")
 
 
@@ -3459,6 +3602,14 @@ def run_pipeline(run: Run, phases: Sequence[str] | None = None) -> dict:
     except StopRequested as exc:
         run.log(f"stopping: {exc}")
         outcome = ("stopped", f"the run was stopped: {exc}", [])
+        if not (paths.run_dir / ".stop-requested").exists() and "SIGHUP" in str(exc):
+            try:
+                alive = cfg.session_name("manager") in {x["name"] for x in run.tmux.list_sessions()}
+            except MminionsError:
+                alive = False
+            if not alive:
+                outcome = ("failed", f"the tmux server (socket {cfg.tmux_socket}) or the manager's session went "
+                                     "away mid-run; the run's worktrees were removed", [])
     except MminionsError as exc:
         run.log(f"error: {exc}")
         outcome = ("failed", f"the run failed: {exc}", [str(exc)])
@@ -4110,7 +4261,8 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help="where to look for a good commit (default tags,10,100,1000)")
     p.add_argument("--no-triage", dest="triage", action="store_false")
     p.add_argument("--triage-workers", type=int, default=1)
-    p.add_argument("--max-runtime", type=int, default=None, help="stop the whole run after SEC seconds")
+    p.add_argument("--max-runtime", type=int, default=None,
+                   help="stop the whole run after SEC seconds (default 3 x timeout-sec + minimize budget + 600)")
 
 
 def config_from_args(args: argparse.Namespace, run_id: str) -> RunConfig:
@@ -4126,7 +4278,8 @@ def config_from_args(args: argparse.Namespace, run_id: str) -> RunConfig:
         prefix=args.prefix, first_wins=args.first_wins, github_api_url=args.github_api_url,
         minimize_budget_sec=args.minimize_budget_sec, bisect=args.bisect, good=args.good,
         bisect_search=[x.strip() for x in args.bisect_search.split(",") if x.strip()], triage=args.triage,
-        triage_workers=args.triage_workers, max_runtime=args.max_runtime, self_cmd=self_command())
+        triage_workers=args.triage_workers, self_cmd=self_command(),
+        max_runtime=args.max_runtime or 3 * args.timeout_sec + args.minimize_budget_sec + 600)
 
 
 def make_run(cfg: RunConfig, echo: bool = True, env: dict | None = None) -> Run:
@@ -4157,6 +4310,10 @@ def prepare_run(cfg: RunConfig, stdin: Any = None, env: dict | None = None) -> R
                                                     "workers": []})
         issue = load_issue(cfg.issue_url, cfg.issue_file, cfg.github_api_url, stdin=stdin)
         atomic_write_json(run.paths.issue_json, issue)
+        if not cfg.issue_key:
+            cfg.issue_key = issue_key_for(cfg.issue_url, None, issue)
+            config = read_json(run.paths.config_json, {})
+            atomic_write_json(run.paths.config_json, dict(config, issue_key=cfg.issue_key))
         append_event(run.paths.run_dir, "phase", phase="issue", status="done")
         atomic_write_json(run.paths.run_dir / "checkout_before.json", checkout_fingerprint(cfg.repo_path))
     except MminionsError as exc:
@@ -4216,12 +4373,43 @@ def wait_for_run(run: Run, quiet: bool = False) -> dict:
         time.sleep(0.1)
 
 
+def live_session_names(tmux: Tmux) -> set[str] | None:
+    try:
+        return {x["name"] for x in tmux.list_sessions()}
+    except MminionsError:
+        return None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     if args.resume:
         return resume_run(args)
-    run_id, _ = allocate_run_dir(runs_root_from(args))
+    runs_root = runs_root_from(args)
+    tmux = tmux_from(args)
+    key = None
+    if args.issue_file != "-" and bool(args.issue_url) != bool(args.issue_file):
+        key = issue_key_for(args.issue_url, args.issue_file)
+    if args.skip_if_done and key and args.repo_path and is_repo(args.repo_path):
+        sha = resolve(args.repo_path, args.ref)
+        found = find_finished_run(runs_root, key, sha)
+        if found:
+            print(f"already done: {found['run_id']} ({found['status']}) for this issue at {sha[:12]}; "
+                  f"report: {runs_root / found['run_id'] / 'final.md'}")
+            return int(found.get("exit_code", DECISION_EXIT.get(found["status"], EXIT_INTERNAL)))
+    run_id, run_dir = allocate_run_dir(runs_root)
+    if key:
+        holder = claim_issue(runs_root, key, run_id, lambda: live_session_names(tmux), wait=args.wait_lock)
+        if holder:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            print(f"already running: {holder}")
+            return EXIT_OK
     cfg = config_from_args(args, run_id)
-    run = prepare_run(cfg)
+    cfg.issue_key = key or ""
+    try:
+        run = prepare_run(cfg)
+    except MminionsError:
+        if key:
+            release_issue(runs_root, key, run_id)
+        raise
     session = start_manager_session(run)
     if args.detach:
         info = {"run_id": run_id, "run_done": str(run.paths.run_done_json), "manager_session": session}
@@ -4282,8 +4470,11 @@ def cmd_manager(args: argparse.Namespace) -> int:
     if run.paths.run_done_json.exists():
         run.log(f"run {run.cfg.run_id} already ended")
         return DECISION_EXIT.get(read_json(run.paths.run_done_json)["status"], EXIT_INTERNAL)
-    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGALRM):
         signal.signal(sig, _raise_stop)
+    if run.cfg.max_runtime:
+        started = (read_json(run.paths.config_json, {}) or {}).get("started_ts") or time.time()
+        signal.alarm(max(30, int(run.cfg.max_runtime - (time.time() - started))))
     run.stdin_commands = sys.stdin.isatty()
     run.log(f"manager for {run.cfg.run_id}: {run.cfg.issue_url or run.cfg.issue_file} in {run.cfg.repo_path}"
             + (" (resumed)" if args.resume else ""))
@@ -4297,6 +4488,8 @@ def cmd_manager(args: argparse.Namespace) -> int:
 
 def stop_run(run: Run, reason: str = "stopped by the user") -> dict:
     """Kill the run's sessions, remove its worktrees, and end it as stopped (idempotent)."""
+    with contextlib.suppress(OSError):
+        (run.paths.run_dir / ".stop-requested").write_text(reason)
     run.tmux.kill_session(run.cfg.session_name("manager"))
     cleanup_run(run)
     return finish_run(run, "stopped", reason)
@@ -4311,56 +4504,81 @@ def cmd_stop(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def gc_plan(runs_root: Path, tmux: Tmux, prefix: str = DEFAULT_PREFIX) -> dict:
-    """Sessions and worktrees whose run ended or whose manager is gone."""
-    live = tmux.list_sessions()
-    names = {s["name"] for s in live}
+def parse_age(text: str) -> float:
+    """'30d', '12h', '90m', '45s' (or plain seconds) -> seconds.
+
+    >>> parse_age("30d"), parse_age("90m"), parse_age("10")
+    (2592000.0, 5400.0, 10.0)
+    """
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text or "")
+    if not m:
+        raise UsageError(f"--older-than {text!r}: use a number with s, m, h, d or w (e.g. 30d)")
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[m.group(2)]
+
+
+def gc_plan(runs_root: Path, tmux: Tmux, prefix: str = DEFAULT_PREFIX, older_than: float | None = None) -> dict:
+    """What gc would clean: sessions and worktrees of ended or orphaned runs, runs to mark
+    failed (manager died), run directories past ``older_than``, and stale issue locks.
+    A live run (manager up, or just starting) is never touched."""
+    names = {x["name"] for x in tmux.list_sessions()}
     pattern = re.compile(rf"^{re.escape(prefix)}-(run-[0-9A-Za-z-]+?)-(manager|w\d+)$")
-    sessions, runs = [], set()
-    for s in live:
-        m = pattern.match(s["name"])
-        if not m:
-            continue
-        run_id, who = m.groups()
-        done = (runs_root / run_id / "run_done.json").exists()
-        manager_gone = f"{prefix}-{run_id}-manager" not in names
-        if done or (who != "manager" and manager_gone):
-            sessions.append(s["name"])
-            runs.add(run_id)
-    worktree_runs = []
+    plan: dict[str, list] = {"sessions": [], "worktrees": [], "orphaned": [], "old_runs": [], "locks": []}
+    for name in sorted(names):
+        m = pattern.match(name)
+        if m and not run_is_live(runs_root, m.group(1), names):
+            if (runs_root / m.group(1)).is_dir() or f"{prefix}-{m.group(1)}-manager" not in names:
+                plan["sessions"].append(name)
     root = worktrees_root()
     if root.is_dir():
         for entry in sorted(root.iterdir()):
-            if not RUN_ID_RE.fullmatch(entry.name):
-                continue
-            cfg = read_json(runs_root / entry.name / "config.json", {}) or {}
-            done = (runs_root / entry.name / "run_done.json").exists()
-            manager_live = f"{cfg.get('prefix', prefix)}-{entry.name}-manager" in names
-            if done or not manager_live:
-                if cfg or not manager_live:
-                    worktree_runs.append({"run_id": entry.name, "repo_path": cfg.get("repo_path", ""),
-                                          "path": str(entry)})
-    return {"sessions": sessions, "worktrees": worktree_runs}
+            cfg = read_json(runs_root / entry.name / "config.json", {}) if RUN_ID_RE.fullmatch(entry.name) else None
+            if cfg and not run_is_live(runs_root, entry.name, names):
+                plan["worktrees"].append({"run_id": entry.name, "repo_path": cfg.get("repo_path", ""), "path": str(entry)})
+    now = time.time()
+    for item in list_runs(runs_root):
+        run_dir = runs_root / item["run_id"]
+        done = run_dir / "run_done.json"
+        if not done.exists():
+            if (run_dir / "config.json").exists() and not run_is_live(runs_root, item["run_id"], names):
+                plan["orphaned"].append(item["run_id"])
+        elif older_than is not None and now - done.stat().st_mtime > older_than:
+            plan["old_runs"].append(item["run_id"])
+    for lock in sorted((runs_root / "locks").glob("*.lock")) if (runs_root / "locks").is_dir() else []:
+        holder = lock.read_text(errors="replace").strip()
+        if not run_is_live(runs_root, holder, names):
+            plan["locks"].append(str(lock))
+    return plan
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
     runs_root = runs_root_from(args)
     tmux = tmux_from(args)
-    plan = gc_plan(runs_root, tmux, args.prefix)
+    older = parse_age(args.older_than) if args.older_than else None
+    plan = gc_plan(runs_root, tmux, args.prefix, older)
+    verb = (lambda done, would: would if args.dry_run else done)
     for name in plan["sessions"]:
-        print(f"{'would kill' if args.dry_run else 'killed'} session {name}")
+        print(f"{verb('killed', 'would kill')} session {name}")
         if not args.dry_run:
             tmux.kill_session(name)
     for item in plan["worktrees"]:
-        print(f"{'would remove' if args.dry_run else 'removed'} worktrees of {item['run_id']} ({item['path']})")
+        print(f"{verb('removed', 'would remove')} worktrees of {item['run_id']} ({item['path']})")
         if not args.dry_run:
             remove_run_worktrees(item["repo_path"], item["run_id"])
-            run_dir = runs_root / item["run_id"]
-            if (run_dir / "config.json").exists() and not (run_dir / "run_done.json").exists():
-                with contextlib.suppress(MminionsError):
-                    finish_run(load_run(runs_root, item["run_id"]), "failed",
-                               "the manager died; gc removed the run's sessions and worktrees")
-    if not plan["sessions"] and not plan["worktrees"]:
+    for run_id in plan["orphaned"]:
+        print(f"{verb('ended', 'would end')} orphaned run {run_id} (its manager died) as failed")
+        if not args.dry_run:
+            with contextlib.suppress(MminionsError):
+                finish_run(load_run(runs_root, run_id), "failed",
+                           "the manager died; gc removed the run's sessions and worktrees")
+    for run_id in plan["old_runs"]:
+        print(f"{verb('deleted', 'would delete')} old run directory {run_id}")
+        if not args.dry_run:
+            shutil.rmtree(runs_root / run_id, ignore_errors=True)
+    for lock in plan["locks"]:
+        print(f"{verb('removed', 'would remove')} stale lock {lock}")
+        if not args.dry_run:
+            Path(lock).unlink(missing_ok=True)
+    if not any(plan.values()):
         print("nothing to clean")
     return EXIT_OK
 
@@ -4488,6 +4706,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--detach", action="store_true", help="print run id and session, return at once")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--resume", metavar="RUN_ID", help="restart the manager of a run whose manager died")
+    p.add_argument("--skip-if-done", action="store_true",
+                   help="if a run of this issue at this commit already reached a verdict, print it and exit with its code")
+    p.add_argument("--wait-lock", action="store_true",
+                   help="wait for a live run of the same issue to end instead of exiting 0")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("manager", help="run the pipeline in the foreground")
@@ -4539,6 +4761,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gc", help="remove sessions and worktrees of ended or orphaned runs")
     add_common(p)
     p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--older-than", help="also delete finished run directories older than this (e.g. 30d)")
     p.add_argument("--prefix", default=DEFAULT_PREFIX)
     p.set_defaults(func=cmd_gc)
 

@@ -89,6 +89,17 @@ def commit_files(repo: Path, files: dict[str, str], message: str, n: int = 0) ->
     return git(repo, "rev-parse", "HEAD").strip()
 
 
+def run_dirs(runs_root: Path) -> list[Path]:
+    """The run directories of a runs root (it also holds index.jsonl and locks/)."""
+    return sorted(p for p in Path(runs_root).iterdir() if p.name.startswith("run-")) if Path(runs_root).exists() else []
+
+
+def only_run(runs_root: Path) -> Path:
+    dirs = run_dirs(runs_root)
+    assert len(dirs) == 1, dirs
+    return dirs[0]
+
+
 def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05):
     deadline = time.monotonic() + timeout
     while True:

@@ -4,7 +4,7 @@ import json
 import subprocess
 import unittest
 
-from helpers import (CALC_ISSUE, git, leftover_worktrees, make_history, mminions, run_cli, temp_dir,
+from helpers import (only_run, CALC_ISSUE, git, leftover_worktrees, make_history, mminions, run_cli, temp_dir,
                      private_socket)
 
 
@@ -20,7 +20,7 @@ class BisectPipelineTests(unittest.TestCase):
                          "--min-workers", "1", "--verify-runs", "2", "--no-triage", "--runs-root", str(root / "runs"),
                          "--tmux-socket", socket, "--json", *extra, env={"MMINIONS_WORKTREE_ROOT": str(root / "wt")})
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
-        run_dir = next((root / "runs").iterdir())
+        run_dir = only_run(root / "runs")
         self.assertEqual(leftover_worktrees(repo), [])
         return repo, marks, json.loads((run_dir / "triage" / "bisect.json").read_text()), run_dir
 
@@ -74,7 +74,7 @@ class BisectPipelineTests(unittest.TestCase):
                          "--runs-root", str(root / "runs"), "--tmux-socket", socket, "--json",
                          env={"MMINIONS_WORKTREE_ROOT": str(root / "wt")})
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
-        doc = json.loads(next((root / "runs").iterdir()).joinpath("triage", "bisect.json").read_text())
+        doc = json.loads(only_run(root / "runs").joinpath("triage", "bisect.json").read_text())
         self.assertEqual(doc["first_bad"]["sha"], marks[30])
         self.assertEqual(sorted(p.name for p in (repo / ".git").glob("BISECT_*")), state_before)
         self.assertEqual(git(repo, "bisect", "log"), log_before)

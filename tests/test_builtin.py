@@ -6,7 +6,7 @@ import subprocess
 import unittest
 from pathlib import Path
 
-from helpers import (CALC_INIT, CALC_OPS, CALC_OPS_FIXED, REPO_ROOT, TESTS_DIR, make_repo, mminions, run_cli,
+from helpers import (only_run, CALC_INIT, CALC_OPS, CALC_OPS_FIXED, REPO_ROOT, TESTS_DIR, make_repo, mminions, run_cli,
                      temp_dir, private_socket)
 
 TB = ('Traceback (most recent call last):\n  File "x.py", line 2, in <module>\n'
@@ -141,7 +141,7 @@ class DemoTests(unittest.TestCase):
         self.assertIn("REPRODUCED", result.stdout)
         self.assertIn("Simplify the leap-year rule", result.stdout)  # the culprit commit
         self.assertIn('parse_date("2000-02-29")', result.stdout)
-        run_dir = next((root / "runs").iterdir())
+        run_dir = only_run(root / "runs")
         self.assertEqual(json.loads((run_dir / "decision.json").read_text())["status"], "ok")
         self.assertEqual(list((root / "wt").glob("*/*")), [])
         self.assertEqual(subprocess.run(["tmux", "-L", socket, "ls"], capture_output=True).returncode, 1)

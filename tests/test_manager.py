@@ -8,7 +8,7 @@ import time
 import unittest
 from pathlib import Path
 
-from helpers import (GOOD_SCRIPT, candidate, fake_env, git, leftover_worktrees, make_buggy_repo, mminions,
+from helpers import (run_dirs, GOOD_SCRIPT, candidate, fake_env, git, leftover_worktrees, make_buggy_repo, mminions,
                      run_cli, temp_dir, private_socket, wait_until, write_plan)
 
 CHEAT = "import calc\nraise ZeroDivisionError('division by zero')\n"
@@ -47,7 +47,7 @@ class PipelineCase(unittest.TestCase):
                        "--json", *extra, plan=plan)
 
     def run_dir(self) -> Path:
-        dirs = sorted(self.runs.iterdir())
+        dirs = run_dirs(self.runs)
         self.assertEqual(len(dirs), 1)
         return dirs[0]
 
@@ -237,12 +237,14 @@ class StopResumeTests(PipelineCase):
 
     def test_two_runs_at_once(self):
         plan = write_plan(self.root / "plan.json", {"default": dict(out(candidate(GOOD_SCRIPT)), sleep=0.5)})
-        procs = [subprocess.Popen([os.sys.executable, str(Path(mminions.__file__)), "run", "--issue-file", str(self.issue),
+        other = self.root / "other-issue.md"
+        other.write_text(self.issue.read_text().replace("# mean() crashes", "# mean() of [] crashes"))
+        procs = [subprocess.Popen([os.sys.executable, str(Path(mminions.__file__)), "run", "--issue-file", str(issue),
                                    "--repo-path", str(self.repo), "--agent", "codex", "--verify-runs", "2",
                                    "--no-triage", "--no-bisect", "--json", "--runs-root", str(self.runs),
                                    "--tmux-socket", self.socket], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True, env=dict(os.environ, **fake_env(plan, None, MMINIONS_WORKTREE_ROOT=str(self.wtroot))))
-                 for _ in range(2)]
+                 for issue in (self.issue, other)]
         outs = [p.communicate(timeout=120) for p in procs]
         self.assertEqual([p.returncode for p in procs], [0, 0], outs)
         ids = {json.loads(o[0])["run_id"] for o in outs}

@@ -8,7 +8,7 @@ import subprocess
 import unittest
 from pathlib import Path
 
-from helpers import (GOOD_SCRIPT, REPO_ROOT, candidate, leftover_worktrees, make_buggy_repo, mminions, run_cli,
+from helpers import (only_run, GOOD_SCRIPT, REPO_ROOT, candidate, leftover_worktrees, make_buggy_repo, mminions, run_cli,
                      temp_dir, private_socket)
 from model_server import TOOL_MARKER, ModelServer
 
@@ -50,7 +50,7 @@ class RealClientTests(unittest.TestCase):
                          "--min-workers", "1", "--max-workers", "1", "--verify-runs", "2", "--no-bisect",
                          "--timeout-sec", "120", "--runs-root", str(root / "runs"), "--tmux-socket", socket,
                          "--json", env=env, timeout=300)
-        run_dir = next((root / "runs").iterdir())
+        run_dir = only_run(root / "runs")
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr + "\n"
                          + "\n".join(p.read_text(errors="replace")[-2000:] for p in run_dir.glob("workers/*/agent.log")))
         self.assertEqual(mminions.fingerprint_diff(before, mminions.checkout_fingerprint(repo)), [])

@@ -4,7 +4,7 @@ import json
 import subprocess
 import unittest
 
-from helpers import (CALC_INIT, CALC_OPS, GOOD_SCRIPT, fake_env, make_buggy_repo, make_repo, mminions, run_cli,
+from helpers import (only_run, CALC_INIT, CALC_OPS, GOOD_SCRIPT, fake_env, make_buggy_repo, make_repo, mminions, run_cli,
                      temp_dir, private_socket, write_plan)
 
 
@@ -64,7 +64,7 @@ class TriagePipelineTests(unittest.TestCase):
                          "--runs-root", str(root / "runs"), "--tmux-socket", socket, "--json",
                          env=fake_env(write_plan(root / "plan.json", plan), None, MMINIONS_WORKTREE_ROOT=str(root / "wt")))
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
-        run_dir = next((root / "runs").iterdir())
+        run_dir = only_run(root / "runs")
         doc = json.loads((run_dir / "triage" / "hypotheses.json").read_text())
         self.assertEqual([h["hypothesis_id"] for h in doc["hypotheses"]], ["w2-h"])  # w3-h duplicates it
         self.assertEqual(doc["hypotheses"][0]["agreeing_workers"], ["w3"])
