@@ -3,7 +3,7 @@ PYTHON ?= python3
 CODEX_VERSION ?= 0.169.0
 CLAUDE_VERSION ?= 2.1.332
 
-.PHONY: build test demo bench clients clean
+.PHONY: build test demo bench clients dev-tools clean
 
 build:
 	./build.sh
@@ -21,6 +21,11 @@ bench: build
 clients:
 	npm install --prefix .clients --no-audit --no-fund --loglevel=error \
 		@openai/codex@$(CODEX_VERSION) @anthropic-ai/claude-code@$(CLAUDE_VERSION)
+
+# Dev-only tools in a throwaway venv (.venv-dev/): schemathesis for the API fuzz test.
+dev-tools:
+	$(PYTHON) -m venv .venv-dev
+	.venv-dev/bin/pip install -q schemathesis
 
 clean:
 	rm -rf dist build __pycache__ tests/__pycache__

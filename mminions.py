@@ -397,11 +397,13 @@ def run_cmd(argv: Sequence[str], cwd: str | Path | None = None, timeout: float |
                      time.monotonic() - start, timed_out)
 
 
-def kill_process_session(sid: int) -> int:
+def kill_process_session(sid: int, marker: str | None = None) -> int:
     """SIGKILL every process of a session (a tmux pane's): daemons a worker forked die
-    with it.  Returns how many were signalled."""
+    with it.  With ``marker`` ("NAME=value"), only processes whose environment holds it
+    are touched, so a recycled session id can never hit a stranger.  Returns the count."""
     if sid <= 1:
         return 0
+    needle = marker.encode() if marker else None
     count = 0
     proc = Path("/proc")
     if proc.is_dir():
@@ -411,12 +413,15 @@ def kill_process_session(sid: int) -> int:
             try:
                 stat = (entry / "stat").read_text()
                 fields = stat.rsplit(")", 1)[1].split()
-                if int(fields[3]) == sid:  # field 6 of /proc/PID/stat: the session id
-                    os.kill(int(entry.name), signal.SIGKILL)
-                    count += 1
+                if int(fields[3]) != sid:  # field 6 of /proc/PID/stat: the session id
+                    continue
+                if needle and needle not in (entry / "environ").read_bytes().split(b"\0"):
+                    continue
+                os.kill(int(entry.name), signal.SIGKILL)
+                count += 1
             except (OSError, ValueError, IndexError):
                 continue
-    else:
+    elif not marker:
         with contextlib.suppress(OSError):
             subprocess.run(["pkill", "-KILL", "-s", str(sid)], capture_output=True, timeout=10)
     return count
@@ -494,8 +499,9 @@ class Tmux:
         return f"={name}:" if pane else f"={name}"
 
     def new_session(self, name: str, cwd: str | Path, command: str,
-                    env: dict[str, str] | None = None, width: int = 200, height: int = 50) -> None:
-        args = ["new-session", "-d", "-s", name, "-x", str(width), "-y", str(height),
+                    env: dict[str, str] | None = None, width: int = 200, height: int = 50) -> int:
+        """Start a detached session; returns its pane's pid (the pane's process session id)."""
+        args = ["new-session", "-d", "-P", "-F", "#{pane_pid}", "-s", name, "-x", str(width), "-y", str(height),
                 "-c", str(cwd)]
         for key, value in sorted((env or {}).items()):
             args += ["-e", f"{key}={value}"]
@@ -503,9 +509,11 @@ class Tmux:
         # tmux gives a new pane the PATH of the *client* that asked for it, whatever -e
         # says, so the client itself must run with the PATH the session needs.
         client_env = dict(os.environ, PATH=env["PATH"]) if env and env.get("PATH") else None
-        self._run(*args, env=client_env)
+        result = self._run(*args, env=client_env)
         # The session must vanish when its command exits, whatever a global option says.
         self._run("set-option", "-t", self._target(name), "remain-on-exit", "off", check=False)
+        pid = result.stdout.strip()
+        return int(pid) if pid.isdigit() else 0
 
     def has_session(self, name: str) -> bool:
         return self._run("has-session", "-t", self._target(name), check=False).ok
@@ -1625,12 +1633,14 @@ finish() {{ printf '%s\\n' "$1" > "$wdir/exit_code.tmp" && mv -f "$wdir/exit_cod
 cd {worktree} || {{ echo "[mminions] worktree is missing" | tee -a "$wdir/agent.log"; finish 127; exit 127; }}
 echo "[mminions] worker {wid} ({role}) starting with {backend} in $PWD" | tee -a "$wdir/agent.log"
 limit={timeout}
+# Output goes to tee through a process substitution, not a pipe: a daemon the agent left
+# holding stdout must not keep this wrapper from writing exit_code.
 if command -v timeout >/dev/null 2>&1; then
-  timeout -k 5 "$limit" bash "$wdir/agent.sh" </dev/null 2>&1 | tee -a "$wdir/agent.log"
+  timeout -k 5 "$limit" bash "$wdir/agent.sh" </dev/null > >(tee -a "$wdir/agent.log") 2>&1
 else
-  bash "$wdir/agent.sh" </dev/null 2>&1 | tee -a "$wdir/agent.log"
+  bash "$wdir/agent.sh" </dev/null > >(tee -a "$wdir/agent.log") 2>&1
 fi
-rc=${{PIPESTATUS[0]}}
+rc=$?
 if [ "$rc" -eq 137 ] && [ "$SECONDS" -ge "$limit" ]; then rc=124; fi
 echo "[mminions] worker {wid} finished: exit code $rc" | tee -a "$wdir/agent.log"
 finish "$rc"
@@ -2707,7 +2717,8 @@ def log_line(paths: RunPaths, echo: bool = True) -> Callable[[str], None]:
     def log(message: str) -> None:
         line = f"{_dt.datetime.now(_dt.timezone.utc).strftime('%H:%M:%S')} {message}"
         if echo:
-            print(line, flush=True)
+            with contextlib.suppress(OSError, ValueError):  # the pane may be gone (tmux killed)
+                print(line, flush=True)
         with contextlib.suppress(OSError):
             with open(paths.manager_log, "a", encoding="utf-8") as fh:
                 fh.write(line + "\n")
@@ -2795,7 +2806,8 @@ def start_worker(run: Run, role: str, backend: str, context: dict | None = None)
                          exit_code=None)
     env = session_env(run.env, {"MMINIONS_RUN_ID": cfg.run_id, "MMINIONS_WORKER_ID": wid,
                                 "MMINIONS_ROLE": role})
-    run.tmux.new_session(session, worktree, f"bash {shlex.quote(str(files.script))}", env)
+    pane_pid = run.tmux.new_session(session, worktree, f"bash {shlex.quote(str(files.script))}", env)
+    update_worker_record(paths, wid, pane_pid=pane_pid)
     append_event(paths.run_dir, "worker", worker_id=wid, role=role, backend=backend, status="started")
     run.log(f"{wid}: {role} started ({backend}) in session {session}")
     return files
@@ -2880,6 +2892,7 @@ def wait_for_workers(run: Run, pending: dict[str, WorkerFiles], on_done: Callabl
                 continue
             del pending[wid]
             run.tmux.kill_session(run.cfg.session_name(wid))
+            kill_worker_leftovers(run, wid)
             update_worker_record(run.paths, wid, status=state, exit_code=code, finished_at=utc_now())
             append_event(run.paths.run_dir, "worker", worker_id=wid, status=state, exit_code=code)
             run.log(f"{wid}: {state} (exit {code})")
@@ -2893,6 +2906,13 @@ def wait_for_workers(run: Run, pending: dict[str, WorkerFiles], on_done: Callabl
                 pending.clear()
                 return
         time.sleep(0.05)
+
+
+def kill_worker_leftovers(run: Run, wid: str) -> None:
+    """Processes a worker left behind after its pane ended (a forked daemon, say)."""
+    for record in load_sessions(run.paths)["workers"]:
+        if record["worker_id"] == wid and record.get("pane_pid"):
+            kill_process_session(int(record["pane_pid"]), f"MMINIONS_RUN_ID={run.cfg.run_id}")
 
 
 def worker_diagnostic(files: WorkerFiles, state: str, code: int | None) -> str:
@@ -3511,6 +3531,7 @@ def cleanup_run(run: Run) -> None:
     """Kill every worker session of the run and remove every worktree."""
     for record in load_sessions(run.paths)["workers"]:
         run.tmux.kill_session(record.get("session_name") or run.cfg.session_name(record["worker_id"]))
+        kill_worker_leftovers(run, record["worker_id"])
         files = worker_files_from_record(record) if record.get("worker_dir") else None
         if record.get("status") == "running":
             update_worker_record(run.paths, record["worker_id"], status="stopped", finished_at=utc_now())
@@ -4045,7 +4066,8 @@ def route(environ: dict, start_response: Callable, settings: ServerSettings) -> 
             if method != "POST":
                 raise HTTPError(405, f"{method} not allowed here")
             check_token(environ, settings)
-            body = read_json_body(environ)
+            empty = environ.get("CONTENT_LENGTH") in (None, "", "0") and not environ.get("CONTENT_TYPE")
+            body = {} if action == "stop" and empty else read_json_body(environ)
             paths = _run_dir_or_404(settings, run_id)
             run = load_run(paths.runs_root, run_id)
             if settings.tmux_socket:
@@ -4396,16 +4418,23 @@ def cmd_run(args: argparse.Namespace) -> int:
                   f"report: {runs_root / found['run_id'] / 'final.md'}")
             return int(found.get("exit_code", DECISION_EXIT.get(found["status"], EXIT_INTERNAL)))
     run_id, run_dir = allocate_run_dir(runs_root)
-    if key:
-        holder = claim_issue(runs_root, key, run_id, lambda: live_session_names(tmux), wait=args.wait_lock)
-        if holder:
-            shutil.rmtree(run_dir, ignore_errors=True)
-            print(f"already running: {holder}")
-            return EXIT_OK
-    cfg = config_from_args(args, run_id)
-    cfg.issue_key = key or ""
     try:
+        if key:
+            holder = claim_issue(runs_root, key, run_id, lambda: live_session_names(tmux), wait=args.wait_lock)
+            if holder:
+                shutil.rmtree(run_dir, ignore_errors=True)
+                print(f"already running: {holder}")
+                return EXIT_OK
+        cfg = config_from_args(args, run_id)
+        cfg.issue_key = key or ""
         run = prepare_run(cfg)
+    except OSError as exc:
+        # A full or read-only runs root: leave no half-made run behind for the server to show.
+        shutil.rmtree(run_dir, ignore_errors=True)
+        if key:
+            with contextlib.suppress(OSError):
+                release_issue(runs_root, key, run_id)
+        raise UsageError(f"cannot write to the runs root {runs_root}: {exc.strerror or exc}") from None
     except MminionsError:
         if key:
             release_issue(runs_root, key, run_id)
@@ -4481,8 +4510,8 @@ def cmd_manager(args: argparse.Namespace) -> int:
     if args.resume:
         append_event(run.paths.run_dir, "resume", pid=os.getpid())
     done = run_pipeline(run)
-    with contextlib.suppress(OSError):
-        print(run.paths.final_md.read_text(encoding="utf-8"))
+    with contextlib.suppress(OSError, ValueError):
+        print(run.paths.final_md.read_text(encoding="utf-8"), flush=True)
     return DECISION_EXIT.get(done["status"], EXIT_INTERNAL)
 
 

@@ -37,11 +37,20 @@ def record_prompt(prompt: str) -> None:
 def act(plan: dict) -> str:
     """Do what the plan says (sleep, misbehave) and return the final message text."""
     if plan.get("daemon"):
-        if os.fork() == 0:  # a child that would outlive the agent if not killed with its group
+        pid = os.fork()
+        if pid == 0:  # a child that would outlive the agent if not killed with its session
+            os.setpgid(0, 0)  # even out of the agent's process group
             time.sleep(600)
             os._exit(0)
+        where = os.environ.get("MMINIONS_FAKE_RECORD")
+        if where:
+            Path(where).mkdir(parents=True, exist_ok=True)
+            Path(where, "daemon.pid").write_text(str(pid))
     if plan.get("touch"):
         Path(plan["touch"]).write_text("written by the fake agent\n")
+    if plan.get("rm_cwd"):
+        import shutil
+        shutil.rmtree(os.getcwd(), ignore_errors=True)
     if plan.get("stdout"):
         print(plan["stdout"], file=sys.stderr, flush=True)
     if os.environ.get("GITHUB_TOKEN"):
