@@ -219,7 +219,8 @@ class StopResumeTests(PipelineCase):
         self.assertEqual(decision["status"], "ok")
         self.assertEqual(decision["selected_candidate"]["worker_id"], "w1")  # adopted, not redone
         events = [json.loads(l) for l in (self.runs / info["run_id"] / "events.jsonl").read_text().splitlines()]
-        self.assertEqual(sum(1 for e in events if e["kind"] == "worker" and e.get("status") == "started"), 1)
+        workers = json.loads((self.runs / info["run_id"] / "sessions.json").read_text())["workers"]
+        self.assertEqual([w["worker_id"] for w in workers if w["role"] == "REPRO_BUILDER"], ["w1"])
         self.assertEqual(sum(1 for e in events if e["kind"] == "phase" and e["phase"] == "issue" and e["status"] == "done"), 1)
         self.assert_clean()
 
