@@ -34,6 +34,8 @@ from __future__ import annotations
 import argparse
 import ast
 import base64
+import collections
+import concurrent.futures
 import contextlib
 import dataclasses
 import datetime as _dt
@@ -1234,6 +1236,65 @@ def normalize_issue(payload: dict, comments: list[dict], source: str, url_or_pat
         "signals": extract_signals(parts),
         "raw": {"issue": payload, "comments": comments},
     }
+
+
+def parse_repo_slug(text: str) -> tuple[str, str]:
+    m = re.fullmatch(r"([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)", (text or "").strip())
+    if not m:
+        raise UsageError(f"--repo {text!r}: expected OWNER/NAME")
+    return m.group(1), m.group(2)
+
+
+def github_list_issues(api_url: str, owner: str, repo: str, token: str | None, labels: Sequence[str] = (),
+                       since: str | None = None, limit: int = 50, timeout: float = GITHUB_TIMEOUT) -> list[dict]:
+    """Open issues (pull requests left out), newest first, following pagination."""
+    query = {"state": "open", "sort": "created", "direction": "desc", "per_page": "100"}
+    if labels:
+        query["labels"] = ",".join(labels)
+    if since:
+        query["since"] = since
+    url: str | None = f"{api_url}/repos/{owner}/{repo}/issues?{urllib.parse.urlencode(query)}"
+    out: list[dict] = []
+    while url and len(out) < limit:
+        page, headers = http_json("GET", url, token, timeout=timeout)
+        if not isinstance(page, list):
+            raise GitHubError("GitHub returned an unexpected issue list")
+        for item in page:
+            if isinstance(item, dict) and "pull_request" not in item and len(out) < limit:
+                if since and (item.get("created_at") or "") < since:
+                    continue  # GitHub's since means "updated since"; a sweep wants new issues
+                out.append(item)
+        url = _next_link(headers)
+    return out
+
+
+REPORT_MARKER = "<!-- mminions:report -->"
+
+
+def github_upsert_comment(api_url: str, owner: str, repo: str, number: int, body: str, token: str | None,
+                          timeout: float = GITHUB_TIMEOUT) -> dict:
+    """ONE mminions comment per issue: edit the one carrying the marker, else create it."""
+    base = f"{api_url}/repos/{owner}/{repo}/issues"
+    url: str | None = f"{base}/{number}/comments?per_page=100"
+    while url:
+        page, headers = http_json("GET", url, token, timeout=timeout)
+        for comment in page if isinstance(page, list) else []:
+            if REPORT_MARKER in (comment.get("body") or ""):
+                updated, _ = http_json("PATCH", f"{base}/comments/{comment['id']}", token, {"body": body}, timeout=timeout)
+                return {"action": "updated", "comment_id": comment["id"], "url": (updated or {}).get("html_url")}
+        url = _next_link(headers)
+    created, _ = http_json("POST", f"{base}/{number}/comments", token, {"body": body}, timeout=timeout)
+    return {"action": "created", "comment_id": (created or {}).get("id"), "url": (created or {}).get("html_url")}
+
+
+def github_set_labels(api_url: str, owner: str, repo: str, number: int, add: Sequence[str], remove: Sequence[str],
+                      token: str | None, timeout: float = GITHUB_TIMEOUT) -> None:
+    base = f"{api_url}/repos/{owner}/{repo}/issues/{number}/labels"
+    if add:
+        http_json("POST", base, token, {"labels": list(add)}, timeout=timeout)
+    for label in remove:
+        with contextlib.suppress(GitHubError):  # not there: nothing to remove
+            http_json("DELETE", f"{base}/{urllib.parse.quote(label, safe='')}", token, timeout=timeout)
 
 
 def load_issue(issue_url: str | None, issue_file: str | None, api_url: str | None = None,
@@ -2542,6 +2603,9 @@ class RunConfig:
     target_sha: str = ""
     fixed_sha: str = ""
     issue_key: str = ""
+    report: str = "none"
+    label_reproduced: str | None = None
+    label_needs_info: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict) -> "RunConfig":
@@ -3497,7 +3561,8 @@ def render_final_md(run: Run, decision: dict) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def finish_run(run: Run, status: str, rationale: str, diagnostics: Sequence[str] = ()) -> dict:
+def finish_run(run: Run, status: str, rationale: str, diagnostics: Sequence[str] = (),
+               before_done: Callable[[Run, dict], None] | None = None) -> dict:
     """decision.json, final.md, then run_done.json last; only the first finisher writes."""
     paths = run.paths
     lock = paths.run_dir / ".finish.lock"
@@ -3509,6 +3574,8 @@ def finish_run(run: Run, status: str, rationale: str, diagnostics: Sequence[str]
         decision = build_decision(run, status, rationale, diagnostics)
         atomic_write_json(paths.decision_json, decision)
         atomic_write_text(paths.final_md, render_final_md(run, decision))
+        if before_done:
+            before_done(run, decision)
         done = {"run_id": run.cfg.run_id, "status": status, "exit_code": DECISION_EXIT.get(status, EXIT_INTERNAL),
                 "decision": str(paths.decision_json), "final_md": str(paths.final_md),
                 "finished_at": utc_now(), "issue_url": run.cfg.issue_url or run.cfg.issue_file}
@@ -3546,6 +3613,77 @@ def cleanup_run(run: Run) -> None:
         remove_run_worktrees(run.cfg.repo_path, run.cfg.run_id, run.runner)
 
 
+def render_issue_comment(run: Run, decision: dict) -> str:
+    """The comment posted on the issue: the verdict and what a maintainer needs, built
+    only from the decision (never from the environment, logs or local paths)."""
+    issue = read_json(run.paths.issue_json, {}) or {}
+    ok = decision["status"] == "ok"
+    out = [REPORT_MARKER, f"### mminions: {'reproduced' if ok else 'not reproduced yet'}", ""]
+    selected = decision.get("selected_candidate")
+    if ok and selected:
+        cand, v = selected["candidate"], selected["verification"]
+        ext = cand.get("file_extension", "py")
+        mini = run.paths.minimal_repro(ext)
+        script = mini.read_text(encoding="utf-8") if mini.exists() else cand["script"]
+        times = "every time" if v["status"] == "reproduced" else f"in {v['matched_runs']} of them (flaky)"
+        out += [f"Verified by re-running it {v['total_runs']} times in a clean checkout of "
+                f"`{run.cfg.target_sha[:12]}`: it fails with `{cand['claimed_failure_signature']}` {times}.", "",
+                f"```{'python' if ext == 'py' else ext}", script.rstrip("\n"), "```", "",
+                "Run it from the repository root: `" + ("PYTHONPATH=. " if ext == "py" else "")
+                + render_oracle(cand["oracle_command"], Path(f"repro.{ext}")) + "`", ""]
+    else:
+        out += ["mminions could not verify a reproducer from this report. A runnable snippet and the full "
+                "error output (traceback) would help.", ""]
+        tried = decision.get("verification") or []
+        if tried:
+            out += ["What was tried:", ""] + [f"- `{r['candidate_id']}`: {r['status']}" for r in tried[:5]] + [""]
+    culprit = decision.get("culprit_commit")
+    if culprit:
+        out += [f"**Culprit commit:** {culprit['sha'][:12]} {culprit.get('subject', '')}", ""]
+    hyp = read_json(run.paths.hypotheses_json, {}) or {}
+    if hyp.get("hypotheses"):
+        top = hyp["hypotheses"][0]
+        where = ", ".join(f"[{e['file']}:{e['line']}]({github_link(issue, run.cfg.target_sha, e['file'], e['line'])})"
+                          if github_link(issue, run.cfg.target_sha, e["file"], e["line"]) else f"`{e['file']}:{e['line']}`"
+                          for e in top["evidence"][:3])
+        out += [f"**Top hypothesis:** {top['mechanism']} ({where})", ""]
+    out.append(f"<sub>mminions {VERSION} · run {run.cfg.run_id}</sub>")
+    return "\n".join(out) + "\n"
+
+
+def report_to_issue(run: Run, decision: dict) -> None:
+    """--report comment: one comment per issue (edited on later runs), labels if asked.
+    Any API error is a diagnostic; it never changes the verdict."""
+    cfg = run.cfg
+    if cfg.report != "comment" or decision["status"] not in ("ok", "needs-human"):
+        return
+    issue = read_json(run.paths.issue_json, {}) or {}
+    record: dict[str, Any] = {"posted": False}
+    try:
+        if issue.get("source") != "github" or not issue.get("repo_slug"):
+            raise GitHubError("the issue did not come from GitHub (--issue-url): nothing to comment on")
+        owner, name = issue["repo_slug"].split("/", 1)
+        ref = parse_issue_url(issue["issue_url"])
+        api = default_api_url(ref, cfg.github_api_url, run.env)
+        token = resolve_token(run.env, run.runner)
+        record.update(github_upsert_comment(api, owner, name, int(issue["issue_number"]),
+                                            render_issue_comment(run, decision), token))
+        record["posted"] = True
+        ok = decision["status"] == "ok"
+        add = [l for l in ([cfg.label_reproduced] if ok else [cfg.label_needs_info]) if l]
+        remove = [l for l in ([cfg.label_needs_info] if ok else [cfg.label_reproduced]) if l]
+        if add or remove:
+            github_set_labels(api, owner, name, int(issue["issue_number"]), add, remove, token)
+            record["labels"] = {"added": add, "removed": remove}
+    except MminionsError as exc:
+        record["error"] = str(exc)
+        decision["diagnostics"] = _unique(decision["diagnostics"] + [f"reporting to the issue failed: {exc}"])
+        atomic_write_json(run.paths.decision_json, decision)
+        atomic_write_text(run.paths.final_md, render_final_md(run, decision))
+    atomic_write_json(run.paths.run_dir / "report.json", record)
+    run.log(f"report: {'comment ' + str(record.get('action')) if record['posted'] else record.get('error')}")
+
+
 def decide(run: Run, checkout_before: dict | None) -> dict:
     selected = read_json(run.paths.selected_candidate_json, None)
     diagnostics = []
@@ -3581,7 +3719,7 @@ def decide(run: Run, checkout_before: dict | None) -> dict:
         else:
             rationale = (f"{len(entries)} candidate(s) proposed, none verified: "
                          + "; ".join(f"{e['candidate']['candidate_id']}: {e['verification']['status']}" for e in entries[:6]))
-    return finish_run(run, status, rationale, diagnostics)
+    return finish_run(run, status, rationale, diagnostics, before_done=report_to_issue)
 
 
 def _raise_stop(signum: int, _frame: Any) -> None:
@@ -4255,8 +4393,9 @@ def add_issue_source(p: argparse.ArgumentParser) -> None:
                    help="GitHub API base (default: $GITHUB_API_URL, else api.github.com)")
 
 
-def add_run_options(p: argparse.ArgumentParser) -> None:
-    add_issue_source(p)
+def add_run_options(p: argparse.ArgumentParser, with_issue: bool = True) -> None:
+    if with_issue:
+        add_issue_source(p)
     p.add_argument("--repo-path", help="the git repository to reproduce in (never modified)")
     p.add_argument("--ref", default="HEAD", help="commit to reproduce at (default HEAD)")
     p.add_argument("--fixed-ref", help="a commit/branch where the bug is fixed: the repro must pass there")
@@ -4285,6 +4424,10 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--triage-workers", type=int, default=1)
     p.add_argument("--max-runtime", type=int, default=None,
                    help="stop the whole run after SEC seconds (default 3 x timeout-sec + minimize budget + 600)")
+    p.add_argument("--report", choices=["none", "comment"], default="none",
+                   help="comment: post the verdict on the GitHub issue (one comment, edited by later runs)")
+    p.add_argument("--label-reproduced", help="with --report comment: add this label when reproduced")
+    p.add_argument("--label-needs-info", help="with --report comment: add this label when not reproduced")
 
 
 def config_from_args(args: argparse.Namespace, run_id: str) -> RunConfig:
@@ -4301,7 +4444,8 @@ def config_from_args(args: argparse.Namespace, run_id: str) -> RunConfig:
         minimize_budget_sec=args.minimize_budget_sec, bisect=args.bisect, good=args.good,
         bisect_search=[x.strip() for x in args.bisect_search.split(",") if x.strip()], triage=args.triage,
         triage_workers=args.triage_workers, self_cmd=self_command(),
-        max_runtime=args.max_runtime or 3 * args.timeout_sec + args.minimize_budget_sec + 600)
+        max_runtime=args.max_runtime or 3 * args.timeout_sec + args.minimize_budget_sec + 600,
+        report=args.report, label_reproduced=args.label_reproduced, label_needs_info=args.label_needs_info)
 
 
 def make_run(cfg: RunConfig, echo: bool = True, env: dict | None = None) -> Run:
@@ -4414,8 +4558,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         sha = resolve(args.repo_path, args.ref)
         found = find_finished_run(runs_root, key, sha)
         if found:
-            print(f"already done: {found['run_id']} ({found['status']}) for this issue at {sha[:12]}; "
-                  f"report: {runs_root / found['run_id'] / 'final.md'}")
+            final = runs_root / found["run_id"] / "final.md"
+            print(json.dumps({"run_id": found["run_id"], "status": found["status"], "skipped": "already-done",
+                              "final_md": str(final)}) if args.json else
+                  f"already done: {found['run_id']} ({found['status']}) for this issue at {sha[:12]}; report: {final}")
             return int(found.get("exit_code", DECISION_EXIT.get(found["status"], EXIT_INTERNAL)))
     run_id, run_dir = allocate_run_dir(runs_root)
     try:
@@ -4423,7 +4569,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             holder = claim_issue(runs_root, key, run_id, lambda: live_session_names(tmux), wait=args.wait_lock)
             if holder:
                 shutil.rmtree(run_dir, ignore_errors=True)
-                print(f"already running: {holder}")
+                print(json.dumps({"run_id": holder, "status": "running", "skipped": "already-running"})
+                      if args.json else f"already running: {holder}")
                 return EXIT_OK
         cfg = config_from_args(args, run_id)
         cfg.issue_key = key or ""
@@ -4702,6 +4849,91 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return EXIT_OK if ready else EXIT_USAGE
 
 
+RUN_PASSTHROUGH = [("--ref", "ref"), ("--fixed-ref", "fixed_ref"), ("--min-workers", "min_workers"),
+                   ("--max-workers", "max_workers"), ("--timeout-sec", "timeout_sec"), ("--verify-runs", "verify_runs"),
+                   ("--verify-timeout", "verify_timeout"), ("--agent", "agent"), ("--repro-agent", "repro_agent"),
+                   ("--triage-agent", "triage_agent"), ("--agent-cmd", "agent_cmd"), ("--model", "model"),
+                   ("--prefix", "prefix"), ("--minimize-budget-sec", "minimize_budget_sec"), ("--good", "good"),
+                   ("--bisect-search", "bisect_search"), ("--triage-workers", "triage_workers"),
+                   ("--max-runtime", "max_runtime"), ("--report", "report"), ("--label-reproduced", "label_reproduced"),
+                   ("--label-needs-info", "label_needs_info"), ("--github-api-url", "github_api_url"),
+                   ("--tmux-socket", "tmux_socket")]
+
+
+def run_argv_for(args: argparse.Namespace, issue_url: str) -> list[str]:
+    """The `run` command line a sweep uses for one issue (the same path as a cron run)."""
+    argv = [*self_command(), "run", "--issue-url", issue_url, "--repo-path", str(Path(args.repo_path).absolute()),
+            "--runs-root", str(runs_root_from(args)), "--skip-if-done", "--json"]
+    for flag, dest in RUN_PASSTHROUGH:
+        value = getattr(args, dest, None)
+        if value is not None:
+            argv += [flag, str(value)]
+    argv += [f for f, on in (("--no-first-wins", not args.first_wins), ("--no-bisect", not args.bisect),
+                             ("--no-triage", not args.triage)) if on]
+    for extra in args.agent_arg:
+        argv += ["--agent-arg", extra]
+    return argv
+
+
+def sweep_state(runs_root: Path) -> dict:
+    return read_json(runs_root / "sweeps.json", {}) or {}
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    owner, name = parse_repo_slug(args.repo)
+    if not args.repo_path or not is_repo(args.repo_path):
+        raise UsageError(f"--repo-path {args.repo_path!r} is not a git repository")
+    runs_root = runs_root_from(args)
+    env = dict(os.environ)
+    api = (args.github_api_url or env.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/")
+    slug = f"{owner}/{name}".lower()
+    since = args.since
+    if since == "last":
+        since = sweep_state(runs_root).get(slug, {}).get("last_sweep_at")
+    elif since:
+        try:
+            _dt.datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            raise UsageError(f"--since {since!r}: give an ISO date (2026-01-31 or 2026-01-31T12:00:00Z) or 'last'") from None
+    started = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    issues = github_list_issues(api, owner, name, resolve_token(env), args.label, since, args.max_issues)
+    if args.dry_run:
+        for item in issues:
+            print(f"#{item['number']:<6} {item.get('title', '')[:70]:70} would run")
+        print(f"{len(issues)} issue(s) would be run" + (f" (since {since})" if since else ""))
+        return EXIT_OK
+
+    def one(item: dict) -> dict:
+        url = item.get("html_url") or f"https://github.com/{owner}/{name}/issues/{item['number']}"
+        result = run_cmd(run_argv_for(args, url), timeout=None)
+        row = {"number": item["number"], "title": item.get("title", ""), "issue_url": url, "exit_code": result.returncode}
+        try:
+            row.update(extract_json(result.stdout))
+        except ValueError:
+            row.update(status="error", error=(result.stderr.strip().splitlines() or ["no output"])[-1])
+        return row
+
+    rows: list[dict] = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.parallel)) as pool:
+        for row in pool.map(one, issues):
+            rows.append(row)
+            if not args.json:
+                verdict = row.get("status", "?") + (f" ({row['skipped']})" if row.get("skipped") else "")
+                print(f"#{row['number']:<6} {row['title'][:60]:60} {verdict:28} {row.get('run_id', '')}", flush=True)
+    counts = collections.Counter(r.get("status", "?") for r in rows)
+    with open(runs_root / ".sweeps.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        state = sweep_state(runs_root)
+        state[slug] = {"last_sweep_at": started, "issues": len(rows)}
+        atomic_write_json(runs_root / "sweeps.json", state)
+    summary = {"repo": f"{owner}/{name}", "since": since, "started_at": started, "issues": rows, "counts": dict(counts)}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"swept {len(rows)} issue(s) of {owner}/{name}: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing new"))
+    return EXIT_OK
+
+
 def cmd_builtin(args: argparse.Namespace) -> int:
     """Hidden: the built-in agent as a worker process (writes its output file)."""
     worktree = Path(args.worktree).resolve()
@@ -4817,6 +5049,19 @@ def build_parser() -> argparse.ArgumentParser:
     add_common(p)
     p.add_argument("--keep", action="store_true", help="keep the generated repo")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("sweep", help="run every open issue of a GitHub repo (with labels) that has no verdict yet")
+    add_common(p)
+    p.add_argument("--repo", required=True, help="OWNER/NAME on GitHub")
+    p.add_argument("--label", action="append", default=[], help="only issues with this label (repeatable: all of them)")
+    p.add_argument("--since", help="only issues created since ISO date, or 'last' (the previous sweep)")
+    p.add_argument("--max-issues", type=int, default=20)
+    p.add_argument("--parallel", type=int, default=1, help="issues run at once (default 1)")
+    p.add_argument("--dry-run", action="store_true", help="list what would run, run nothing")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--github-api-url", default=None)
+    add_run_options(p, with_issue=False)
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("_builtin")  # hidden: the built-in agent's worker process
     p.add_argument("--role", choices=["repro", "triage"], required=True)
