@@ -3,7 +3,7 @@ PYTHON ?= python3
 CODEX_VERSION ?= 0.169.0
 CLAUDE_VERSION ?= 2.1.332
 
-.PHONY: build test demo bench clients dev-tools clean
+.PHONY: build test demo bench clients dev-tools lint clean
 
 build:
 	./build.sh
@@ -25,7 +25,10 @@ clients:
 # Dev-only tools in a throwaway venv (.venv-dev/): schemathesis for the API fuzz test.
 dev-tools:
 	$(PYTHON) -m venv .venv-dev
-	.venv-dev/bin/pip install -q schemathesis
+	.venv-dev/bin/pip install -q schemathesis ruff
+
+lint:
+	.venv-dev/bin/ruff check --select F,E9 mminions.py tests/
 
 clean:
 	rm -rf dist build __pycache__ tests/__pycache__

@@ -16,14 +16,17 @@ only the sections above it (``grep -n '^# ====' mminions.py`` prints this outlin
      3. Processes              run_cmd(): the one subprocess edge (timeouts, group kill)
      4. tmux                   Tmux: a private ``tmux -L <socket>`` server, never the default
      5. git                    worktrees, rev-parse, the "user's checkout untouched" check
-     6. Issue                  URL parsing, GitHub REST fetch, issue files, signal extraction
+     6. Issue                  URL parsing, GitHub REST (issues, comments, labels), issue
+                               files, signal extraction
      7. Agents                 schemas, output parsing, prompts, backends -> worker.sh
      8. Built-in agent         the offline reproducer/triager that needs no model
      9. Verify / minimize / bisect / triage   pure logic over a runner
-    10. Manager                the pipeline, its phases, resume, stop, gc
-    11. Status                 build_status(): the one status document
-    12. Server                 WSGI app + threaded wsgiref server, dashboard
-    13. CLI                    argparse, one cmd_* per subcommand, main()
+    10. Manager                the pipeline and its phases, resume, stop, the per-issue lock
+                               and runs index (cron), the report comment
+    11. Status                 build_status(): the one status document; list_runs()
+    12. Server                 WSGI app + threaded wsgiref server, dashboard, OpenAPI
+    13. CLI                    argparse, one cmd_* per subcommand (run, sweep, gc, demo, ...),
+                               main()
 
 Exit codes (for cron): 0 reproduced, 3 needs-human, 2 usage/input error,
 1 internal failure, 4 stopped or timed out.
@@ -33,17 +36,13 @@ from __future__ import annotations
 
 import argparse
 import ast
-import base64
 import collections
 import concurrent.futures
 import contextlib
 import dataclasses
 import datetime as _dt
-import errno
 import fcntl
 import hashlib
-import html
-import io
 import json
 import math
 import os
@@ -3565,6 +3564,8 @@ def finish_run(run: Run, status: str, rationale: str, diagnostics: Sequence[str]
                before_done: Callable[[Run, dict], None] | None = None) -> dict:
     """decision.json, final.md, then run_done.json last; only the first finisher writes."""
     paths = run.paths
+    if not paths.run_dir.is_dir():  # deleted under us (gc, a user): never recreate it
+        return {"run_id": run.cfg.run_id, "status": status, "exit_code": DECISION_EXIT.get(status, EXIT_INTERNAL)}
     lock = paths.run_dir / ".finish.lock"
     with open(lock, "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -3791,6 +3792,90 @@ def run_pipeline(run: Run, phases: Sequence[str] | None = None) -> dict:
     run.log(f"run ended: {result['status']}")
     return result
 
+
+
+def make_run(cfg: RunConfig, echo: bool = True, env: dict | None = None) -> Run:
+    paths = RunPaths(cfg.runs_root, cfg.run_id)
+    return Run(cfg, paths, Tmux(cfg.tmux_socket), log=log_line(paths, echo),
+               env=dict(os.environ) if env is None else env)
+
+
+def record_input_error(run: Run, exc: MminionsError) -> None:
+    """A preflight or issue failure still leaves an honest, finished run directory."""
+    run.paths.run_dir.mkdir(parents=True, exist_ok=True)
+    append_event(run.paths.run_dir, "phase", phase="preflight", status="failed", error=str(exc))
+    finish_run(run, "failed", f"input error: {exc}", [str(exc)])
+
+
+def prepare_run(cfg: RunConfig, stdin: Any = None, env: dict | None = None) -> Run:
+    """Preflight and issue, synchronously, so input errors reach the user at once (exit 2)."""
+    run = make_run(cfg, echo=False, env=env)
+    run.paths.run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(run.paths.config_json, dict(dataclasses.asdict(cfg), started_ts=time.time(), created_at=utc_now()))
+    try:
+        preflight(cfg, env=run.env)
+        atomic_write_json(run.paths.config_json, dict(dataclasses.asdict(cfg), started_ts=time.time(), created_at=utc_now()))
+        append_event(run.paths.run_dir, "phase", phase="preflight", status="done", target_sha=cfg.target_sha)
+        atomic_write_json(run.paths.sessions_json, {"run_id": cfg.run_id, "phase": "issue",
+                                                    "manager": {"session_name": cfg.session_name("manager"),
+                                                                "status": "starting", "issue_url": cfg.issue_url or cfg.issue_file},
+                                                    "workers": []})
+        issue = load_issue(cfg.issue_url, cfg.issue_file, cfg.github_api_url, stdin=stdin)
+        atomic_write_json(run.paths.issue_json, issue)
+        if not cfg.issue_key:
+            cfg.issue_key = issue_key_for(cfg.issue_url, None, issue)
+            config = read_json(run.paths.config_json, {})
+            atomic_write_json(run.paths.config_json, dict(config, issue_key=cfg.issue_key))
+        append_event(run.paths.run_dir, "phase", phase="issue", status="done")
+        atomic_write_json(run.paths.run_dir / "checkout_before.json", checkout_fingerprint(cfg.repo_path))
+    except MminionsError as exc:
+        record_input_error(run, exc)
+        raise
+    return run
+
+
+def start_manager_session(run: Run, resume: bool = False) -> str:
+    cfg = run.cfg
+    argv = [*(cfg.self_cmd or self_command()), "manager", "--run-id", cfg.run_id, "--runs-root", cfg.runs_root,
+            "--tmux-socket", cfg.tmux_socket] + (["--resume"] if resume else [])
+    name = cfg.session_name("manager")
+    env = session_env(run.env, {"MMINIONS_RUN_ID": cfg.run_id})
+    run.tmux.new_session(name, cfg.repo_path, " ".join(shlex.quote(a) for a in argv), env)
+    return name
+
+
+def load_run(runs_root: Path, run_id: str) -> Run:
+    paths = RunPaths(runs_root, validate_run_id(run_id))
+    data = read_json(paths.config_json, None)
+    if not data:
+        raise UsageError(f"no run {run_id} under {paths.runs_root} (no config.json)")
+    return make_run(RunConfig.from_dict(data))
+
+
+def stop_run(run: Run, reason: str = "stopped by the user") -> dict:
+    """Kill the run's sessions, remove its worktrees, and end it as stopped (idempotent)."""
+    with contextlib.suppress(OSError):
+        (run.paths.run_dir / ".stop-requested").write_text(reason)
+    run.tmux.kill_session(run.cfg.session_name("manager"))
+    cleanup_run(run)
+    return finish_run(run, "stopped", reason)
+
+
+def send_to_session(run: Run, worker: str, text: str) -> None:
+    session = run.cfg.session_name(validate_worker_id(worker))
+    if not run.tmux.has_session(session):
+        raise UsageError(f"session {session} is not running")
+    if "\n" in text.strip("\n"):
+        run.tmux.paste_text(session, text.strip("\n"))
+    else:
+        run.tmux.send_text(session, text.strip("\n"))
+
+
+def live_session_names(tmux: Tmux) -> set[str] | None:
+    try:
+        return {x["name"] for x in tmux.list_sessions()}
+    except MminionsError:
+        return None
 
 
 # ==== 11. Status ===========================================================
@@ -4448,56 +4533,6 @@ def config_from_args(args: argparse.Namespace, run_id: str) -> RunConfig:
         report=args.report, label_reproduced=args.label_reproduced, label_needs_info=args.label_needs_info)
 
 
-def make_run(cfg: RunConfig, echo: bool = True, env: dict | None = None) -> Run:
-    paths = RunPaths(cfg.runs_root, cfg.run_id)
-    return Run(cfg, paths, Tmux(cfg.tmux_socket), log=log_line(paths, echo),
-               env=dict(os.environ) if env is None else env)
-
-
-def record_input_error(run: Run, exc: MminionsError) -> None:
-    """A preflight or issue failure still leaves an honest, finished run directory."""
-    run.paths.run_dir.mkdir(parents=True, exist_ok=True)
-    append_event(run.paths.run_dir, "phase", phase="preflight", status="failed", error=str(exc))
-    finish_run(run, "failed", f"input error: {exc}", [str(exc)])
-
-
-def prepare_run(cfg: RunConfig, stdin: Any = None, env: dict | None = None) -> Run:
-    """Preflight and issue, synchronously, so input errors reach the user at once (exit 2)."""
-    run = make_run(cfg, echo=False, env=env)
-    run.paths.run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(run.paths.config_json, dict(dataclasses.asdict(cfg), started_ts=time.time(), created_at=utc_now()))
-    try:
-        preflight(cfg, env=run.env)
-        atomic_write_json(run.paths.config_json, dict(dataclasses.asdict(cfg), started_ts=time.time(), created_at=utc_now()))
-        append_event(run.paths.run_dir, "phase", phase="preflight", status="done", target_sha=cfg.target_sha)
-        atomic_write_json(run.paths.sessions_json, {"run_id": cfg.run_id, "phase": "issue",
-                                                    "manager": {"session_name": cfg.session_name("manager"),
-                                                                "status": "starting", "issue_url": cfg.issue_url or cfg.issue_file},
-                                                    "workers": []})
-        issue = load_issue(cfg.issue_url, cfg.issue_file, cfg.github_api_url, stdin=stdin)
-        atomic_write_json(run.paths.issue_json, issue)
-        if not cfg.issue_key:
-            cfg.issue_key = issue_key_for(cfg.issue_url, None, issue)
-            config = read_json(run.paths.config_json, {})
-            atomic_write_json(run.paths.config_json, dict(config, issue_key=cfg.issue_key))
-        append_event(run.paths.run_dir, "phase", phase="issue", status="done")
-        atomic_write_json(run.paths.run_dir / "checkout_before.json", checkout_fingerprint(cfg.repo_path))
-    except MminionsError as exc:
-        record_input_error(run, exc)
-        raise
-    return run
-
-
-def start_manager_session(run: Run, resume: bool = False) -> str:
-    cfg = run.cfg
-    argv = [*(cfg.self_cmd or self_command()), "manager", "--run-id", cfg.run_id, "--runs-root", cfg.runs_root,
-            "--tmux-socket", cfg.tmux_socket] + (["--resume"] if resume else [])
-    name = cfg.session_name("manager")
-    env = session_env(run.env, {"MMINIONS_RUN_ID": cfg.run_id})
-    run.tmux.new_session(name, cfg.repo_path, " ".join(shlex.quote(a) for a in argv), env)
-    return name
-
-
 def progress_text(paths: RunPaths) -> str:
     sessions = read_json(paths.sessions_json, {}) or {}
     workers = sessions.get("workers", [])
@@ -4537,13 +4572,6 @@ def wait_for_run(run: Run, quiet: bool = False) -> dict:
         else:
             gone_since = None
         time.sleep(0.1)
-
-
-def live_session_names(tmux: Tmux) -> set[str] | None:
-    try:
-        return {x["name"] for x in tmux.list_sessions()}
-    except MminionsError:
-        return None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -4609,14 +4637,6 @@ def report_done(run: Run, done: dict, as_json: bool) -> int:
     return DECISION_EXIT.get(done["status"], EXIT_INTERNAL)
 
 
-def load_run(runs_root: Path, run_id: str) -> Run:
-    paths = RunPaths(runs_root, validate_run_id(run_id))
-    data = read_json(paths.config_json, None)
-    if not data:
-        raise UsageError(f"no run {run_id} under {paths.runs_root} (no config.json)")
-    return make_run(RunConfig.from_dict(data))
-
-
 def resume_run(args: argparse.Namespace) -> int:
     run = load_run(runs_root_from(args), args.resume)
     if run.paths.run_done_json.exists():
@@ -4660,15 +4680,6 @@ def cmd_manager(args: argparse.Namespace) -> int:
     with contextlib.suppress(OSError, ValueError):
         print(run.paths.final_md.read_text(encoding="utf-8"), flush=True)
     return DECISION_EXIT.get(done["status"], EXIT_INTERNAL)
-
-
-def stop_run(run: Run, reason: str = "stopped by the user") -> dict:
-    """Kill the run's sessions, remove its worktrees, and end it as stopped (idempotent)."""
-    with contextlib.suppress(OSError):
-        (run.paths.run_dir / ".stop-requested").write_text(reason)
-    run.tmux.kill_session(run.cfg.session_name("manager"))
-    cleanup_run(run)
-    return finish_run(run, "stopped", reason)
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
@@ -4805,16 +4816,6 @@ def cmd_attach(args: argparse.Namespace) -> int:
         raise UsageError(f"session {session} has ended; read its log: {log}")
     os.execvp("tmux", run.tmux.attach_argv(session, args.read_only))
     return EXIT_OK  # pragma: no cover
-
-
-def send_to_session(run: Run, worker: str, text: str) -> None:
-    session = run.cfg.session_name(validate_worker_id(worker))
-    if not run.tmux.has_session(session):
-        raise UsageError(f"session {session} is not running")
-    if "\n" in text.strip("\n"):
-        run.tmux.paste_text(session, text.strip("\n"))
-    else:
-        run.tmux.send_text(session, text.strip("\n"))
 
 
 def cmd_send(args: argparse.Namespace) -> int:

@@ -7,8 +7,8 @@ import subprocess
 import unittest
 from pathlib import Path
 
-from helpers import (FAKES_DIR, GOOD_SCRIPT, candidate, fake_env, make_buggy_repo, mminions, private_tmux,
-                     run_cli, temp_dir, wait_until, write_plan)
+from helpers import (GOOD_SCRIPT, candidate, fake_env, make_buggy_repo, mminions, private_tmux,
+                     temp_dir, write_plan)
 
 TOKEN = "ghp_topSECRET_value_123456"
 

@@ -1,7 +1,6 @@
 """Culprit search: git bisect run in a worktree of its own, with skips and honest ranges."""
 
 import json
-import subprocess
 import unittest
 
 from helpers import (only_run, CALC_ISSUE, git, leftover_worktrees, make_history, mminions, run_cli, temp_dir,

@@ -6,7 +6,7 @@ import subprocess
 import unittest
 from pathlib import Path
 
-from helpers import (only_run, CALC_INIT, CALC_OPS, CALC_OPS_FIXED, REPO_ROOT, TESTS_DIR, make_repo, mminions, run_cli,
+from helpers import (only_run, CALC_INIT, CALC_OPS, CALC_OPS_FIXED, TESTS_DIR, make_repo, mminions, run_cli,
                      temp_dir, private_socket)
 
 TB = ('Traceback (most recent call last):\n  File "x.py", line 2, in <module>\n'
@@ -87,7 +87,7 @@ class BuiltinReproTests(unittest.TestCase):
         self.assertIn("no failure signal", result["notes"])
 
     def test_snippet_that_runs_forever_times_out(self):
-        issue = issue_from(f"# hang\n\n```python\nimport calc\nwhile True:\n    pass\n```\n\nZeroDivisionError: division by zero\n")
+        issue = issue_from("# hang\n\n```python\nimport calc\nwhile True:\n    pass\n```\n\nZeroDivisionError: division by zero\n")
         result = self.repro(issue, timeout=1)
         self.assertEqual(result["candidates"], [])
         self.assertIn("still running after 1 s, stopped", result["notes"])

@@ -3,10 +3,8 @@
 import doctest
 import json
 import multiprocessing
-import os
 import threading
 import unittest
-from pathlib import Path
 
 from helpers import mminions, temp_dir
 

@@ -6,7 +6,6 @@ import threading
 import time
 import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 from helpers import TESTS_DIR, mminions, run_cli, temp_dir
 

@@ -4,7 +4,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 import unittest
 from pathlib import Path
 
@@ -200,6 +199,30 @@ class StopResumeTests(PipelineCase):
         again = self.mm("stop", "--run-id", info["run_id"])
         self.assertEqual(again.returncode, 0, again.stderr)
         self.assertEqual(json.loads(Path(info["run_done"]).read_text())["finished_at"], done["finished_at"])
+
+    def test_status_typed_into_manager_pane(self):
+        info = self.detach({"default": dict(out(candidate(GOOD_SCRIPT)), sleep=30)})
+        self.wait_workers_running(info["run_id"], 2)
+        sent = self.mm("send", "--run-id", info["run_id"], "--worker", "manager", "--text", "status")
+        self.assertEqual(json.loads(sent.stdout), {"run_id": info["run_id"], "worker": "manager", "sent": True})
+
+        def pane():
+            doc = json.loads(self.mm("status", "--run-id", info["run_id"], "--json", "--lines", "60").stdout)
+            return doc["manager"]["pane_tail"]
+        self.assertTrue(wait_until(lambda: "REPRO_BUILDER" in pane() and "phase: repro" in pane(), 10), pane())
+        table = self.mm("status", "--run-id", info["run_id"])
+        self.assertIn("state: running", table.stdout)
+        self.assertIn("w1", table.stdout)
+        listed = self.mm("list")
+        self.assertIn(info["run_id"], listed.stdout)
+        self.assertIn("running", listed.stdout)
+        logs = self.mm("logs", "--run-id", info["run_id"], "--worker", "w1")
+        self.assertIn("[mminions] worker w1", logs.stdout)
+        gone = self.mm("attach", "--run-id", info["run_id"], "--worker", "w9")
+        self.assertEqual(gone.returncode, 2)
+        self.assertIn("has ended; read its log", gone.stderr)
+        self.mm("stop", "--run-id", info["run_id"])
+        self.assert_clean()
 
     def kill_manager(self, run_id):
         sessions = json.loads((self.runs / run_id / "sessions.json").read_text())

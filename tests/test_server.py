@@ -8,7 +8,6 @@ import shutil
 import socket
 import subprocess
 import threading
-import time
 import unittest
 import urllib.request
 from pathlib import Path

@@ -9,10 +9,9 @@ import time
 import unittest
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 from helpers import (CALC_ISSUE, REPO_ROOT, fake_env, leftover_worktrees, write_plan, make_buggy_repo, mminions, private_socket, run_cli,
-                     run_dirs, temp_dir, wait_until)
+                     run_dirs, temp_dir)
 
 TOKEN = "ghs_sweep_SECRET_0123456789"
 WORKFLOW = REPO_ROOT / "tests" / "sweep-workflow.yml"

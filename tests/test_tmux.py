@@ -1,6 +1,5 @@
 """tmux layer on a private socket per test; the default server is never touched."""
 
-import time
 import unittest
 
 from helpers import mminions, private_tmux, temp_dir, wait_until

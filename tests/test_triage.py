@@ -1,7 +1,6 @@
 """Triage: evidence is checked against the real files; agreement outranks lone confidence."""
 
 import json
-import subprocess
 import unittest
 
 from helpers import (only_run, CALC_INIT, CALC_OPS, GOOD_SCRIPT, fake_env, make_buggy_repo, make_repo, mminions, run_cli,

@@ -4,7 +4,6 @@ or left behind: no session, no worktree, no lock, and always an honest run_done.
 import json
 import os
 import random
-import signal
 import subprocess
 import threading
 import time
@@ -13,8 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from helpers import (CALC_ISSUE, GOOD_SCRIPT, REPO_ROOT, candidate, fake_env, git, kill_tmux_server,
-                     leftover_worktrees, make_buggy_repo, make_history, mminions, only_run, private_socket,
+from helpers import (CALC_ISSUE, GOOD_SCRIPT, REPO_ROOT, candidate, fake_env, git, leftover_worktrees, make_buggy_repo, make_history, mminions, only_run, private_socket,
                      run_cli, run_dirs, temp_dir, wait_until, write_plan)
 
 BLOATED_ISSUE = '''# mean() crashes on an empty list
@@ -204,7 +202,11 @@ class CronTests(UnattendedCase):
         self.assertEqual(first.returncode, 0, first.stderr)
         second = self.run_issue("--skip-if-done")
         self.assertEqual(second.returncode, 0)
-        self.assertIn("already done: " + json.loads(first.stdout)["run_id"], second.stdout)
+        skipped = json.loads(second.stdout)
+        self.assertEqual((skipped["run_id"], skipped["skipped"]), (json.loads(first.stdout)["run_id"], "already-done"))
+        plain = run_cli("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--runs-root",
+                        str(self.runs), "--tmux-socket", self.socket, "--skip-if-done")
+        self.assertIn("already done: " + skipped["run_id"], plain.stdout)
         self.assertEqual(len(run_dirs(self.runs)), 1)
         index = [json.loads(l) for l in (self.runs / "index.jsonl").read_text().splitlines()]
         self.assertEqual([i["status"] for i in index], ["ok"])
@@ -221,7 +223,7 @@ class CronTests(UnattendedCase):
                         "--detach", "--json", "--no-bisect", env=env)
         run_id = json.loads(first.stdout)["run_id"]
         second = self.mm("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--agent", "codex",
-                         "--json", env=env)
+                         env=env)
         self.assertEqual(second.returncode, 0)
         self.assertEqual(second.stdout.strip(), f"already running: {run_id}")
         self.assertEqual(len(run_dirs(self.runs)), 1)
