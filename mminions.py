@@ -2385,6 +2385,13 @@ def _simplifications(tree: ast.Module) -> Iterable[ast.Module]:
                                        setattr(n, "values", n.values[: len(n.values) // 2])))
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) > 8:
             variants.append(lambda n: setattr(n, "value", n.value[: len(n.value) // 2]))
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and len(node.names) > 1:
+            for k in range(len(node.names)):
+                variants.append(lambda n, k=k: n.names.pop(k) if k < len(n.names) else None)
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and node.value.args:
+            # print(f(x)) -> f(x): keep only what the call was given
+            for k in range(len(node.value.args)):
+                variants.append(lambda n, k=k: setattr(n, "value", n.value.args[k]) if k < len(n.value.args) else None)
         if isinstance(node, ast.Call):
             for k in range(len(node.keywords)):
                 variants.append(lambda n, k=k: n.keywords.pop(k) if k < len(n.keywords) else None)
@@ -5146,7 +5153,12 @@ Since upgrading, `parse_date` refuses a valid leap day. 2000 is a leap year (div
 so this should return `(2000, 2, 29)`:
 
 ```python
-from tinydate import parse_date
+import datetime
+from tinydate import parse_date, is_leap
+
+print("today:", datetime.date.today())
+for year in (1996, 2000, 2004):
+    print(year, "leap" if is_leap(year) else "common")
 print(parse_date("2000-02-29"))
 ```
 
@@ -5154,7 +5166,7 @@ Instead I get:
 
 ```
 Traceback (most recent call last):
-  File "check.py", line 2, in <module>
+  File "check.py", line 8, in <module>
     print(parse_date("2000-02-29"))
   File "/home/me/venv/lib/python3.11/site-packages/tinydate/core.py", line 22, in parse_date
     raise ValueError(f"day out of range for {year}-{month:02d}: {day}")

@@ -7,7 +7,8 @@ import subprocess
 import unittest
 from pathlib import Path
 
-from helpers import (GOOD_SCRIPT, candidate, fake_env, make_buggy_repo, mminions, private_tmux,
+from helpers import (CALC_ISSUE, GOOD_SCRIPT, candidate, fake_env, make_buggy_repo, mminions, only_run,
+                     private_socket, private_tmux, run_cli,
                      temp_dir, write_plan)
 
 TOKEN = "ghp_topSECRET_value_123456"
@@ -228,3 +229,52 @@ class DoctorTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class StaticRejectionTests(unittest.TestCase):
+    def test_reasons(self):
+        wt = Path("/wt")
+        cases = {
+            "oracle command does not run the reproducer file": candidate(GOOD_SCRIPT, oracle_command="python3 -c 'import calc'"),
+            "setup command reaches outside the worktree": candidate(GOOD_SCRIPT, setup_commands=["cd .. && rm -rf x"]),
+            "touches /etc/passwd, outside the worktree": candidate(GOOD_SCRIPT, setup_commands=["cat /etc/passwd"]),
+            "installs into the user's environment": candidate(GOOD_SCRIPT, setup_commands=["pip install requests"]),
+            "not valid Python": candidate("def (:\n"),
+            "contains the failure signature as a literal": candidate(
+                "import calc\nprint('ZeroDivisionError: division by zero')\nraise SystemExit(1)\n",
+                "ZeroDivisionError: division by zero"),
+            "no claimed failure signature": candidate(GOOD_SCRIPT, ""),
+        }
+        for fragment, cand in cases.items():
+            reasons = mminions.static_rejections(cand, ["calc"], wt)
+            self.assertTrue(any(fragment in r for r in reasons), (fragment, reasons))
+        ok = candidate(GOOD_SCRIPT, setup_commands=["python3 -m venv .venv && .venv/bin/pip install -e ."])
+        self.assertEqual(mminions.static_rejections(ok, ["calc"], wt), [])
+        self.assertTrue(mminions.signature_consistent("ZeroDivisionError", {"exception_types": ["ZeroDivisionError"]}))
+        self.assertFalse(mminions.signature_consistent("KeyError", {"exception_types": ["ZeroDivisionError"]}))
+        self.assertTrue(mminions.signature_consistent("anything", {}))
+
+
+class AutoAgentTests(unittest.TestCase):
+    """--agent auto: the built-in agent first; a model agent only when it found nothing."""
+
+    def run_auto(self, issue_text):
+        root = temp_dir(self)
+        repo, issue, _ = make_buggy_repo(root)
+        issue.write_text(issue_text)
+        socket = private_socket(self)
+        plan = write_plan(root / "plan.json", {"default": {"output": {"candidates": [candidate(GOOD_SCRIPT)], "notes": ""}}})
+        result = run_cli("run", "--issue-file", str(issue), "--repo-path", str(repo), "--agent", "auto",
+                         "--min-workers", "1", "--verify-runs", "2", "--no-bisect", "--no-triage", "--json",
+                         "--runs-root", str(root / "runs"), "--tmux-socket", socket,
+                         env=fake_env(plan, None, MMINIONS_WORKTREE_ROOT=str(root / "wt")))
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        sessions = json.loads((only_run(root / "runs") / "sessions.json").read_text())
+        return [w["backend"] for w in sessions["workers"]]
+
+    def test_builtin_alone_when_it_reproduces(self):
+        self.assertEqual(self.run_auto(CALC_ISSUE), ["builtin"])
+
+    def test_model_agent_when_builtin_finds_nothing(self):
+        self.assertEqual(self.run_auto("# mean is broken\n\nmean of nothing divides by zero: ZeroDivisionError\n"),
+                         ["builtin", "codex"])
