@@ -3443,7 +3443,7 @@ def phase_bisect(run: Run) -> None:
         with contextlib.suppress(MminionsError):
             git(worktree, "bisect", "reset", runner=run.runner, check=False)
         worktree_remove(cfg.repo_path, worktree, run.runner)
-    run.log(f"bisect: {doc.get('summary', doc['status'])}")
+        run.log(f"bisect: {doc.get('summary', doc['status'])}")
 
 
 def github_link(issue: dict, sha: str, rel: str, line: int) -> str | None:

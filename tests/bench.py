@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from helpers import (CALC_ISSUE, GOOD_SCRIPT, MMINIONS_PY, candidate, fake_env, make_buggy_repo, make_history,  # noqa: E402
-                     make_repo, mminions, unique_socket, write_plan, kill_tmux_server, CALC_INIT, CALC_OPS)
+                     make_repo, mminions, only_run, unique_socket, write_plan, kill_tmux_server, CALC_INIT, CALC_OPS)
 
 
 def counting_runner(log: list):
@@ -174,7 +174,7 @@ def bench_bisect(root: Path) -> None:
     finally:
         kill_tmux_server(socket)
     assert r.returncode == 0, r.stderr
-    doc = json.loads(next((root / "runs").iterdir()).joinpath("triage", "bisect.json").read_text())
+    doc = json.loads(only_run(root / "runs").joinpath("triage", "bisect.json").read_text())
     assert doc["first_bad"]["sha"] == marks[537], doc.get("summary")
     print(f"mminions: found {doc['first_bad']['sha'][:12]}; good-commit search {len(doc['searched'])} oracle runs "
           f"({', '.join(s['label'] + '=' + s['result'] for s in doc['searched'])}), bisect {len(doc['steps'])} oracle runs "
