@@ -2713,7 +2713,10 @@ def run_is_live(runs_root: Path, run_id: str, live_sessions: set[str] | None) ->
     cfg = read_json(run_dir / "config.json", {}) or {}
     if live_sessions is not None and f"{cfg.get('prefix', DEFAULT_PREFIX)}-{run_id}-manager" in live_sessions:
         return True
-    started = cfg.get("started_ts") or 0
+    try:  # a run whose directory was just made has no config yet: it is starting
+        started = cfg.get("started_ts") or run_dir.stat().st_mtime
+    except OSError:
+        return False
     return time.time() - started < 60 and not (read_json(run_dir / "sessions.json", {}) or {}).get("manager", {}).get("pid")
 
 
@@ -4589,15 +4592,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     key = None
     if args.issue_file != "-" and bool(args.issue_url) != bool(args.issue_file):
         key = issue_key_for(args.issue_url, args.issue_file)
+    sha = None
     if args.skip_if_done and key and args.repo_path and is_repo(args.repo_path):
         sha = resolve(args.repo_path, args.ref)
-        found = find_finished_run(runs_root, key, sha)
-        if found:
-            final = runs_root / found["run_id"] / "final.md"
-            print(json.dumps({"run_id": found["run_id"], "status": found["status"], "skipped": "already-done",
-                              "final_md": str(final)}) if args.json else
-                  f"already done: {found['run_id']} ({found['status']}) for this issue at {sha[:12]}; report: {final}")
-            return int(found.get("exit_code", DECISION_EXIT.get(found["status"], EXIT_INTERNAL)))
     run_id, run_dir = allocate_run_dir(runs_root)
     try:
         if key:
@@ -4607,6 +4604,16 @@ def cmd_run(args: argparse.Namespace) -> int:
                 print(json.dumps({"run_id": holder, "status": "running", "skipped": "already-running"})
                       if args.json else f"already running: {holder}")
                 return EXIT_OK
+            # Looked up only while holding the lock: a run that ended meanwhile is seen here.
+            found = find_finished_run(runs_root, key, sha) if sha else None
+            if found:
+                release_issue(runs_root, key, run_id)
+                shutil.rmtree(run_dir, ignore_errors=True)
+                final = runs_root / found["run_id"] / "final.md"
+                print(json.dumps({"run_id": found["run_id"], "status": found["status"], "skipped": "already-done",
+                                  "final_md": str(final)}) if args.json else
+                      f"already done: {found['run_id']} ({found['status']}) for this issue at {sha[:12]}; report: {final}")
+                return int(found.get("exit_code", DECISION_EXIT.get(found["status"], EXIT_INTERNAL)))
         cfg = config_from_args(args, run_id)
         cfg.issue_key = key or ""
         run = prepare_run(cfg)
@@ -4621,7 +4628,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         if key:
             release_issue(runs_root, key, run_id)
         raise
-    session = start_manager_session(run)
+    try:
+        session = start_manager_session(run)
+    except MminionsError as exc:
+        finish_run(run, "failed", f"could not start the manager session: {exc}", [str(exc)])
+        raise
     if args.detach:
         info = {"run_id": run_id, "run_done": str(run.paths.run_done_json), "manager_session": session}
         print(json.dumps(info, indent=2) if args.json else
