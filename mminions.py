@@ -662,14 +662,23 @@ def worktrees(repo: str | Path, runner: Runner = run_cmd) -> list[dict[str, str]
     return items
 
 
-def checkout_fingerprint(repo: str | Path, runner: Runner = run_cmd) -> dict[str, Any]:
-    """What must be identical before and after a run: HEAD, status, branches, stash, bisect."""
+def checkout_fingerprint(repo: str | Path, runner: Runner = run_cmd,
+                         ignore: Sequence[str | Path] = ()) -> dict[str, Any]:
+    """What must be identical before and after a run: HEAD, status, branches, stash, bisect.
+    Paths under ``ignore`` (a runs root kept inside the checkout, say) do not count."""
     gitdir = Path(git(repo, "rev-parse", "--absolute-git-dir", runner=runner).stdout.strip())
+    top = Path(os.path.realpath(repo))
+    prefixes = []
+    for path in ignore:
+        with contextlib.suppress(ValueError):
+            prefixes.append(str(Path(os.path.realpath(path)).relative_to(top)).rstrip("/") + "/")
+    status = git(repo, "status", "--porcelain=v1", "--untracked-files=all", runner=runner, check=False).stdout
+    status = "".join(line + "\n" for line in status.splitlines()
+                     if not any(line[3:].strip('"').startswith(prefix) for prefix in prefixes))
     return {
         "head": git(repo, "rev-parse", "HEAD", runner=runner, check=False).stdout.strip(),
         "symbolic": git(repo, "symbolic-ref", "-q", "HEAD", runner=runner, check=False).stdout.strip(),
-        "status": git(repo, "status", "--porcelain=v1", "--untracked-files=all",
-                      runner=runner, check=False).stdout,
+        "status": status,
         "branches": git(repo, "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads",
                         runner=runner, check=False).stdout,
         "stash": git(repo, "stash", "list", runner=runner, check=False).stdout,
@@ -3699,7 +3708,7 @@ def decide(run: Run, checkout_before: dict | None) -> dict:
     selected = read_json(run.paths.selected_candidate_json, None)
     diagnostics = []
     if checkout_before:
-        after = checkout_fingerprint(run.cfg.repo_path, run.runner)
+        after = checkout_fingerprint(run.cfg.repo_path, run.runner, [run.cfg.runs_root, worktrees_root()])
         changed = fingerprint_diff(checkout_before, after)
         if changed:
             diagnostics.append("WARNING: the user's checkout changed during the run (" + ", ".join(changed)
@@ -3746,7 +3755,7 @@ def run_pipeline(run: Run, phases: Sequence[str] | None = None) -> dict:
     before = read_json(paths.run_dir / "checkout_before.json", None)
     if before is None:
         with contextlib.suppress(MminionsError):
-            before = checkout_fingerprint(cfg.repo_path, run.runner)
+            before = checkout_fingerprint(cfg.repo_path, run.runner, [cfg.runs_root, worktrees_root()])
             atomic_write_json(paths.run_dir / "checkout_before.json", before)
     sessions = load_sessions(paths)
     sessions.setdefault("manager", {}).update(session_name=cfg.session_name("manager"), status="running",
@@ -3837,7 +3846,8 @@ def prepare_run(cfg: RunConfig, stdin: Any = None, env: dict | None = None) -> R
             config = read_json(run.paths.config_json, {})
             atomic_write_json(run.paths.config_json, dict(config, issue_key=cfg.issue_key))
         append_event(run.paths.run_dir, "phase", phase="issue", status="done")
-        atomic_write_json(run.paths.run_dir / "checkout_before.json", checkout_fingerprint(cfg.repo_path))
+        atomic_write_json(run.paths.run_dir / "checkout_before.json",
+                          checkout_fingerprint(cfg.repo_path, ignore=[cfg.runs_root, worktrees_root()]))
     except MminionsError as exc:
         record_input_error(run, exc)
         raise

@@ -93,6 +93,16 @@ class EndToEndTests(PipelineCase):
         self.assertEqual((self.repo / "scratch.txt").read_text(), "user's own work\n")
         self.assert_clean()
 
+    def test_runs_root_inside_the_checkout_is_not_a_change(self):
+        # a user running `mminions run` from the repo itself with the default ./runs
+        result = run_cli("run", "--issue-file", str(self.issue), "--repo-path", ".", "--agent", "builtin",
+                         "--min-workers", "1", "--verify-runs", "2", "--tmux-socket", self.socket, "--json",
+                         cwd=self.repo, env={"MMINIONS_WORKTREE_ROOT": str(self.wtroot)})
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        run_dir = run_dirs(self.repo / "runs")[0]
+        self.assertNotIn("checkout changed", (run_dir / "final.md").read_text())
+        self.assertEqual(json.loads((run_dir / "decision.json").read_text())["diagnostics"], [])
+
     def test_rejections_and_escalation(self):
         plan = {"w1": out(candidate(CHEAT)), "w2": {"output": "Sorry, I could not reproduce it."},
                 "w3": dict(out(candidate(GOOD_SCRIPT)), sleep=60), "w4": out(candidate(WRONG), candidate(NO_IMPORT)),
