@@ -634,19 +634,34 @@ def head_sha(repo: str | Path, runner: Runner = run_cmd) -> str:
     return resolve(repo, "HEAD", runner)
 
 
+@contextlib.contextmanager
+def worktree_lock(repo: str | Path) -> Iterable[None]:
+    """Serialise worktree add/remove/prune on one repository across processes: concurrent
+    `git worktree add` calls race on .git/worktrees/, and a prune can eat a worktree that
+    another run is still creating."""
+    key = hashlib.sha256(os.path.realpath(repo).encode()).hexdigest()[:16]
+    lock_dir = worktrees_root() / ".locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with open(lock_dir / f"{key}.lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
 def worktree_add(repo: str | Path, path: str | Path, ref: str, runner: Runner = run_cmd) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    git(repo, "worktree", "add", "--detach", "--force", str(path), ref, runner=runner)
+    with worktree_lock(repo):
+        git(repo, "worktree", "add", "--detach", "--force", str(path), ref, runner=runner)
     return path
 
 
 def worktree_remove(repo: str | Path, path: str | Path, runner: Runner = run_cmd) -> None:
     """Remove a worktree, also when its directory was already deleted by hand."""
-    git(repo, "worktree", "remove", "--force", "--force", str(path), runner=runner, check=False)
-    if Path(path).exists():
-        shutil.rmtree(path, ignore_errors=True)
-    git(repo, "worktree", "prune", runner=runner, check=False)
+    with worktree_lock(repo):
+        git(repo, "worktree", "remove", "--force", "--force", str(path), runner=runner, check=False)
+        if Path(path).exists():
+            shutil.rmtree(path, ignore_errors=True)
+        git(repo, "worktree", "prune", runner=runner, check=False)
 
 
 def worktrees(repo: str | Path, runner: Runner = run_cmd) -> list[dict[str, str]]:
@@ -2843,7 +2858,8 @@ def next_worker_id(paths: RunPaths) -> str:
 
 
 def new_worktree(run: Run, name: str, sha: str | None = None) -> Path:
-    path = run.worktree_dir / name
+    # The leaf name becomes git's admin name under .git/worktrees/: keep it unique per run.
+    path = run.worktree_dir / f"{run.cfg.run_id[4:]}-{name}"
     if path.exists():
         worktree_remove(run.cfg.repo_path, path, run.runner)
     return worktree_add(run.cfg.repo_path, path, sha or run.cfg.target_sha, run.runner)
@@ -2860,7 +2876,8 @@ def remove_run_worktrees(repo_path: str, run_id: str, runner: Runner = run_cmd) 
                 path.resolve().relative_to(base)
                 worktree_remove(repo_path, path, runner)
                 count += 1
-        git(repo_path, "worktree", "prune", runner=runner, check=False)
+        with worktree_lock(repo_path):
+            git(repo_path, "worktree", "prune", runner=runner, check=False)
     if base.exists():
         shutil.rmtree(base, ignore_errors=True)
     return count

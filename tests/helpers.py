@@ -204,6 +204,13 @@ def fake_env(plan: Path | None = None, record: Path | None = None, **extra) -> d
     return env
 
 
+def leftover_worktree_dirs(root: Path) -> list[Path]:
+    """Worktree directories left under a worktrees root (its .locks/ is not a leftover)."""
+    if not root.exists():
+        return []
+    return [p for p in root.glob("*/*") if p.parent.name != ".locks"]
+
+
 def leftover_worktrees(repo: Path) -> list[str]:
     out = git(repo, "worktree", "list", "--porcelain")
     return [l.split(" ", 1)[1] for l in out.splitlines() if l.startswith("worktree ")][1:]

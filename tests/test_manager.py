@@ -7,7 +7,7 @@ import subprocess
 import unittest
 from pathlib import Path
 
-from helpers import (run_dirs, GOOD_SCRIPT, candidate, fake_env, git, leftover_worktrees, make_buggy_repo, mminions,
+from helpers import (leftover_worktree_dirs, run_dirs, GOOD_SCRIPT, candidate, fake_env, git, leftover_worktrees, make_buggy_repo, mminions,
                      run_cli, temp_dir, private_socket, wait_until, write_plan)
 
 CHEAT = "import calc\nraise ZeroDivisionError('division by zero')\n"
@@ -57,7 +57,7 @@ class PipelineCase(unittest.TestCase):
     def assert_clean(self):
         self.assertTrue(wait_until(lambda: self.sessions() == [], 5), self.sessions())
         self.assertEqual(leftover_worktrees(self.repo), [])
-        self.assertEqual(list(self.wtroot.glob("*/*")) if self.wtroot.exists() else [], [])
+        self.assertEqual(leftover_worktree_dirs(self.wtroot), [])
 
 
 class EndToEndTests(PipelineCase):

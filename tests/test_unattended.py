@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from helpers import (CALC_ISSUE, GOOD_SCRIPT, REPO_ROOT, candidate, fake_env, git, leftover_worktrees, make_buggy_repo, make_history, mminions, only_run, private_socket,
+from helpers import (leftover_worktree_dirs, CALC_ISSUE, GOOD_SCRIPT, REPO_ROOT, candidate, fake_env, git, leftover_worktrees, make_buggy_repo, make_history, mminions, only_run, private_socket,
                      run_cli, run_dirs, temp_dir, wait_until, write_plan)
 
 BLOATED_ISSUE = '''# mean() crashes on an empty list
@@ -56,7 +56,7 @@ class UnattendedCase(unittest.TestCase):
     def assert_nothing_left(self, repo):
         self.assertTrue(wait_until(lambda: self.sessions() == [], 10), self.sessions())
         self.assertEqual(leftover_worktrees(repo), [])
-        self.assertEqual(list(self.wt.glob("*/*")) if self.wt.exists() else [], [])
+        self.assertEqual(leftover_worktree_dirs(self.wt), [])
         self.assertEqual(list((self.runs / "locks").glob("*.lock")) if (self.runs / "locks").exists() else [], [])
 
 
@@ -283,7 +283,7 @@ class CronTests(UnattendedCase):
                                    "--tmux-socket", self.socket], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True, env=env) for p in issues]
         outs = [p.communicate(timeout=240) for p in procs]
-        self.assertEqual([p.returncode for p in procs], [0] * 10, [o[1][-300:] for o in outs])
+        self.assertEqual([p.returncode for p in procs], [0] * 10, [o[0][-600:] + o[1][-300:] for o in outs])
         ids = [json.loads(o[0])["run_id"] for o in outs]
         self.assertEqual(len(set(ids)), 10)
         index = [json.loads(l) for l in (self.runs / "index.jsonl").read_text().splitlines()]
