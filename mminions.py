@@ -938,6 +938,9 @@ _SHOULD_RE = re.compile(
     r"(?:it[ \t]+)?(?:is|was|returns|returned|prints|printed|gives|gave|outputs)[ \t]+`?(?P<act>[^`\n]{1,120}?)`?"
     r"[ \t]*(?:[.;]|$)", re.I | re.M)
 _INLINE_CODE_RE = re.compile(r"`([^`\n]{1,500})`")
+_PROSE_ERROR_RE = re.compile(r"\b(?:raises?|raised|raising|throws?|threw|gets?|got|gives?|gave|fails? with|with an?)\s+"
+                             r"(?:an?\s+)?`?(?P<type>[A-Z]\w*(?:Error|Exception))\b`?"
+                             r"(?::\s*(?P<msg>[^`\n]{1,200}?)\s*(?:[.;!]?\s*$|[.;!]\s))?")
 _SECTION_RE = re.compile(r"^\W{0,6}(expected|actual)(?:\s+(?:output|result|behaviou?r))?\W{0,6}$", re.I)
 _RUST_PANIC_RE = re.compile(r"^thread '[^']*' panicked at (?:'(?P<old>.*)', (?P<loc1>\S+)|(?P<loc2>\S+?):?)$")
 _RUST_ERR_RE = re.compile(r"^(?P<type>error\[E\d{4}\]):\s*(?P<msg>.*)$")
@@ -1050,11 +1053,16 @@ def extract_error_lines(text: str, source: str = "body") -> list[dict]:
             out.append({"type": m.group("type"), "message": (m.group("msg") or "").strip(),
                         "source": source, "origin": "error-line"})
             continue
-        for span in _INLINE_CODE_RE.findall(line):
+        spans = _INLINE_CODE_RE.findall(line)
+        for span in spans:
             m = _EXC_LINE_RE.match(span.strip())
             if m and m.group("msg"):
                 out.append({"type": m.group("type"), "message": m.group("msg").strip(),
                             "source": source, "origin": "inline"})
+        if not spans or not out or out[-1]["source"] != source:
+            for m in _PROSE_ERROR_RE.finditer(line):  # "it raises ZeroDivisionError: division by zero"
+                out.append({"type": m.group("type"), "message": (m.group("msg") or "").strip(),
+                            "source": source, "origin": "prose"})
         m = _RUST_PANIC_RE.match(line)
         if m:
             message = m.group("old") or (lines[n + 1].strip() if n + 1 < len(lines) else "")
@@ -3751,6 +3759,9 @@ def decide(run: Run, checkout_before: dict | None) -> dict:
                          "see Diagnostics: the cause is the workers, not the report")
         elif not entries and hint == "neither":
             rationale = "no runnable snippet and no failure signal in the report, and no worker produced a candidate"
+        elif not entries and workers and all(w.get("backend") == "builtin" for w in workers if w.get("role") == ROLE_REPRO):
+            rationale = ("the built-in agent ran the report's snippets and none failed as reported (see What the "
+                         "workers found); a model agent (--agent codex or claude) may get further")
         elif not entries:
             rationale = "no worker produced a candidate reproducer"
         else:

@@ -305,6 +305,12 @@ class ExtractionTests(unittest.TestCase):
         pairs = mminions.extract_expected_actual(text)
         self.assertEqual(pairs, [{"expected": "[1, 2]", "actual": "[2, 1]", "source": "body"}])
 
+    def test_errors_named_in_prose(self):
+        sig = mminions.extract_signals([("body", "Calling it raises ZeroDivisionError: division by zero.\n"
+                                                 "Later I got a KeyError when saving.\nThe Error type is fine.")])
+        self.assertEqual(sig["exception_types"], ["ZeroDivisionError", "KeyError"])
+        self.assertEqual(sig["messages"], ["division by zero"])
+
     def test_large_body_is_fast(self):
         body = ("Some prose line with a path pkg/mod.py:12 and words.\n" * 4000
                 + "```python\nimport x\nx.f()\n```\n" + "ValueError: big\n")
