@@ -760,9 +760,10 @@ def resolve_token(env: dict, runner: Runner = run_cmd) -> str | None:
     for name in ("GITHUB_TOKEN", "GH_TOKEN"):
         if env.get(name):
             return env[name].strip()
-    if shutil.which("gh"):
+    gh = shutil.which("gh", path=env.get("PATH"))
+    if gh:
         with contextlib.suppress(MminionsError):
-            result = runner(["gh", "auth", "token"], timeout=10)
+            result = runner([gh, "auth", "token"], timeout=10, env=dict(env))
             if result.ok and result.stdout.strip():
                 return result.stdout.strip()
     return None

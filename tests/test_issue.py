@@ -142,6 +142,13 @@ class GitHubFetchTests(unittest.TestCase):
     def test_gh_token_fallback_and_no_token(self):
         self.load(7, env={"GITHUB_API_URL": self.gh.url, "GH_TOKEN": "other"})
         self.assertEqual(self.gh.requests[-1]["auth"], "Bearer other")
+        bindir = temp_dir(self)
+        (bindir / "gh").write_text("#!/bin/sh\n[ \"$1 $2\" = 'auth token' ] && echo gho_from_gh_cli\n")
+        (bindir / "gh").chmod(0o755)
+        self.load(7, env={"GITHUB_API_URL": self.gh.url, "PATH": f"{bindir}:/usr/bin:/bin"})
+        self.assertEqual(self.gh.requests[-1]["auth"], "Bearer gho_from_gh_cli")
+        self.load(7, env={"GITHUB_API_URL": self.gh.url, "PATH": "/usr/bin:/bin"})
+        self.assertIsNone(self.gh.requests[-1]["auth"])
 
     def assert_error(self, number, fragment):
         with self.assertRaises(mminions.GitHubError) as ctx:
