@@ -2602,9 +2602,6 @@ def changed_lines_from_diff(diff: str) -> list[dict]:
 
 # ==== 10. Manager ==========================================================
 
-PHASES = ("preflight", "issue", "repro", "select", "fixed", "minimize", "bisect", "triage", "decide")
-
-
 @dataclass
 class RunConfig:
     """Everything a run was started with; saved as config.json (never a secret)."""

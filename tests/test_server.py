@@ -107,6 +107,7 @@ class ContractTests(ServerCase):
             self.assertIsInstance(worker["session_exists"], bool)
             self.assertIn(worker["role"], ("REPRO_BUILDER", "TRIAGER"))
         self.assertEqual(status["run_state"], "finished")
+        self.assertIn(status["run_state"], mminions.RUN_STATES)
         self.assertEqual(status["decision"]["status"], "ok")
         self.assertEqual(status["run_done"]["status"], "ok")
         self.assertTrue(all(isinstance(v, int) for v in status["summary"].values()))
