@@ -3362,18 +3362,48 @@ def phase_minimize(run: Run) -> None:
     run.log(f"minimized: {before['lines']} -> {doc['after']['lines']} lines in {oracle.calls} oracle calls")
 
 
-def bisect_step(run_dir: Path, worktree: Path) -> int:
-    """One ``git bisect run`` step (called through the hidden _bisect-step command)."""
+BISECT_VERDICTS = {0: "good", 1: "bad", 125: "skip"}
+BISECT_ORACLE_SH = """\
+#!/bin/sh
+# One `git bisect run` step for mminions run {run_id}: 0 good, 1 bad (same failure), 125 skip.
+# A passing step is decided here; only a failing one starts Python to compare signatures.
+wt={worktree}
+cd "$wt" || exit 125
+src=""; [ -d "$wt/src" ] && src=":$wt/src"
+export PYTHONPATH="$wt$src" PYTHONDONTWRITEBYTECODE=1 PYTHONHASHSEED=0 PYTHONUNBUFFERED=1
+export PATH={pydir}:"$PATH"
+cp {saved} {repro} || exit 125
+if command -v timeout >/dev/null 2>&1; then
+  timeout -k 2 {timeout} sh -c {oracle} > {out} 2>&1
+else
+  sh -c {oracle} > {out} 2>&1
+fi
+rc=$?
+if [ "$rc" -eq 0 ]; then
+  printf '%s good 0\\n' "$(git rev-parse HEAD)" >> {steps}
+  exit 0
+fi
+exec {self_cmd} _bisect-step --run-dir {run_dir} --worktree "$wt" --output {out} --rc "$rc"
+"""
+
+
+def bisect_step(run_dir: Path, worktree: Path, output: Path | None = None, rc: int | None = None) -> int:
+    """One ``git bisect run`` step (the hidden _bisect-step command): classify the oracle's
+    output the wrapper saved, or run the oracle here when there is none."""
     selected = read_json(run_dir / "repro" / "selected_candidate.json", {})
     cfg = RunConfig.from_dict(read_json(run_dir / "config.json", {}))
     cand = selected["candidate"]
-    result, path = run_oracle(cand, worktree, cfg.verify_timeout)
+    path = repro_path(worktree, cand.get("file_extension", "py"))
+    if output is not None and rc is not None:
+        text = output.read_text(encoding="utf-8", errors="replace") if output.exists() else ""
+        result = CmdResult(["sh"], 124 if rc == 124 else rc, text, "", 0.0, timed_out=rc == 124)
+    else:
+        result, path = run_oracle(cand, worktree, cfg.verify_timeout)
     code = classify_oracle_result(result, cand["claimed_failure_signature"], selected["verification"].get("origin"),
                                   worktree, path)
-    path.unlink(missing_ok=True)
     sha = git(worktree, "rev-parse", "HEAD", check=False).stdout.strip()
-    append_event(run_dir, "bisect_step", sha=sha, result={0: "good", 1: "bad", 125: "skip"}[code],
-                 exit_code=result.returncode, tail=tail_lines(result.output, 3))
+    with open(run_dir / "triage" / "bisect_steps.txt", "a", encoding="utf-8") as fh:
+        fh.write(f"{sha} {BISECT_VERDICTS[code]} {result.returncode}\n")
     return code
 
 
@@ -3427,7 +3457,7 @@ def phase_bisect(run: Run) -> None:
             code = classify_oracle_result(result, cand["claimed_failure_signature"],
                                           selected["verification"].get("origin"), worktree, path)
             path.unlink(missing_ok=True)
-            verdict = {0: "good", 1: "bad", 125: "skip"}[code]
+            verdict = BISECT_VERDICTS[code]
             doc["searched"].append({"label": label, "sha": sha, "result": verdict})
             if verdict == "good":
                 good = sha
@@ -3438,22 +3468,31 @@ def phase_bisect(run: Run) -> None:
             return
         doc["good"] = good
         commits = int(git(worktree, "rev-list", "--count", f"{good}..{cfg.target_sha}", runner=run.runner).stdout.strip() or 0)
-        self_cmd = " ".join(shlex.quote(a) for a in (cfg.self_cmd or self_command()))
+        q = shlex.quote
+        ext = cand.get("file_extension", "py")
+        saved = run.paths.triage_dir / f"bisect_repro.{re.sub(r'[^A-Za-z0-9]', '', ext) or 'txt'}"
+        atomic_write_text(saved, cand["script"])
+        steps_file = run.paths.triage_dir / "bisect_steps.txt"
+        steps_file.unlink(missing_ok=True)
+        repro = repro_path(worktree, ext)
         wrapper = run.paths.triage_dir / "bisect_oracle.sh"
-        atomic_write_text(wrapper, "#!/bin/sh\nexec " + self_cmd + " _bisect-step --run-dir "
-                          + shlex.quote(str(run.paths.run_dir)) + " --worktree " + shlex.quote(str(worktree)) + "\n", 0o755)
-        before_steps = len([e for e in read_events(run.paths.run_dir) if e.get("kind") == "bisect_step"])
+        atomic_write_text(wrapper, BISECT_ORACLE_SH.format(
+            run_id=cfg.run_id, worktree=q(str(worktree)), pydir=q(os.path.dirname(sys.executable)), saved=q(str(saved)),
+            repro=q(str(repro)), timeout=int(cfg.verify_timeout), oracle=q(render_oracle(cand["oracle_command"], repro)),
+            out=q(str(run.paths.triage_dir / "bisect_step.out")), steps=q(str(steps_file)),
+            self_cmd=" ".join(q(a) for a in (cfg.self_cmd or self_command())), run_dir=q(str(run.paths.run_dir))), 0o755)
         git(worktree, "bisect", "start", cfg.target_sha, good, runner=run.runner)
         fault_point(run, "bisect")
         result = git(worktree, "bisect", "run", "sh", str(wrapper), runner=run.runner, timeout=3600, check=False)
         log = git(worktree, "bisect", "log", runner=run.runner, check=False).stdout
         git(worktree, "bisect", "reset", runner=run.runner, check=False)
         parsed = parse_bisect_output(result.stdout)
-        steps = [e for e in read_events(run.paths.run_dir) if e.get("kind") == "bisect_step"][before_steps:]
+        steps = [dict(zip(("sha", "result"), line.split()[:2]))
+                 for line in (steps_file.read_text().splitlines() if steps_file.exists() else []) if line.strip()]
+        append_event(run.paths.run_dir, "bisect", steps=len(steps), status=parsed["status"])
         doc.update(status=parsed["status"], commits_in_range=commits, oracle_runs=len(steps) + len(doc["searched"]),
                    bound=math.ceil(math.log2(max(commits, 1))) + 3 if commits else 0,
-                   steps=[{"sha": e["sha"], "result": e["result"]} for e in steps],
-                   skipped=[e["sha"] for e in steps if e["result"] == "skip"], log=log)
+                   steps=steps, skipped=[e["sha"] for e in steps if e["result"] == "skip"], log=log)
         if parsed["status"] == "found":
             sha = parsed["first_bad"]
             meta = git(worktree, "show", "-s", "--format=%H%x1f%s%x1f%an <%ae>%x1f%aI", sha, runner=run.runner).stdout.strip().split("\x1f")
@@ -5006,7 +5045,7 @@ def cmd_builtin(args: argparse.Namespace) -> int:
 
 
 def cmd_bisect_step(args: argparse.Namespace) -> int:
-    return bisect_step(Path(args.run_dir), Path(args.worktree))
+    return bisect_step(Path(args.run_dir), Path(args.worktree), Path(args.output) if args.output else None, args.rc)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -5129,6 +5168,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("_bisect-step")  # hidden: one git bisect run step
     p.add_argument("--run-dir", required=True)
     p.add_argument("--worktree", required=True)
+    p.add_argument("--output")
+    p.add_argument("--rc", type=int)
     p.set_defaults(func=cmd_bisect_step)
     return parser
 
