@@ -4716,7 +4716,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"run {run_id} started; manager in tmux session {session} "
               f"(attach: {PROG} attach --run-id {run_id} --worker manager)")
-    done = wait_for_run(run, quiet=args.json)
+    try:
+        done = wait_for_run(run, quiet=args.json)
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: no longer waiting; run {run_id} goes on in tmux. Watch it with "
+              f"`{PROG} status --run-id {run_id} --watch`, stop it with `{PROG} stop --run-id {run_id}`",
+              file=sys.stderr)
+        return EXIT_STOPPED
     return report_done(run, done, args.json)
 
 
