@@ -1892,7 +1892,53 @@ def _parses(text: str) -> bool:
         return False
 
 
-def collect_programs(issue: dict) -> list[dict]:
+def project_scripts(root: Path) -> dict[str, str]:
+    """Console scripts a project declares (pyproject [project.scripts]): name -> "module:func"."""
+    import tomllib
+    try:
+        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    scripts = data.get("project", {}).get("scripts", {})
+    return {k: v for k, v in scripts.items() if isinstance(v, str) and re.fullmatch(r"[\w.]+:[\w.]+", v)}
+
+
+def runnable_command(cmd: str, packages: Sequence[str], scripts: dict[str, str]) -> str | None:
+    """A report's shell command as something safe to run in a worktree, or None.
+
+    Only Python invocations and the project's own CLI run; installers, network tools and
+    anything else from a report never do (a report is untrusted input).
+
+    >>> runnable_command("python -c 'import x'", ["x"], {})
+    "python3 -c 'import x'"
+    >>> runnable_command("pip install x", ["x"], {}) is None
+    True
+    >>> print(runnable_command("tool --flag", [], {"tool": "pkg.cli:main"}))
+    python3 -c 'import sys; from pkg.cli import main; sys.argv[0] = "tool"; sys.exit(main())' --flag
+    """
+    try:
+        words = shlex.split(cmd)
+    except ValueError:
+        return None
+    if not words:
+        return None
+    head = words[0]
+    if re.fullmatch(r"python(3(\.\d+)?)?|py", head):
+        if words[1:2] == ["-m"] and words[2:3] and words[2] in ("pip", "venv", "ensurepip", "http.server"):
+            return None
+        return shlex.join(["python3", *words[1:]])
+    if head in scripts:
+        module, func = scripts[head].split(":")
+        shim = f"import sys; from {module} import {func.split('.')[0]}; sys.argv[0] = {json.dumps(head)}; sys.exit({func}())"
+        return shlex.join(["python3", "-c", shim, *words[1:]])
+    if head in packages:  # `pkg args` for a package run as a module
+        return shlex.join(["python3", "-m", head, *words[1:]])
+    if head in ("pytest", "py.test"):
+        return shlex.join(["python3", "-m", "pytest", *words[1:]])
+    return None
+
+
+def collect_programs(issue: dict, packages: Sequence[str] = (), scripts: dict[str, str] | None = None) -> list[dict]:
     """Candidate programs in a report: Python blocks, transcripts, shell commands, combinations."""
     sig = issue.get("signals", {})
     programs: list[dict] = []
@@ -1916,10 +1962,9 @@ def collect_programs(issue: dict) -> list[dict]:
         if _parses(joined):
             programs.append({"label": "all Python blocks together", "kind": "py", "text": joined})
     for item in sig.get("shell_commands", []):
-        cmd = item["command"]
-        if re.match(r"^(python3?|py)\s", cmd) or re.match(r"^[\w.-]+(\s|$)", cmd):
-            cmd = re.sub(r"^python3?(?=\s)", "python3", cmd)
-            programs.append({"label": f"{item['source']} command `{_clip(cmd, 60)}`", "kind": "sh",
+        cmd = runnable_command(item["command"], packages, scripts or {})
+        if cmd:
+            programs.append({"label": f"{item['source']} command `{_clip(item['command'], 60)}`", "kind": "sh",
                              "text": cmd})
     return programs
 
@@ -1983,7 +2028,7 @@ def builtin_repro(issue: dict, worktree: Path, worker_id: str = "w1", timeout: f
     """Reproduce from the report itself: run each snippet, keep those failing as reported."""
     sig = issue.get("signals", {})
     packages = python_packages(worktree)
-    programs = collect_programs(issue)
+    programs = collect_programs(issue, packages, project_scripts(worktree))
     notes: list[str] = []
     found: list[tuple[float, dict]] = []
     if not programs:
@@ -5041,7 +5086,8 @@ def cmd_builtin(args: argparse.Namespace) -> int:
     wid = context.get("worker_id", "w1")
     if args.role == "repro":
         issue = read_json(args.issue, {}) or {}
-        print(f"[builtin] reading {len(collect_programs(issue))} candidate programs from the report", flush=True)
+        print(f"[builtin] reading {len(collect_programs(issue, python_packages(worktree), project_scripts(worktree)))} "
+              "candidate programs from the report", flush=True)
         result = builtin_repro(issue, worktree, wid)
     else:
         result = builtin_triage(context, worktree, wid)

