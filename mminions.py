@@ -2855,6 +2855,7 @@ class Run:
     verify_counter: int = 0
     stdin_commands: bool = False
     env: dict = field(default_factory=lambda: dict(os.environ))
+    deadline: float | None = None  # time.monotonic() past which --max-runtime stops the run
 
     @property
     def worktree_dir(self) -> Path:
@@ -2974,10 +2975,8 @@ def write_exit_code(files: WorkerFiles, code: int) -> None:
 
 
 def check_stop(run: Run) -> None:
-    if run.cfg.max_runtime:
-        started = read_json(run.paths.config_json, {}).get("started_ts") or 0
-        if started and time.time() - started > run.cfg.max_runtime:
-            raise StopRequested(f"the run exceeded --max-runtime {run.cfg.max_runtime} s")
+    if run.deadline is not None and time.monotonic() > run.deadline:
+        raise StopRequested(f"the run exceeded --max-runtime {run.cfg.max_runtime} s")
 
 
 def format_workers_table(paths: RunPaths) -> str:
@@ -4813,8 +4812,11 @@ def cmd_manager(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGALRM):
         signal.signal(sig, _raise_stop)
     if run.cfg.max_runtime:
+        # the whole run's budget; a resumed manager gets what is left, but at least 30 s
         started = (read_json(run.paths.config_json, {}) or {}).get("started_ts") or time.time()
-        signal.alarm(max(30, int(run.cfg.max_runtime - (time.time() - started))))
+        remaining = max(30 if args.resume else 1, int(run.cfg.max_runtime - (time.time() - started)))
+        run.deadline = time.monotonic() + remaining
+        signal.alarm(remaining)
     run.stdin_commands = sys.stdin.isatty()
     run.log(f"manager for {run.cfg.run_id}: {run.cfg.issue_url or run.cfg.issue_file} in {run.cfg.repo_path}"
             + (" (resumed)" if args.resume else ""))
