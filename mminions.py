@@ -4294,11 +4294,25 @@ def api_start_run(body: dict, settings: ServerSettings) -> dict:
                     min_workers=_int_field(body, "min_workers", 2, 1, 32), max_workers=_int_field(body, "max_workers", 6, 1, 32),
                     timeout_sec=_int_field(body, "timeout_sec", 300, 1, 86400), agent=agent,
                     tmux_socket=socket_name(settings.tmux_socket, settings.env), self_cmd=self_command())
+    tmux = Tmux(cfg.tmux_socket)
     try:
+        cfg.issue_key = issue_key_for(issue_url, issue_file)
+        holder = claim_issue(settings.runs_root, cfg.issue_key, run_id, lambda: live_session_names(tmux))
+        if holder:  # the same per-issue lock as `run`: one live run per issue
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise HTTPError(409, f"already running: {holder}")
         run = prepare_run(cfg, env=settings.env)
+    except HTTPError:
+        raise
     except MminionsError as exc:
+        if cfg.issue_key:
+            release_issue(settings.runs_root, cfg.issue_key, run_id)
         raise HTTPError(400 if exc.exit_code == EXIT_USAGE else 500, str(exc)) from None
-    session = start_manager_session(run)
+    try:
+        session = start_manager_session(run)
+    except MminionsError as exc:
+        finish_run(run, "failed", f"could not start the manager session: {exc}", [str(exc)])
+        raise HTTPError(500, f"could not start the manager session: {exc}") from None
     return {"run_id": run_id, "run_done": str(run.paths.run_done_json), "manager_session": session}
 
 

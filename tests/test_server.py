@@ -128,7 +128,11 @@ class ContractTests(ServerCase):
         self.assertEqual(set(started), {"run_id", "run_done", "manager_session"})
         self.assertTrue(wait_until(lambda: Path(started["run_done"]).exists(), 30))
         self.assertEqual(json.loads(Path(started["run_done"]).read_text())["status"], "ok")
-        run_id = self.live_run()
+        live_id = self.live_run()
+        code, again = call(self.app, "POST", "/api/runs", {"issue_file": self.issue.read_text(), "repo_path": str(self.repo),
+                                                          "agent": "builtin"})
+        self.assertEqual((code, again["error"]), (409, f"already running: {live_id}"))
+        run_id = live_id
         code, sent = call(self.app, "POST", f"/api/runs/{run_id}/send", {"worker": "w1", "text": "hello"})
         self.assertEqual((code, sent), (200, {"run_id": run_id, "worker": "w1", "sent": True}))
         code, stopped = call(self.app, "POST", f"/api/runs/{run_id}/stop", {})
