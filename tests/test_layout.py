@@ -1,0 +1,60 @@
+"""The one file stays navigable: the docstring's table of contents matches the numbered
+banners, each section uses only the sections above it, and nothing outside the standard
+library is imported."""
+
+import ast
+import re
+import sys
+import unittest
+
+from helpers import MMINIONS_PY
+
+SOURCE = MMINIONS_PY.read_text()
+TREE = ast.parse(SOURCE)
+BANNERS = [(i + 1, int(m.group(1)), m.group(2).strip(" =")) for i, line in enumerate(SOURCE.splitlines())
+           if (m := re.match(r"# ==== (\d+)\. (.*)$", line))]
+
+
+def section_of(lineno: int) -> int:
+    return max((n for line, n, _ in BANNERS if line <= lineno), default=0)
+
+
+class LayoutTests(unittest.TestCase):
+    def test_banners_numbered_in_order_and_listed_in_docstring(self):
+        self.assertEqual([n for _, n, _ in BANNERS], list(range(1, 14)))
+        doc = ast.get_docstring(TREE)
+        for _, n, title in BANNERS:
+            first_word = title.split()[0]
+            self.assertRegex(doc, rf"(?m)^\s+{n}\. {re.escape(first_word)}", title)
+
+    def test_each_section_uses_only_sections_above(self):
+        defined = {}
+        for node in TREE.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                defined[node.name] = section_of(node.lineno)
+            elif isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        defined[target.id] = section_of(node.lineno)
+        upward = []
+        for node in TREE.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Assign)):
+                here = section_of(node.lineno)
+                for sub in ast.walk(node):
+                    if isinstance(sub, ast.Name) and defined.get(sub.id, 0) > here:
+                        upward.append(f"{getattr(node, 'name', '?')} (section {here}) uses {sub.id} "
+                                      f"(section {defined[sub.id]})")
+        self.assertEqual(upward, [])
+
+    def test_standard_library_only(self):
+        names = set()
+        for node in ast.walk(TREE):
+            if isinstance(node, ast.Import):
+                names.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module.split(".")[0])
+        self.assertEqual(sorted(n for n in names if n not in sys.stdlib_module_names and n != "__future__"), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
