@@ -4527,7 +4527,9 @@ main { display:grid; grid-template-columns: 340px 1fr; min-height: calc(100vh - 
 section { background:var(--panel); border:1px solid var(--line); border-radius:8px; padding:12px 16px; margin-bottom:14px; }
 section h2 { font-size:14px; margin:0 0 8px; color:var(--dim); text-transform:uppercase; letter-spacing:.05em; }
 table { border-collapse:collapse; width:100%; } td, th { text-align:left; padding:4px 8px; border-bottom:1px solid var(--line); }
-pre { background:#0b0f14; padding:10px; border-radius:6px; overflow:auto; max-height:320px; margin:6px 0; font-size:12px; }
+pre { background:#0b0f14; padding:10px; border-radius:6px; overflow:auto; max-height:320px; margin:6px 0; font-size:12px;
+      white-space:pre-wrap; overflow-wrap:anywhere; }
+table { table-layout:fixed; }
 a { color:var(--accent); } input, button { background:#0b0f14; color:var(--text); border:1px solid var(--line); border-radius:6px; padding:5px 8px; }
 button { cursor:pointer; } button:hover { border-color:var(--accent); }
 .controls { display:flex; gap:8px; flex-wrap:wrap; align-items:center; }
