@@ -14,6 +14,9 @@ import mminions
 sys.exit(mminions.main())
 PY
 # Fixed modes and mtimes, and a sorted file list: the same input gives the same bytes.
+# The archive is exactly what `python3 -m zipapp stage -p '/usr/bin/env python3' -c` makes
+# (a shebang line, then a deflated zip with __main__.py), written with zipfile directly
+# because zipapp takes entry order from the filesystem and dates from the files.
 chmod 0644 "$stage"/*.py
 touch -d @"${SOURCE_DATE_EPOCH:-315532800}" "$stage" "$stage"/*.py
 mkdir -p "$(dirname "$out")"
