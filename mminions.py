@@ -3093,6 +3093,12 @@ def load_candidate_entries(paths: RunPaths) -> list[dict]:
     return entries
 
 
+def candidate_key(cand: dict) -> str:
+    """Identical candidates (same script, setup, oracle, signature) are verified once."""
+    return hashlib.sha256(json.dumps([cand["script"], cand["setup_commands"], cand["oracle_command"],
+                                      cand["claimed_failure_signature"]]).encode()).hexdigest()
+
+
 def process_repro_worker(run: Run, files: WorkerFiles, state: str, code: int | None,
                          seen: dict[str, dict]) -> bool:
     """Parse a finished REPRO worker's output, verify every candidate; True if one reproduced."""
@@ -3104,8 +3110,7 @@ def process_repro_worker(run: Run, files: WorkerFiles, state: str, code: int | N
         record["diagnostic"] = worker_diagnostic(files, state, code)
     for i, cand in enumerate((obj or {}).get("candidates", [])):
         cand = dict(cand, candidate_id=cand.get("candidate_id") or f"{files.worker_id}-candidate-{i + 1}")
-        key = hashlib.sha256(json.dumps([cand["script"], cand["setup_commands"], cand["oracle_command"],
-                                         cand["claimed_failure_signature"]]).encode()).hexdigest()
+        key = candidate_key(cand)
         if key in seen:
             verification = dict(seen[key], note="identical to an earlier candidate; verification reused")
         else:
@@ -3150,9 +3155,7 @@ def phase_repro(run: Run) -> None:
     paths.candidates_dir.mkdir(parents=True, exist_ok=True)
     seen: dict[str, dict] = {}
     for entry in load_candidate_entries(paths):
-        key = hashlib.sha256(json.dumps([entry["candidate"]["script"], entry["candidate"]["setup_commands"],
-                                         entry["candidate"]["oracle_command"],
-                                         entry["candidate"]["claimed_failure_signature"]]).encode()).hexdigest()
+        key = candidate_key(entry["candidate"])
         seen[key] = entry["verification"]
 
     def reproduced() -> bool:
@@ -4007,6 +4010,52 @@ def live_session_names(tmux: Tmux) -> set[str] | None:
         return None
 
 
+@dataclass
+class Launch:
+    """What starting a run came to: a live run, or why none was started."""
+
+    run: Run | None = None
+    session: str = ""
+    holder: str | None = None        # a live run of the same issue holds the lock
+    finished: dict | None = None     # the index record of a run that already has a verdict
+
+
+def launch_run(cfg: RunConfig, run_dir: Path, tmux: Tmux, wait_lock: bool = False, done_sha: str | None = None,
+               env: dict | None = None) -> Launch:
+    """Take the issue's lock, look for a finished run while holding it (``done_sha``),
+    prepare the run and start its manager in tmux.  A run that cannot start leaves no
+    half-made directory (full or read-only runs root) or ends ``failed``."""
+    runs_root, key = Path(cfg.runs_root), cfg.issue_key
+    try:
+        if key:
+            holder = claim_issue(runs_root, key, cfg.run_id, lambda: live_session_names(tmux), wait=wait_lock)
+            if holder:
+                shutil.rmtree(run_dir, ignore_errors=True)
+                return Launch(holder=holder)
+            found = find_finished_run(runs_root, key, done_sha) if done_sha else None
+            if found:
+                release_issue(runs_root, key, cfg.run_id)
+                shutil.rmtree(run_dir, ignore_errors=True)
+                return Launch(finished=found)
+        run = prepare_run(cfg, env=env)
+    except OSError as exc:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        if key:
+            with contextlib.suppress(OSError):
+                release_issue(runs_root, key, cfg.run_id)
+        raise UsageError(f"cannot write to the runs root {runs_root}: {exc.strerror or exc}") from None
+    except MminionsError:
+        if key:
+            release_issue(runs_root, key, cfg.run_id)
+        raise
+    try:
+        session = start_manager_session(run)
+    except MminionsError as exc:
+        finish_run(run, "failed", f"could not start the manager session: {exc}", [str(exc)])
+        raise MminionsError(f"could not start the manager session: {exc}") from None
+    return Launch(run=run, session=session)
+
+
 # ==== 11. Status ===========================================================
 
 RUN_STATES = ("starting", "running", "finished", "stopped", "failed", "orphaned")
@@ -4294,25 +4343,18 @@ def api_start_run(body: dict, settings: ServerSettings) -> dict:
                     min_workers=_int_field(body, "min_workers", 2, 1, 32), max_workers=_int_field(body, "max_workers", 6, 1, 32),
                     timeout_sec=_int_field(body, "timeout_sec", 300, 1, 86400), agent=agent,
                     tmux_socket=socket_name(settings.tmux_socket, settings.env), self_cmd=self_command())
-    tmux = Tmux(cfg.tmux_socket)
     try:
         cfg.issue_key = issue_key_for(issue_url, issue_file)
-        holder = claim_issue(settings.runs_root, cfg.issue_key, run_id, lambda: live_session_names(tmux))
-        if holder:  # the same per-issue lock as `run`: one live run per issue
-            shutil.rmtree(run_dir, ignore_errors=True)
-            raise HTTPError(409, f"already running: {holder}")
-        run = prepare_run(cfg, env=settings.env)
-    except HTTPError:
-        raise
     except MminionsError as exc:
-        if cfg.issue_key:
-            release_issue(settings.runs_root, cfg.issue_key, run_id)
-        raise HTTPError(400 if exc.exit_code == EXIT_USAGE else 500, str(exc)) from None
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise HTTPError(400, str(exc)) from None
     try:
-        session = start_manager_session(run)
+        launch = launch_run(cfg, run_dir, Tmux(cfg.tmux_socket), env=settings.env)
     except MminionsError as exc:
-        finish_run(run, "failed", f"could not start the manager session: {exc}", [str(exc)])
-        raise HTTPError(500, f"could not start the manager session: {exc}") from None
+        raise HTTPError(400 if exc.exit_code == EXIT_USAGE else 500, str(exc)) from None
+    if launch.holder:  # the same per-issue lock as `run`: one live run per issue
+        raise HTTPError(409, f"already running: {launch.holder}")
+    run, session = launch.run, launch.session
     return {"run_id": run_id, "run_done": str(run.paths.run_done_json), "manager_session": session}
 
 
@@ -4399,10 +4441,7 @@ def route(environ: dict, start_response: Callable, settings: ServerSettings) -> 
         return _json_response(start_response, 200, OPENAPI)
     if path == "/api/runs":
         if method == "GET":
-            try:
-                live = {x["name"] for x in Tmux(socket_name(settings.tmux_socket, settings.env)).list_sessions()}
-            except MminionsError:
-                live = None
+            live = live_session_names(Tmux(socket_name(settings.tmux_socket, settings.env)))
             runs = list_runs(settings.runs_root, live=live)
             return _json_response(start_response, 200, {"runs": [r["run_id"] for r in runs], "count": len(runs),
                                                         "items": runs})
@@ -4732,42 +4771,24 @@ def cmd_run(args: argparse.Namespace) -> int:
         sha = resolve(args.repo_path, args.ref)
     run_id, run_dir = allocate_run_dir(runs_root)
     try:
-        if key:
-            holder = claim_issue(runs_root, key, run_id, lambda: live_session_names(tmux), wait=args.wait_lock)
-            if holder:
-                shutil.rmtree(run_dir, ignore_errors=True)
-                print(json.dumps({"run_id": holder, "status": "running", "skipped": "already-running"})
-                      if args.json else f"already running: {holder}")
-                return EXIT_OK
-            # Looked up only while holding the lock: a run that ended meanwhile is seen here.
-            found = find_finished_run(runs_root, key, sha) if sha else None
-            if found:
-                release_issue(runs_root, key, run_id)
-                shutil.rmtree(run_dir, ignore_errors=True)
-                final = runs_root / found["run_id"] / "final.md"
-                print(json.dumps({"run_id": found["run_id"], "status": found["status"], "skipped": "already-done",
-                                  "final_md": str(final)}) if args.json else
-                      f"already done: {found['run_id']} ({found['status']}) for this issue at {sha[:12]}; report: {final}")
-                return int(found.get("exit_code", DECISION_EXIT.get(found["status"], EXIT_INTERNAL)))
         cfg = config_from_args(args, run_id)
-        cfg.issue_key = key or ""
-        run = prepare_run(cfg)
-    except OSError as exc:
-        # A full or read-only runs root: leave no half-made run behind for the server to show.
-        shutil.rmtree(run_dir, ignore_errors=True)
-        if key:
-            with contextlib.suppress(OSError):
-                release_issue(runs_root, key, run_id)
-        raise UsageError(f"cannot write to the runs root {runs_root}: {exc.strerror or exc}") from None
     except MminionsError:
-        if key:
-            release_issue(runs_root, key, run_id)
+        shutil.rmtree(run_dir, ignore_errors=True)
         raise
-    try:
-        session = start_manager_session(run)
-    except MminionsError as exc:
-        finish_run(run, "failed", f"could not start the manager session: {exc}", [str(exc)])
-        raise
+    cfg.issue_key = key or ""
+    launch = launch_run(cfg, run_dir, tmux, wait_lock=args.wait_lock, done_sha=sha)
+    if launch.holder:
+        print(json.dumps({"run_id": launch.holder, "status": "running", "skipped": "already-running"})
+              if args.json else f"already running: {launch.holder}")
+        return EXIT_OK
+    if launch.finished:
+        found = launch.finished
+        final = runs_root / found["run_id"] / "final.md"
+        print(json.dumps({"run_id": found["run_id"], "status": found["status"], "skipped": "already-done",
+                          "final_md": str(final)}) if args.json else
+              f"already done: {found['run_id']} ({found['status']}) for this issue at {sha[:12]}; report: {final}")
+        return int(found.get("exit_code", DECISION_EXIT.get(found["status"], EXIT_INTERNAL)))
+    run, session = launch.run, launch.session
     if args.detach:
         info = {"run_id": run_id, "run_done": str(run.paths.run_done_json), "manager_session": session}
         print(json.dumps(info, indent=2) if args.json else
@@ -4949,11 +4970,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    try:
-        live = {x["name"] for x in tmux_from(args).list_sessions()}
-    except MminionsError:
-        live = None
-    runs = list_runs(runs_root_from(args), args.limit, live)
+    runs = list_runs(runs_root_from(args), args.limit, live_session_names(tmux_from(args)))
     if args.json:
         print(json.dumps({"runs": [r["run_id"] for r in runs], "count": len(runs), "items": runs}, indent=2))
         return EXIT_OK
