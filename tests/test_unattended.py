@@ -293,14 +293,20 @@ class CronTests(UnattendedCase):
 
 
 class RunsRootFaultTests(UnattendedCase):
+    def mount_tmpfs(self, name: str, options: str) -> tuple[Path, bool]:
+        """A small tmpfs of this test's own (unmounted at the end); False when not allowed."""
+        mount = self.root / name
+        mount.mkdir()
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount)], capture_output=True)
+        if r.returncode == 0:
+            self.addCleanup(subprocess.run, ["umount", "-l", str(mount)], capture_output=True)
+        return mount, r.returncode == 0
+
     def test_full_filesystem(self):
         repo, issue, _ = make_buggy_repo(self.root)
-        mount = self.root / "tiny"
-        mount.mkdir()
-        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True)
-        if r.returncode != 0:
+        mount, mounted = self.mount_tmpfs("tiny", "size=64k")
+        if not mounted:
             self.skipTest("cannot mount a small tmpfs here (needs root)")
-        self.addCleanup(subprocess.run, ["umount", "-l", str(mount)], capture_output=True)
         with open(mount / "filler", "wb") as fh:
             try:
                 fh.write(b"x" * 1024 * 1024)
@@ -317,15 +323,11 @@ class RunsRootFaultTests(UnattendedCase):
 
     def test_read_only_runs_root(self):
         repo, issue, _ = make_buggy_repo(self.root)
-        mount = self.root / "ro"
-        mount.mkdir()
-        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(mount)], capture_output=True)
-        if r.returncode != 0:
+        mount, mounted = self.mount_tmpfs("ro", "ro,size=64k")
+        if not mounted:
             if os.geteuid() == 0:
                 self.skipTest("cannot mount a read-only tmpfs here")
             mount.chmod(0o555)
-        else:
-            self.addCleanup(subprocess.run, ["umount", "-l", str(mount)], capture_output=True)
         result = run_cli("run", "--issue-file", str(issue), "--repo-path", str(repo), "--agent", "builtin",
                          "--runs-root", str(mount / "runs"), "--tmux-socket", self.socket)
         self.assertEqual(result.returncode, 2)
