@@ -3323,7 +3323,7 @@ def phase_triage(run: Run) -> None:
         bisect = read_json(run.paths.bisect_json, {}) or {}
         culprit = bisect.get("first_bad") or {}
         context = {"repro": cand["script"], "repro_output": _clip(output, 6000),
-                   "repro_command": render_oracle(cand["oracle_command"], Path(repro_path(Path('.'), cand.get('file_extension', 'py')).name)),
+                   "repro_command": render_oracle(cand["oracle_command"], Path(repro_file.name)),
                    "frames": frames_in, "culprit": (f"{culprit.get('sha', '')[:12]} {culprit.get('subject', '')}\n"
                                                     f"{_clip(culprit.get('diff', ''), 6000)}") if culprit else "",
                    "culprit_commit": culprit, "culprit_lines": bisect.get("changed_lines", [])}
