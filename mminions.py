@@ -77,6 +77,7 @@ EXIT_INTERNAL = 1
 EXIT_USAGE = 2
 EXIT_NEEDS_HUMAN = 3
 EXIT_STOPPED = 4
+EXIT_NOT_SPECIFIC = 5
 
 ROLE_REPRO = "REPRO_BUILDER"
 ROLE_TRIAGE = "TRIAGER"
@@ -89,7 +90,7 @@ MAX_OUTPUT_BYTES = 1_000_000
 SECRET_ENV_NAMES = ("GITHUB_TOKEN", "GH_TOKEN", "OPENAI_API_KEY", "ANTHROPIC_API_KEY",
                     "ANTHROPIC_AUTH_TOKEN", "CODEX_API_KEY", "MMINIONS_TOKEN")
 DECISION_EXIT = {"ok": EXIT_OK, "needs-human": EXIT_NEEDS_HUMAN, "stopped": EXIT_STOPPED,
-                 "failed": EXIT_INTERNAL, "input-error": EXIT_USAGE}
+                 "failed": EXIT_INTERNAL, "input-error": EXIT_USAGE, "not-specific": EXIT_NOT_SPECIFIC}
 
 
 class MminionsError(Exception):
@@ -300,9 +301,11 @@ class RunPaths:
     candidates_dir = property(lambda self: self._p("repro", "candidates"))
     selected_candidate_json = property(lambda self: self._p("repro", "selected_candidate.json"))
     minimize_json = property(lambda self: self._p("repro", "minimize.json"))
+    reference_json = property(lambda self: self._p("repro", "reference.json"))
     triage_dir = property(lambda self: self._p("triage"))
     hypotheses_json = property(lambda self: self._p("triage", "hypotheses.json"))
     bisect_json = property(lambda self: self._p("triage", "bisect.json"))
+    bisect_input_json = property(lambda self: self._p("triage", "bisect_input.json"))
     decision_json = property(lambda self: self._p("decision.json"))
     final_md = property(lambda self: self._p("final.md"))
     run_done_json = property(lambda self: self._p("run_done.json"))
@@ -1572,19 +1575,115 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + f"\n[... {len(text) - limit} more characters]"
 
 
+# Where a project keeps its importable code, as a self-contained program: mminions runs it
+# in-process (import_roots) and the bisect wrapper runs it with `python3 -S -E -c` at every
+# commit it visits, because layouts move (a package goes from the root to src/ in some commit).
+IMPORT_ROOTS_PY = r'''
+import os, re, sys
+
+
+def import_roots(root):
+    """Directories (relative to root) holding the project's importable code: what
+    pyproject.toml, setup.cfg or setup.py declare, then src/ or lib/ layouts, then the root."""
+    found = []
+
+    def add(rel):
+        rel = os.path.normpath(str(rel).strip().strip("/") or ".")
+        if not rel.startswith("..") and not os.path.isabs(rel) and rel not in found \
+                and os.path.isdir(os.path.join(root, rel)):
+            found.append(rel)
+
+    def parent(path):
+        return os.path.dirname(str(path).rstrip("/")) or "."
+
+    def table(obj, *keys):
+        for key in keys:
+            obj = obj.get(key) if isinstance(obj, dict) else None
+        return obj
+
+    data = {}
+    if os.path.isfile(os.path.join(root, "pyproject.toml")):  # imports only when needed: this runs per bisect step
+        try:
+            import tomllib
+            with open(os.path.join(root, "pyproject.toml"), "rb") as fh:
+                data = tomllib.load(fh)
+        except (ImportError, OSError, ValueError):
+            data = {}
+    package_dir = table(data, "tool", "setuptools", "package-dir")
+    for key, value in (package_dir.items() if isinstance(package_dir, dict) else ()):
+        if isinstance(value, str):
+            add(value if key == "" else parent(value))
+    for where in table(data, "tool", "setuptools", "packages", "find", "where") or ():
+        add(where)
+    for pkg in table(data, "tool", "hatch", "build", "targets", "wheel", "packages") or ():
+        add(parent(pkg))
+    for pkg in table(data, "tool", "poetry", "packages") or ():
+        if isinstance(pkg, dict) and isinstance(pkg.get("from"), str):
+            add(pkg["from"])
+    pdm = table(data, "tool", "pdm", "build", "package-dir")
+    if isinstance(pdm, str):
+        add(pdm)
+    declared = ""
+    if os.path.isfile(os.path.join(root, "setup.cfg")):
+        import configparser
+        cfg = configparser.ConfigParser(interpolation=None)
+        try:
+            cfg.read(os.path.join(root, "setup.cfg"), encoding="utf-8")
+            declared = cfg.get("options", "package_dir", fallback="")
+        except (configparser.Error, UnicodeDecodeError):
+            declared = ""
+    for m in re.finditer(r"^\s*([\w.]*)\s*=\s*(\S+)\s*$", declared, re.M):
+        add(m.group(2) if not m.group(1) else parent(m.group(2)))
+    try:
+        with open(os.path.join(root, "setup.py"), encoding="utf-8", errors="replace") as fh:
+            setup_py = fh.read(200000)
+    except OSError:
+        setup_py = ""
+    for body in re.findall(r"package_dir\s*=\s*\{([^}]*)\}", setup_py):
+        for key, value in re.findall(r"""['"]([\w.]*)['"]\s*:\s*['"]([^'"]+)['"]""", body):
+            add(value if not key else parent(value))
+    for layout in ("src", "lib"):
+        base = os.path.join(root, layout)
+        try:
+            children = os.listdir(base)
+        except OSError:
+            continue
+        if any(os.path.isfile(os.path.join(base, c, "__init__.py")) or (layout == "src" and c.endswith(".py"))
+               for c in children):
+            add(layout)
+    add(".")
+    return found
+
+
+if __name__ == "__main__" and len(sys.argv) == 2:
+    print(os.pathsep.join(os.path.join(sys.argv[1], r) if r != "." else sys.argv[1]
+                          for r in import_roots(sys.argv[1])))
+'''
+
+
+def import_roots(root: Path) -> list[Path]:
+    """The project's import roots (declared layout first, the worktree root last)."""
+    namespace: dict[str, Any] = {"__name__": "mminions_import_roots"}
+    exec(compile(IMPORT_ROOTS_PY, "<import_roots>", "exec"), namespace)  # noqa: S102 - our own constant
+    return [root / rel if rel != "." else root for rel in namespace["import_roots"](str(root))]
+
+
 def layout_hint(worktree: Path) -> str:
     pkgs = python_packages(worktree)
-    src = "src/ is on PYTHONPATH" if (worktree / "src").is_dir() else "the repository root is on PYTHONPATH"
+    roots = [str(p.relative_to(worktree)) for p in import_roots(worktree) if p != worktree]
+    where = (f"{', '.join(r + '/' for r in roots)} and the repository root are on PYTHONPATH, ahead of "
+             "site-packages" if roots else "the repository root is on PYTHONPATH, ahead of site-packages")
     if pkgs:
-        return f"Python project; importable packages: {', '.join(pkgs[:8])}; {src} (no pip install needed)."
+        return (f"Python project; importable packages: {', '.join(pkgs[:8])}; {where} (no pip install "
+                "needed; a copy installed in site-packages is NOT what is tested).")
     return "See the repository's README/Makefile for how to build and run it."
 
 
 def project_env(worktree: Path, env: dict | None = None) -> dict[str, str]:
     """Environment for running a reproducer against a worktree: its code first on
-    PYTHONPATH (root and src/), no bytecode written into the tree, nothing installed."""
+    PYTHONPATH (the import roots it declares), no bytecode written into the tree."""
     base = dict(os.environ if env is None else env)
-    paths = [str(worktree)] + ([str(worktree / "src")] if (worktree / "src").is_dir() else [])
+    paths = [str(p) for p in import_roots(worktree)]
     if base.get("PYTHONPATH"):
         paths.append(base["PYTHONPATH"])
     base.update(PYTHONPATH=os.pathsep.join(paths), PYTHONDONTWRITEBYTECODE="1",
@@ -1594,20 +1693,17 @@ def project_env(worktree: Path, env: dict | None = None) -> dict[str, str]:
 
 
 def python_packages(root: Path) -> list[str]:
-    """Top-level importable names of a repo (root and src/ layouts), tests excluded."""
+    """Top-level importable names of a repo (from its import roots), tests excluded."""
     names = set()
-    for base in (root, root / "src"):
-        if not base.is_dir():
-            continue
+    roots = import_roots(root)
+    for base in roots:
         for child in base.iterdir():
             if child.name.startswith((".", "_")) or child.name in ("tests", "test", "docs", "setup.py",
-                                                                    "conftest.py", "noxfile.py"):
+                                                                    "conftest.py", "noxfile.py", "mminions_repro.py"):
                 continue
             if child.is_dir() and (child / "__init__.py").exists():
                 names.add(child.name)
-            elif child.suffix == ".py" and child.is_file() and base == root / "src":
-                names.add(child.stem)
-            elif child.suffix == ".py" and child.is_file() and not (root / "src").is_dir():
+            elif child.suffix == ".py" and child.is_file() and (base != root or len(roots) == 1):
                 names.add(child.stem)
     return sorted(names)
 
@@ -1859,28 +1955,54 @@ def last_exception(output: str) -> tuple[str, str, list[dict]]:
     return "", "", []
 
 
+_CUT_OFF_RE = re.compile(r"\s*(?:\.\.\.|\u2026|\[\s*(?:\.\.\.|\u2026)[^\]]*\])\s*['\"]?\s*$")
+
+
+def message_score(reported: str, observed: str) -> float:
+    """How well an observed error message fits the one a report shows: 3 the same, 2 the
+    report's (perhaps cut-off: ``...``, ``[...]``) text begins or lies within it, 1 the
+    report shows none, 0.5 a different message.
+
+    >>> message_score("string index out of ra...", "string index out of range")
+    2
+    >>> message_score("", "anything"), message_score("x is 1", "x is 2")
+    (1, 0.5)
+    """
+    if not reported.strip():
+        return 1
+    want = normalize_message(_CUT_OFF_RE.sub("", reported))
+    got = normalize_message(observed)
+    if want == got:
+        return 3
+    if want and (got.startswith(want) or want in got or (len(got) > 8 and got in want)):
+        return 2
+    return 0.5
+
+
+def output_exceptions(output: str) -> list[tuple[str, str]]:
+    """Every exception an output shows as (type, message): each traceback of a chain
+    (``During handling ...``, ``The above exception was the direct cause ...``), last one
+    last; bare ``XError: msg`` lines when there is no traceback."""
+    found = [(tb["exception_type"], tb["message"]) for tb in extract_tracebacks(output) if tb["exception_type"]]
+    return found or [(e["type"], e["message"]) for e in extract_error_lines(output)]
+
+
 def _short_type(name: str) -> str:
     return name.rsplit(".", 1)[-1]
 
 
 def match_report_error(output: str, signals: dict) -> dict | None:
-    """Does this output fail the way the report says?  The best matching report error."""
-    etype, message, _ = last_exception(output)
-    if not etype:
-        return None
+    """Does this output fail the way the report says?  The best pair of (an exception the
+    output shows, anywhere in a chain) and (an error the report shows), by type then message."""
     best = None
-    for err in signals.get("errors", []):
-        if _short_type(err["type"]) != _short_type(etype):
-            continue
-        score = 1
-        if err["message"] and normalize_message(err["message"]) == normalize_message(message):
-            score = 3
-        elif err["message"] and normalize_message(err["message"])[:40] in normalize_message(message):
-            score = 2
-        elif err["message"]:
-            score = 0.5  # same type, different message: weak
-        if not best or score > best["score"]:
-            best = {"type": err["type"], "message": err["message"], "score": score}
+    for etype, message in output_exceptions(output):
+        for err in signals.get("errors", []):
+            if _short_type(err["type"]).lower() != _short_type(etype).lower():
+                continue
+            score = message_score(err["message"], message)
+            if not best or score > best["score"]:
+                best = {"type": err["type"], "message": err["message"], "score": score,
+                        "observed": f"{etype}: {message}".rstrip(": ")}
     return best
 
 
@@ -2179,6 +2301,7 @@ def builtin_triage(context: dict, worktree: Path, worker_id: str = "w1", runner:
 REPRO_BASENAME = "mminions_repro"
 STATUS_RANK = {"reproduced": 0, "flaky": 1, "not-reproduced": 2, "rejected": 3}
 ORIGIN_RANK = {"repo": 0, "assertion": 1, "unknown": 2}
+TRISTATE_RANK = {True: 0, None: 1, False: 2}  # fail_to_pass and report matches: yes, unknown, no
 
 
 def repro_path(worktree: Path, ext: str) -> Path:
@@ -2190,31 +2313,19 @@ def render_oracle(oracle: str, repro_file: Path) -> str:
     return oracle.replace("{repro_file}", shlex.quote(str(repro_file)))
 
 
-def signature_consistent(claimed: str, signals: dict) -> bool:
-    """A claimed signature must agree with what the report says, when it says anything."""
-    types = [_short_type(t) for t in signals.get("exception_types", [])]
-    pairs = signals.get("expected_vs_actual", [])
-    if not types and not pairs:
-        return True
-    low = claimed.lower()
-    if any(t.lower() in low for t in types if t):
-        return True
-    if any(normalize_message(m)[:40] in normalize_message(claimed) for m in signals.get("messages", []) if len(m) > 6):
-        return True
-    return bool(pairs) and ("assert" in low or any(p["actual"].lower() in low for p in pairs))
-
-
 def signature_matches(output: str, claimed: str) -> bool:
-    """The claimed signature appears in the output (normalized), or its type+message do."""
+    """The claimed signature appears in the output (normalized), or its type (and message,
+    when it has one) match one of the exceptions the output shows, a chained one too."""
     norm_out, norm_claim = normalize_message(output), normalize_message(claimed)
     if not norm_claim:
         return False
     if norm_claim in norm_out:
         return True
-    etype, message, _ = last_exception(output)
     ctype, _, cmsg = claimed.partition(":")
-    if etype and _short_type(etype).lower() == _short_type(ctype.strip()).lower():
-        return not cmsg.strip() or normalize_message(cmsg.strip()) in normalize_message(message)
+    for etype, message in output_exceptions(output):
+        if etype and _short_type(etype).lower() == _short_type(ctype.strip()).lower():
+            if not cmsg.strip() or message_score(cmsg.strip(), message) >= 2:
+                return True
     return False
 
 
@@ -2265,23 +2376,89 @@ def static_rejections(cand: dict, packages: Sequence[str], worktree: Path) -> li
     return _unique(reasons)
 
 
+def _frame_path(frame: dict, worktree: Path) -> Path | None:
+    """A traceback frame's file as an existing path (``<string>`` and generated code are not files)."""
+    path = Path(frame["file"])
+    path = path if path.is_absolute() else worktree / path
+    with contextlib.suppress(OSError, ValueError):
+        resolved = path.resolve()
+        if resolved.is_file():
+            return resolved
+    return None
+
+
 def failure_origin(output: str, worktree: Path, repro_file: Path) -> str:
     """repo: innermost relevant frame in the project; assertion: an assert in the repro;
     script: raised by the repro itself; unknown: no Python traceback."""
-    etype, _, frames = last_exception(output)
-    if not frames:
-        return "unknown"
+    return failure_fingerprint(output, worktree, repro_file)["origin"]
+
+
+def failure_fingerprint(output: str, worktree: Path, repro_file: Path) -> dict:
+    """What a failure looks like, to compare runs, reductions and bisect steps: the last
+    exception (short type, normalized message), where it came from (origin), the innermost
+    project frame ("file:function") and the line of the script it surfaced at."""
+    etype, message, frames = last_exception(output)
     root, repro = worktree.resolve(), repro_file.resolve()
-    for frame in reversed(frames):
-        path = Path(frame["file"])
-        path = path if path.is_absolute() else worktree / path
-        with contextlib.suppress(OSError, ValueError):
-            resolved = path.resolve()
-            if resolved == repro:
-                return "assertion" if _short_type(etype) == "AssertionError" else "script"
-            resolved.relative_to(root)
-            return "repo"
-    return "unknown"
+    origin, frame, script_lines = "unknown", "", []
+    for f in reversed(frames):
+        resolved = _frame_path(f, worktree)
+        if resolved is None:
+            continue
+        if resolved == repro:
+            script_lines.append(f["line"])
+            if origin == "unknown":
+                origin = "assertion" if _short_type(etype) == "AssertionError" else "script"
+            continue
+        with contextlib.suppress(ValueError):
+            rel = resolved.relative_to(root)
+            if origin == "unknown":
+                origin = "repo"
+            frame = frame or f"{rel}:{f.get('function', '')}"
+    return {"type": _short_type(etype), "message": normalize_message(message), "origin": origin,
+            "frame": frame, "script_line": script_lines[0] if script_lines else None,
+            "script_lines": sorted(set(script_lines))}
+
+
+def same_failure(got: dict, want: dict, strict: bool, same_line: bool = False) -> bool:
+    """Does a failure keep the verified one's meaning?  Always: the same exception type
+    and origin.  ``strict`` (no passing reference to check against): also the same message
+    (when it was stable) and, for the project's own errors, the same innermost frame.
+    ``same_line`` (the same script at another commit): it surfaced at the same line."""
+    if got["type"] != want["type"] or got["origin"] != want["origin"] or got["origin"] == "script":
+        return False
+    if same_line and got.get("script_line") != want.get("script_line"):
+        return False
+    if not strict:
+        return True
+    if want.get("message_stable", True) and got["message"] != want["message"]:
+        return False
+    return want["origin"] != "repo" or got["frame"] == want["frame"]
+
+
+def report_match(output: str, failure: dict, signals: dict) -> dict:
+    """How a verified failure relates to what the report describes: evidence that ranks
+    candidates, never a reason to reject one.  matches: True, False, or None (cannot say)."""
+    errors, pairs = signals.get("errors") or [], signals.get("expected_vs_actual") or []
+    best = match_report_error(output, signals)
+    if best and best["score"] >= 1:
+        return {"matches": True, "how": f"fails with {_clip(best['observed'], 200)}, as the report shows"}
+    if failure["origin"] == "assertion":
+        _, message, _ = last_exception(output)
+        text = normalize_message(message)
+        named = [e["type"] for e in errors if _short_type(e["type"]).lower() in text
+                 or (len(e["message"]) > 6 and message_score(e["message"], message) >= 2)
+                 or (len(e["message"]) > 6 and normalize_message(_CUT_OFF_RE.sub("", e["message"])) in text)]
+        values = [p for p in pairs if any(len(v) > 2 and normalize_message(v) in text for v in (p["expected"], p["actual"]))]
+        if named or values:
+            return {"matches": True, "how": "its assertion is about what the report shows"}
+        return {"matches": None, "how": "a check of behaviour (AssertionError) the report's words cannot confirm"}
+    if best:
+        return {"matches": None, "how": f"same error type as the report ({best['type']}), another message"}
+    if not errors:
+        return {"matches": None, "how": "the report shows no error to compare with"}
+    shown = ", ".join(_unique(_short_type(e["type"]) for e in errors)[:4])
+    return {"matches": False, "how": f"fails with {failure['type']} in the project's code, which the report "
+                                     f"does not show (it shows {shown})"}
 
 
 @dataclass
@@ -2314,14 +2491,15 @@ def run_setup(cand: dict, worktree: Path, timeout: float, runner: Runner = run_c
 
 def verify_candidate(cand: dict, worktree: Path, signals: dict, runs: int = 5, timeout: float = 60,
                      runner: Runner = run_cmd, packages: Sequence[str] | None = None) -> dict:
-    """mminions' own check of one candidate; never the worker's word."""
+    """mminions' own check of one candidate; never the worker's word.  What the report
+    says decides nothing here: it is recorded (report_match) and ranks candidates later."""
     packages = python_packages(worktree) if packages is None else packages
     record: dict[str, Any] = {"candidate_id": cand.get("candidate_id"), "status": "rejected", "origin": None,
-                              "runs": [], "reasons": [], "matched_runs": 0, "total_runs": 0}
+                              "runs": [], "reasons": [], "matched_runs": 0, "total_runs": 0,
+                              "failure": None, "report_match": None,
+                              "pythonpath": [str(p.relative_to(worktree)) if p != worktree else "."
+                                             for p in import_roots(worktree)]}
     reasons = static_rejections(cand, packages, worktree)
-    if not signature_consistent(cand.get("claimed_failure_signature", ""), signals):
-        reasons.append("the claimed signature does not match the issue's signals ("
-                       + ", ".join(signals.get("exception_types", [])[:4] or ["expected/actual"]) + ")")
     if reasons:
         record["reasons"] = reasons
         return record
@@ -2329,7 +2507,7 @@ def verify_candidate(cand: dict, worktree: Path, signals: dict, runs: int = 5, t
     if setup_error:
         record["reasons"] = [setup_error]
         return record
-    origins = []
+    failures, first_output = [], ""
     for _ in range(max(1, runs)):
         result, path = run_oracle(cand, worktree, timeout, runner)
         output = result.output
@@ -2337,14 +2515,18 @@ def verify_candidate(cand: dict, worktree: Path, signals: dict, runs: int = 5, t
         record["runs"].append(dataclasses.asdict(OracleRun(result.returncode, round(result.duration, 3), matched,
                                                            tail_lines(output, 30), result.timed_out)))
         if matched:
-            origins.append(failure_origin(output, worktree, path))
-    matched_n = sum(r["matched"] for r in record["runs"])
+            failures.append(failure_fingerprint(output, worktree, path))
+            first_output = first_output or output
+    matched_n = len(failures)
     record.update(matched_runs=matched_n, total_runs=len(record["runs"]))
-    if "script" in origins:
+    if any(f["origin"] == "script" for f in failures):
         record["reasons"] = ["the failure comes from the reproducer itself, not from the project's code"]
         record["origin"] = "script"
         return record
-    record["origin"] = origins[0] if origins else None
+    if failures:
+        failure = dict(failures[0], message_stable=all(f["message"] == failures[0]["message"] for f in failures))
+        record.update(origin=failure["origin"], failure=failure,
+                      report_match=report_match(first_output, failure, signals))
     if matched_n == len(record["runs"]):
         record["status"] = "reproduced"
     elif matched_n:
@@ -2359,18 +2541,34 @@ def verify_candidate(cand: dict, worktree: Path, signals: dict, runs: int = 5, t
     return record
 
 
-def candidate_rank(cand: dict, verification: dict) -> tuple:
+def candidate_rank(cand: dict, verification: dict, fail_to_pass: bool | None = None) -> tuple:
+    """Verified first; then fail-to-pass at a passing reference; then failing the way the
+    report describes; then the project's own error before an assertion; then the smallest."""
     script = cand.get("script", "")
-    return (STATUS_RANK.get(verification.get("status"), 9), ORIGIN_RANK.get(verification.get("origin") or "unknown", 2),
+    return (STATUS_RANK.get(verification.get("status"), 9), TRISTATE_RANK[fail_to_pass],
+            TRISTATE_RANK[(verification.get("report_match") or {}).get("matches")],
+            ORIGIN_RANK.get(verification.get("origin") or "unknown", 2),
             len(script.strip().splitlines()), len(cand.get("setup_commands", [])), len(script))
 
 
-def select_candidate(entries: Sequence[dict]) -> dict | None:
-    """Best of [{candidate, verification}] that mminions verified (reproduced or flaky)."""
+def usable_candidates(entries: Sequence[dict], f2p: dict[str, bool | None] | None = None) -> list[dict]:
+    """[{candidate, verification, ...}] that mminions verified (reproduced or flaky), best
+    first; ``f2p`` maps candidate_key -> whether it passed at the fix."""
+    f2p = f2p or {}
     usable = [e for e in entries if e["verification"]["status"] in ("reproduced", "flaky")]
-    return min(usable, key=lambda e: candidate_rank(e["candidate"], e["verification"])) if usable else None
+    return sorted(usable, key=lambda e: candidate_rank(e["candidate"], e["verification"],
+                                                       f2p.get(candidate_key(e["candidate"]))))
 
 
+def select_candidate(entries: Sequence[dict], f2p: dict[str, bool | None] | None = None) -> dict | None:
+    usable = usable_candidates(entries, f2p)
+    return usable[0] if usable else None
+
+
+def candidate_key(cand: dict) -> str:
+    """Identical candidates (same script, setup and oracle) are verified once."""
+    return hashlib.sha256(json.dumps([cand.get("script", ""), cand.get("setup_commands", []),
+                                      cand.get("oracle_command", "")]).encode()).hexdigest()
 
 
 # -- minimization -----------------------------------------------------------
@@ -2386,8 +2584,15 @@ class Oracle:
     hits: int = 0
     deadline: float = math.inf
 
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def known(self, text: str) -> bool:
+        return self.key(text) in self.cache
+
     def __call__(self, text: str) -> bool:
-        key = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        key = self.key(text)
         if key in self.cache:
             self.hits += 1
             return self.cache[key]
@@ -2425,6 +2630,125 @@ def ddmin(items: list, test: Callable[[list], bool], allow_empty: bool = False) 
     return items
 
 
+# Without a passing reference a reduction cannot be shown to keep the reproducer's meaning
+# by running it, so what decides pass or fail is left alone: every check (assert, raise,
+# try/with, an exit call), the statements the failure surfaced at, and what they depend on.
+_EXIT_CALLS = ("exit", "quit", "_exit")
+_KEEP = "_mm_keep"  # set on statement nodes a conservative reduction may not touch
+
+
+def _root_name(node: ast.AST) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call, ast.Starred)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _is_check(stmt: ast.stmt) -> bool:
+    """A statement that decides pass or fail itself: assert, raise, try (its handlers turn
+    errors into a pass), with (``pytest.raises`` and kin), ``sys.exit()``."""
+    if isinstance(stmt, (ast.Assert, ast.Raise, ast.Try, ast.With, ast.AsyncWith, getattr(ast, "TryStar", ast.Try))):
+        return True
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        func = stmt.value.func
+        return (func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")) in _EXIT_CALLS
+    return False
+
+
+def _reads(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _header_reads(stmt: ast.stmt) -> set[str]:
+    """What a compound statement reads outside its bodies (an if's test, a loop's iterable)."""
+    out: set[str] = set()
+    for name, value in ast.iter_fields(stmt):
+        if name in ("body", "orelse", "finalbody", "handlers"):
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, ast.AST):
+                out |= _reads(item)
+    return out
+
+
+def _writes(stmt: ast.stmt) -> set[str]:
+    """Names a statement binds or may change: targets, imports, defs, and every object it
+    calls a method on, passes to a call (print aside) or stores into."""
+    out: set[str | None] = set()
+    for n in ast.walk(stmt):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
+            out.add(n.id)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(n.name)
+        elif isinstance(n, (ast.Import, ast.ImportFrom)):
+            out |= {(a.asname or a.name).split(".")[0] for a in n.names}
+        elif isinstance(n, (ast.Attribute, ast.Subscript)) and isinstance(n.ctx, (ast.Store, ast.Del)):
+            out.add(_root_name(n))
+        elif isinstance(n, (ast.Global, ast.Nonlocal)):
+            out |= set(n.names)
+        elif isinstance(n, ast.Call) and not (isinstance(n.func, ast.Name) and n.func.id == "print"):
+            if isinstance(n.func, ast.Attribute):
+                out.add(_root_name(n.func.value))
+            out |= {_root_name(a) for a in [*n.args, *(k.value for k in n.keywords)]}
+    out.discard(None)
+    return out  # type: ignore[return-value]
+
+
+def mark_protected(tree: ast.Module, lines: Iterable[int] = ()) -> int:
+    """Mark what a reduction without a passing reference must keep: checks and the
+    statements at ``lines`` (where the failure surfaced in the script), the statements
+    they depend on (the backward slice: assignments, mutations, calls on those names),
+    and their enclosing statements.  A try, with, def or class is kept whole.  Returns
+    how many statements were marked."""
+    lines = set(lines)
+    parents: dict[int, ast.stmt] = {}
+    stmts: list[ast.stmt] = []
+
+    def visit(node: ast.AST, owner: ast.stmt | None) -> None:  # owner: the nearest enclosing statement
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.stmt):
+                stmts.append(child)
+                if owner is not None:
+                    parents[id(child)] = owner
+            visit(child, child if isinstance(child, ast.stmt) else owner)
+    visit(tree, None)
+
+    def covers(stmt: ast.AST) -> bool:
+        return isinstance(stmt, ast.stmt) and any(stmt.lineno <= n <= (stmt.end_lineno or stmt.lineno) for n in lines)
+    kept: set[int] = set()
+    needed: set[str] = set()
+
+    def keep(stmt: ast.stmt, whole: bool) -> None:
+        nonlocal needed
+        whole = whole or isinstance(stmt, (ast.Try, ast.With, ast.AsyncWith, ast.FunctionDef,
+                                           ast.AsyncFunctionDef, ast.ClassDef, getattr(ast, "TryStar", ast.Try)))
+        for node in ast.walk(stmt) if whole else [stmt]:
+            if isinstance(node, ast.stmt) and id(node) not in kept:
+                kept.add(id(node))
+                setattr(node, _KEEP, True)
+        needed |= _reads(stmt) if whole else _header_reads(stmt)
+        parent = parents.get(id(stmt))
+        while parent is not None:
+            if id(parent) not in kept:
+                keep(parent, False)
+            parent = parents.get(id(parent))
+
+    for stmt in stmts:  # the innermost statement at a failing line, and every check
+        if _is_check(stmt) or (covers(stmt) and not any(covers(c) for c in ast.walk(stmt) if c is not stmt)):
+            keep(stmt, True)
+    changed = True
+    while changed:
+        changed = False
+        for stmt in stmts:
+            if id(stmt) not in kept and _writes(stmt) & needed:
+                keep(stmt, True)
+                changed = True
+    return len(kept)
+
+
+def _kept(stmt: ast.AST) -> bool:
+    return bool(getattr(stmt, _KEEP, False))
+
+
 def _stmt_lists(tree: ast.AST) -> list[tuple[ast.AST, str]]:
     """Every statement list in the tree, outermost first."""
     out = []
@@ -2442,40 +2766,58 @@ def _unparse(tree: ast.AST) -> str:
     return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
 
 
-def _simplifications(tree: ast.Module) -> Iterable[ast.Module]:
-    """One-step simpler variants of the program, cheapest ideas first."""
+def _check_messages(nodes: Sequence[ast.AST]) -> set[int]:
+    """Nodes inside an assert's message or a raise: their text is what a maintainer reads."""
+    out: set[int] = set()
+    for node in nodes:
+        parts = [node.msg] if isinstance(node, ast.Assert) else [node.exc, node.cause] if isinstance(node, ast.Raise) else []
+        for part in parts:
+            if part is not None:
+                out |= {id(n) for n in ast.walk(part)}
+    return out
+
+
+def _variants_of(node: ast.AST, conservative: bool, in_message: bool) -> list[Callable[[ast.AST], Any]]:
+    """One-step simplifications of one node, cheapest ideas first."""
+    if isinstance(node, (ast.Import, ast.ImportFrom)) and len(node.names) > 1:
+        return [lambda n, k=k: n.names.pop(k) if k < len(n.names) else None for k in range(len(node.names))]
+    if conservative:
+        return []  # only unused imported names go; everything else may carry meaning
+    variants: list[Callable[[ast.AST], Any]] = []
+    if isinstance(node, (ast.If, ast.For, ast.While, ast.With, ast.Try, ast.AsyncFor, ast.AsyncWith)):
+        variants.append(lambda n: ("inline", n.body))
+    if getattr(node, "orelse", None) and isinstance(node, (ast.If, ast.For, ast.While, ast.Try)):
+        variants.append(lambda n: setattr(n, "orelse", []))
+    if isinstance(node, ast.Try) and node.finalbody:
+        variants.append(lambda n: setattr(n, "finalbody", []))
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)) and len(node.elts) > 1:
+        variants.append(lambda n: setattr(n, "elts", n.elts[: len(n.elts) // 2]))
+        variants.append(lambda n: setattr(n, "elts", n.elts[-1:]))
+    if isinstance(node, ast.Dict) and len(node.keys) > 1:
+        variants.append(lambda n: (setattr(n, "keys", n.keys[: len(n.keys) // 2]),
+                                   setattr(n, "values", n.values[: len(n.values) // 2])))
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) > 8 and not in_message:
+        variants.append(lambda n: setattr(n, "value", n.value[: len(n.value) // 2]))
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and node.value.args:
+        # print(f(x)) -> f(x): keep only what the call was given
+        variants += [lambda n, k=k: setattr(n, "value", n.value.args[k]) if k < len(n.value.args) else None
+                     for k in range(len(node.value.args))]
+    if isinstance(node, ast.Call):
+        variants += [lambda n, k=k: n.keywords.pop(k) if k < len(n.keywords) else None
+                     for k in range(len(node.keywords))]
+        if len(node.args) > 1:
+            variants.append(lambda n: n.args.pop())
+    return variants
+
+
+def _simplifications(tree: ast.Module, conservative: bool = False) -> Iterable[ast.Module]:
+    """One-step simpler variants of the program, cheapest ideas first (a conservative
+    reduction only drops unused imported names)."""
     import copy
-    count = sum(1 for _ in ast.walk(tree))
-    for idx in range(count):
-        node = next(n for i, n in enumerate(ast.walk(tree)) if i == idx)
-        variants: list[Callable[[ast.AST], Any]] = []
-        if isinstance(node, (ast.If, ast.For, ast.While, ast.With, ast.Try, ast.AsyncFor, ast.AsyncWith)):
-            variants.append(lambda n: ("inline", n.body))
-        if getattr(node, "orelse", None) and isinstance(node, (ast.If, ast.For, ast.While, ast.Try)):
-            variants.append(lambda n: setattr(n, "orelse", []))
-        if isinstance(node, ast.Try) and node.finalbody:
-            variants.append(lambda n: setattr(n, "finalbody", []))
-        if isinstance(node, (ast.List, ast.Tuple, ast.Set)) and len(node.elts) > 1:
-            variants.append(lambda n: setattr(n, "elts", n.elts[: len(n.elts) // 2]))
-            variants.append(lambda n: setattr(n, "elts", n.elts[-1:]))
-        if isinstance(node, ast.Dict) and len(node.keys) > 1:
-            variants.append(lambda n: (setattr(n, "keys", n.keys[: len(n.keys) // 2]),
-                                       setattr(n, "values", n.values[: len(n.values) // 2])))
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) > 8:
-            variants.append(lambda n: setattr(n, "value", n.value[: len(n.value) // 2]))
-        if isinstance(node, (ast.Import, ast.ImportFrom)) and len(node.names) > 1:
-            for k in range(len(node.names)):
-                variants.append(lambda n, k=k: n.names.pop(k) if k < len(n.names) else None)
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and node.value.args:
-            # print(f(x)) -> f(x): keep only what the call was given
-            for k in range(len(node.value.args)):
-                variants.append(lambda n, k=k: setattr(n, "value", n.value.args[k]) if k < len(n.value.args) else None)
-        if isinstance(node, ast.Call):
-            for k in range(len(node.keywords)):
-                variants.append(lambda n, k=k: n.keywords.pop(k) if k < len(n.keywords) else None)
-            if len(node.args) > 1:
-                variants.append(lambda n: n.args.pop())
-        for apply in variants:
+    nodes = list(ast.walk(tree))
+    messages = _check_messages(nodes)
+    for idx, node in enumerate(nodes):
+        for apply in _variants_of(node, conservative, id(node) in messages):
             clone = copy.deepcopy(tree)
             target = next(n for i, n in enumerate(ast.walk(clone)) if i == idx)
             result = apply(target)
@@ -2489,7 +2831,8 @@ def _simplifications(tree: ast.Module) -> Iterable[ast.Module]:
                 else:
                     continue
             yield clone
-    yield from _inline_single_use(tree)
+    if not conservative:
+        yield from _inline_single_use(tree)
 
 
 def _inline_single_use(tree: ast.Module) -> Iterable[ast.Module]:
@@ -2517,39 +2860,63 @@ def _inline_single_use(tree: ast.Module) -> Iterable[ast.Module]:
         yield clone
 
 
-def reduce_python(text: str, oracle: Oracle) -> str:
-    """Hierarchical delta debugging over the AST: statements, then nested bodies,
-    then simplifications, until nothing more can go or the budget is spent."""
+def _reduce_statement_lists(tree: ast.Module, oracle: Oracle) -> bool:
+    """ddmin over every statement list (what is marked kept never goes); True if any shrank."""
+    shrank = False
+    for node, name in _stmt_lists(tree):
+        stmts = getattr(node, name)
+        # a lone `pass` is what an emptied body becomes: reducing it again would loop forever
+        free = [s for s in stmts if not _kept(s) and not isinstance(s, ast.Pass)]
+        if not free:
+            continue
+        is_module = isinstance(node, ast.Module)
+
+        def body_of(keep: list, stmts: list = stmts) -> list:
+            chosen = {id(s) for s in keep}
+            return [s for s in stmts if _kept(s) or id(s) in chosen]
+
+        def test(keep: list, node: ast.AST = node, name: str = name, stmts: list = stmts,
+                 is_module: bool = is_module) -> bool:
+            body = body_of(keep)
+            setattr(node, name, body if (body or is_module or name != "body") else [ast.Pass()])
+            try:
+                return oracle(_unparse(tree))
+            finally:
+                setattr(node, name, stmts)
+
+        kept = ddmin(list(free), test, allow_empty=name != "body" or not is_module or len(free) < len(stmts))
+        if len(kept) < len(free):
+            body = body_of(kept)
+            setattr(node, name, body if (body or is_module or name != "body") else [ast.Pass()])
+            shrank = True
+        if oracle.expired:
+            break
+    return shrank
+
+
+def reduce_python(text: str, oracle: Oracle, conservative: bool = False, lines: Iterable[int] = ()) -> str:
+    """Hierarchical delta debugging over the AST: statements, then nested bodies, then
+    simplifications, until nothing more can go or the budget is spent.  ``conservative``
+    (no passing reference): checks, the failing ``lines`` and their backward slice stay."""
     tree = ast.parse(text)
+    if conservative:
+        mark_protected(tree, lines)
     best = _unparse(tree)
     if not oracle(best):
         return text  # the normalized form does not reproduce: keep the original
     changed = True
     while changed and not oracle.expired:
-        changed = False
-        for node, name in _stmt_lists(tree):
-            stmts = getattr(node, name)
-            is_module = isinstance(node, ast.Module)
-
-            def test(keep: list, node=node, name=name, stmts=stmts, is_module=is_module) -> bool:
-                setattr(node, name, keep if (keep or is_module or name != "body") else [ast.Pass()])
-                try:
-                    return oracle(_unparse(tree))
-                finally:
-                    setattr(node, name, stmts)
-
-            kept = ddmin(list(stmts), test, allow_empty=name != "body" or not is_module)
-            if len(kept) < len(stmts):
-                setattr(node, name, kept if (kept or is_module or name != "body") else [ast.Pass()])
-                best = _unparse(tree)
-                changed = True
-            if oracle.expired:
-                break
-        for variant in _simplifications(tree):
+        changed = _reduce_statement_lists(tree, oracle)
+        if changed:
+            best = _unparse(tree)
+        for variant in _simplifications(tree, conservative):
             if oracle.expired:
                 break
             candidate = _unparse(variant)
-            if len(candidate) < len(best) and oracle(candidate):
+            # a variant tried before proves nothing new: skipping it bounds the work between calls
+            if len(candidate) >= len(best) or oracle.known(candidate):
+                continue
+            if oracle(candidate):
                 tree, best, changed = variant, candidate, True
                 break
     return best
@@ -2570,50 +2937,69 @@ def size_of(text: str, ext: str) -> dict:
             "bytes": len(text.encode("utf-8"))}
 
 
-def make_probe(cand: dict, worktree: Path, origin: str | None, timeout: float,
-               runner: Runner = run_cmd) -> Callable[[str], bool]:
-    """Interesting = fails with the same signature and the same origin (a reduction that
-    turns the project's error into one raised by the script is not interesting)."""
+def make_probe(cand: dict, worktree: Path, failure: dict | None, timeout: float, runner: Runner = run_cmd,
+               references: Sequence[Path] = (), strict: bool = False) -> Callable[[str], bool]:
+    """Interesting = fails at ``worktree`` as the verified run did (``same_failure``; never
+    a failure the script raises itself) AND passes in every ``references`` worktree (a
+    commit where the bug is absent).  HEAD and the references run at once."""
     signature = cand["claimed_failure_signature"]
 
-    def probe(text: str) -> bool:
+    def fails_here(text: str) -> bool:
         result, path = run_oracle(dict(cand, script=text), worktree, timeout, runner)
         if result.ok or result.timed_out or not signature_matches(result.output, signature):
             return False
-        got = failure_origin(result.output, worktree, path)
-        return got != "script" and (origin in (None, "unknown") or got == origin)
+        got = failure_fingerprint(result.output, worktree, path)
+        if failure is None:
+            return got["origin"] != "script"
+        return same_failure(got, failure, strict)
+
+    def passes_at(ref: Path, text: str) -> bool:
+        result, _ = run_oracle(dict(cand, script=text), ref, timeout, runner)
+        return result.ok
+
+    def probe(text: str) -> bool:
+        if not references:
+            return fails_here(text)
+        with concurrent.futures.ThreadPoolExecutor(1 + len(references)) as pool:
+            jobs = [pool.submit(fails_here, text)] + [pool.submit(passes_at, ref, text) for ref in references]
+            return all(job.result() for job in jobs)
     return probe
 
 
-def minimize_text(text: str, ext: str, probe: Callable[[str], bool], budget_sec: float) -> tuple[str, Oracle]:
-    """The smallest text ``probe`` still calls interesting (python AST or line ddmin)."""
+def minimize_text(text: str, ext: str, probe: Callable[[str], bool], budget_sec: float,
+                  conservative: bool = False, lines: Iterable[int] = ()) -> tuple[str, Oracle]:
+    """The smallest text ``probe`` still calls interesting (python AST or line ddmin).
+    ``conservative``: Python keeps its checks and their slice; other text is not reduced."""
     oracle = Oracle(probe, deadline=time.monotonic() + budget_sec)
-    oracle.cache[hashlib.sha256(text.encode("utf-8")).hexdigest()] = True  # the original is known good
+    oracle.cache[Oracle.key(text)] = True  # the original is known good
     if ext == "py":
         try:
-            result = reduce_python(text, oracle)
+            return reduce_python(text, oracle, conservative, lines), oracle
         except SyntaxError:
-            result = reduce_lines(text, oracle)
-    else:
-        result = reduce_lines(text, oracle)
-    return result, oracle
+            pass
+    if conservative:
+        return text, oracle  # lines of a shell script: nothing can be shown safe to drop
+    return reduce_lines(text, oracle), oracle
 
 
 # -- bisect -----------------------------------------------------------------
 
 
-def classify_oracle_result(result: CmdResult, signature: str, origin: str | None, worktree: Path,
+BISECT_VERDICTS = {0: "good", 1: "bad", 125: "skip"}
+
+
+def classify_oracle_result(result: CmdResult, signature: str, failure: dict | None, worktree: Path,
                            repro_file: Path) -> int:
-    """git bisect run's language: 0 good (passes), 1 bad (same failure), 125 skip (other failure)."""
+    """git bisect run's language: 0 good (passes), 1 bad (the verified failure: same type,
+    origin and script line), 125 skip (anything else: it cannot say)."""
     if result.ok:
         return 0
-    if result.timed_out:
+    if result.timed_out or not signature_matches(result.output, signature):
         return 125
-    if signature_matches(result.output, signature):
-        got = failure_origin(result.output, worktree, repro_file)
-        if origin in (None, "unknown") or got == origin:
-            return 1
-    return 125
+    got = failure_fingerprint(result.output, worktree, repro_file)
+    if failure is None:
+        return 1 if got["origin"] != "script" else 125
+    return 1 if same_failure(got, failure, strict=False, same_line=True) else 125
 
 
 def parse_bisect_output(text: str) -> dict:
@@ -2677,6 +3063,7 @@ class RunConfig:
     bisect: bool = True
     good: str | None = None
     bisect_search: list[str] = field(default_factory=lambda: ["tags", "10", "100", "1000"])
+    bisect_budget_sec: int = 45
     triage: bool = True
     triage_workers: int = 1
     max_runtime: int | None = None
@@ -2772,7 +3159,7 @@ def find_finished_run(runs_root: Path, key: str, sha: str) -> dict | None:
     """The newest run of this issue at this commit that ran to a verdict (index lookup)."""
     for record in reversed(read_jsonl(index_path(runs_root))):
         if record.get("issue_key") == key and record.get("target_sha") == sha \
-                and record.get("status") in ("ok", "needs-human") \
+                and record.get("status") in ("ok", "needs-human", "not-specific") \
                 and (Path(runs_root) / str(record.get("run_id")) / "run_done.json").exists():
             return record
     return None
@@ -3093,12 +3480,6 @@ def load_candidate_entries(paths: RunPaths) -> list[dict]:
     return entries
 
 
-def candidate_key(cand: dict) -> str:
-    """Identical candidates (same script, setup, oracle, signature) are verified once."""
-    return hashlib.sha256(json.dumps([cand["script"], cand["setup_commands"], cand["oracle_command"],
-                                      cand["claimed_failure_signature"]]).encode()).hexdigest()
-
-
 def process_repro_worker(run: Run, files: WorkerFiles, state: str, code: int | None,
                          seen: dict[str, dict]) -> bool:
     """Parse a finished REPRO worker's output, verify every candidate; True if one reproduced."""
@@ -3110,7 +3491,7 @@ def process_repro_worker(run: Run, files: WorkerFiles, state: str, code: int | N
         record["diagnostic"] = worker_diagnostic(files, state, code)
     for i, cand in enumerate((obj or {}).get("candidates", [])):
         cand = dict(cand, candidate_id=cand.get("candidate_id") or f"{files.worker_id}-candidate-{i + 1}")
-        key = candidate_key(cand)
+        key = candidate_key(cand) + ":" + cand.get("claimed_failure_signature", "")
         if key in seen:
             verification = dict(seen[key], note="identical to an earlier candidate; verification reused")
         else:
@@ -3155,7 +3536,7 @@ def phase_repro(run: Run) -> None:
     paths.candidates_dir.mkdir(parents=True, exist_ok=True)
     seen: dict[str, dict] = {}
     for entry in load_candidate_entries(paths):
-        key = candidate_key(entry["candidate"])
+        key = candidate_key(entry["candidate"]) + ":" + entry["candidate"].get("claimed_failure_signature", "")
         seen[key] = entry["verification"]
 
     def reproduced() -> bool:
@@ -3202,44 +3583,168 @@ def phase_repro(run: Run) -> None:
         for _ in range(batch):
             files = start_worker(run, ROLE_REPRO, backend, context)
             pending[files.worker_id] = files
+        batch_ids = list(pending)
         wait_for_workers(run, pending, on_done)
         if cfg.first_wins and reproduced():
             break
+        repeats = repeated_rejections(paths, batch_ids)
+        if repeats:
+            append_event(paths.run_dir, "note", text=f"the workers keep proposing a candidate that was already "
+                         f"rejected ({repeats}); no more workers were started")
+            run.log(f"stopping escalation: {repeats} proposed again")
+            break
 
 
-def phase_fixed(run: Run) -> None:
-    """Fail-to-pass: with --fixed-ref the selected reproducer must pass on the fix."""
-    selected = read_json(run.paths.selected_candidate_json, None)
-    if not selected or not run.cfg.fixed_sha:
-        return
-    cand = selected["candidate"]
-    worktree = new_worktree(run, f"fixed-{secrets.token_hex(2)}", run.cfg.fixed_sha)
+def repeated_rejections(paths: RunPaths, worker_ids: Sequence[str]) -> str:
+    """The ids of earlier candidates a batch of workers only proposed again (empty when
+    any worker brought something new, or nothing at all)."""
+    repeated = []
+    for wid in worker_ids:
+        data = read_json(paths.candidate_json(wid), {}) or {}
+        items = data.get("candidates") or []
+        if not items or not all(item["verification"].get("note", "").startswith("identical") for item in items):
+            return ""
+        repeated += [item["candidate"]["candidate_id"] for item in items]
+    return ", ".join(_unique(repeated))
+
+
+def check_at_reference(run: Run, cand: dict, sha: str, label: str, runs: int | None = None) -> dict:
+    """Run a candidate in a fresh worktree where the bug should be absent (the fix, a
+    good commit): a reproducer that fails there too is not specific to the bug."""
+    worktree = new_worktree(run, f"ref-{secrets.token_hex(2)}", sha)
+    results: list[dict] = []
     try:
-        runs = []
-        for _ in range(min(3, run.cfg.verify_runs)):
+        setup_error = run_setup(cand, worktree, run.cfg.verify_timeout, run.runner)
+        for _ in range(0 if setup_error else runs or min(3, run.cfg.verify_runs)):
             result, _ = run_oracle(cand, worktree, run.cfg.verify_timeout, run.runner)
-            runs.append({"exit_code": result.returncode, "output_tail": tail_lines(result.output, 15),
-                         "timed_out": result.timed_out})
+            results.append({"exit_code": result.returncode, "output_tail": tail_lines(result.output, 15),
+                            "timed_out": result.timed_out})
+            if not result.ok:
+                break  # one failure decides
     finally:
         worktree_remove(run.cfg.repo_path, worktree, run.runner)
-    passes = all(r["exit_code"] == 0 for r in runs)
-    selected["fixed_ref"] = {"ref": run.cfg.fixed_ref, "sha": run.cfg.fixed_sha, "passes": passes, "runs": runs,
-                             "verdict": "fail-to-pass" if passes else "still fails on the fix: not specific to the bug"}
-    atomic_write_json(run.paths.selected_candidate_json, selected)
-    run.log(f"fixed ref {run.cfg.fixed_ref}: {selected['fixed_ref']['verdict']}")
+    passes = bool(results) and all(r["exit_code"] == 0 for r in results)
+    failed = setup_error or next((_clip(tail_lines(r["output_tail"], 1), 200) or f"exit {r['exit_code']}"
+                                  for r in results if r["exit_code"] != 0), "")
+    return {"ref": label, "sha": sha, "passes": passes, "runs": results,
+            "verdict": "fail-to-pass" if passes else f"still fails at {label} ({failed}): not specific to the bug"}
 
 
 def phase_select(run: Run) -> dict | None:
+    """Choose the reproducer among the verified candidates (reads repro/candidates/).  With
+    --fixed-ref the best few are run at the fix, best first, until one passes there:
+    fail-to-pass ranks first.  Writes selected_candidate.json (with its fixed_ref check)
+    and a first minimal_repro (the selected script as it is)."""
     entries = load_candidate_entries(run.paths)
-    best = select_candidate(entries)
-    if not best:
+    usable = usable_candidates(entries)
+    if not usable:
         return None
+    checks: dict[str, dict] = {}
+    if run.cfg.fixed_sha:
+        for entry in usable:
+            key = candidate_key(entry["candidate"])
+            if key in checks:
+                continue
+            if len(checks) >= 3:
+                break
+            checks[key] = check_at_reference(run, entry["candidate"], run.cfg.fixed_sha, run.cfg.fixed_ref)
+            run.log(f"{entry['candidate']['candidate_id']} at the fix {run.cfg.fixed_ref}: {checks[key]['verdict']}")
+            if checks[key]["passes"]:
+                break
+        # only what was run at the fix can be chosen: an unchecked candidate is no better than a failing one
+        usable = [e for e in usable_candidates(entries, {k: c["passes"] for k, c in checks.items()})
+                  if candidate_key(e["candidate"]) in checks]
+    best = usable[0]
     cand = best["candidate"]
     record = {"candidate": cand, "verification": best["verification"], "worker_id": best.get("worker_id"),
-              "selected_at": utc_now()}
+              "selected_at": utc_now(), "fixed_ref": checks.get(candidate_key(cand))}
     atomic_write_json(run.paths.selected_candidate_json, record)
     atomic_write_text(run.paths.minimal_repro(cand.get("file_extension", "py")), cand["script"])
     return record
+
+
+def good_commit_candidates(run: Run, worktree: Path) -> list[tuple[str, str]]:
+    """Where the bug may be absent: --good, then (with bisect on) recent tags and
+    10/100/1000 commits back, newest first."""
+    cfg = run.cfg
+    out = []
+    if cfg.good:
+        out.append((f"--good {cfg.good}", resolve(cfg.repo_path, cfg.good, run.runner)))
+    for item in cfg.bisect_search if cfg.bisect else []:
+        if item == "tags":
+            tags = git(worktree, "tag", "--merged", cfg.target_sha, "--sort=-creatordate",
+                       runner=run.runner, check=False).stdout.split()[:3]
+            for tag in tags:
+                with contextlib.suppress(MminionsError):
+                    out.append((f"tag {tag}", resolve(worktree, tag, run.runner)))
+        elif item.isdigit():
+            result = git(worktree, "rev-parse", "--verify", "--quiet", f"{cfg.target_sha}~{item}",
+                         runner=run.runner, check=False)
+            if result.ok:
+                out.append((f"{item} commits back", result.stdout.strip()))
+            else:  # shorter history: try the root commit once
+                root = git(worktree, "rev-list", "--max-parents=0", cfg.target_sha, runner=run.runner,
+                           check=False).stdout.split()
+                if root:
+                    out.append(("the root commit", root[-1]))
+    seen: set[str] = set()
+    return [(label, sha) for label, sha in out if sha != cfg.target_sha and not (sha in seen or seen.add(sha))]
+
+
+def phase_reference(run: Run) -> None:
+    """Find a commit where the bug is absent, with the verified reproducer, before anything
+    reduces it: minimization is checked against it and bisect starts from it.  Tries
+    --good, then (bisect on) the good-commit search; stops when older commits only fail
+    otherwise.  Reads selected_candidate.json; writes repro/reference.json."""
+    selected = read_json(run.paths.selected_candidate_json, None)
+    cfg = run.cfg
+    if not selected or not (cfg.good or cfg.bisect):
+        return
+    cand, failure = selected["candidate"], selected["verification"].get("failure")
+    doc: dict[str, Any] = {"good": None, "searched": [], "notes": []}
+    worktree = new_worktree(run, f"reference-{secrets.token_hex(2)}")
+    try:
+        skips = 0
+        for label, sha in good_commit_candidates(run, worktree):
+            check_stop(run)
+            git(worktree, "checkout", "-q", "--detach", "--force", sha, runner=run.runner)
+            setup_error = run_setup(cand, worktree, cfg.verify_timeout, run.runner)
+            result, path = run_oracle(cand, worktree, cfg.verify_timeout, run.runner)
+            code = 125 if setup_error else classify_oracle_result(result, cand["claimed_failure_signature"],
+                                                                 failure, worktree, path)
+            path.unlink(missing_ok=True)
+            verdict = BISECT_VERDICTS[code]
+            error = setup_error or _clip(tail_lines(result.output, 1), 200)
+            doc["searched"].append({"label": label, "sha": sha, "result": verdict,
+                                    "error": error if verdict != "good" else ""})
+            if verdict == "good":
+                doc["good"] = {"label": label, "sha": sha}
+                break
+            if label.startswith("--good"):
+                doc["notes"].append(f"{label} fails too ({'the same failure: the bug is already there' if verdict == 'bad' else error}); "
+                                    "looking further" if cfg.bisect else f"{label} fails too: {error}")
+            skips = skips + 1 if verdict == "skip" else 0
+            if skips >= 2:
+                doc["notes"].append("older commits do not run this reproducer (the last two tried failed otherwise); "
+                                    "the search stopped there")
+                break
+    finally:
+        worktree_remove(cfg.repo_path, worktree, run.runner)
+    atomic_write_json(run.paths.reference_json, doc)
+    tried = ", ".join(f"{s['label']}: {s['result']}" for s in doc["searched"]) or "nothing to try"
+    run.log(f"reference: {'good at ' + doc['good']['label'] if doc['good'] else 'no good commit'} ({tried})")
+
+
+def passing_references(run: Run, selected: dict) -> list[tuple[str, str]]:
+    """(label, sha) of every commit the selected reproducer was shown to pass at."""
+    refs = []
+    fixed = selected.get("fixed_ref") or {}
+    if fixed.get("passes"):
+        refs.append((f"the fix {fixed['ref']}", fixed["sha"]))
+    good = (read_json(run.paths.reference_json, {}) or {}).get("good")
+    if good:
+        refs.append((good["label"], good["sha"]))
+    return refs
 
 
 def checked_evidence(rows: Sequence[dict], worktree: Path, drift: int = 3) -> tuple[list[dict], list[dict]]:
@@ -3364,60 +3869,96 @@ def phase_triage(run: Run) -> None:
 
 
 def phase_minimize(run: Run) -> None:
+    """Reduce the selected reproducer (reads selected_candidate.json, reference.json).
+    Guarded by a fix it passes at, every reduction must fail at HEAD the same way and
+    pass at the fix (and the good commit); otherwise it is conservative: checks and their
+    backward slice stay, and the failure must stay identical (type, message, frame).
+    Writes minimize.json; on success minimal_repro.<ext> and the reduced candidate."""
     selected = read_json(run.paths.selected_candidate_json, None)
     if not selected:
         return
     cand, verification = selected["candidate"], selected["verification"]
     ext = cand.get("file_extension", "py")
+    refs = passing_references(run, selected)
+    conservative = not (selected.get("fixed_ref") or {}).get("passes")
     before = size_of(cand["script"], ext)
     doc: dict[str, Any] = {"before": before, "after": before, "oracle_calls": 0, "cache_hits": 0,
-                           "seconds": 0.0, "budget_sec": run.cfg.minimize_budget_sec}
+                           "seconds": 0.0, "budget_sec": run.cfg.minimize_budget_sec,
+                           "mode": "conservative" if conservative else "reference",
+                           "references": [{"label": label, "sha": sha} for label, sha in refs],
+                           "guarded": bool(refs)}
     if before["lines"] <= 3:
         doc.update(status="skipped", reason=f"already tiny ({before['lines']} lines)")
         atomic_write_json(run.paths.minimize_json, doc)
         return
     start = time.monotonic()
-    worktree = new_worktree(run, f"minimize-{secrets.token_hex(2)}")
+    failure = verification.get("failure")
+    worktrees = [new_worktree(run, f"minimize-{secrets.token_hex(2)}")]
+    worktrees += [new_worktree(run, f"minimize-ref-{secrets.token_hex(2)}", sha) for _, sha in refs]
     try:
-        run_setup(cand, worktree, run.cfg.verify_timeout, run.runner)
+        for worktree in worktrees:
+            run_setup(cand, worktree, run.cfg.verify_timeout, run.runner)
         fault_point(run, "minimize")
-        probe = make_probe(cand, worktree, verification.get("origin"), run.cfg.verify_timeout, run.runner)
-        text, oracle = minimize_text(cand["script"], ext, probe, run.cfg.minimize_budget_sec)
+        probe = make_probe(cand, worktrees[0], failure, run.cfg.verify_timeout, run.runner,
+                           references=worktrees[1:], strict=conservative)
+        text, oracle = minimize_text(cand["script"], ext, probe, run.cfg.minimize_budget_sec,
+                                     conservative, (failure or {}).get("script_lines") or [])
     finally:
-        worktree_remove(run.cfg.repo_path, worktree, run.runner)
+        for worktree in worktrees:
+            worktree_remove(run.cfg.repo_path, worktree, run.runner)
     doc.update(oracle_calls=oracle.calls, cache_hits=oracle.hits, budget_exhausted=oracle.expired)
     if text.strip() == cand["script"].strip() or size_of(text, ext)["bytes"] >= before["bytes"]:
-        doc.update(status="unchanged", reason="nothing could be removed", seconds=round(time.monotonic() - start, 2))
+        doc.update(status="unchanged", reason="nothing could be removed" + (
+            " without touching a check (no passing reference to show it safe)" if conservative else ""),
+            seconds=round(time.monotonic() - start, 2))
         atomic_write_json(run.paths.minimize_json, doc)
         return
     reduced = dict(cand, script=text)
     confirm = verify_in_fresh_worktree(run, reduced)
+    ref_checks = [check_at_reference(run, reduced, sha, label) for label, sha in refs] \
+        if confirm["status"] == "reproduced" else []
     doc["confirmation"] = {"status": confirm["status"], "matched_runs": confirm["matched_runs"],
-                           "total_runs": confirm["total_runs"], "origin": confirm["origin"]}
+                           "total_runs": confirm["total_runs"], "origin": confirm["origin"],
+                           "references": [{"ref": c["ref"], "passes": c["passes"]} for c in ref_checks]}
     doc["seconds"] = round(time.monotonic() - start, 2)
-    if confirm["status"] != "reproduced" or confirm.get("origin") != verification.get("origin"):
-        doc.update(status="rejected", reason="the reduced script did not verify; the original is kept")
+    same = confirm["status"] == "reproduced" and failure and confirm.get("failure") \
+        and same_failure(confirm["failure"], failure, strict=conservative)
+    if not same or not all(c["passes"] for c in ref_checks):
+        doc.update(status="rejected", reason="the reduced script did not verify" + (
+            "" if same else " the same way") + "; the original is kept")
         atomic_write_json(run.paths.minimize_json, doc)
         return
     doc.update(status="minimized", after=size_of(text, ext))
     atomic_write_json(run.paths.minimize_json, doc)
     atomic_write_text(run.paths.minimal_repro(ext), text)
-    selected["original_script"] = cand["script"]
-    selected["candidate"] = reduced
-    selected["verification"] = confirm
+    selected.update(original_candidate=cand, original_verification=verification, candidate=reduced,
+                    verification=confirm, original_script=cand["script"])
+    fixed = next((c for c in ref_checks if c["sha"] == (selected.get("fixed_ref") or {}).get("sha")), None)
+    if fixed:
+        selected["fixed_ref"] = fixed
     atomic_write_json(run.paths.selected_candidate_json, selected)
-    run.log(f"minimized: {before['lines']} -> {doc['after']['lines']} lines in {oracle.calls} oracle calls")
+    run.log(f"minimized ({doc['mode']}): {before['lines']} -> {doc['after']['lines']} lines in {oracle.calls} oracle calls")
 
 
-BISECT_VERDICTS = {0: "good", 1: "bad", 125: "skip"}
+def bisect_subject(selected: dict, minimize: dict) -> tuple[dict, dict | None, str]:
+    """The reproducer bisect runs: the minimized one only if a passing reference guarded its
+    reductions, else the verified original (whose meaning is the one checked)."""
+    if selected.get("original_candidate") and not minimize.get("guarded"):
+        return (selected["original_candidate"], selected["original_verification"].get("failure"),
+                "the verified original (its reductions were not checked against a passing commit)")
+    which = "the minimized reproducer" if selected.get("original_candidate") else "the verified reproducer"
+    return selected["candidate"], selected["verification"].get("failure"), which
+
+
 BISECT_ORACLE_SH = """\
 #!/bin/sh
 # One `git bisect run` step for mminions run {run_id}: 0 good, 1 bad (same failure), 125 skip.
-# A passing step is decided here; only a failing one starts Python to compare signatures.
+# A passing step is decided here; only a failing one starts Python to compare failures.
 wt={worktree}
 cd "$wt" || exit 125
-src=""; [ -d "$wt/src" ] && src=":$wt/src"
-export PYTHONPATH="$wt$src" PYTHONDONTWRITEBYTECODE=1 PYTHONHASHSEED=0 PYTHONUNBUFFERED=1
+# the project's import roots at THIS commit (layouts move), ahead of site-packages
+roots=$({python} -S -E -c {import_roots} "$wt") || exit 125
+export PYTHONPATH="$roots${{PYTHONPATH:+:$PYTHONPATH}}" PYTHONDONTWRITEBYTECODE=1 PYTHONHASHSEED=0 PYTHONUNBUFFERED=1
 export PATH={pydir}:"$PATH"
 cp {saved} {repro} || exit 125
 if command -v timeout >/dev/null 2>&1; then
@@ -3437,86 +3978,66 @@ exec {self_cmd} _bisect-step --run-dir {run_dir} --worktree "$wt" --output {out}
 def bisect_step(run_dir: Path, worktree: Path, output: Path | None = None, rc: int | None = None) -> int:
     """One ``git bisect run`` step (the hidden _bisect-step command): classify the oracle's
     output the wrapper saved, or run the oracle here when there is none."""
-    selected = read_json(run_dir / "repro" / "selected_candidate.json", {})
+    subject = read_json(run_dir / "triage" / "bisect_input.json", {})
     cfg = RunConfig.from_dict(read_json(run_dir / "config.json", {}))
-    cand = selected["candidate"]
+    cand = subject["candidate"]
     path = repro_path(worktree, cand.get("file_extension", "py"))
     if output is not None and rc is not None:
         text = output.read_text(encoding="utf-8", errors="replace") if output.exists() else ""
         result = CmdResult(["sh"], 124 if rc == 124 else rc, text, "", 0.0, timed_out=rc == 124)
     else:
         result, path = run_oracle(cand, worktree, cfg.verify_timeout)
-    code = classify_oracle_result(result, cand["claimed_failure_signature"], selected["verification"].get("origin"),
-                                  worktree, path)
+    code = classify_oracle_result(result, cand["claimed_failure_signature"], subject.get("failure"), worktree, path)
     sha = git(worktree, "rev-parse", "HEAD", check=False).stdout.strip()
     with open(run_dir / "triage" / "bisect_steps.txt", "a", encoding="utf-8") as fh:
         fh.write(f"{sha} {BISECT_VERDICTS[code]} {result.returncode}\n")
     return code
 
 
-def bisect_candidates(run: Run, worktree: Path) -> list[tuple[str, str]]:
-    """Where to look for a good commit: --good, recent tags, then 10/100/1000 back."""
-    cfg = run.cfg
-    if cfg.good:
-        return [(cfg.good, resolve(cfg.repo_path, cfg.good, run.runner))]
-    out = []
-    for item in cfg.bisect_search:
-        if item == "tags":
-            tags = git(worktree, "tag", "--merged", cfg.target_sha, "--sort=-creatordate",
-                       runner=run.runner, check=False).stdout.split()[:3]
-            for tag in tags:
-                with contextlib.suppress(MminionsError):
-                    out.append((f"tag {tag}", resolve(worktree, tag, run.runner)))
-        elif item.isdigit():
-            result = git(worktree, "rev-parse", "--verify", "--quiet", f"{cfg.target_sha}~{item}",
-                         runner=run.runner, check=False)
-            if result.ok:
-                out.append((f"{item} commits back", result.stdout.strip()))
-            else:  # shorter history: try the root commit once
-                root = git(worktree, "rev-list", "--max-parents=0", cfg.target_sha, runner=run.runner,
-                           check=False).stdout.split()
-                if root:
-                    out.append(("the root commit", root[-1]))
-    return _unique([(label, sha) for label, sha in out if sha != cfg.target_sha])
+def bisect_range_left(worktree: Path, runner: Runner) -> list[str]:
+    """The commits an unfinished bisect still suspects (its bad ref, minus every good one)."""
+    refs = git(worktree, "for-each-ref", "--format=%(refname) %(objectname)", "refs/bisect/",
+               runner=runner, check=False).stdout.split("\n")
+    bad = [r.split()[1] for r in refs if r.startswith("refs/bisect/bad ")]
+    goods = [r.split()[1] for r in refs if r.startswith("refs/bisect/good-")]
+    if not bad:
+        return []
+    return git(worktree, "rev-list", bad[0], *(f"^{g}" for g in goods), runner=runner, check=False).stdout.split()
 
 
 def phase_bisect(run: Run) -> None:
+    """The culprit: ``git bisect run`` in a worktree of its own, from the good commit in
+    reference.json to HEAD, with the reproducer whose meaning was checked, within
+    --bisect-budget-sec.  Writes triage/bisect.json (and its step files)."""
     selected = read_json(run.paths.selected_candidate_json, None)
     if not selected or not run.cfg.bisect:
         if selected:
             atomic_write_json(run.paths.bisect_json, {"status": "skipped", "summary": "bisect disabled (--no-bisect)"})
         return
-    cand = selected["candidate"]
     cfg = run.cfg
     run.paths.triage_dir.mkdir(parents=True, exist_ok=True)
-    worktree = new_worktree(run, f"bisect-{secrets.token_hex(2)}")
-    doc: dict[str, Any] = {"bad": cfg.target_sha, "good": None, "searched": [], "status": "skipped"}
+    reference = read_json(run.paths.reference_json, {}) or {}
+    cand, failure, which = bisect_subject(selected, read_json(run.paths.minimize_json, {}) or {})
+    doc: dict[str, Any] = {"bad": cfg.target_sha, "good": None, "searched": reference.get("searched", []),
+                           "notes": reference.get("notes", []), "status": "skipped", "reproducer": which,
+                           "budget_sec": cfg.bisect_budget_sec}
+    good = reference.get("good")
+    if not good:
+        doc["summary"] = ("bisect skipped: no good commit found (tried "
+                          + (", ".join(f"{s['label']}: {s['result']}" for s in doc["searched"]) or "nothing") + ")"
+                          + "".join(f"; {n}" for n in doc["notes"]))
+        atomic_write_json(run.paths.bisect_json, doc)
+        run.log(f"bisect: {doc['summary']}")
+        return
+    doc["good"] = good["sha"]
     start = time.monotonic()
+    worktree = new_worktree(run, f"bisect-{secrets.token_hex(2)}")
     try:
-        good = None
-        seen: set[str] = set()
-        for label, sha in bisect_candidates(run, worktree):
-            if sha in seen:
-                continue
-            seen.add(sha)
-            git(worktree, "checkout", "-q", "--detach", "--force", sha, runner=run.runner)
-            result, path = run_oracle(cand, worktree, cfg.verify_timeout, run.runner)
-            code = classify_oracle_result(result, cand["claimed_failure_signature"],
-                                          selected["verification"].get("origin"), worktree, path)
-            path.unlink(missing_ok=True)
-            verdict = BISECT_VERDICTS[code]
-            doc["searched"].append({"label": label, "sha": sha, "result": verdict})
-            if verdict == "good":
-                good = sha
-                break
-        if not good:
-            doc["summary"] = ("bisect skipped: no good commit found (tried "
-                              + (", ".join(f"{s['label']}: {s['result']}" for s in doc["searched"]) or "nothing") + ")")
-            return
-        doc["good"] = good
-        commits = int(git(worktree, "rev-list", "--count", f"{good}..{cfg.target_sha}", runner=run.runner).stdout.strip() or 0)
+        commits = int(git(worktree, "rev-list", "--count", f"{good['sha']}..{cfg.target_sha}",
+                          runner=run.runner).stdout.strip() or 0)
         q = shlex.quote
         ext = cand.get("file_extension", "py")
+        atomic_write_json(run.paths.bisect_input_json, {"candidate": cand, "failure": failure, "reproducer": which})
         saved = run.paths.triage_dir / f"bisect_repro.{re.sub(r'[^A-Za-z0-9]', '', ext) or 'txt'}"
         atomic_write_text(saved, cand["script"])
         steps_file = run.paths.triage_dir / "bisect_steps.txt"
@@ -3524,14 +4045,17 @@ def phase_bisect(run: Run) -> None:
         repro = repro_path(worktree, ext)
         wrapper = run.paths.triage_dir / "bisect_oracle.sh"
         atomic_write_text(wrapper, BISECT_ORACLE_SH.format(
-            run_id=cfg.run_id, worktree=q(str(worktree)), pydir=q(os.path.dirname(sys.executable)), saved=q(str(saved)),
+            run_id=cfg.run_id, worktree=q(str(worktree)), python=q(sys.executable), import_roots=q(IMPORT_ROOTS_PY),
+            pydir=q(os.path.dirname(sys.executable)), saved=q(str(saved)),
             repro=q(str(repro)), timeout=int(cfg.verify_timeout), oracle=q(render_oracle(cand["oracle_command"], repro)),
             out=q(str(run.paths.triage_dir / "bisect_step.out")), steps=q(str(steps_file)),
             self_cmd=" ".join(q(a) for a in (cfg.self_cmd or self_command())), run_dir=q(str(run.paths.run_dir))), 0o755)
-        git(worktree, "bisect", "start", cfg.target_sha, good, runner=run.runner)
+        git(worktree, "bisect", "start", cfg.target_sha, good["sha"], runner=run.runner)
         fault_point(run, "bisect")
-        result = git(worktree, "bisect", "run", "sh", str(wrapper), runner=run.runner, timeout=3600, check=False)
+        budget = max(5, cfg.bisect_budget_sec - (time.monotonic() - start))
+        result = git(worktree, "bisect", "run", "sh", str(wrapper), runner=run.runner, timeout=budget, check=False)
         log = git(worktree, "bisect", "log", runner=run.runner, check=False).stdout
+        left = bisect_range_left(worktree, run.runner) if result.timed_out else []
         git(worktree, "bisect", "reset", runner=run.runner, check=False)
         parsed = parse_bisect_output(result.stdout)
         steps = [dict(zip(("sha", "result"), line.split()[:2]))
@@ -3552,6 +4076,11 @@ def phase_bisect(run: Run) -> None:
             doc["files_changed"] = files
             doc["changed_lines"] = changed_lines_from_diff(diff)
             doc["summary"] = f"first bad commit {sha[:12]} {meta[1]}"
+        elif result.timed_out:
+            doc.update(status="budget", range=left[:200])
+            doc["summary"] = (f"bisect stopped at its {cfg.bisect_budget_sec} s budget (--bisect-budget-sec) after "
+                              f"{len(steps)} steps: the culprit is one of {len(left)} commits"
+                              + (" (" + ", ".join(c[:12] for c in left[:8]) + ")" if left else ""))
         elif parsed["status"] == "ambiguous":
             doc["range"] = parsed["candidates"]
             doc["summary"] = (f"skipped commits hide the culprit: it is one of {len(parsed['candidates'])} commits "
@@ -3574,9 +4103,26 @@ def github_link(issue: dict, sha: str, rel: str, line: int) -> str | None:
     return None
 
 
+def fail_to_pass_of(selected: dict, reference: dict) -> tuple[bool | None, dict | None]:
+    """Whether the selected reproducer passes where the bug is absent, and that reference:
+    the fix (--fixed-ref), else a good commit it passes at (--good or found); a --good
+    that fails the same way says no; nothing known says None."""
+    fixed = selected.get("fixed_ref")
+    if fixed:
+        return bool(fixed["passes"]), {"kind": "fix", "ref": fixed["ref"], "sha": fixed["sha"]}
+    if reference.get("good"):
+        good = reference["good"]
+        return True, {"kind": "good", "ref": good["label"], "sha": good["sha"]}
+    for item in reference.get("searched", []):
+        if item["label"].startswith("--good") and item["result"] == "bad":
+            return False, {"kind": "good", "ref": item["label"], "sha": item["sha"]}
+    return None, None
+
+
 def build_decision(run: Run, status: str, rationale: str, extra_diagnostics: Sequence[str] = ()) -> dict:
     paths = run.paths
     selected = read_json(paths.selected_candidate_json, None)
+    f2p, reference = fail_to_pass_of(selected, read_json(paths.reference_json, {}) or {}) if selected else (None, None)
     table, diagnostics = [], list(extra_diagnostics)
     for path in sorted(paths.candidates_dir.glob("w*.json")):
         data = read_json(path, {}) or {}
@@ -3587,7 +4133,7 @@ def build_decision(run: Run, status: str, rationale: str, extra_diagnostics: Seq
             table.append({"candidate_id": item["candidate"]["candidate_id"], "worker_id": data.get("worker_id"),
                           "status": v["status"], "origin": v.get("origin"),
                           "matched_runs": v.get("matched_runs", 0), "total_runs": v.get("total_runs", 0),
-                          "reasons": v.get("reasons", [])})
+                          "reasons": v.get("reasons", []), "report_match": v.get("report_match")})
     hyp = read_json(paths.hypotheses_json, {}) or {}
     diagnostics += hyp.get("diagnostics", [])
     bisect = read_json(paths.bisect_json, {}) or {}
@@ -3600,9 +4146,20 @@ def build_decision(run: Run, status: str, rationale: str, extra_diagnostics: Seq
         "run_id": run.cfg.run_id, "status": status, "rationale": rationale,
         "selected_candidate_id": selected["candidate"]["candidate_id"] if selected else None,
         "selected_candidate": selected, "verification": table, "diagnostics": _unique(diagnostics),
+        "fail_to_pass": f2p, "reference": reference,
+        "matches_report": ((selected or {}).get("verification", {}).get("report_match") or {}).get("matches"),
         "culprit_commit": bisect.get("first_bad"), "next_fix_targets": targets[:5],
         "top_hypotheses": [h["hypothesis_id"] for h in top], "decided_at": utc_now(),
     }
+
+
+def how_to_run(cand: dict, pythonpath: Sequence[str]) -> list[str]:
+    """The shell lines that run a reproducer saved as repro.<ext> from the repository root:
+    one text for final.md and the issue comment."""
+    ext = cand.get("file_extension", "py")
+    env = f"PYTHONPATH={':'.join(pythonpath)} " if ext == "py" else ""
+    return [*(f"{cmd}  # setup" for cmd in cand.get("setup_commands", [])),
+            env + render_oracle(cand["oracle_command"], Path(f"repro.{ext}"))]
 
 
 def render_final_md(run: Run, decision: dict) -> str:
@@ -3612,6 +4169,7 @@ def render_final_md(run: Run, decision: dict) -> str:
     if issue.get("issue_url"):
         out += [f"Issue: {issue['issue_url']}", ""]
     verdict = {"ok": "REPRODUCED: mminions verified a reproducer",
+               "not-specific": "NOT SPECIFIC: the verified reproducer also fails where the bug is absent",
                "needs-human": "NOT REPRODUCED: needs a human",
                "stopped": "STOPPED", "failed": "FAILED"}.get(decision["status"], decision["status"])
     out += [f"**Verdict: {verdict}.** {decision['rationale']}", "",
@@ -3626,21 +4184,34 @@ def render_final_md(run: Run, decision: dict) -> str:
         if mpath.exists():
             script = mpath.read_text(encoding="utf-8")
         name = f"repro.{ext}"
-        command = render_oracle(cand["oracle_command"], Path(name))
         out += ["## Reproducer", "",
                 f"Verified by mminions: failed with `{cand['claimed_failure_signature']}` in "
                 f"{v['matched_runs']} of {v['total_runs']} runs (origin: {v.get('origin') or 'unknown'}).", ""]
+        match = v.get("report_match") or {}
+        if match.get("how"):
+            out += [("**Verified but different from the report:** it " if match.get("matches") is False
+                     else "Compared with the report: ") + match["how"] + ".", ""]
+        reference = decision.get("reference") or {}
+        if decision.get("fail_to_pass"):
+            out += [f"Fail-to-pass: it passes at {reference['ref']} (`{reference['sha'][:12]}`), where the bug is absent.", ""]
+        elif decision.get("fail_to_pass") is False:
+            out += [f"**Not fail-to-pass:** it also fails at {reference['ref']} (`{reference['sha'][:12]}`), where the "
+                    "bug should be absent, so it does not tell the bug apart.", ""]
+        else:
+            out += ["Fail-to-pass was not checked: no commit where the bug is absent was known "
+                    "(give `--fixed-ref` or `--good`).", ""]
         if mini.get("status") == "minimized":
-            out += [f"Minimized from {mini['before']['lines']} to {mini['after']['lines']} lines.", ""]
+            how = (f"every reduction checked to fail here and pass at {', '.join(r['label'] for r in mini.get('references', []))}"
+                   if mini.get("mode") == "reference" else
+                   "conservatively: no fix to check against, so every check and what it depends on was kept and "
+                   "the failure stayed identical")
+            out += [f"Minimized from {mini['before']['lines']} to {mini['after']['lines']} lines ({how}).", ""]
+        elif mini.get("status") in ("unchanged", "rejected"):
+            out += [f"Not minimized: {mini.get('reason', mini['status'])}.", ""]
         out += [f"```{'python' if ext == 'py' else ext}", script.rstrip("\n"), "```", "",
                 "Run it from the repository root:", "", "```sh",
                 f"cat > {name} <<'EOF'\n{script.rstrip(chr(10))}\nEOF" if len(script) < 4000 else f"# save the script above as {name}",
-                ("PYTHONPATH=.:src " if ext == "py" else "") + command, "```", ""]
-        for cmd in cand.get("setup_commands", []):
-            out.insert(-3, f"# setup: {cmd}")
-        if selected.get("fixed_ref"):
-            fx = selected["fixed_ref"]
-            out += [f"With the fix `{fx['ref']}` ({fx['sha'][:12]}): **{fx['verdict']}**.", ""]
+                *how_to_run(cand, v.get("pythonpath") or ["."]), "```", ""]
     culprit = decision.get("culprit_commit")
     bisect = read_json(paths.bisect_json, {}) or {}
     if culprit:
@@ -3650,6 +4221,12 @@ def render_final_md(run: Run, decision: dict) -> str:
             out += ["```", culprit["stat"].rstrip(), "```", ""]
     elif bisect.get("status"):
         out += ["## Culprit commit", "", bisect.get("summary", bisect["status"]), ""]
+    if bisect.get("reproducer") and bisect.get("good"):
+        out += [f"Bisect ran {bisect['reproducer']} from `{bisect['good'][:12]}` to `{bisect['bad'][:12]}`.", ""]
+    for note in bisect.get("notes", []):
+        out += [f"- {note}"]
+    if bisect.get("notes"):
+        out.append("")
     hyp = read_json(paths.hypotheses_json, {}) or {}
     if hyp.get("hypotheses"):
         out += ["## Top hypotheses", ""]
@@ -3747,7 +4324,8 @@ def render_issue_comment(run: Run, decision: dict) -> str:
     only from the decision (never from the environment, logs or local paths)."""
     issue = read_json(run.paths.issue_json, {}) or {}
     ok = decision["status"] == "ok"
-    out = [REPORT_MARKER, f"### mminions: {'reproduced' if ok else 'not reproduced yet'}", ""]
+    heading = {"ok": "reproduced", "not-specific": "a failure verified, but not specific to this bug"}
+    out = [REPORT_MARKER, f"### mminions: {heading.get(decision['status'], 'not reproduced yet')}", ""]
     selected = decision.get("selected_candidate")
     if ok and selected:
         cand, v = selected["candidate"], selected["verification"]
@@ -3758,8 +4336,8 @@ def render_issue_comment(run: Run, decision: dict) -> str:
         out += [f"Verified by re-running it {v['total_runs']} times in a clean checkout of "
                 f"`{run.cfg.target_sha[:12]}`: it fails with `{cand['claimed_failure_signature']}` {times}.", "",
                 f"```{'python' if ext == 'py' else ext}", script.rstrip("\n"), "```", "",
-                "Run it from the repository root: `" + ("PYTHONPATH=. " if ext == "py" else "")
-                + render_oracle(cand["oracle_command"], Path(f"repro.{ext}")) + "`", ""]
+                f"Save it as `repro.{ext}` and run it from the repository root:", "", "```sh",
+                *how_to_run(cand, v.get("pythonpath") or ["."]), "```", ""]
     else:
         out += ["mminions could not verify a reproducer from this report. A runnable snippet and the full "
                 "error output (traceback) would help.", ""]
@@ -3784,7 +4362,7 @@ def report_to_issue(run: Run, decision: dict) -> None:
     """--report comment: one comment per issue (edited on later runs), labels if asked.
     Any API error is a diagnostic; it never changes the verdict."""
     cfg = run.cfg
-    if cfg.report != "comment" or decision["status"] not in ("ok", "needs-human"):
+    if cfg.report != "comment" or decision["status"] not in ("ok", "needs-human", "not-specific"):
         return
     issue = read_json(run.paths.issue_json, {}) or {}
     record: dict[str, Any] = {"posted": False}
@@ -3824,13 +4402,20 @@ def decide(run: Run, checkout_before: dict | None) -> dict:
                                + "); mminions itself never writes there, so a worker reached outside its worktree")
     if selected:
         v = selected["verification"]
-        status = "ok"
+        f2p, reference = fail_to_pass_of(selected, read_json(run.paths.reference_json, {}) or {})
+        status = "not-specific" if f2p is False else "ok"
         rationale = (f"{selected['candidate']['candidate_id']} failed with "
                      f"{selected['candidate']['claimed_failure_signature']!r} in {v['matched_runs']} of "
                      f"{v['total_runs']} runs in a fresh worktree" + (" (flaky)" if v["status"] == "flaky" else ""))
-        fixed = selected.get("fixed_ref")
-        if fixed and not fixed["passes"]:
-            rationale += f"; but it still fails on {fixed['ref']}, so it may not be specific to this bug"
+        if f2p:
+            rationale += f"; it passes at {reference['ref']} ({reference['sha'][:12]}): fail-to-pass"
+        elif f2p is False:
+            rationale += (f"; but it fails at {reference['ref']} ({reference['sha'][:12]}) too, where the bug should "
+                          "be absent: not specific to this bug")
+        else:
+            rationale += "; no commit where the bug is absent was known, so fail-to-pass was not checked"
+        if (v.get("report_match") or {}).get("matches") is False:
+            rationale += f"; verified but different from the report: it {v['report_match']['how']}"
     else:
         status = "needs-human"
         entries = load_candidate_entries(run.paths)
@@ -3874,7 +4459,7 @@ def run_pipeline(run: Run, phases: Sequence[str] | None = None) -> dict:
                                               pid=os.getpid(), issue_url=cfg.issue_url or cfg.issue_file)
     atomic_write_json(paths.sessions_json, sessions)
     steps: list[tuple[str, Callable[[Run], Any]]] = [
-        ("repro", phase_repro), ("select", phase_select), ("fixed", phase_fixed),
+        ("repro", phase_repro), ("select", phase_select), ("reference", phase_reference),
         ("minimize", phase_minimize), ("bisect", phase_bisect),
         ("triage", phase_triage)]
     outcome: tuple[str, str, list[str]] | None = None
@@ -4689,6 +5274,8 @@ def add_run_options(p: argparse.ArgumentParser, with_issue: bool = True) -> None
     p.add_argument("--good", help="a known good commit for bisect")
     p.add_argument("--bisect-search", default="tags,10,100,1000",
                    help="where to look for a good commit (default tags,10,100,1000)")
+    p.add_argument("--bisect-budget-sec", type=int, default=45,
+                   help="stop the culprit search after this long and report the range left (default 45)")
     p.add_argument("--no-triage", dest="triage", action="store_false")
     p.add_argument("--triage-workers", type=int, default=1)
     p.add_argument("--max-runtime", type=int, default=None,
@@ -4712,6 +5299,7 @@ def config_from_args(args: argparse.Namespace, run_id: str) -> RunConfig:
         prefix=args.prefix, first_wins=args.first_wins, github_api_url=args.github_api_url,
         minimize_budget_sec=args.minimize_budget_sec, bisect=args.bisect, good=args.good,
         bisect_search=[x.strip() for x in args.bisect_search.split(",") if x.strip()], triage=args.triage,
+        bisect_budget_sec=args.bisect_budget_sec,
         triage_workers=args.triage_workers, self_cmd=self_command(),
         max_runtime=args.max_runtime or 3 * args.timeout_sec + args.minimize_budget_sec + 600,
         report=args.report, label_reproduced=args.label_reproduced, label_needs_info=args.label_needs_info)
@@ -5034,7 +5622,8 @@ RUN_PASSTHROUGH = [("--ref", "ref"), ("--fixed-ref", "fixed_ref"), ("--min-worke
                    ("--verify-timeout", "verify_timeout"), ("--agent", "agent"), ("--repro-agent", "repro_agent"),
                    ("--triage-agent", "triage_agent"), ("--agent-cmd", "agent_cmd"), ("--model", "model"),
                    ("--prefix", "prefix"), ("--minimize-budget-sec", "minimize_budget_sec"), ("--good", "good"),
-                   ("--bisect-search", "bisect_search"), ("--triage-workers", "triage_workers"),
+                   ("--bisect-search", "bisect_search"), ("--bisect-budget-sec", "bisect_budget_sec"),
+                   ("--triage-workers", "triage_workers"),
                    ("--max-runtime", "max_runtime"), ("--report", "report"), ("--label-reproduced", "label_reproduced"),
                    ("--label-needs-info", "label_needs_info"), ("--github-api-url", "github_api_url"),
                    ("--tmux-socket", "tmux_socket")]

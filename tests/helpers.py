@@ -136,6 +136,18 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None,
                           text=True, env=full_env, cwd=cwd, timeout=timeout, input=input)
 
 
+def run_py(script: str, repo: Path, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run a script the way the corpus grader does: from a temp dir of its own, with the
+    checkout's import roots on PYTHONPATH."""
+    with tempfile.TemporaryDirectory(prefix="mmt-") as tmp:
+        path = Path(tmp) / "repro.py"
+        path.write_text(script)
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1",
+                   PYTHONPATH=os.pathsep.join(str(p) for p in mminions.import_roots(Path(repo))))
+        return subprocess.run([sys.executable, str(path)], cwd=tmp, env=env, capture_output=True, text=True,
+                              timeout=timeout)
+
+
 # -- a small buggy project and its report, for pipeline tests ----------------
 
 CALC_INIT = '"""calc: tiny statistics."""\nfrom .ops import mean, median\n'

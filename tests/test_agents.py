@@ -250,9 +250,45 @@ class StaticRejectionTests(unittest.TestCase):
             self.assertTrue(any(fragment in r for r in reasons), (fragment, reasons))
         ok = candidate(GOOD_SCRIPT, setup_commands=["python3 -m venv .venv && .venv/bin/pip install -e ."])
         self.assertEqual(mminions.static_rejections(ok, ["calc"], wt), [])
-        self.assertTrue(mminions.signature_consistent("ZeroDivisionError", {"exception_types": ["ZeroDivisionError"]}))
-        self.assertFalse(mminions.signature_consistent("KeyError", {"exception_types": ["ZeroDivisionError"]}))
-        self.assertTrue(mminions.signature_consistent("anything", {}))
+
+
+class ReportMatchTests(unittest.TestCase):
+    """What the report shows ranks candidates; it never rejects one."""
+
+    CHAINED = ("Traceback (most recent call last):\n  File \"x.py\", line 1, in <module>\nKeyError: 'k'\n\n"
+               "During handling of the above exception, another exception occurred:\n\n"
+               "Traceback (most recent call last):\n  File \"x.py\", line 3, in <module>\n"
+               "pkg.errors.LookupFailed: no such key 'k'\n")
+
+    def signals(self, text):
+        return mminions.extract_signals([("body", text)])
+
+    def test_chained_traceback_matches_either_exception(self):
+        signals = self.signals("```\n" + self.CHAINED + "```")
+        for observed in ("KeyError: 'k'", "LookupFailed: no such key 'k'"):
+            out = f"Traceback (most recent call last):\n  File \"r.py\", line 2, in <module>\n{observed}\n"
+            self.assertGreaterEqual(mminions.match_report_error(out, signals)["score"], 3, observed)
+
+    def test_dotted_name_without_error_suffix_and_cut_off_message(self):
+        signals = self.signals("It fails with\n```\nTraceback (most recent call last):\n  File \"a.py\", line 1\n"
+                               "idna.core.InvalidCodepoint: Codepoint U+002A at position 1 of '*' not al...\n```\n")
+        out = ("Traceback (most recent call last):\n  File \"r.py\", line 2, in <module>\n"
+               "idna.core.InvalidCodepoint: Codepoint U+002A at position 1 of '*' not allowed\n")
+        self.assertEqual(mminions.match_report_error(out, signals)["score"], 2)
+        self.assertTrue(mminions.signature_matches(out, "InvalidCodepoint"))
+
+    def test_match_states(self):
+        signals = self.signals("```\nTraceback (most recent call last):\n  File \"a.py\", line 1\nIndexError: string index out of range\n```")
+        same = "Traceback (most recent call last):\n  File \"r.py\", line 2\nIndexError: string index out of range\n"
+        other = "Traceback (most recent call last):\n  File \"r.py\", line 2\nTypeError: bad\n"
+        check = "Traceback (most recent call last):\n  File \"r.py\", line 2\nAssertionError: expected IDNAError, got IndexError\n"
+        behaviour = "Traceback (most recent call last):\n  File \"r.py\", line 2\nAssertionError: expected 1, got 2\n"
+        repo = {"origin": "repo", "type": "TypeError"}
+        self.assertIs(mminions.report_match(same, dict(repo, type="IndexError"), signals)["matches"], True)
+        self.assertIs(mminions.report_match(other, repo, signals)["matches"], False)
+        self.assertIs(mminions.report_match(check, {"origin": "assertion"}, signals)["matches"], True)
+        self.assertIsNone(mminions.report_match(behaviour, {"origin": "assertion"}, signals)["matches"])
+        self.assertIsNone(mminions.report_match(other, repo, self.signals("no error shown"))["matches"])
 
 
 class AutoAgentTests(unittest.TestCase):

@@ -154,11 +154,38 @@ class EndToEndTests(PipelineCase):
 
     def test_fixed_ref_flags_unspecific_repro(self):
         result = self.start("--fixed-ref", "fix", "--no-bisect", plan={"default": out(candidate(BOTH_REFS))})
-        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.returncode, 5, result.stderr)
         rd = self.run_dir()
         sel = json.loads((rd / "repro/selected_candidate.json").read_text())
         self.assertFalse(sel["fixed_ref"]["passes"])
-        self.assertIn("not be specific", json.loads((rd / "decision.json").read_text())["rationale"])
+        decision = json.loads((rd / "decision.json").read_text())
+        self.assertEqual((decision["status"], decision["fail_to_pass"]), ("not-specific", False))
+        self.assertEqual(decision["reference"]["sha"], self.fixed)
+        self.assertIn("not specific to this bug", decision["rationale"])
+        self.assertIn("NOT SPECIFIC", (rd / "final.md").read_text())
+
+    def test_fail_to_pass_candidate_ranks_first(self):
+        # w1 proposes the unspecific script first; the specific one must be chosen, and the decision says why
+        plan = {"default": out(dict(candidate(BOTH_REFS), candidate_id="both"), dict(candidate(GOOD_SCRIPT + "print(1)\n"),
+                                                                                 candidate_id="specific"))}
+        result = self.start("--fixed-ref", "fix", "--no-bisect", "--max-workers", "2", plan=plan)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        decision = json.loads((self.run_dir() / "decision.json").read_text())
+        self.assertEqual(decision["selected_candidate"]["candidate"]["candidate_id"], "specific")
+        self.assertIs(decision["fail_to_pass"], True)
+        self.assertIn("fail-to-pass", decision["rationale"])
+
+    def test_report_read_as_evidence_not_veto(self):
+        # the report names ZeroDivisionError; a candidate that fails in calc with a TypeError is kept,
+        # verified but different, and said so; one that fails as the report says ranks above it
+        differs = "from calc import mean\nmean(None)\n"
+        result = self.start("--no-bisect", "--max-workers", "2",
+                            plan={"w1": out(candidate(differs, "TypeError")), "w2": out(candidate(differs, "TypeError"))})
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        decision = json.loads((self.run_dir() / "decision.json").read_text())
+        self.assertIs(decision["matches_report"], False)
+        self.assertIn("verified but different", decision["rationale"])
+        self.assertIn("Verified but different from the report", (self.run_dir() / "final.md").read_text())
 
     def test_preflight_errors_exit_2_and_are_recorded(self):
         not_repo = temp_dir(self)

@@ -1,44 +1,82 @@
-"""Minimization: known cores are found, the origin is kept, the budget and the cache hold."""
+"""Minimization: known cores are found, the origin is kept, the budget and the cache hold;
+and a reproducer that is fail-to-pass stays fail-to-pass, with a passing reference to
+check every reduction against and without one (conservative: checks and their slice stay)."""
 
 import time
 import unittest
 
-from helpers import CALC_INIT, CALC_OPS, candidate, make_repo, mminions, temp_dir
+from helpers import (CALC_INIT, CALC_OPS, CALC_OPS_FIXED, candidate, commit_files, git, make_repo, mminions,
+                     run_py, temp_dir)
 
 NOISE = [f"value_{i} = {i} * 2\nprint('step', value_{i})" for i in range(19)]
 
+# A small package with a bug in three places; FIXED is the same package fixed.
+DEC_BUGGY = '''class DecodeError(ValueError):
+    pass
 
-class MinimizeTests(unittest.TestCase):
+
+def decode(text):
+    """'n:payload' -> payload; a bad header must raise DecodeError."""
+    head, _, rest = text.partition(":")
+    if not head.isdigit():
+        return rest[len(head) + 10]
+    return rest[: int(head)]
+
+
+def normalize(words):
+    return " ".join(w for w in words.split(" ") if w != "the")
+
+
+def is_known(name):
+    return name in ("alpha", "beta")
+'''
+DEC_FIXED = DEC_BUGGY.replace("        return rest[len(head) + 10]\n", "        raise DecodeError(f'bad header {head!r}')\n") \
+    .replace('if w != "the")', 'if w.lower() != "the")').replace('("alpha", "beta")', '("alpha", "beta", "gamma")')
+
+
+class MinimizeCase(unittest.TestCase):
     def setUp(self):
         self.root = temp_dir(self)
-        self.repo = make_repo(self.root / "calc", {"calc/__init__.py": CALC_INIT, "calc/ops.py": CALC_OPS})
-        self.seen: list[str] = []
 
-    def probe(self, ext="py", origin="repo", signature="ZeroDivisionError"):
-        cand = candidate("", signature, file_extension=ext,
+    def failure_of(self, repo, cand):
+        verified = mminions.verify_candidate(cand, repo, {}, runs=1, timeout=20)
+        self.assertEqual(verified["status"], "reproduced", verified)
+        return verified["failure"]
+
+    def probe(self, repo, text, signature, ext="py", strict=False, references=()):
+        cand = candidate(text, signature, file_extension=ext,
                          oracle_command="python3 {repro_file}" if ext == "py" else "sh {repro_file}")
-        inner = mminions.make_probe(cand, self.repo, origin, 20)
+        inner = mminions.make_probe(cand, repo, self.failure_of(repo, cand), 20, references=references, strict=strict)
+        self.seen: list[str] = []
 
         def counted(text):
             self.seen.append(text)
             return inner(text)
         return counted
 
-    def reduce(self, text, ext="py", budget=60, **kw):
-        probe = self.probe(ext, **kw)
+    def reduce(self, repo, text, signature="ZeroDivisionError", ext="py", budget=60, strict=False, references=(),
+               conservative=False):
+        probe = self.probe(repo, text, signature, ext, strict, references)
         self.assertTrue(probe(text), "the bloated script must reproduce to begin with")
         self.seen.clear()
-        result, oracle = mminions.minimize_text(text, ext, probe, budget)
+        lines = self.failure_of(repo, candidate(text, signature))["script_lines"] if ext == "py" else []
+        result, oracle = mminions.minimize_text(text, ext, probe, budget, conservative, lines)
         self.assertEqual(len(self.seen), len(set(self.seen)), "the cache must prevent repeated probes")
         self.assertEqual(oracle.calls, len(self.seen))
         self.assertTrue(probe(result), "a reduction must never return something that does not reproduce")
         return result, oracle
 
+
+class MinimizeTests(MinimizeCase):
+    def setUp(self):
+        super().setUp()
+        self.repo = make_repo(self.root / "calc", {"calc/__init__.py": CALC_INIT, "calc/ops.py": CALC_OPS})
+
     def test_two_of_forty_statements(self):
         body = NOISE[:10] + ["from calc import mean"] + NOISE[10:] + ["mean([])", "print('done')"]
         text = "\n".join(body) + "\n"
         self.assertGreaterEqual(mminions.size_of(text, "py")["statements"], 40)
-        result, oracle = self.reduce(text)
+        result, oracle = self.reduce(self.repo, text)
         self.assertEqual(result, "from calc import mean\nmean([])\n")
         self.assertLess(oracle.calls, 60)
 
@@ -46,37 +84,51 @@ class MinimizeTests(unittest.TestCase):
         text = ("import os\nfrom calc import mean\n\n\ndef helper(items):\n    total = 0\n    for i in range(3):\n"
                 "        total += i\n        print(os.getcwd())\n        if i == 2:\n            mean(items)\n"
                 "        else:\n            total -= 1\n    return total\n\n\n" + "\n".join(NOISE[:6]) + "\nhelper([])\n")
-        result, _ = self.reduce(text)
+        result, _ = self.reduce(self.repo, text)
         self.assertLessEqual(mminions.size_of(result, "py")["statements"], 4, result)
         self.assertIn("mean(", result)
         self.assertNotIn("print", result)
 
     def test_removing_import_is_refused(self):
         text = "import calc\nn = 0\ncalc.mean([])\nprint(1 / n)\n"
-        result, _ = self.reduce(text)
+        result, _ = self.reduce(self.repo, text)
         self.assertIn("calc.mean([])", result)
         self.assertIn("import calc", result)
         # the script's own ZeroDivisionError (1 / n) is not the project's: never accepted alone
-        self.assertFalse(self.probe()("n = 0\nprint(1 / n)\n"))
+        self.assertFalse(self.probe(self.repo, text, "ZeroDivisionError")("n = 0\nprint(1 / n)\n"))
 
     def test_shell_oracle_line_ddmin(self):
         lines = [f"echo noise {i}" for i in range(12)]
         lines.insert(7, "python3 -c 'from calc import mean; mean([])'")
-        result, _ = self.reduce("set -e\n" + "\n".join(lines) + "\n", ext="sh", origin="unknown")
+        result, _ = self.reduce(self.repo, "set -e\n" + "\n".join(lines) + "\n", ext="sh")
         self.assertEqual(result, "python3 -c 'from calc import mean; mean([])'\n")
+
+    def test_shell_script_is_kept_without_a_reference(self):
+        text = "echo noise\npython3 -c 'from calc import mean; mean([])'\n"
+        probe = self.probe(self.repo, text, "ZeroDivisionError", ext="sh")
+        result, oracle = mminions.minimize_text(text, "sh", probe, 30, conservative=True)
+        self.assertEqual((result, oracle.calls), (text, 0))
 
     def test_literals_shrink(self):
         text = "from calc import mean\ndata = [x for x in []]\nlabels = ['a', 'b', 'c', 'd']\nmean(data)\n"
-        result, _ = self.reduce(text)
+        result, _ = self.reduce(self.repo, text)
         self.assertNotIn("labels", result)
 
+    def test_emptied_body_does_not_spin(self):
+        # an emptied loop body becomes `pass`; it once was "reduced" to `pass` again, forever
+        text = ("from calc import mean\nfor year in (1996, 2000):\n    print(year, 'leap')\n"
+                "print('noise')\nmean([])\n")
+        result, oracle = self.reduce(self.repo, text, strict=True, conservative=True)
+        self.assertEqual(result, "from calc import mean\nmean([])\n")
+        self.assertLess(oracle.hits, 50)
+
     def test_budget_is_honoured(self):
-        slow_inner = self.probe()
+        text = "\n".join(NOISE + ["from calc import mean", "mean([])"]) + "\n"
+        slow_inner = self.probe(self.repo, text, "ZeroDivisionError")
 
         def slow(text):
             time.sleep(0.2)
             return slow_inner(text)
-        text = "\n".join(NOISE + ["from calc import mean", "mean([])"]) + "\n"
         start = time.monotonic()
         result, oracle = mminions.minimize_text(text, "py", slow, 1.0)
         self.assertTrue(oracle.expired)
@@ -88,6 +140,140 @@ class MinimizeTests(unittest.TestCase):
         calls = []
         kept = mminions.ddmin(items, lambda keep: calls.append(1) or {3, 17} <= set(keep))
         self.assertEqual(kept, [3, 17])
+
+
+class FailToPassTests(MinimizeCase):
+    """Each shape a fail-to-pass reproducer takes: minimized, it still fails on the buggy
+    package and passes on the fixed one, guarded by the fix and without any reference."""
+
+    def setUp(self):
+        super().setUp()
+        self.repo = make_repo(self.root / "dec", {"dec/__init__.py": "from .core import *\n",
+                                                  "dec/core.py": DEC_BUGGY})
+        self.fixed = make_repo(self.root / "dec-fixed", {"dec/__init__.py": "from .core import *\n",
+                                                        "dec/core.py": DEC_FIXED})
+
+    def assert_fail_to_pass(self, script):
+        for repo, want in ((self.repo, False), (self.fixed, True)):
+            result = run_py(script, repo)
+            self.assertEqual(result.returncode == 0, want, f"{repo.name}: {result.stdout}{result.stderr}\n{script}")
+
+    def both_modes(self, text, signature):
+        self.assert_fail_to_pass(text)
+        guarded, _ = self.reduce(self.repo, text, signature, references=[self.fixed])
+        self.assert_fail_to_pass(guarded)
+        alone, _ = self.reduce(self.repo, text, signature, strict=True, conservative=True)
+        self.assert_fail_to_pass(alone)
+        return guarded, alone
+
+    def test_try_except_guard(self):
+        text = ("import dec\nprint('dec from', dec.__file__)\nnoise = [1, 2, 3]\ntry:\n    dec.decode('x:abc')\n"
+                "except dec.DecodeError:\n    print('ok')\n")
+        guarded, alone = self.both_modes(text, "IndexError")
+        self.assertNotIn("noise", alone)
+        self.assertIn("except dec.DecodeError", alone)
+
+    def test_mutated_then_asserted_value(self):
+        text = ("import dec\nwords = []\nfor w in ['a', 'The', 'b']:\n    words.append(w)\nunused = 'x' * 3\n"
+                "out = dec.normalize(' '.join(words))\nassert out == 'a b', f'expected a b, got {out!r}'\n")
+        _, alone = self.both_modes(text, "AssertionError")
+        self.assertIn("words.append(w)", alone)
+        self.assertNotIn("unused", alone)
+
+    def test_literal_that_flows_into_an_assert(self):
+        text = ("import dec\nsentence = 'keep The words of this sentence'\nprint('checking')\n"
+                "assert dec.normalize(sentence) == 'keep words of this sentence', dec.normalize(sentence)\n")
+        _, alone = self.both_modes(text, "AssertionError")
+        self.assertIn("'keep The words of this sentence'", alone)
+
+    def test_conditional_raise(self):
+        text = ("import dec\nout = str(dec.is_known('gamma'))\nprint(out)\nif out == 'False':\n"
+                "    raise AssertionError('gamma should be known, got ' + out)\n")
+        _, alone = self.both_modes(text, "AssertionError")
+        self.assertIn("if out == 'False'", alone)
+
+    def test_assert_message_is_never_shrunk(self):
+        message = "expected gamma to be a known name, but is_known said no"
+        text = f"import dec\nassert dec.is_known('gamma'), {message!r}\n"
+        guarded, alone = self.both_modes(text, "AssertionError")
+        self.assertIn(message, guarded)
+        self.assertIn(message, alone)
+
+
+class FailureShapeTests(unittest.TestCase):
+    def test_protected_statements(self):
+        import ast
+        tree = ast.parse("import a\nimport b\nx = a.f()\nprint(x)\nn = 1\nassert x == 2, x\n")
+        mminions.mark_protected(tree, [])
+        kept = [ast.unparse(s) for s in tree.body if mminions._kept(s)]
+        self.assertEqual(kept, ["import a", "x = a.f()", "assert x == 2, x"])
+
+    def test_same_failure(self):
+        want = {"type": "IndexError", "message": "string index out of range", "origin": "repo",
+                "frame": "dec/core.py:decode", "script_line": 5, "message_stable": True}
+        self.assertTrue(mminions.same_failure(dict(want, script_line=3), want, strict=True))
+        self.assertFalse(mminions.same_failure(dict(want, frame="dec/core.py:other"), want, strict=True))
+        self.assertTrue(mminions.same_failure(dict(want, frame="dec/core.py:other"), want, strict=False))
+        self.assertFalse(mminions.same_failure(dict(want, script_line=3), want, strict=False, same_line=True))
+        self.assertFalse(mminions.same_failure(dict(want, origin="script"), dict(want, origin="script"), strict=False))
+
+
+class ImportRootTests(unittest.TestCase):
+    """The project's code is found where it declares it, at every commit."""
+
+    def test_layouts(self):
+        root = temp_dir(self)
+        cases = {
+            "flat": ({"pkg/__init__.py": ""}, ["."]),
+            "src": ({"src/pkg/__init__.py": ""}, ["src", "."]),
+            "lib": ({"lib/pkg/__init__.py": ""}, ["lib", "."]),
+            "setup-cfg": ({"setup.cfg": "[options]\npackage_dir =\n    =code\n", "code/pkg/__init__.py": ""},
+                          ["code", "."]),
+            "setup-py": ({"setup.py": "setup(package_dir={'': 'python'})\n", "python/pkg/__init__.py": ""},
+                         ["python", "."]),
+            "pyproject": ({"pyproject.toml": '[tool.setuptools.packages.find]\nwhere = ["pylib"]\n',
+                           "pylib/pkg/__init__.py": ""}, ["pylib", "."]),
+            "hatch": ({"pyproject.toml": '[tool.hatch.build.targets.wheel]\npackages = ["source/pkg"]\n',
+                       "source/pkg/__init__.py": ""}, ["source", "."]),
+            "module": ({"single.py": "X = 1\n"}, ["."]),
+        }
+        for name, (files, want) in cases.items():
+            with self.subTest(name):
+                repo = make_repo(root / name, files)
+                got = [str(p.relative_to(repo)) for p in mminions.import_roots(repo)]
+                self.assertEqual(got, want)
+                self.assertEqual(mminions.python_packages(repo), ["single"] if name == "module" else ["pkg"])
+
+    def test_lib_layout_candidate_is_verified(self):
+        root = temp_dir(self)
+        repo = make_repo(root / "r", {"lib/calc/__init__.py": CALC_INIT, "lib/calc/ops.py": CALC_OPS})
+        verified = mminions.verify_candidate(candidate("from calc import mean\nmean([])\n"), repo, {}, runs=2)
+        self.assertEqual(verified["status"], "reproduced", verified)
+        self.assertEqual(verified["pythonpath"], ["lib", "."])
+
+    def test_worktree_ahead_of_an_installed_copy(self):
+        root = temp_dir(self)
+        site = root / "site"
+        (site / "calc").mkdir(parents=True)
+        (site / "calc" / "__init__.py").write_text("def mean(xs):\n    return 0.0\n")  # an installed, fixed copy
+        repo = make_repo(root / "r", {"src/calc/__init__.py": CALC_INIT, "src/calc/ops.py": CALC_OPS})
+        cand = candidate("from calc import mean\nmean([])\n")
+        verified = mminions.verify_candidate(cand, repo, {}, runs=1, runner=lambda argv, **kw: mminions.run_cmd(
+            argv, **dict(kw, env=dict(kw["env"], PYTHONPATH=kw["env"]["PYTHONPATH"] + ":" + str(site)))))
+        self.assertEqual(verified["status"], "reproduced", verified)
+
+    def test_layout_moves_between_commits(self):
+        root = temp_dir(self)
+        repo = make_repo(root / "r", {"calc/__init__.py": CALC_INIT, "calc/ops.py": CALC_OPS_FIXED})
+        old = git(repo, "rev-parse", "HEAD").strip()
+        git(repo, "mv", "calc", "src")
+        (repo / "src" / "calc").mkdir()
+        for name in ("__init__.py", "ops.py"):
+            git(repo, "mv", f"src/{name}", f"src/calc/{name}")
+        commit_files(repo, {"src/calc/ops.py": CALC_OPS}, "move to src/ and break mean", 1)
+        self.assertEqual([p.name for p in mminions.import_roots(repo)], ["src", "r"])
+        git(repo, "checkout", "-q", old)
+        self.assertEqual([p.name for p in mminions.import_roots(repo)], ["r"])
 
 
 if __name__ == "__main__":
