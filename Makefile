@@ -14,8 +14,9 @@ test:
 demo: build
 	./dist/mminions.pyz demo
 
+# MIRRORS=DIR: the corpus projects' clones (DIR/<owner>+<name>/repo) for the real-report part
 bench: build
-	$(PYTHON) tests/bench.py
+	MIRRORS=$(MIRRORS) $(PYTHON) tests/bench.py
 
 # The real agent CLIs, pinned, into .clients/ (for tests/test_real_clients.py; never global).
 clients:

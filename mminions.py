@@ -28,8 +28,8 @@ only the sections above it (``grep -n '^# ====' mminions.py`` prints this outlin
     13. CLI                    argparse, one cmd_* per subcommand (run, sweep, gc, demo, ...),
                                main()
 
-Exit codes (for cron): 0 reproduced, 3 needs-human, 2 usage/input error,
-1 internal failure, 4 stopped or timed out.
+Exit codes (for cron): 0 reproduced, 5 verified but not specific (fails where the bug
+is absent too), 3 needs-human, 2 usage/input error, 1 internal failure, 4 stopped or timed out.
 """
 
 from __future__ import annotations
@@ -2991,15 +2991,22 @@ BISECT_VERDICTS = {0: "good", 1: "bad", 125: "skip"}
 def classify_oracle_result(result: CmdResult, signature: str, failure: dict | None, worktree: Path,
                            repro_file: Path) -> int:
     """git bisect run's language: 0 good (passes), 1 bad (the verified failure: same type,
-    origin and script line), 125 skip (anything else: it cannot say)."""
+    or same innermost project function, at the same script line), 125 skip (anything else:
+    it cannot say)."""
     if result.ok:
         return 0
-    if result.timed_out or not signature_matches(result.output, signature):
+    if result.timed_out:
         return 125
     got = failure_fingerprint(result.output, worktree, repro_file)
     if failure is None:
-        return 1 if got["origin"] != "script" else 125
-    return 1 if same_failure(got, failure, strict=False, same_line=True) else 125
+        return 1 if got["origin"] != "script" and signature_matches(result.output, signature) else 125
+    if same_failure(got, failure, strict=False, same_line=True):
+        return 1
+    # the same bug can surface as another exception at older commits (an AttributeError
+    # before a refactor turned it into a TypeError): the same script line failing in the
+    # same project function is the same failure; anything else (an import error) cannot say
+    moved = dict(got, type=failure["type"]) if got["frame"] and got["frame"] == failure.get("frame") else got
+    return 1 if same_failure(moved, failure, strict=False, same_line=True) else 125
 
 
 def parse_bisect_output(text: str) -> dict:
@@ -5726,7 +5733,7 @@ def cmd_bisect_step(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0],
-                                     epilog="exit codes: 0 reproduced, 3 needs-human, 2 usage/input error, "
+                                     epilog="exit codes: 0 reproduced, 5 not specific, 3 needs-human, 2 usage/input error, "
                                             "1 internal failure, 4 stopped")
     parser.add_argument("--version", action="version", version=f"{PROG} {VERSION}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -8,8 +8,11 @@
   bisect     culprit search on a 1000-commit history vs plain `git bisect run`
   status     status latency with 6 live workers (p50/p99 over 500 requests),
              requests/s with 8 clients, `list` with 10,000 runs, subprocesses per status
+  corpus     the real-report corpus (../shared/corpus/eval.py, or $CORPUS): --given (does a
+             correct reproducer stay fail-to-pass?) and the built-in agent; needs the
+             projects' mirrors at $MIRRORS/<owner>+<name>/repo (`make bench MIRRORS=DIR`)
 
-Usage: python3 tests/bench.py [pipeline minimize bisect status]
+Usage: python3 tests/bench.py [pipeline minimize bisect status corpus]
 """
 
 from __future__ import annotations
@@ -128,7 +131,8 @@ def bench_minimize(root: Path) -> None:
     totals = [0, 0]
     for i, (name, text) in enumerate(bloated_cases()):
         repo = make_repo(root / f"calc{i}", {"calc/__init__.py": CALC_INIT, "calc/ops.py": CALC_OPS})
-        probe = mminions.make_probe(candidate("", "ZeroDivisionError"), repo, "repo", 20)
+        verified = mminions.verify_candidate(candidate(text), repo, {}, runs=1)
+        probe = mminions.make_probe(candidate("", "ZeroDivisionError"), repo, verified["failure"], 20)
         assert probe(text), name
         result, oracle = mminions.minimize_text(text, "py", probe, 300)
         assert probe(result)
@@ -287,14 +291,42 @@ def bench_status(root: Path) -> None:
     print()
 
 
+def bench_corpus(root: Path) -> None:
+    corpus = Path(os.environ.get("CORPUS") or Path(__file__).resolve().parents[2] / "shared" / "corpus")
+    mirrors = os.environ.get("MIRRORS", "")
+    print("## corpus (real bug reports, graded fail-to-pass by ../shared/corpus/eval.py)")
+    if not (corpus / "eval.py").is_file():
+        print(f"no corpus at {corpus}: set CORPUS=<folder with eval.py and cases.json>\n")
+        return
+    if not mirrors or not Path(mirrors).is_dir():
+        repos = sorted({c["repo"] for c in json.loads((corpus / "cases.json").read_text())})
+        print("no mirrors: clone each project with its full history to <DIR>/<owner>+<name>/repo, then "
+              "`make bench MIRRORS=DIR`; projects: " + ", ".join(repos) + "\n")
+        return
+    for title, extra in (("--given (a correct reproducer goes in)", ["--given"]),
+                         ("--given --no-fixed-ref", ["--given", "--no-fixed-ref"]),
+                         ("built-in agent, from the report alone", [])):
+        out = root / f"rows-{len(extra)}.json"
+        start = time.monotonic()
+        r = subprocess.run([sys.executable, str(corpus / "eval.py"), "--mirrors", mirrors, "--project",
+                            str(MMINIONS_PY.parent), "--json", str(out), *extra], capture_output=True, text=True)
+        rows = json.loads(out.read_text()) if out.exists() else []
+        secs = sorted(r_["seconds"] for r_ in rows) or [0]
+        print(f"### {title}: {time.monotonic() - start:.0f} s in all, per case median {statistics.median(secs):.1f} s, "
+              f"max {secs[-1]:.1f} s")
+        print(r.stdout.rstrip() or r.stderr.strip()[-2000:])
+        print()
+
+
 def main(argv: list[str]) -> int:
-    chosen = argv or ["pipeline", "minimize", "bisect", "status"]
+    chosen = argv or ["pipeline", "minimize", "bisect", "status", "corpus"]
     print(f"mminions {mminions.VERSION} benchmarks on {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
           f"{subprocess.run(['tmux', '-V'], capture_output=True, text=True).stdout.strip()}\n")
     for name in chosen:
         root = Path(tempfile.mkdtemp(prefix=f"mmbench-{name}-"))
         try:
-            {"pipeline": bench_pipeline, "minimize": bench_minimize, "bisect": bench_bisect, "status": bench_status}[name](root)
+            {"pipeline": bench_pipeline, "minimize": bench_minimize, "bisect": bench_bisect, "status": bench_status,
+             "corpus": bench_corpus}[name](root)
         finally:
             shutil.rmtree(root, ignore_errors=True)
     return 0

@@ -80,6 +80,35 @@ class BisectPipelineTests(unittest.TestCase):
         self.assertEqual(git(repo, "rev-parse", "HEAD"), head_before)
 
 
+class BisectClassifyTests(unittest.TestCase):
+    """A bisect step is bad only when the verified failure shows again; it may change type
+    at older commits as long as it surfaces in the same project function at the same line."""
+
+    def test_classify(self):
+        root = temp_dir(self)
+        (root / "pkg").mkdir()
+        (root / "pkg" / "conv.py").write_text("def optional(v):\n    return v()\n")
+        repro = root / "mminions_repro.py"
+        repro.write_text("import pkg.conv\nx = 1\npkg.conv.optional(1)\n")
+
+        def output(etype, script_line=3, func="optional"):
+            text = (f'Traceback (most recent call last):\n  File "{repro}", line {script_line}, in <module>\n'
+                    f'  File "{root}/pkg/conv.py", line 2, in {func}\n{etype}: boom\n')
+            return mminions.CmdResult(["sh"], 1, "", text, 0.1)
+        verified = mminions.failure_fingerprint(output("TypeError").stderr, root, repro)
+
+        def classify(result):
+            return mminions.classify_oracle_result(result, "TypeError", verified, root, repro)
+        self.assertEqual(classify(mminions.CmdResult(["sh"], 0, "", "", 0.1)), 0)
+        self.assertEqual(classify(output("TypeError")), 1)
+        self.assertEqual(classify(output("AttributeError")), 1)   # same function, same line: same bug, older shape
+        self.assertEqual(classify(output("AttributeError", func="other")), 125)
+        self.assertEqual(classify(output("TypeError", script_line=1)), 125)  # fails earlier: cannot say
+        broken = mminions.CmdResult(["sh"], 1, "", f'Traceback (most recent call last):\n  File "{repro}", line 1, '
+                                    "in <module>\nModuleNotFoundError: No module named 'pkg'\n", 0.1)
+        self.assertEqual(classify(broken), 125)
+
+
 class BisectParseTests(unittest.TestCase):
     def test_parse(self):
         sha = "a" * 40
