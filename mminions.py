@@ -2777,12 +2777,15 @@ def _check_messages(nodes: Sequence[ast.AST]) -> set[int]:
     return out
 
 
-def _variants_of(node: ast.AST, conservative: bool, in_message: bool) -> list[Callable[[ast.AST], Any]]:
-    """One-step simplifications of one node, cheapest ideas first."""
+def _variants_of(node: ast.AST, conservative: bool, in_message: bool, read: set[str]) -> list[Callable[[ast.AST], Any]]:
+    """One-step simplifications of one node, cheapest ideas first.  A conservative one only
+    drops imported names the program never reads (one read in a branch the failing run
+    skips is still needed where the bug is fixed)."""
     if isinstance(node, (ast.Import, ast.ImportFrom)) and len(node.names) > 1:
-        return [lambda n, k=k: n.names.pop(k) if k < len(n.names) else None for k in range(len(node.names))]
+        return [lambda n, k=k: n.names.pop(k) if k < len(n.names) else None for k, alias in enumerate(node.names)
+                if not conservative or (alias.asname or alias.name).split(".")[0] not in read]
     if conservative:
-        return []  # only unused imported names go; everything else may carry meaning
+        return []  # everything else may carry meaning
     variants: list[Callable[[ast.AST], Any]] = []
     if isinstance(node, (ast.If, ast.For, ast.While, ast.With, ast.Try, ast.AsyncFor, ast.AsyncWith)):
         variants.append(lambda n: ("inline", n.body))
@@ -2816,8 +2819,9 @@ def _simplifications(tree: ast.Module, conservative: bool = False) -> Iterable[a
     import copy
     nodes = list(ast.walk(tree))
     messages = _check_messages(nodes)
+    read = _reads(tree)
     for idx, node in enumerate(nodes):
-        for apply in _variants_of(node, conservative, id(node) in messages):
+        for apply in _variants_of(node, conservative, id(node) in messages, read):
             clone = copy.deepcopy(tree)
             target = next(n for i, n in enumerate(ast.walk(clone)) if i == idx)
             result = apply(target)

@@ -192,6 +192,13 @@ class FailToPassTests(MinimizeCase):
         _, alone = self.both_modes(text, "AssertionError")
         self.assertIn("if out == 'False'", alone)
 
+    def test_name_read_only_where_the_bug_is_fixed_stays_imported(self):
+        # `and` short-circuits at HEAD, so `Path` is read only once the bug is fixed
+        text = ("import dec\nfrom pathlib import Path, PurePath\nprint('checking')\nout = dec.is_known('gamma')\n"
+                "assert out and isinstance(Path('x'), PurePath), out\n")
+        _, alone = self.both_modes(text, "AssertionError")
+        self.assertIn("Path, PurePath", alone)
+
     def test_assert_message_is_never_shrunk(self):
         message = "expected gamma to be a known name, but is_known said no"
         text = f"import dec\nassert dec.is_known('gamma'), {message!r}\n"
