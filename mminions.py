@@ -925,9 +925,9 @@ def parse_markdown_issue(text: str) -> tuple[str, str]:
 _FENCE_RE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\n]*)$")
 _EXC_LINE_RE = re.compile(
     r"^(?:E\s+)?(?P<type>(?:[A-Za-z_][\w]*\.)*[A-Z]\w*(?:Error|Exception|Warning|Exit|Interrupt|"
-    r"Failure|Fault|Iteration))(?::\s?(?P<msg>.*))?$")
+    r"Failure|Fault|Iteration)|(?:[a-z_][\w]*\.)+[A-Z][a-z]\w*[a-z]\w*)(?::\s?(?P<msg>.*))?$")
 _TB_LAST_RE = re.compile(r"^(?P<type>(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*)(?::\s?(?P<msg>.*))?$")
-_FRAME_RE = re.compile(r'^\s+File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?$')
+_FRAME_RE = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?$')
 _PATH_RE = re.compile(r"(?<![\w/.:-])(/?(?:[\w.-]+/)*[\w.-]+\.(?:py|pyx|pyi|c|h|cc|cpp|hpp|rs|go|js|ts|"
                       r"java|rb|toml|cfg|ini|json|yaml|yml))(?::(\d+))?(?![\w])")
 _VERSION_RE = re.compile(r"\b(Python|python|CPython|numpy|pandas|Django|django|node|Go|go|rustc)"
@@ -937,14 +937,27 @@ _EXPECT_RE = re.compile(
     r"\bexpected(?:[ \t]+(?:output|result|value))?[ \t]*[:=]?[ \t]*`?(?P<exp>[^`,;\n]{1,200}?)`?[ \t]*[,;]?[ \t]*"
     r"(?:but[ \t]+)?(?:got|actual(?:ly)?|received|returned|instead got)[ \t]*[:=]?[ \t]*`?(?P<act>[^`\n]{1,200}?)`?"
     r"[ \t]*(?:[.;]|$)", re.I | re.M)
+_RETURNS_RE = re.compile(
+    r"\b(?:returns|gives|prints|outputs|yields)[ \t]+`(?P<act>[^`\n]{1,200})`[ \t]*,?[ \t]*(?:but|while|whereas)[ \t]+"
+    r"(?:it[ \t]+)?should[ \t]+(?:be|return|give|print|output)?[ \t]*`(?P<exp>[^`\n]{1,200})`", re.I)
 _SHOULD_RE = re.compile(
     r"\bshould[ \t]+(?:be|return|print|give|output)[ \t]+`?(?P<exp>[^`\n]{1,120}?)`?[ \t]*,?[ \t]*but[ \t]+"
     r"(?:it[ \t]+)?(?:is|was|returns|returned|prints|printed|gives|gave|outputs)[ \t]+`?(?P<act>[^`\n]{1,120}?)`?"
     r"[ \t]*(?:[.;]|$)", re.I | re.M)
 _INLINE_CODE_RE = re.compile(r"`([^`\n]{1,500})`")
 _PROSE_ERROR_RE = re.compile(r"\b(?:raises?|raised|raising|throws?|threw|gets?|got|gives?|gave|fails? with|with an?)\s+"
-                             r"(?:an?\s+)?`?(?P<type>[A-Z]\w*(?:Error|Exception))\b`?"
+                             r"(?:an?\s+|the\s+)?(?:`(?P<quoted>(?:[a-z_]\w*\.)*[A-Z]\w+)`|(?P<type>[A-Z]\w*(?:Error|Exception))\b)"
                              r"(?::\s*(?P<msg>[^`\n]{1,200}?)\s*(?:[.;!]?\s*$|[.;!]\s))?")
+# "should raise X", "expected a more descriptive X or Y instead", "X instead of Y", "changed from X to Y"
+_EXC_NAME = r"`?(?P<{g}>(?:[a-z_]\w*\.)*[A-Z]\w*)`?"
+_EXPECTED_ERROR_RES = (
+    re.compile(r"\bshould\s+(?:rather\s+|instead\s+)?(?:raise|throw)\s+(?:an?\s+)?" + _EXC_NAME.format(g="want")),
+    re.compile(r"\bexpected\s+(?:an?\s+)?(?:(?:more\s+)?(?:descriptive|specific|proper|clear)\s+)?"
+               + _EXC_NAME.format(g="want") + r"(?:\s+or\s+(?:an?\s+)?" + _EXC_NAME.format(g="alt") + r")?\s+instead"),
+    re.compile(_EXC_NAME.format(g="want") + r"\s+instead\s+of\s+(?:an?\s+)?" + _EXC_NAME.format(g="got")),
+    re.compile(r"\bfrom\s+" + _EXC_NAME.format(g="want") + r"\s+to\s+" + _EXC_NAME.format(g="got")),
+)
+_EXC_WORD_RE = re.compile(r"(?:Error|Exception|Warning|Codepoint|Iteration|Operation|Exit|Interrupt)$|^[A-Z][a-z]+[A-Z]")
 _SECTION_RE = re.compile(r"^\W{0,6}(expected|actual)(?:\s+(?:output|result|behaviou?r))?\W{0,6}$", re.I)
 _RUST_PANIC_RE = re.compile(r"^thread '[^']*' panicked at (?:'(?P<old>.*)', (?P<loc1>\S+)|(?P<loc2>\S+?):?)$")
 _RUST_ERR_RE = re.compile(r"^(?P<type>error\[E\d{4}\]):\s*(?P<msg>.*)$")
@@ -956,6 +969,100 @@ PYCON_INFOS = {"pycon", "python-repl", "pyrepl", "ipython"}
 
 def normalize_newlines(text: str) -> str:
     return (text or "").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _short_name(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
+
+
+def extract_expected_errors(text: str) -> list[str]:
+    """Error types the report says the code SHOULD raise ("should raise X", "expected X
+    instead", "X instead of Y", "changed from X to Y" in a regression): a script that
+    catches exactly these passes once the bug is fixed."""
+    prose = strip_code_blocks(normalize_newlines(text))
+    out = []
+    for regex in _EXPECTED_ERROR_RES:
+        for m in regex.finditer(prose):
+            for group in ("want", "alt"):
+                name = m.groupdict().get(group)
+                if name and _EXC_WORD_RE.search(_short_name(name)) and name not in out:
+                    out.append(name)
+    return out
+
+
+def ipython_to_pycon(text: str) -> str:
+    """IPython's ``In [1]:`` / ``...:`` / ``Out[1]:`` as a ``>>>`` transcript.
+
+    >>> print(ipython_to_pycon("In [1]: x = [1,\n   ...:  2]\nIn [2]: x\nOut[2]: [1, 2]"))
+    >>> x = [1,
+    ...  2]
+    >>> x
+    [1, 2]
+    """
+    out = []
+    for line in text.split("\n"):
+        m = re.match(r"^In \[\d+\]: ?(.*)$", line)
+        cont = re.match(r"^\s+\.\.\.+: ?(.*)$", line)
+        res = re.match(r"^Out\[\d+\]: ?(.*)$", line)
+        out.append(f">>> {m.group(1)}" if m else f"... {cont.group(1)}" if cont else res.group(1) if res else line)
+    return "\n".join(out)
+
+
+def prompt_to_pycon(text: str) -> str:
+    """A console block with a single ``>`` prompt (``> f(1)``) as a ``>>>`` transcript."""
+    return "\n".join(">>> " + line[2:] if line.startswith("> ") else line for line in text.split("\n"))
+
+
+def extract_indented_blocks(text: str, source: str = "body") -> list[dict]:
+    """4-space indented code blocks in the prose (Markdown's other kind of code block)."""
+    out, current = [], []
+    prev_blank = True
+    for line in strip_code_blocks(normalize_newlines(text)).split("\n") + [""]:
+        if (line.startswith("    ") or line.startswith("\t")) and (current or prev_blank):
+            current.append(line[4:] if line.startswith("    ") else line[1:])
+        elif not line.strip() and current:
+            current.append("")
+        else:
+            if any(l.strip() for l in current):
+                out.append({"info": "", "lang": "", "text": "\n".join(current).strip("\n"), "source": source,
+                            "form": "indented"})
+            current = []
+        prev_blank = not line.strip()
+    return out
+
+
+def _looks_like_code(text: str) -> bool:
+    """Prose lines that are Python: they parse, and call, import or assign something."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return False
+    if not tree.body:
+        return False
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Expr) and not isinstance(stmt.value, (ast.Call, ast.Compare, ast.Subscript)):
+            return False
+    return any(isinstance(n, (ast.Call, ast.Import, ast.ImportFrom, ast.Assign)) for n in ast.walk(tree))
+
+
+def extract_bare_code(text: str, source: str = "body") -> list[dict]:
+    """Runs of prose lines that are Python code (no fence, no indent), and one-line calls
+    quoted inline in backticks: the least certain snippets a report has."""
+    out: list[dict] = []
+    run: list[str] = []
+    prose = strip_code_blocks(normalize_newlines(text)).split("\n")
+    for line in prose + [""]:
+        if line.strip() and not line.startswith((" ", "\t", ">", "#", "-", "*", "|")) and _looks_like_code(line):
+            run.append(line)
+            continue
+        if run and _looks_like_code("\n".join(run)):
+            out.append({"info": "", "lang": "", "text": "\n".join(run), "source": source, "form": "bare"})
+        run = []
+    for span in _INLINE_CODE_RE.findall("\n".join(prose)):
+        span = span.strip()
+        if "(" in span and not _EXC_LINE_RE.match(span) and _looks_like_code(span):
+            out.append({"info": "", "lang": "", "text": span, "source": source, "form": "inline"})
+    return out
 
 
 def extract_code_blocks(text: str, source: str = "body") -> list[dict]:
@@ -1002,20 +1109,57 @@ def strip_code_blocks(text: str) -> str:
     return "\n".join(out)
 
 
+_TB_HEADER_RE = re.compile(r"^(?:(?P<ipy>(?:[A-Za-z_]\w*\.)*[A-Z]\w*)\s+)?Traceback \(most recent call last\)")
+_IPY_FRAME_RE = re.compile(r"^(?P<file>\S.*?) in (?P<func>[\w<>.]+)\(?")
+_IPY_ARROW_RE = re.compile(r"^-+> ?(?P<line>\d+)\s?(?P<code>.*)$")
+
+
+def _ipython_traceback(lines: list[str], i: int, exc_type: str) -> tuple[dict, int]:
+    """An IPython traceback from its header (``KeyError    Traceback (most recent call
+    last)``): ``file in func(...)`` frames, ``---> N code`` arrows, maybe no last line."""
+    frames: list[dict] = []
+    message = ""
+    i += 1
+    while i < len(lines):
+        line = lines[i]
+        arrow = _IPY_ARROW_RE.match(line.strip())
+        last = _TB_LAST_RE.match(line.strip()) if not line.startswith((" ", "\t")) else None
+        if arrow and frames:
+            frames[-1].update(line=int(arrow.group("line")), code=arrow.group("code").strip())
+        elif last and _short_name(last.group("type")) == _short_name(exc_type) and line.strip():
+            message = (last.group("msg") or "").strip()
+            i += 1
+            break
+        elif _IPY_FRAME_RE.match(line) and not line.startswith((" ", "\t")):
+            m = _IPY_FRAME_RE.match(line)
+            frames.append({"file": m.group("file").strip(), "line": 0, "function": m.group("func"), "code": ""})
+        elif line.startswith("```"):
+            break
+        i += 1
+    return {"frames": frames, "exception_type": exc_type, "message": message}, i
+
+
 def extract_tracebacks(text: str, source: str = "body") -> list[dict]:
-    """Each Python traceback (chained ones separately) with frames and its last line."""
+    """Each Python traceback (chained ones separately) with frames and its last line; also
+    IPython's, and one whose header the reporter left out (it starts at a ``File`` line)."""
     lines = normalize_newlines(text).split("\n")
     out = []
     i = 0
     while i < len(lines):
         stripped = lines[i].strip()
-        if not stripped.startswith("Traceback (most recent call last)"):
+        header = _TB_HEADER_RE.match(stripped)
+        headless = not header and _FRAME_RE.match(lines[i]) is not None
+        if not header and not headless:
             i += 1
             continue
-        prefix = lines[i][: len(lines[i]) - len(lines[i].lstrip())]  # e.g. '>>> ' output indent
         start = i
+        if header and header.group("ipy"):
+            tb, i = _ipython_traceback(lines, i, header.group("ipy"))
+            out.append(dict(tb, text="\n".join(lines[start:i]), source=source))
+            continue
+        prefix = lines[i][: len(lines[i]) - len(lines[i].lstrip())]  # e.g. '>>> ' output indent
         frames = []
-        i += 1
+        i += 0 if headless else 1
         while i < len(lines):
             line = lines[i][len(prefix):] if lines[i].startswith(prefix) else lines[i]
             frame = _FRAME_RE.match(line)
@@ -1036,9 +1180,11 @@ def extract_tracebacks(text: str, source: str = "body") -> list[dict]:
         if i < len(lines):
             last = lines[i][len(prefix):] if lines[i].startswith(prefix) else lines[i]
             match = _TB_LAST_RE.match(last.strip())
-            if match:
+            if match and not (headless and not _EXC_LINE_RE.match(last.strip())):
                 exc_type, message = match.group("type"), (match.group("msg") or "").strip()
                 i += 1
+        if headless and not exc_type:
+            continue  # a lone File line in prose is not a traceback
         out.append({"text": "\n".join(lines[start:i]), "frames": frames,
                     "exception_type": exc_type, "message": message, "source": source})
     return out
@@ -1065,7 +1211,10 @@ def extract_error_lines(text: str, source: str = "body") -> list[dict]:
                             "source": source, "origin": "inline"})
         if not spans or not out or out[-1]["source"] != source:
             for m in _PROSE_ERROR_RE.finditer(line):  # "it raises ZeroDivisionError: division by zero"
-                out.append({"type": m.group("type"), "message": (m.group("msg") or "").strip(),
+                name = m.group("quoted") or m.group("type")
+                if m.group("quoted") and not _EXC_WORD_RE.search(_short_name(name)):
+                    continue
+                out.append({"type": name, "message": (m.group("msg") or "").strip(),
                             "source": source, "origin": "prose"})
         m = _RUST_PANIC_RE.match(line)
         if m:
@@ -1146,7 +1295,7 @@ def extract_expected_actual(text: str, source: str = "body") -> list[dict]:
     # An error quoted inline ("`TypeError: expected str, got None`") is not an expectation.
     prose = _INLINE_CODE_RE.sub(lambda m: "" if _EXC_LINE_RE.match(m.group(1).strip()) else m.group(0),
                                 strip_code_blocks(text))
-    for regex in (_EXPECT_RE, _SHOULD_RE):
+    for regex in (_EXPECT_RE, _SHOULD_RE, _RETURNS_RE):
         for m in regex.finditer(prose):
             exp, act = m.group("exp").strip(" `'\""), m.group("act").strip(" `'\"")
             if exp and act and exp != act:
@@ -1192,20 +1341,31 @@ def extract_signals(parts: Sequence[tuple[str, str]]) -> dict:
     paths: list[str] = []
     versions: list[dict] = []
     expected: list[dict] = []
+    expected_errors: list[str] = []
     for source, raw in parts:
         text = normalize_newlines(raw)
-        these = extract_code_blocks(text, source)
+        these = extract_code_blocks(text, source) + extract_indented_blocks(text, source)
+        for block in these:  # IPython In/Out and single `>` prompts read as >>> transcripts
+            if re.search(r"^In \[\d+\]:", block["text"], re.M):
+                block["text"] = ipython_to_pycon(block["text"])
+            elif re.search(r"^> \S", block["text"], re.M) and not is_pycon(block) \
+                    and _looks_like_code("\n".join(l[2:] for l in block["text"].split("\n") if l.startswith("> "))):
+                block["text"] = prompt_to_pycon(block["text"])
+        these += extract_bare_code(text, source)
         blocks += these
         tracebacks += extract_tracebacks(text, source)
         errors += extract_error_lines(text, source)
         expected += extract_expected_actual(text, source)
+        expected_errors += extract_expected_errors(text)
         for block in these:
             if is_pycon(block):
                 script, outputs = pycon_to_script(block["text"])
                 pycon.append({"script": script, "outputs": outputs, "source": source})
+            not_commands = is_pycon(block) or "Traceback (most recent call last)" in block["text"]
             if block["lang"] in SHELL_INFOS:
-                shell += extract_shell_commands(block["text"], source, whole_block=block["lang"] != "console")
-            elif not block["lang"]:
+                shell += extract_shell_commands(block["text"], source,
+                                                whole_block=block["lang"] != "console" and not not_commands)
+            elif not block["lang"] and block.get("form") is None:
                 shell += extract_shell_commands(block["text"], source)
         for line in strip_code_blocks(text).split("\n"):
             if line.startswith("$ "):
@@ -1238,6 +1398,7 @@ def extract_signals(parts: Sequence[tuple[str, str]]) -> dict:
         "paths": _unique(paths)[:200],
         "versions": _unique(versions)[:50],
         "expected_vs_actual": _unique(expected),
+        "expected_errors": _unique(expected_errors),
         "reproducible_hint": hint,
     }
 
@@ -1466,21 +1627,73 @@ def normalize_role_output(role: str, obj: Any) -> Any:
     return obj
 
 
+CLAUDE_STREAM = "claude.jsonl"
+
+
+def claude_result(text: str) -> Any:
+    """The result envelope of ``claude -p``: the last ``{"type": "result"}`` event of a
+    stream-json run (or the one object ``--output-format json`` prints)."""
+    with contextlib.suppress(json.JSONDecodeError):
+        return json.loads(text)
+    for line in reversed(text.splitlines()):
+        with contextlib.suppress(json.JSONDecodeError):
+            event = json.loads(line)
+            if isinstance(event, dict) and event.get("type") == "result":
+                return event
+    raise ValueError("no result event")
+
+
+def render_claude_event(event: Any) -> str | None:
+    """One line for the pane per step of a Claude stream: what it says, which tool it
+    runs with what, what the tool gave back, how the turn ended.
+
+    >>> render_claude_event({"type": "assistant", "message": {"content": [{"type": "tool_use", "name": "Bash",
+    ...     "input": {"command": "python3 -c 'import x'"}}]}})
+    "[tool] Bash: python3 -c 'import x'"
+    """
+    if not isinstance(event, dict):
+        return None
+    kind = event.get("type")
+    if kind == "system" and event.get("subtype") == "init":
+        return f"[claude] session started (model {event.get('model', '?')})"
+    if kind == "result":
+        return (f"[claude] {event.get('subtype', 'done')} after {event.get('num_turns', '?')} turns"
+                + (f", ${event['total_cost_usd']:.4f}" if isinstance(event.get("total_cost_usd"), (int, float)) else ""))
+    out = []
+    for block in ((event.get("message") or {}).get("content") or []) if kind in ("assistant", "user") else []:
+        if not isinstance(block, dict):
+            continue
+        if block.get("type") == "text" and block.get("text", "").strip():
+            out.append("[says] " + " ".join(block["text"].split())[:200])
+        elif block.get("type") == "tool_use":
+            args = block.get("input") or {}
+            shown = args.get("command") or args.get("file_path") or args.get("pattern") or json.dumps(args)[:120]
+            out.append(f"[tool] {block.get('name')}: {' '.join(str(shown).split())[:160]}")
+        elif block.get("type") == "tool_result":
+            content = block.get("content")
+            text = content if isinstance(content, str) else " ".join(
+                c.get("text", "") for c in content or [] if isinstance(c, dict))
+            out.append("[result] " + (" ".join(text.split())[:160] or "(empty)"))
+    return "\n".join(out) or None
+
+
 def parse_worker_output(output_path: Path, role: str, backend: str) -> tuple[Any, list[str]]:
     """Read, extract, validate: (object or None, rejection reasons)."""
-    raw_path = output_path.with_name("claude.json") if backend == "claude" else output_path
+    raw_path = output_path.with_name(CLAUDE_STREAM) if backend == "claude" else output_path
     try:
         size = raw_path.stat().st_size
     except FileNotFoundError:
         return None, [f"no output file ({raw_path.name}) was written"]
-    if size > MAX_OUTPUT_BYTES:
+    if size > MAX_OUTPUT_BYTES and backend != "claude":
         return None, [f"output file is {size} bytes, over the {MAX_OUTPUT_BYTES} byte limit"]
-    text = raw_path.read_text(encoding="utf-8", errors="replace")
+    with open(raw_path, "rb") as fh:  # a long Claude stream: its result is at the end
+        fh.seek(max(0, size - MAX_OUTPUT_BYTES))
+        text = fh.read().decode("utf-8", "replace")
     if backend == "claude":
         try:
-            envelope = json.loads(text)
-        except json.JSONDecodeError:
-            return None, ["claude did not print its JSON envelope (see agent.log)"]
+            envelope = claude_result(text)
+        except ValueError:
+            return None, ["claude did not print its result event: no result event in the stream (see agent.log)"]
         if not isinstance(envelope, dict):
             return None, ["claude's JSON envelope is not an object"]
         if envelope.get("is_error") or envelope.get("subtype", "success") != "success":
@@ -1508,6 +1721,25 @@ Hard rules:
 - Use `{{repro_file}}` in oracle_command for the path of your script; mminions writes it.
 - Your final answer is ONE JSON object matching the schema below, and nothing else."""
 
+PROMPT_FAIL_TO_PASS = """\
+What makes a reproducer good (mminions checks it; a candidate that breaks these loses):
+- It FAILS NOW and PASSES ONCE THE BUG IS FIXED. Write the check of the right behaviour,
+  not of the wrong one: `assert result == expected, f"expected {{expected!r}}, got {{result!r}}"`.
+- When the right behaviour is an error ("should raise ValueError instead of TypeError"),
+  catch exactly that type (`try: ... except ValueError: pass`), so the script passes once
+  the code raises it; let the wrong error propagate.
+- Do not assert on text a fix may legitimately change (a repr with an address, a warning's
+  wording); do not raise the reported error yourself; no network access.
+- Keep the reporter's input (strings, data) as it is: shrinking it can hide the bug.
+- claimed_failure_signature: the exception the script fails with now, e.g.
+  "AssertionError" or "KeyError: 'x'"."""
+
+PROMPT_HOW_RUN = """\
+How mminions runs your candidate: it writes `script` to `{repro_name}` in a fresh worktree
+of this repository at the same commit, runs the setup commands and then the oracle command
+with `sh -c` from the worktree root, with PYTHONPATH={pythonpath} (the worktree's code is
+ahead of site-packages; {installed}), PYTHONDONTWRITEBYTECODE=1, no network."""
+
 PROMPT_TEMPLATES = {
     ROLE_REPRO: """\
 You are {worker_id}, a REPRO_BUILDER for mminions.
@@ -1517,6 +1749,10 @@ mminions will re-run your candidate itself, {verify_runs} times, in a fresh work
 reject it unless it fails with the reported signature every time.
 
 {rules}
+
+{fail_to_pass}
+
+{how_run}
 
 How to run the project: {layout}
 
@@ -1529,7 +1765,10 @@ How to run the project: {layout}
 # Signals mminions extracted
 {signals}
 
-# Earlier attempts and why they were rejected
+# Snippets mminions found in the report
+{snippets}
+
+# Earlier attempts: what was proposed, what mminions saw when it ran it, and why it fell short
 {earlier}
 
 # Output schema (JSON)
@@ -1708,20 +1947,39 @@ def python_packages(root: Path) -> list[str]:
     return sorted(names)
 
 
+def _installed_elsewhere(package: str) -> bool:
+    """Is a package of the project also importable from site-packages (a stale copy that a
+    script could test by mistake)?"""
+    import importlib.util
+    with contextlib.suppress(ImportError, ValueError):
+        spec = importlib.util.find_spec(package)
+        return bool(spec and spec.origin and "site-packages" in spec.origin)
+    return False
+
+
 def build_prompt(role: str, issue: dict, worker_id: str, worktree: Path, context: dict | None = None) -> str:
     context = context or {}
     sig = issue.get("signals", {})
     comments = "".join(f"## Comment by {c.get('author') or 'someone'}\n{_clip(c.get('body', ''), 4000)}\n\n"
                        for c in issue.get("comments", [])[:10])
-    signals = json.dumps({k: sig.get(k) for k in ("exception_types", "messages", "expected_vs_actual",
-                                                  "paths", "versions", "reproducible_hint")},
+    signals = json.dumps({k: sig.get(k) for k in ("exception_types", "messages", "expected_errors",
+                                                  "expected_vs_actual", "paths", "versions", "reproducible_hint")},
                          indent=1, ensure_ascii=False)
+    snippets = "\n".join(f"- {b['source']} {b.get('form', 'block')} ({b['lang'] or 'untagged'}):\n```\n{_clip(b['text'], 1500)}\n```"
+                         for b in sig.get("code_blocks", [])[:8]) or "- none: the report has no code block"
+    roots = [str(p.relative_to(worktree)) if p != worktree else "." for p in import_roots(worktree)]
+    installed = [p for p in python_packages(worktree) if _installed_elsewhere(p)]
     earlier = context.get("earlier") or []
     earlier_text = "\n".join(f"- {e}" for e in earlier) or "- none yet"
     values = {
         "worker_id": worker_id, "worktree": str(worktree), "title": issue.get("title", ""),
         "issue_url": issue.get("issue_url", ""), "body": _clip(issue.get("body", ""), 20000),
-        "comments": comments, "signals": signals, "earlier": earlier_text,
+        "comments": comments, "signals": signals, "earlier": earlier_text, "snippets": snippets,
+        "fail_to_pass": PROMPT_FAIL_TO_PASS.format(),
+        "how_run": PROMPT_HOW_RUN.format(
+            repro_name="mminions_repro.py", pythonpath=":".join(roots),
+            installed=(f"{', '.join(installed)} is ALSO installed in site-packages here: print its __file__ if in doubt"
+                       if installed else "nothing of it is installed in site-packages")),
         "verify_runs": context.get("verify_runs", 5), "layout": layout_hint(worktree),
         "schema": json.dumps(ROLE_SCHEMAS[role], indent=1),
         "repro": _clip(context.get("repro", ""), 8000), "repro_command": context.get("repro_command", ""),
@@ -1792,13 +2050,15 @@ def agent_command(spec: AgentSpec, files: WorkerFiles, self_cmd: Sequence[str], 
             parts += ["-m", q(spec.model)]
         return " ".join(parts + ([extra] if extra else []) + ["-", "<", q(str(files.prompt))])
     if spec.backend == "claude":
-        parts = ["claude", "-p", "--output-format", "json", "--permission-mode", "acceptEdits",
+        parts = ["claude", "-p", "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits",
                  "--allowedTools", q("Bash,Read,Edit,Write,Glob,Grep")]
         if spec.model:
             parts += ["--model", q(spec.model)]
-        raw = files.output.with_name("claude.json")
-        return (" ".join(parts + ([extra] if extra else []) + ["<", q(str(files.prompt)), ">", q(str(raw))])
-                + f"; rc=$?; cat {q(str(raw))}; exit $rc")
+        raw = files.output.with_name(CLAUDE_STREAM)
+        # the event stream goes to a file and, rendered a line per step, to the pane: progress, not a blank screen
+        view = " ".join(q(str(a)) for a in self_cmd) + " _stream-view"
+        return (" ".join(parts + ([extra] if extra else []) + ["<", q(str(files.prompt)), "|", "tee", q(str(raw)),
+                                                               "|", view]) + "; exit ${PIPESTATUS[0]}")
     if spec.backend == "cmd":
         if not spec.cmd_template:
             raise UsageError("--agent cmd needs --agent-cmd 'TEMPLATE' (placeholders: "
@@ -1976,6 +2236,9 @@ def message_score(reported: str, observed: str) -> float:
         return 3
     if want and (got.startswith(want) or want in got or (len(got) > 8 and got in want)):
         return 2
+    import difflib  # a repr that differs in a character or two (b'*' for *) is the same message
+    if len(want) > 12 and difflib.SequenceMatcher(None, want, got).ratio() >= 0.9:
+        return 2
     return 0.5
 
 
@@ -1987,17 +2250,13 @@ def output_exceptions(output: str) -> list[tuple[str, str]]:
     return found or [(e["type"], e["message"]) for e in extract_error_lines(output)]
 
 
-def _short_type(name: str) -> str:
-    return name.rsplit(".", 1)[-1]
-
-
 def match_report_error(output: str, signals: dict) -> dict | None:
     """Does this output fail the way the report says?  The best pair of (an exception the
     output shows, anywhere in a chain) and (an error the report shows), by type then message."""
     best = None
     for etype, message in output_exceptions(output):
         for err in signals.get("errors", []):
-            if _short_type(err["type"]).lower() != _short_type(etype).lower():
+            if _short_name(err["type"]).lower() != _short_name(etype).lower():
                 continue
             score = message_score(err["message"], message)
             if not best or score > best["score"]:
@@ -2006,12 +2265,30 @@ def match_report_error(output: str, signals: dict) -> dict | None:
     return best
 
 
+def _frame_path(frame: dict, worktree: Path) -> Path | None:
+    """A traceback frame's file as an existing path (``<string>`` and generated code are not files)."""
+    path = Path(frame["file"])
+    path = path if path.is_absolute() else worktree / path
+    with contextlib.suppress(OSError, ValueError):
+        resolved = path.resolve()
+        if resolved.is_file():
+            return resolved
+    return None
+
+
+def _unparse(tree: ast.AST) -> str:
+    return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
+
+
 def _parses(text: str) -> bool:
     try:
         ast.parse(text)
         return True
     except (SyntaxError, ValueError):
         return False
+
+
+# -- the project's names ----------------------------------------------------
 
 
 def project_scripts(root: Path) -> dict[str, str]:
@@ -2023,6 +2300,157 @@ def project_scripts(root: Path) -> dict[str, str]:
         return {}
     scripts = data.get("project", {}).get("scripts", {})
     return {k: v for k, v in scripts.items() if isinstance(v, str) and re.fullmatch(r"[\w.]+:[\w.]+", v)}
+
+
+_EXC_BASE_RE = re.compile(r"(Error|Exception|Warning)$")
+
+
+@dataclass
+class ProjectIndex:
+    """What a project exports, read statically (nothing of it is imported): how to import
+    each public name, its packages, the exception classes it defines, its console scripts."""
+
+    packages: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)    # public name -> "from pkg import name"
+    exceptions: list[str] = field(default_factory=list)    # "pkg.Name" (exported) or "pkg.mod.Name"
+    scripts: dict[str, str] = field(default_factory=dict)
+
+
+def _module_file(base: Path, dotted: str) -> Path | None:
+    path = base.joinpath(*dotted.split("."))
+    for candidate in (path / "__init__.py", path.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _parse_file(path: Path | None) -> ast.Module | None:
+    if path is None:
+        return None
+    try:
+        return ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+
+
+def _public_names(tree: ast.Module | None) -> list[str]:
+    """A module's public names: its literal __all__, else what it defines at top level."""
+    if tree is None:
+        return []
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in stmt.targets):
+            with contextlib.suppress(ValueError):
+                names = ast.literal_eval(stmt.value)
+                if isinstance(names, (list, tuple)):
+                    return [n for n in names if isinstance(n, str)]
+    out = []
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.append(stmt.name)
+        elif isinstance(stmt, ast.Assign):
+            out += [t.id for t in stmt.targets if isinstance(t, ast.Name)]
+    return [n for n in out if not n.startswith("_")]
+
+
+def _exception_classes(tree: ast.Module | None) -> list[str]:
+    """Classes a module defines whose name or a base's name says exception."""
+    out = []
+    for stmt in tree.body if tree else []:
+        if isinstance(stmt, ast.ClassDef):
+            bases = [b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", "") for b in stmt.bases]
+            if _EXC_BASE_RE.search(stmt.name) or any(_EXC_BASE_RE.search(b or "") for b in bases):
+                out.append(stmt.name)
+    return out
+
+
+def project_index(worktree: Path, max_files: int = 400) -> ProjectIndex:
+    """The static index of what the project's top-level packages export."""
+    index = ProjectIndex(packages=python_packages(worktree), scripts=project_scripts(worktree))
+    for base in import_roots(worktree):
+        for pkg in index.packages:
+            init = _module_file(base, pkg)
+            tree = _parse_file(init)
+            if tree is None:
+                continue
+            exported = set(_public_names(tree))
+            for stmt in tree.body:
+                if isinstance(stmt, ast.ImportFrom) and (stmt.level or (stmt.module or "").startswith(pkg + ".")):
+                    module = (stmt.module or "") if not stmt.level else f"{pkg}.{stmt.module}" if stmt.module else pkg
+                    if stmt.names[0].name == "*":
+                        exported |= set(_public_names(_parse_file(_module_file(base, module))))
+                    else:
+                        exported |= {a.asname or a.name for a in stmt.names if not (a.asname or a.name).startswith("_")}
+            for name in sorted(exported):
+                index.names.setdefault(name, f"from {pkg} import {name}")
+            package_dir = init.parent if init and init.name == "__init__.py" else None
+            files = sorted(package_dir.rglob("*.py"))[:max_files] if package_dir else [init]
+            for path in files:
+                rel = path.relative_to(base).with_suffix("")
+                module = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+                for name in _exception_classes(_parse_file(path)):
+                    index.exceptions.append(f"{pkg}.{name}" if name in exported else f"{module}.{name}")
+        if index.names:
+            break
+    index.exceptions = _unique(index.exceptions)
+    return index
+
+
+def report_aliases(issue: dict) -> dict[str, str]:
+    """Names a report binds outside its snippets ("import pkg as p" in prose, a shell line
+    or an inline span): alias -> the import statement."""
+    text = "\n".join([issue.get("body", "")] + [c.get("body", "") for c in issue.get("comments", [])])
+    out: dict[str, str] = {}
+    for m in re.finditer(r"\bimport\s+([A-Za-z_][\w.]*)\s+as\s+([A-Za-z_]\w*)", text):
+        out.setdefault(m.group(2), f"import {m.group(1)} as {m.group(2)}")
+    for m in re.finditer(r"\bfrom\s+([A-Za-z_][\w.]*)\s+import\s+([A-Za-z_]\w*)(?:\s+as\s+([A-Za-z_]\w*))?", text):
+        name = m.group(3) or m.group(2)
+        out.setdefault(name, f"from {m.group(1)} import {m.group(2)}" + (f" as {m.group(3)}" if m.group(3) else ""))
+    return out
+
+
+def unbound_names(tree: ast.Module) -> list[str]:
+    """Names a program reads but never binds anywhere and Python does not provide."""
+    import builtins
+    bound = set(dir(builtins))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            bound |= set(node.names)
+    return _unique(n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+                   and n.id not in bound)
+
+
+def add_missing_imports(text: str, index: ProjectIndex, aliases: dict[str, str]) -> tuple[str, list[str]]:
+    """The program with an import for every name it uses but never imports, resolved from
+    the report's own aliases, the project's packages and exports, then the stdlib."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return text, []
+    lines = []
+    for name in unbound_names(tree):
+        if name in aliases:
+            lines.append(aliases[name])
+        elif name in index.packages:
+            lines.append(f"import {name}")
+        elif name in index.names:
+            lines.append(index.names[name])
+        elif name in sys.stdlib_module_names:
+            lines.append(f"import {name}")
+    lines = _unique(lines)
+    return ("\n".join(lines) + "\n" + text if lines else text), lines
+
+
+# -- programs in a report ---------------------------------------------------
 
 
 def runnable_command(cmd: str, packages: Sequence[str], scripts: dict[str, str]) -> str | None:
@@ -2060,72 +2488,344 @@ def runnable_command(cmd: str, packages: Sequence[str], scripts: dict[str, str])
     return None
 
 
-def collect_programs(issue: dict, packages: Sequence[str] = (), scripts: dict[str, str] | None = None) -> list[dict]:
-    """Candidate programs in a report: Python blocks, transcripts, shell commands, combinations."""
+def _python_c_code(cmd: str) -> tuple[str, bool] | None:
+    """The code of ``python -c CODE`` (and whether -i keeps the interpreter open after it)."""
+    try:
+        words = shlex.split(cmd)
+    except ValueError:
+        return None
+    if not words or not re.fullmatch(r"python(3(\.\d+)?)?", words[0]):
+        return None
+    flags = [w for w in words[1:] if w.startswith("-")]
+    for i, word in enumerate(words[1:], 1):
+        if word in ("-c", "-ic", "-ci") and i + 1 < len(words):
+            return words[i + 1], "i" in word or "-i" in flags
+    return None
+
+
+def _fix_fragment(text: str) -> str:
+    """A function body pasted on its own: a top-level ``return X`` becomes ``X``."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return text
+    if not any(isinstance(s, ast.Return) for s in tree.body):
+        return text
+    tree.body = [ast.Expr(s.value) if isinstance(s, ast.Return) and s.value else s for s in tree.body
+                 if not (isinstance(s, ast.Return) and s.value is None)]
+    return _unparse(tree)
+
+
+_COMMENT_VALUE_RE = re.compile(r"^\s*#\s*(?P<label>[^#\n]{0,60}?)\s*(?:->|=>|:)\s*(?P<value>\S.*)$")
+
+
+def comment_outputs(text: str) -> dict[int, list[dict]]:
+    """Values a snippet's comments show for the print statement they sit against:
+    ``# v3.0.9 -> ['a']`` lines above it, or ``# Output:`` and the lines after it below it.
+    {line of the print: [{label, value}]}"""
+    lines = text.split("\n")
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return {}
+    prints = [s for s in tree.body if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)
+              and isinstance(s.value.func, ast.Name) and s.value.func.id == "print"]
+    out: dict[int, list[dict]] = {}
+    for stmt in prints:
+        found = []
+        j = stmt.lineno - 2
+        while j >= 0 and lines[j].strip().startswith("#"):
+            m = _COMMENT_VALUE_RE.match(lines[j])
+            if m and m.group("label").strip().lower() not in ("", "note", "todo"):
+                found.append({"label": m.group("label").strip(), "value": m.group("value").strip()})
+            j -= 1
+        j = (stmt.end_lineno or stmt.lineno)
+        if j < len(lines) and re.match(r"^\s*#\s*(output|prints|result)\s*:?\s*$", lines[j], re.I):
+            body = []
+            j += 1
+            while j < len(lines) and lines[j].strip().startswith("#"):
+                body.append(lines[j].strip()[1:].strip())
+                j += 1
+            if body:
+                found.append({"label": "output", "value": "\n".join(body)})
+        if found:
+            out[stmt.lineno] = list(reversed(found))
+    return out
+
+
+def console_runs(block_text: str) -> list[dict]:
+    """A console session as runs of ``python FILE ARGS``, each with the output shown and the
+    version installed before it (``pip install pkg==1.2``): [{file, args, version, output}]."""
+    runs: list[dict] = []
+    version = ""
+    current: dict | None = None
+    for line in block_text.split("\n"):
+        if line.startswith(("$ ", "% ")):
+            current = None
+            cmd = line[2:].strip()
+            pin = re.search(r"\bpip3?\s+install\b.*?\b([\w.-]+)==([\w.]+)", cmd)
+            if pin:
+                version = f"{pin.group(1)}=={pin.group(2)}"
+                continue
+            with contextlib.suppress(ValueError):
+                words = shlex.split(cmd)
+                if words and re.fullmatch(r"python(3(\.\d+)?)?", words[0]) and len(words) > 1 and words[1].endswith(".py"):
+                    current = {"file": words[1], "args": words[2:], "version": version, "output": []}
+                    runs.append(current)
+        elif current is not None:
+            current["output"].append(line)
+    for run in runs:
+        run["output"] = "\n".join(run["output"]).strip("\n")
+    return runs
+
+
+def collect_programs(issue: dict, index: ProjectIndex | None = None) -> list[dict]:
+    """Candidate programs in a report, most certain first: Python blocks, >>> transcripts
+    (a ``python -ic`` line's code first), ``python -c`` lines, a block run as the file a
+    console session runs (with its arguments), blocks together, the project's CLI, then
+    indented, bare and inline code.  Each is {label, kind, text, ...}."""
+    index = index or ProjectIndex()
     sig = issue.get("signals", {})
     programs: list[dict] = []
     py_blocks = []
+    prelude = ""
+    for item in sig.get("shell_commands", []):
+        found = _python_c_code(item["command"])
+        if found and found[1]:
+            prelude += found[0] + "\n"
+    later: list[dict] = []
     for i, block in enumerate(sig.get("code_blocks", []), 1):
-        text = block["text"].strip("\n")
-        label = f"{block['source']} block {i} ({block['lang'] or 'untagged'})"
+        text = _fix_fragment(block["text"].strip("\n"))
+        label = f"{block['source']} {block.get('form', 'block')} {i} ({block['lang'] or 'untagged'})"
         if not text.strip() or is_pycon(block) or "Traceback (most recent call last)" in text:
             continue
         if block["lang"] in PY_INFOS or (not block["lang"] and _parses(text) and not text.startswith("$ ")
                                          and any(k in text for k in ("import ", "(", "="))):
             if _parses(text):
-                py_blocks.append((label, text))
-                programs.append({"label": label, "kind": "py", "text": text})
+                program = {"label": label, "kind": "py", "text": text, "comments": comment_outputs(text)}
+                if block.get("form"):
+                    later.append(program)
+                else:
+                    py_blocks.append(program)
+                    programs.append(program)
     for i, item in enumerate(sig.get("pycon", []), 1):
-        if item["script"].strip() and _parses(item["script"]):
-            programs.append({"label": f"{item['source']} transcript {i}", "kind": "py",
-                             "text": item["script"], "outputs": item["outputs"]})
-    if len(py_blocks) > 1:  # a snippet defined in one block and called in the next
-        joined = "\n\n".join(text for _, text in py_blocks)
-        if _parses(joined):
-            programs.append({"label": "all Python blocks together", "kind": "py", "text": joined})
+        script = (prelude + item["script"]) if prelude else item["script"]
+        if item["script"].strip() and _parses(script):
+            outputs = ([{"code": c, "output": ""} for c in prelude.strip().split("\n")] if prelude else []) + item["outputs"]
+            programs.append({"label": f"{item['source']} transcript {i}", "kind": "py", "text": script,
+                             "outputs": outputs})
     for item in sig.get("shell_commands", []):
-        cmd = runnable_command(item["command"], packages, scripts or {})
+        found = _python_c_code(item["command"])
+        if found and not found[1] and _parses(found[0]):
+            programs.append({"label": f"{item['source']} command `{_clip(item['command'], 60)}`", "kind": "py",
+                             "text": found[0]})
+    for block in sig.get("code_blocks", []):
+        runs = console_runs(block["text"]) if block["lang"] in SHELL_INFOS or not block["lang"] else []
+        if runs and len(py_blocks) == 1:  # `python source.py ARGS` runs the report's one Python block
+            programs.append(dict(py_blocks[0], label=f"{py_blocks[0]['label']} run as {runs[0]['file']}",
+                                 console=runs))
+    if len(py_blocks) > 1:  # a snippet defined in one block and called in the next
+        joined = "\n\n".join(p["text"] for p in py_blocks)
+        if _parses(joined):
+            programs.append({"label": "all Python blocks together", "kind": "py", "text": joined,
+                             "comments": comment_outputs(joined)})
+    for item in sig.get("shell_commands", []):
+        if _python_c_code(item["command"]):
+            continue
+        cmd = runnable_command(item["command"], index.packages, index.scripts)
         if cmd:
             programs.append({"label": f"{item['source']} command `{_clip(item['command'], 60)}`", "kind": "sh",
                              "text": cmd})
-    return programs
+    return programs + later
 
 
-def _missing_import_fix(text: str, output: str, packages: Sequence[str]) -> str | None:
-    m = re.search(r"NameError: name '(\w+)' is not defined", output)
-    if m and m.group(1) in packages:
-        return f"import {m.group(1)}\n{text}"
-    for pkg in packages:
-        if re.search(rf"\b{re.escape(pkg)}\.\w", text) and not re.search(
-                rf"^\s*(import|from)\s+{re.escape(pkg)}\b", text, re.M):
-            return f"import {pkg}\n{text}"
+# -- checks: what the fixed code should do ----------------------------------
+
+_MM_NORM = ("import re as _mm_re\n\n\ndef _mm_norm(text):\n"
+            "    \"\"\"Compare outputs without memory addresses or whitespace.\"\"\"\n"
+            "    return \" \".join(_mm_re.sub(r\"0x[0-9a-fA-F]+\", \"0x?\", str(text)).split())\n\n\n")
+
+
+def normalize_output(text: str) -> str:
+    """What _mm_norm does in a generated check (one rule, here and there)."""
+    return " ".join(re.sub(r"0x[0-9a-fA-F]+", "0x?", str(text)).split())
+
+
+def _shown_expression(stmt: ast.stmt, render: str) -> tuple[str, str] | None:
+    """(expression source, how it shows: str | repr | auto) of a statement that shows a
+    value: ``print(a, b)`` (str, space-joined) or a bare expression."""
+    if not isinstance(stmt, ast.Expr):
+        return None
+    value = stmt.value
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "print":
+        if value.keywords or not value.args:
+            return None
+        args = ", ".join(ast.unparse(a) for a in value.args)
+        return f"' '.join(map(str, ({args},)))", "str"
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in ("write", "append"):
+        return None
+    return ast.unparse(value), render
+
+
+def instrument(text: str, render: str) -> tuple[str, dict[int, ast.stmt]]:
+    """The program with every top-level statement that shows a value also reporting it on
+    stdout (between \\x1e markers), so one run tells what each printed at this commit."""
+    tree = ast.parse(text)
+    shown: dict[int, ast.stmt] = {}
+    body: list[ast.stmt] = []
+    for i, stmt in enumerate(tree.body):
+        expr = _shown_expression(stmt, render)
+        if expr is None:
+            body.append(stmt)
+            continue
+        shown[i] = stmt
+        code, how = expr
+        show = {"str": "str(_mm_v)", "repr": "repr(_mm_v)"}.get(how, "(_mm_v if isinstance(_mm_v, str) else repr(_mm_v))")
+        body += ast.parse(f"_mm_v = {code}\nprint('\\x1emm:{i}:' + __import__('json').dumps({show}) + '\\x1e')\n").body
+    tree.body = body
+    return _unparse(tree), shown
+
+
+def observed_values(output: str) -> dict[int, str]:
+    out = {}
+    for m in re.finditer(r"\x1emm:(\d+):(.*?)\x1e", output, re.S):
+        with contextlib.suppress(ValueError):
+            out[int(m.group(1))] = json.loads(m.group(2))
+    return out
+
+
+def check_script(text: str, index: int, render: str, expected: str | None = None,
+                 reference: str | None = None) -> str | None:
+    """The program up to the statement that showed a wrong value, then an assertion that it
+    shows ``expected`` (or what ``reference``, an equivalent expression, shows), with both
+    values in the message.  The script passes once the bug is fixed."""
+    tree = ast.parse(text)
+    expr = _shown_expression(tree.body[index], render)
+    if expr is None:
+        return None
+    code, how = expr
+    show = {"str": "str", "repr": "repr"}.get(how, "(lambda v: v if isinstance(v, str) else repr(v))")
+    head = _unparse(ast.Module(body=tree.body[:index], type_ignores=[])) if index else ""
+    want = repr(expected) if reference is None else f"{show}({reference})"
+    return (head + _MM_NORM + f"_mm_got = {show}({code})\n_mm_want = {want}\n"
+            "assert _mm_norm(_mm_got) == _mm_norm(_mm_want), 'expected %r, got %r' % (_mm_want, _mm_got)\n")
+
+
+def console_check_script(text: str, runs: list[dict], expected: dict[int, str], packages: Sequence[str]) -> str:
+    """Run a report's script as the file its console session runs, with each run's
+    arguments, and assert each run prints what the good version printed."""
+    imports = [p for p in packages if re.search(rf"^\s*(import|from)\s+{re.escape(p)}\b", text, re.M)]
+    out = [*(f"import {p}  # the project under test" for p in imports),
+           "import contextlib\nimport io\nimport os\nimport runpy\nimport sys\nimport tempfile\n", _MM_NORM,
+           f"_MM_SOURCE = {text!r}\n\n",
+           "def _mm_run(name, args):\n"
+           "    path = os.path.join(tempfile.mkdtemp(), name)\n"
+           "    with open(path, 'w') as fh:\n        fh.write(_MM_SOURCE)\n"
+           "    argv, sys.argv, buf = sys.argv, [path, *args], io.StringIO()\n"
+           "    try:\n        with contextlib.redirect_stdout(buf):\n"
+           "            try:\n                runpy.run_path(path, run_name='__main__')\n"
+           "            except SystemExit:\n                pass\n"
+           "    finally:\n        sys.argv = argv\n    return buf.getvalue()\n\n"]
+    for i, want in expected.items():
+        run = runs[i]
+        out.append(f"_mm_got = _mm_run({os.path.basename(run['file'])!r}, {run['args']!r})\n_mm_want = {want!r}\n"
+                   "assert _mm_norm(_mm_got) == _mm_norm(_mm_want), 'expected %r, got %r' % (_mm_want, _mm_got)\n")
+    return "\n".join(out)
+
+
+def versioned_expectation(shown: Sequence[dict], got: str) -> str | None:
+    """Of outputs a report shows for one statement under different versions or labels, the
+    one to expect: exactly two differ, and what this commit shows is the other one."""
+    values = _unique(s["value"] for s in shown)
+    if len(values) != 2:
+        return None
+    norm = [normalize_output(v) for v in values]
+    if normalize_output(got) == norm[0]:
+        return values[1]
+    if normalize_output(got) == norm[1]:
+        return values[0]
     return None
 
 
-def wrong_output_script(program: dict, pair: dict) -> str | None:
-    """Turn a snippet that prints the wrong value into a script that fails exactly
-    when that wrong output appears."""
-    try:
-        tree = ast.parse(program["text"])
-    except SyntaxError:
-        return None
-    if not tree.body:
-        return None
-    last = tree.body[-1]
-    if not isinstance(last, ast.Expr):
-        return None
-    call = last.value
-    if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "print" and call.args:
-        value, render = call.args[0], "str"
-    elif program.get("outputs") is not None:
-        value, render = call, "repr"
-    else:
-        return None
-    head = ast.unparse(ast.Module(body=tree.body[:-1], type_ignores=[]))
-    expected, actual = pair["expected"], pair["actual"]
-    return (f"{head}\n_mm_out = {render}({ast.unparse(value)})\n"
-            f"if _mm_out.strip() == {actual!r}:\n"
-            f"    raise AssertionError('expected ' + {expected!r} + ', got ' + _mm_out)\n").lstrip("\n")
+def _renamed(stmt: ast.stmt, old: str, new: str) -> str:
+    import copy
+    clone = copy.deepcopy(stmt)
+    for node in ast.walk(clone):
+        if isinstance(node, ast.Name) and node.id == old:
+            node.id = new
+    return ast.dump(clone)
+
+
+def analogy_pairs(tree: ast.Module, outputs: Sequence[dict], index: ProjectIndex) -> list[tuple[int, int]]:
+    """Transcript statements that differ only in one name, the project's thing against a
+    Python builtin or stdlib one ("numeric_range(...) == numeric_range(...)" next to
+    "range(...) == range(...)") whose shown outputs differ: (project index, reference index)."""
+    import builtins
+    shown = [o["output"] for o in outputs]
+    names_of = [{n.id for n in ast.walk(s) if isinstance(n, ast.Name)} for s in tree.body]
+    pairs = []
+    for i, stmt in enumerate(tree.body):
+        for j, other in enumerate(tree.body):
+            if i == j or i >= len(shown) or j >= len(shown) or not shown[i] or not shown[j] or shown[i] == shown[j]:
+                continue
+            for mine in names_of[i] - names_of[j]:
+                if mine not in index.names and mine not in index.packages:
+                    continue
+                for theirs in names_of[j] - names_of[i]:
+                    if hasattr(builtins, theirs) or theirs in sys.stdlib_module_names:
+                        if _renamed(stmt, mine, theirs) == ast.dump(other):
+                            pairs.append((i, j))
+    return pairs
+
+
+def wrap_statement(text: str, line: int, exceptions: Sequence[str]) -> str | None:
+    """The program with the top-level statement at ``line`` inside ``try: ... except
+    (exceptions): pass``: it passes once the code raises the error it should (or none)."""
+    tree = ast.parse(text)
+    for i, stmt in enumerate(tree.body):
+        if stmt.lineno <= line <= (stmt.end_lineno or stmt.lineno):
+            imports = _unique(f"import {name.rsplit('.', 1)[0]}" for name in exceptions if "." in name)
+            names = ", ".join(exceptions)
+            wrapped = ast.parse(f"try:\n    pass\nexcept ({names},):\n    pass\n").body[0]
+            wrapped.body = [stmt]
+            tree.body[i] = wrapped
+            return "\n".join(imports) + ("\n" if imports else "") + _unparse(tree)
+    return None
+
+
+def reraise_swallowed(text: str) -> str | None:
+    """A fuzz or test script that catches every exception and prints it: the same script
+    with each such handler re-raising, so the crash it reports fails the script."""
+    tree = ast.parse(text)
+    changed = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ExceptHandler):
+            broad = node.type is None or (isinstance(node.type, ast.Name) and node.type.id in ("Exception", "BaseException"))
+            if broad and not any(isinstance(n, ast.Raise) for n in ast.walk(node)):
+                node.body.append(ast.Raise())
+                changed = True
+    return _unparse(tree) if changed else None
+
+
+def resolve_exception_names(names: Sequence[str], index: ProjectIndex) -> list[str]:
+    """Report exception names as expressions a script can catch: builtins as they are,
+    the project's through its exports (idna.core.X stays dotted), the rest dropped."""
+    import builtins
+    out = []
+    for name in names:
+        short = _short_name(name)
+        if "." in name and name.split(".")[0] in index.packages:
+            out.append(name)
+        elif isinstance(getattr(builtins, short, None), type) and issubclass(getattr(builtins, short), BaseException):
+            out.append(short)
+        else:
+            match = next((e for e in index.exceptions if _short_name(e) == short), None)
+            if match:
+                out.append(match)
+    return _unique(out)
+
+
+# -- running and choosing ---------------------------------------------------
 
 
 def _run_program(kind: str, text: str, worktree: Path, index: int, timeout: float, runner: Runner) -> CmdResult:
@@ -2139,72 +2839,223 @@ def _run_program(kind: str, text: str, worktree: Path, index: int, timeout: floa
     return runner(argv, cwd=worktree, timeout=timeout, env=env)
 
 
-def _candidate(wid: str, n: int, kind: str, text: str, signature: str) -> dict:
-    return {"candidate_id": f"{wid}-builtin-{n}", "script": text.rstrip("\n") + "\n", "setup_commands": [],
+def _candidate(wid: str, n: int, kind: str, text: str, signature: str, what: str) -> dict:
+    return {"candidate_id": f"{wid}-builtin-{n}-{what}", "script": text.rstrip("\n") + "\n", "setup_commands": [],
             "oracle_command": "python3 {repro_file}" if kind == "py" else "sh {repro_file}",
             "claimed_failure_signature": signature, "file_extension": kind}
 
 
+_NOT_THE_BUG = ("ImportError", "ModuleNotFoundError", "SyntaxError", "NameError", "IndentationError")
+_CRASH_WORDS_RE = re.compile(r"\b(crash\w*|uncaught|unhandled|segfault\w*)\b", re.I)
+
+
+@dataclass
+class Attempt:
+    """What running one program at this commit showed."""
+
+    result: CmdResult
+    etype: str
+    message: str
+    frames: list[dict]
+    values: dict[int, str]
+
+
+def _attempt(program: dict, text: str, worktree: Path, n: int, timeout: float, runner: Runner) -> Attempt:
+    render = "repr" if program.get("outputs") is not None else "auto"
+    probe = text
+    if program["kind"] == "py" and not program.get("console"):
+        with contextlib.suppress(SyntaxError, ValueError):
+            probe, _ = instrument(text, render)
+    result = _run_program(program["kind"], probe, worktree, n, timeout, runner)
+    etype, message, frames = last_exception(result.output) if not result.ok else ("", "", [])
+    return Attempt(result, etype, message, frames, observed_values(result.stdout))
+
+
+def _script_line(attempt: Attempt, worktree: Path, n: int, kind: str) -> int | None:
+    """The line of the program the failure surfaced at (its outermost frame in the file)."""
+    path = (worktree / ".mminions-builtin" / f"candidate_{n}.{kind}").resolve()
+    lines = [f["line"] for f in attempt.frames if _frame_path(f, worktree) == path]
+    return lines[0] if lines else None
+
+
+def value_checks(program: dict, text: str, attempt: Attempt, sig: dict, index: ProjectIndex) -> list[tuple[str, str]]:
+    """Checks of behaviour for a program that ran: (script, why) for each value the report
+    shows a better one for: its expected/actual, outputs it shows per version (comments,
+    a console session), or an equivalent builtin it compares the project's thing with."""
+    checks: list[tuple[str, str]] = []
+    render = "repr" if program.get("outputs") is not None else "auto"
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return checks
+    for i, got in attempt.values.items():
+        for pair in sig.get("expected_vs_actual", []):
+            if normalize_output(got) == normalize_output(pair["actual"]) and normalize_output(got) != normalize_output(pair["expected"]):
+                script = check_script(text, i, render, expected=pair["expected"])
+                if script:
+                    checks.append((script, f"shows {_clip(pair['actual'], 60)!r} where the report expects "
+                                           f"{_clip(pair['expected'], 60)!r}"))
+        line = tree.body[i].lineno if i < len(tree.body) else -1
+        shown = (program.get("comments") or {}).get(line, [])
+        want = versioned_expectation(shown, got) if shown else None
+        if want is not None:
+            script = check_script(text, i, render, expected=want)
+            if script:
+                checks.append((script, f"prints {_clip(got, 60)!r}; the report shows {_clip(want, 60)!r} for the other version"))
+    if program.get("outputs") is not None:
+        offset = len(tree.body) - len(program["outputs"])
+        outputs = [{"output": ""}] * max(0, offset) + list(program["outputs"])[max(0, -offset):]
+        for mine, theirs in analogy_pairs(tree, outputs, index):
+            if mine in attempt.values and theirs in attempt.values and attempt.values[mine] != attempt.values[theirs]:
+                script = check_script(text, mine, render,
+                                      reference=ast.unparse(tree.body[theirs].value))
+                if script:
+                    checks.append((script, f"`{_clip(ast.unparse(tree.body[mine]), 60)}` differs from its builtin "
+                                           f"counterpart `{_clip(ast.unparse(tree.body[theirs]), 60)}`"))
+    return checks
+
+
+def console_checks(program: dict, text: str, worktree: Path, n: int, timeout: float, runner: Runner,
+                   index: ProjectIndex) -> list[tuple[str, str]]:
+    """For a script a console session runs under two versions: the output of each run at
+    this commit, and a check that it prints what the other version printed."""
+    runs = program["console"]
+    expected: dict[int, str] = {}
+    for i, run in enumerate(runs):
+        if i in expected or not run["output"]:
+            continue
+        same = [r for r in runs if r["args"] == run["args"]]
+        shown = [{"label": r["version"], "value": r["output"]} for r in same]
+        probe = console_check_script(text, runs, {i: "\x00"}, index.packages)
+        result = _run_program("py", probe, worktree, n, timeout, runner)
+        m = re.search(r"AssertionError: expected '\\x00', got (.*)$", result.output, re.M)
+        if not m:
+            continue
+        with contextlib.suppress(ValueError, SyntaxError):
+            got = ast.literal_eval(m.group(1))
+            want = versioned_expectation(shown, got)
+            if want is not None:
+                expected[i] = want
+    if not expected:
+        return []
+    return [(console_check_script(text, runs, expected, index.packages),
+             f"running it as `{runs[0]['file']}` prints what the report shows for one version; "
+             "it should print what the other version printed")]
+
+
 def builtin_repro(issue: dict, worktree: Path, worker_id: str = "w1", timeout: float = 20,
                   runner: Runner = run_cmd) -> dict:
-    """Reproduce from the report itself: run each snippet, keep those failing as reported."""
+    """Reproduce from the report itself: run each snippet (its missing imports added), and
+    turn what it shows into candidates that fail now and pass once the bug is fixed: the
+    crash as reported, the error the report says it should raise, a check of the value
+    the report expects.  Candidate ids end in -crash or -check."""
     sig = issue.get("signals", {})
-    packages = python_packages(worktree)
-    programs = collect_programs(issue, packages, project_scripts(worktree))
+    index = project_index(worktree)
+    aliases = report_aliases(issue)
+    programs = collect_programs(issue, index)
     notes: list[str] = []
     found: list[tuple[float, dict]] = []
     if not programs:
-        reason = "the report has no runnable snippet (no Python block, transcript or command)"
-        if sig.get("reproducible_hint") == "neither":
-            reason += " and no failure signal (no traceback, error line or expected/actual)"
-        return {"candidates": [], "notes": reason}
+        return {"candidates": [], "notes": prose_next_step(issue, worktree, index)}
+    report_words = " ".join([issue.get("title", ""), strip_code_blocks(issue.get("body", ""))])
     n = 0
-    for program in programs:
+    for program in programs[:12]:
+        n += 1
         text = program["text"]
-        for attempt in range(2):
-            n += 1
-            result = _run_program(program["kind"], text, worktree, n, timeout, runner)
-            if result.timed_out:
-                notes.append(f"{program['label']}: still running after {timeout:g} s, stopped")
-                break
-            output = result.output
-            match = match_report_error(output, sig) if result.returncode != 0 else None
-            if match and match["score"] >= 1:
-                signature = f"{_short_type(match['type'])}: {match['message']}".rstrip(": ") \
-                    if match["score"] >= 2 else _short_type(match["type"])
-                found.append((match["score"] + (0.1 if attempt == 0 else 0),
-                              _candidate(worker_id, n, program["kind"], text, signature)))
-                notes.append(f"{program['label']}: reproduces {signature}")
-                break
-            etype, emsg, _ = last_exception(output)
-            fixed = _missing_import_fix(text, output, packages) if program["kind"] == "py" else None
-            if attempt == 0 and fixed and fixed != text:
-                notes.append(f"{program['label']}: {etype or 'failed'}; retrying with a missing import added")
-                text = fixed
-                continue
-            if result.returncode == 0:
-                wrong = None
-                for pair in sig.get("expected_vs_actual", []):
-                    if pair["actual"] and pair["actual"] in result.stdout and program["kind"] == "py":
-                        wrong = wrong_output_script(dict(program, text=text), pair)
-                        if wrong:
-                            check = _run_program("py", wrong, worktree, n + 1000, timeout, runner)
-                            if check.returncode != 0 and "AssertionError" in check.output:
-                                sig_text = f"AssertionError: expected {pair['expected']}, got {pair['actual']}"
-                                found.append((1.5, _candidate(worker_id, n, "py", wrong, sig_text)))
-                                notes.append(f"{program['label']}: prints {pair['actual']!r} where the report "
-                                             f"expects {pair['expected']!r}; wrote an assertion")
-                                break
-                            wrong = None
-                if not wrong:
-                    notes.append(f"{program['label']}: ran without error (exit 0): does not reproduce at this commit")
+        if program["kind"] == "py":
+            text, added = add_missing_imports(text, index, aliases)
+            if added:
+                notes.append(f"{program['label']}: added {'; '.join(added)}")
+                program = dict(program, comments=comment_outputs(text))
+        attempt = _attempt(program, text, worktree, n, timeout, runner)
+        result = attempt.result
+        if result.timed_out:
+            notes.append(f"{program['label']}: still running after {timeout:g} s, stopped")
+            continue
+        if result.ok:
+            checks = value_checks(program, text, attempt, sig, index)
+            if program.get("console"):
+                checks += console_checks(program, text, worktree, n, timeout, runner, index)
+            swallowed = reraise_swallowed(text) if program["kind"] == "py" and _CRASH_WORDS_RE.search(report_words) else None
+            if swallowed:
+                checks.append((swallowed, "catches and prints the exceptions the report calls crashes; re-raised"))
+            for script, why in checks:
+                n += 1
+                check = _run_program("py", script, worktree, n, timeout, runner)
+                etype, emsg, _ = last_exception(check.output)
+                if check.returncode != 0 and etype and etype not in _NOT_THE_BUG:
+                    signature = "AssertionError" if etype == "AssertionError" else f"{_short_name(etype)}"
+                    found.append((2.0, _candidate(worker_id, n, "py", script, signature, "check")))
+                    notes.append(f"{program['label']}: {why}; wrote a check that fails now ({_clip(etype + ': ' + emsg, 120)})")
+                    break
             else:
-                got = f"{etype}: {emsg}".strip(": ") if etype else f"exit {result.returncode}"
-                want = ", ".join(sig.get("exception_types", [])) or "no error named in the report"
-                notes.append(f"{program['label']}: failed with {_clip(got, 160)} (report: {want})")
-            break
+                notes.append(f"{program['label']}: ran without error (exit 0)"
+                             + ("; the report shows no value to expect instead" if not checks else
+                                "; its checks did not fail here") + ": does not reproduce at this commit")
+            continue
+        etype, emsg = attempt.etype, attempt.message
+        match = match_report_error(result.output, sig)
+        got = f"{etype}: {emsg}".strip(": ") if etype else f"exit {result.returncode}"
+        named = bool(sig.get("errors"))
+        # a crash the report does not name is not what it reports, unless it reports a crash in words
+        unnamed_ok = not named and not sig.get("expected_vs_actual") and bool(_CRASH_WORDS_RE.search(report_words))
+        if not etype or _short_name(etype) in _NOT_THE_BUG or not ((match and match["score"] >= 1) or unnamed_ok):
+            want = ", ".join(sig.get("exception_types", [])) or "no error named in the report"
+            notes.append(f"{program['label']}: failed with {_clip(got, 160)} (report: {want})")
+            continue
+        signature = f"{_short_name(etype)}: {emsg}".rstrip(": ") if match and match["score"] >= 2 else _short_name(etype)
+        score = (match or {"score": 0.5})["score"]
+        found.append((score, _candidate(worker_id, n, program["kind"], text, signature, "crash")))
+        notes.append(f"{program['label']}: reproduces {_clip(signature, 160)}")
+        line = _script_line(attempt, worktree, n, program["kind"]) if program["kind"] == "py" else None
+        expected = resolve_exception_names(sig.get("expected_errors", []), index)
+        if not expected and isinstance(getattr(__import__("builtins"), _short_name(etype), None), type):
+            expected = [e for e in index.exceptions if e.count(".") == 1][:6]  # the project's own errors
+        wrapped = wrap_statement(text, line, expected) if line and expected else None
+        if wrapped:
+            n += 1
+            check = _run_program("py", wrapped, worktree, n, timeout, runner)
+            if check.returncode != 0 and _short_name(last_exception(check.output)[0]) == _short_name(etype):
+                found.append((score + 0.05, _candidate(worker_id, n, "py", wrapped, signature, "check")))
+                notes.append(f"{program['label']}: also as a check that passes once it raises "
+                             f"{' or '.join(_short_name(e) for e in expected)} (or nothing) instead")
     found.sort(key=lambda item: (-item[0], len(item[1]["script"])))
-    return {"candidates": [c for _, c in found[:3]], "notes": "\n".join(notes)}
+    kinds = collections.Counter(c["candidate_id"].rsplit("-", 1)[-1] for _, c in found[:5])
+    if found:
+        notes.append(f"candidates: {kinds.get('crash', 0)} only crash as reported, {kinds.get('check', 0)} check "
+                     "the behaviour the report expects (with --fixed-ref, the one that passes at the fix wins)")
+    return {"candidates": [c for _, c in found[:5]], "notes": "\n".join(notes)}
+
+
+def prose_next_step(issue: dict, worktree: Path, index: ProjectIndex) -> str:
+    """What a maintainer can do with a report that has nothing to run: what to ask the
+    reporter for, and where in the code the report's words point."""
+    sig = issue.get("signals", {})
+    text = " ".join([issue.get("title", ""), issue.get("body", "")])
+    pattern = r"`([A-Za-z_][\w.]*)(?:\(\))?`|\b([A-Za-z_]\w*_\w+|[A-Z][a-z]+[A-Z]\w*)\b"
+    words = _unique((quoted or bare).rsplit(".", 1)[-1] for quoted, bare in re.findall(pattern, text))[:40]
+    places = []
+    for base in import_roots(worktree):
+        for pkg in index.packages:
+            root = base / pkg
+            files = sorted(root.rglob("*.py"))[:400] if root.is_dir() else [base / f"{pkg}.py"]
+            for path in files:
+                with contextlib.suppress(OSError):
+                    for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+                        m = re.match(r"\s*(?:def|class)\s+(\w+)", line)
+                        if m and m.group(1) in words:
+                            places.append(f"{path.relative_to(worktree)}:{n} ({m.group(1)})")
+        if places:
+            break
+    ask = ["a minimal Python snippet that shows the problem", "the exact error output (traceback)"
+           if not sig.get("tracebacks") else "", "what it printed and what it should print"
+           if not sig.get("expected_vs_actual") else "", "the versions (Python, the package)"
+           if not sig.get("versions") else ""]
+    reason = "the report has no runnable snippet (no Python block, transcript or command)"
+    if sig.get("reproducible_hint") == "neither":
+        reason += " and no failure signal (no traceback, error line or expected/actual)"
+    return (f"Next step: ask the reporter for {', '.join(a for a in ask if a)}"
+            + (f"; the report's words point at {', '.join(_unique(places)[:6])}" if places else "") + f". ({reason})")
 
 
 def repo_frames(frames: Sequence[dict], worktree: Path, exclude: Sequence[Path] = ()) -> list[dict]:
@@ -2323,7 +3174,7 @@ def signature_matches(output: str, claimed: str) -> bool:
         return True
     ctype, _, cmsg = claimed.partition(":")
     for etype, message in output_exceptions(output):
-        if etype and _short_type(etype).lower() == _short_type(ctype.strip()).lower():
+        if etype and _short_name(etype).lower() == _short_name(ctype.strip()).lower():
             if not cmsg.strip() or message_score(cmsg.strip(), message) >= 2:
                 return True
     return False
@@ -2348,7 +3199,7 @@ def static_rejections(cand: dict, packages: Sequence[str], worktree: Path) -> li
                 break
         if re.search(r"\bpip3?\s+install\b", cmd) and not re.search(r"(--target|-t\s|--prefix|\.venv|venv/)", cmd):
             reasons.append(f"setup command installs into the user's environment: {_clip(cmd, 120)}")
-    ctype = _short_type(claimed.partition(":")[0].strip())
+    ctype = _short_name(claimed.partition(":")[0].strip())
     if ext == "py":
         try:
             tree = ast.parse(script)
@@ -2376,17 +3227,6 @@ def static_rejections(cand: dict, packages: Sequence[str], worktree: Path) -> li
     return _unique(reasons)
 
 
-def _frame_path(frame: dict, worktree: Path) -> Path | None:
-    """A traceback frame's file as an existing path (``<string>`` and generated code are not files)."""
-    path = Path(frame["file"])
-    path = path if path.is_absolute() else worktree / path
-    with contextlib.suppress(OSError, ValueError):
-        resolved = path.resolve()
-        if resolved.is_file():
-            return resolved
-    return None
-
-
 def failure_origin(output: str, worktree: Path, repro_file: Path) -> str:
     """repo: innermost relevant frame in the project; assertion: an assert in the repro;
     script: raised by the repro itself; unknown: no Python traceback."""
@@ -2407,14 +3247,14 @@ def failure_fingerprint(output: str, worktree: Path, repro_file: Path) -> dict:
         if resolved == repro:
             script_lines.append(f["line"])
             if origin == "unknown":
-                origin = "assertion" if _short_type(etype) == "AssertionError" else "script"
+                origin = "assertion" if _short_name(etype) == "AssertionError" else "script"
             continue
         with contextlib.suppress(ValueError):
             rel = resolved.relative_to(root)
             if origin == "unknown":
                 origin = "repo"
             frame = frame or f"{rel}:{f.get('function', '')}"
-    return {"type": _short_type(etype), "message": normalize_message(message), "origin": origin,
+    return {"type": _short_name(etype), "message": normalize_message(message), "origin": origin,
             "frame": frame, "script_line": script_lines[0] if script_lines else None,
             "script_lines": sorted(set(script_lines))}
 
@@ -2445,7 +3285,7 @@ def report_match(output: str, failure: dict, signals: dict) -> dict:
     if failure["origin"] == "assertion":
         _, message, _ = last_exception(output)
         text = normalize_message(message)
-        named = [e["type"] for e in errors if _short_type(e["type"]).lower() in text
+        named = [e["type"] for e in errors if _short_name(e["type"]).lower() in text
                  or (len(e["message"]) > 6 and message_score(e["message"], message) >= 2)
                  or (len(e["message"]) > 6 and normalize_message(_CUT_OFF_RE.sub("", e["message"])) in text)]
         values = [p for p in pairs if any(len(v) > 2 and normalize_message(v) in text for v in (p["expected"], p["actual"]))]
@@ -2456,7 +3296,7 @@ def report_match(output: str, failure: dict, signals: dict) -> dict:
         return {"matches": None, "how": f"same error type as the report ({best['type']}), another message"}
     if not errors:
         return {"matches": None, "how": "the report shows no error to compare with"}
-    shown = ", ".join(_unique(_short_type(e["type"]) for e in errors)[:4])
+    shown = ", ".join(_unique(_short_name(e["type"]) for e in errors)[:4])
     return {"matches": False, "how": f"fails with {failure['type']} in the project's code, which the report "
                                      f"does not show (it shows {shown})"}
 
@@ -2541,12 +3381,24 @@ def verify_candidate(cand: dict, worktree: Path, signals: dict, runs: int = 5, t
     return record
 
 
+def checks_behaviour(script: str) -> bool:
+    """Does a Python script say what should happen (an assert, a raise, a try/except), not
+    only do what crashes?  Such a script also passes when a fix raises the proper error."""
+    try:
+        tree = ast.parse(script)
+    except (SyntaxError, ValueError):
+        return False
+    return any(isinstance(n, (ast.Assert, ast.Raise, ast.Try)) for n in ast.walk(tree))
+
+
 def candidate_rank(cand: dict, verification: dict, fail_to_pass: bool | None = None) -> tuple:
     """Verified first; then fail-to-pass at a passing reference; then failing the way the
-    report describes; then the project's own error before an assertion; then the smallest."""
+    report describes; then one that checks behaviour before one that only crashes; then
+    the project's own error before an assertion; then the smallest."""
     script = cand.get("script", "")
     return (STATUS_RANK.get(verification.get("status"), 9), TRISTATE_RANK[fail_to_pass],
             TRISTATE_RANK[(verification.get("report_match") or {}).get("matches")],
+            0 if checks_behaviour(script) else 1,
             ORIGIN_RANK.get(verification.get("origin") or "unknown", 2),
             len(script.strip().splitlines()), len(cand.get("setup_commands", [])), len(script))
 
@@ -2760,10 +3612,6 @@ def _stmt_lists(tree: ast.AST) -> list[tuple[ast.AST, str]]:
         if isinstance(node, ast.Try):
             out += [(h, "body") for h in node.handlers if h.body]
     return out
-
-
-def _unparse(tree: ast.AST) -> str:
-    return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
 
 
 def _check_messages(nodes: Sequence[ast.AST]) -> set[int]:
@@ -3526,8 +4374,11 @@ def earlier_attempts(paths: RunPaths) -> list[str]:
             lines.append(f"{data.get('worker_id')}: output rejected: {reason}")
         for item in data.get("candidates", []):
             v = item["verification"]
+            last = (v.get("runs") or [{}])[-1]
+            seen = (f"; when mminions ran it: exit {last.get('exit_code')}, last lines:\n"
+                    + "\n".join("    " + l for l in tail_lines(last.get("output_tail", ""), 6).splitlines())) if last else ""
             lines.append(f"{item['candidate']['candidate_id']}: {v['status']}: {'; '.join(v['reasons']) or 'ok'}"
-                         f" (signature {item['candidate']['claimed_failure_signature']!r})")
+                         f" (signature {item['candidate']['claimed_failure_signature']!r}){seen}")
         if data.get("notes"):
             lines.append(f"{data.get('worker_id')} notes: {_clip(data['notes'], 1500)}")
     return lines
@@ -3643,7 +4494,7 @@ def check_at_reference(run: Run, cand: dict, sha: str, label: str, runs: int | N
 
 def phase_select(run: Run) -> dict | None:
     """Choose the reproducer among the verified candidates (reads repro/candidates/).  With
-    --fixed-ref the best few are run at the fix, best first, until one passes there:
+    --fixed-ref the best five are run at the fix, best first, until one passes there:
     fail-to-pass ranks first.  Writes selected_candidate.json (with its fixed_ref check)
     and a first minimal_repro (the selected script as it is)."""
     entries = load_candidate_entries(run.paths)
@@ -3656,7 +4507,7 @@ def phase_select(run: Run) -> dict | None:
             key = candidate_key(entry["candidate"])
             if key in checks:
                 continue
-            if len(checks) >= 3:
+            if len(checks) >= 5:
                 break
             checks[key] = check_at_reference(run, entry["candidate"], run.cfg.fixed_sha, run.cfg.fixed_ref)
             run.log(f"{entry['candidate']['candidate_id']} at the fix {run.cfg.fixed_ref}: {checks[key]['verdict']}")
@@ -5721,13 +6572,25 @@ def cmd_builtin(args: argparse.Namespace) -> int:
     wid = context.get("worker_id", "w1")
     if args.role == "repro":
         issue = read_json(args.issue, {}) or {}
-        print(f"[builtin] reading {len(collect_programs(issue, python_packages(worktree), project_scripts(worktree)))} "
+        print(f"[builtin] reading {len(collect_programs(issue, project_index(worktree)))} "
               "candidate programs from the report", flush=True)
         result = builtin_repro(issue, worktree, wid)
     else:
         result = builtin_triage(context, worktree, wid)
     print(json.dumps(result, indent=2)[:4000], flush=True)
     atomic_write_json(args.output, result)
+    return EXIT_OK
+
+
+def cmd_stream_view(args: argparse.Namespace) -> int:
+    """Hidden: render a Claude stream-json event stream (stdin) a line per step."""
+    for line in sys.stdin:
+        try:
+            shown = render_claude_event(json.loads(line))
+        except json.JSONDecodeError:
+            shown = line.rstrip("\n")
+        if shown:
+            print(shown, flush=True)
     return EXIT_OK
 
 
@@ -5851,6 +6714,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True)
     p.add_argument("--context")
     p.set_defaults(func=cmd_builtin)
+
+    p = sub.add_parser("_stream-view")  # hidden: a Claude worker's event stream, readable in its pane
+    p.set_defaults(func=cmd_stream_view)
 
     p = sub.add_parser("_bisect-step")  # hidden: one git bisect run step
     p.add_argument("--run-dir", required=True)

@@ -60,13 +60,22 @@ class SchemaTests(unittest.TestCase):
         out = root / "output.json"
         out.write_text("{" + " " * 1_100_000 + "}")
         self.assertIn("over the", mminions.parse_worker_output(out, mminions.ROLE_REPRO, "codex")[1][0])
-        (root / "claude.json").write_text(json.dumps({"type": "result", "subtype": "success", "is_error": False,
-                                                      "result": "```json\n" + json.dumps({"hypotheses": [], "notes": "x"}) + "\n```"}))
+        stream = root / "claude.jsonl"
+        result = {"type": "result", "subtype": "success", "is_error": False,
+                  "result": "```json\n" + json.dumps({"hypotheses": [], "notes": "x"}) + "\n```"}
+        events = [{"type": "system", "subtype": "init", "model": "m"},
+                  {"type": "assistant", "message": {"content": [{"type": "tool_use", "name": "Bash",
+                                                                 "input": {"command": "ls " + "x" * 2_000_000}}]}},
+                  result]
+        stream.write_text("\n".join(json.dumps(e) for e in events) + "\n")  # a long stream: its result is still read
         obj, errors = mminions.parse_worker_output(out, mminions.ROLE_TRIAGE, "claude")
         self.assertEqual((obj, errors), ({"hypotheses": [], "notes": "x"}, []))
-        (root / "claude.json").write_text(json.dumps({"type": "result", "subtype": "error_max_turns", "is_error": True,
-                                                      "result": "ran out of turns"}))
+        stream.write_text(json.dumps(dict(result, subtype="error_max_turns", is_error=True, result="ran out of turns")))
         self.assertIn("claude reported an error", mminions.parse_worker_output(out, mminions.ROLE_TRIAGE, "claude")[1][0])
+        stream.write_text("Error: When using --print, --output-format=stream-json requires --verbose\n")
+        self.assertIn("no result event", mminions.parse_worker_output(out, mminions.ROLE_TRIAGE, "claude")[1][0])
+        self.assertEqual(mminions.render_claude_event(events[0]), "[claude] session started (model m)")
+        self.assertEqual(mminions.render_claude_event(result), "[claude] success after ? turns")
 
 
 class CommandTests(unittest.TestCase):
@@ -186,7 +195,7 @@ class WorkerRuntimeTests(unittest.TestCase):
         self.assertEqual((state, code), ("finished", 0))
         obj, errors = mminions.parse_worker_output(files.output, mminions.ROLE_REPRO, "claude")
         self.assertEqual(errors, [])
-        self.assertIn('"type": "result"', files.log.read_text())
+        self.assertIn("[claude] success after 1 turns", files.log.read_text())  # progress in the pane, not raw JSON
 
     def test_cmd_backend_with_hostile_worktree_names(self):
         template = ("python3 -c 'import sys, json; json.dump({\"candidates\": [], \"notes\": sys.argv[1]}, "

@@ -7,7 +7,7 @@ import unittest
 from pathlib import Path
 
 from helpers import (leftover_worktree_dirs, only_run, CALC_INIT, CALC_OPS, CALC_OPS_FIXED, TESTS_DIR, make_repo, mminions, run_cli,
-                     temp_dir, private_socket)
+                     run_py, temp_dir, private_socket)
 
 TB = ('Traceback (most recent call last):\n  File "x.py", line 2, in <module>\n'
       '  File "/usr/lib/python3/site-packages/calc/ops.py", line 4, in mean\n    return total / len(xs)\n'
@@ -51,7 +51,7 @@ class BuiltinReproTests(unittest.TestCase):
     def test_python_c_console_line(self):
         self.issue = issue_from('# mean\n\n```console\n$ python -c "from calc import mean; mean([])"\n' + TB + "```\n")
         cand = self.assert_verifies(self.repro(self.issue))
-        self.assertEqual(cand["file_extension"], "sh")
+        self.assertEqual(cand["script"], "from calc import mean; mean([])\n")  # the -c code, as a Python script
 
     def test_snippet_in_comment_only(self):
         self.issue = issue_from("# crash in mean\n\nIt crashes, details in the comments.",
@@ -63,10 +63,13 @@ class BuiltinReproTests(unittest.TestCase):
         self.issue = issue_from((TESTS_DIR / "reports" / "wrong_output.md").read_text())
         result = self.repro(self.issue, repo)
         cand = self.assert_verifies(result, repo)
-        self.assertIn("AssertionError: expected 3, got 2", cand["claimed_failure_signature"])
+        self.assertEqual(cand["claimed_failure_signature"], "AssertionError")
         self.assertIn("round_half(2.5)", cand["script"])
         v = mminions.verify_candidate(cand, repo, self.issue["signals"], runs=1)
         self.assertEqual(v["origin"], "assertion")
+        self.assertIn("expected '3', got '2'", v["runs"][0]["output_tail"])
+        fixed = make_repo(self.root / "mathx-fixed", {"mathx/__init__.py": "def round_half(x):\n    return int(x + 0.5)\n"})
+        self.assertEqual(run_py(cand["script"], fixed).returncode, 0)  # passes once fixed
 
     def test_missing_import_is_added(self):
         self.issue = issue_from(f"# mean\n\n```python\ncalc.mean([])\n```\n\n```\n{TB}```\n")
@@ -78,7 +81,8 @@ class BuiltinReproTests(unittest.TestCase):
         issue = issue_from(f"# mean\n\n```python\nfrom calc import mean\nmean([])\n```\n\n```\n{TB}```\n")
         result = self.repro(issue)
         self.assertEqual(result["candidates"], [])
-        self.assertIn("ran without error (exit 0): does not reproduce at this commit", result["notes"])
+        self.assertIn("ran without error (exit 0)", result["notes"])
+        self.assertIn("does not reproduce at this commit", result["notes"])
 
     def test_prose_only(self):
         result = self.repro(issue_from((TESTS_DIR / "reports" / "prose_only.md").read_text()))

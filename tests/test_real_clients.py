@@ -100,8 +100,9 @@ class RealClientTests(unittest.TestCase):
         run_dir, server, _ = self.run_agent("claude", env_for)
         self.assert_pipeline_result(run_dir, server, "claude")
         self.assertTrue(any(r["path"].startswith("/v1/messages") for r in server.requests))
-        envelope = json.loads((run_dir / "workers/w1/claude.json").read_text())
-        self.assertEqual(envelope["type"], "result")
+        events = [json.loads(l) for l in (run_dir / "workers/w1/claude.jsonl").read_text().splitlines() if l.strip()]
+        self.assertEqual(events[-1]["type"], "result")
+        self.assertIn("[claude] success", (run_dir / "workers/w1/agent.log").read_text())  # the pane showed progress
 
 
 if __name__ == "__main__":

@@ -1,0 +1,301 @@
+"""The built-in agent on the shapes real reports take (texts written here, in those shapes):
+where the code is, how the failure is shown, what the reporter expected.  Each case runs on
+a generated package with a bug and checks the candidate is verified there; each check of
+behaviour is also run on the fixed package, where it must pass (fail-to-pass)."""
+
+import json
+import unittest
+
+from helpers import make_repo, mminions, run_py, temp_dir
+
+CORE = '''__all__ = ["mean", "Span", "render", "split_words", "label", "parse_level", "describe"]
+
+LEVELS = {"low": 1, "high": 2}
+
+
+def mean(xs):
+    total = sum(xs)
+    return total / len(xs)
+
+
+class Span:
+    """Like range(), for the reports that compare the two."""
+
+    def __init__(self, start, stop, step=1):
+        self.start, self.stop, self.step = start, stop, step
+
+    def __iter__(self):
+        return iter(range(self.start, self.stop, self.step))
+
+    def __eq__(self, other):
+        return (self.start, self.stop, self.step) == (other.start, other.stop, other.step)
+
+    def __repr__(self):
+        return f"Span({self.start}, {self.stop}, {self.step})"
+
+
+def render(items):
+    out = ["<ul>"]
+    for item in items:
+        if item.startswith("<!--"):
+            break
+        out.append(f"<li>{item}</li>")
+    out.append("</ul>")
+    return "\\n".join(out)
+
+
+def split_words(text):
+    return text.split(" ")
+
+
+def label(code):
+    return code[0].upper()
+
+
+def parse_level(text):
+    return LEVELS[text.strip().lower()]
+
+
+def describe(args):
+    return "args: " + ",".join(args)
+'''
+FIXES = [("    total = sum(xs)\n", "    if not xs:\n        return 0.0\n    total = sum(xs)\n"),
+         ("return (self.start, self.stop, self.step) == (other.start, other.stop, other.step)",
+          "return list(self) == list(other)"),
+         ("            break\n", "            continue\n"),
+         ('return text.split(" ")', "return text.split()"),
+         ("    return code[0].upper()", "    if not code:\n        raise TallyError('empty code')\n    return code[0].upper()"),
+         ("    return LEVELS[text.strip().lower()]",
+          "    if text.strip().lower() not in LEVELS:\n        raise LevelError(f'unknown level {text!r}')\n"
+          "    return LEVELS[text.strip().lower()]"),
+         ('",".join(args)', '", ".join(args)')]
+FILES = {"tally/__init__.py": "from .core import *\nfrom .errors import TallyError, LevelError\n",
+         "tally/errors.py": "class TallyError(ValueError):\n    pass\n\n\nclass LevelError(TallyError):\n    pass\n",
+         "tally/core.py": "from .errors import LevelError, TallyError\n" + CORE}
+TB = ('Traceback (most recent call last):\n  File "t.py", line 2, in <module>\n'
+      '  File "/venv/lib/python3.11/site-packages/tally/core.py", line 9, in mean\n    return total / len(xs)\n'
+      '           ~~~~~~^~~~~~~~~\nZeroDivisionError: division by zero\n')
+
+
+def fixed_files():
+    files = dict(FILES)
+    for old, new in FIXES:
+        assert old in files["tally/core.py"], old
+        files["tally/core.py"] = files["tally/core.py"].replace(old, new)
+    return files
+
+
+class ShapeCase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        import shutil
+        import tempfile
+        from pathlib import Path
+        cls.root = Path(tempfile.mkdtemp(prefix="mmt-shapes-"))
+        cls.addClassCleanup(shutil.rmtree, cls.root, True)
+        cls.buggy = make_repo(cls.root / "buggy", FILES)
+        cls.fixed = make_repo(cls.root / "fixed", fixed_files())
+
+    def report(self, markdown, comments=()):
+        title, body = mminions.parse_markdown_issue(markdown)
+        raw = [{"user": {"login": "r"}, "body": c} for c in comments]
+        self.issue = mminions.normalize_issue({"title": title, "body": body}, raw, "file", "test.md")
+        self.result = mminions.builtin_repro(self.issue, self.buggy, "w1", timeout=20)
+        return self.result
+
+    def verified(self):
+        """Every candidate, verified by mminions on the buggy package."""
+        self.assertTrue(self.result["candidates"], self.result["notes"])
+        out = []
+        for cand in self.result["candidates"]:
+            self.assertEqual(mminions.validate_schema({"candidates": [cand], "notes": ""}, mminions.REPRO_SCHEMA), [])
+            v = mminions.verify_candidate(cand, self.buggy, self.issue["signals"], runs=2, timeout=20)
+            self.assertEqual(v["status"], "reproduced", (cand["script"], v))
+            out.append(cand)
+        return out
+
+    def fail_to_pass(self):
+        """The candidates that pass on the fixed package (at least one must)."""
+        good = [c for c in self.verified() if run_py(c["script"], self.fixed).returncode == 0]
+        self.assertTrue(good, [c["script"] for c in self.result["candidates"]])
+        return good
+
+
+class WhereTheCodeIs(ShapeCase):
+    def test_indented_code_block(self):
+        self.report(f"# mean fails on empty input\n\nI ran:\n\n    from tally import mean\n    mean([])\n\nand got\n\n```\n{TB}```\n")
+        self.fail_to_pass()
+
+    def test_bare_code_lines_in_prose(self):
+        self.report("# mean of nothing\n\nThis line\nfrom tally import mean; mean([])\nfails with ZeroDivisionError.\n")
+        self.fail_to_pass()
+
+    def test_inline_one_liner(self):
+        self.report("# mean crashes\n\nCalling `tally.mean([])` gives\n\nZeroDivisionError: division by zero\n")
+        self.fail_to_pass()
+
+    def test_code_in_a_later_comment(self):
+        self.report("# mean crashes\n\nSee below.", [f"Here it is:\n\n```py\nimport tally\ntally.mean([])\n```\n\n```\n{TB}```"])
+        self.fail_to_pass()
+
+    def test_single_prompt_console(self):
+        self.report(f"# mean\n\n```\n> import tally\n> tally.mean([])\n{TB}```\n")
+        self.fail_to_pass()
+
+    def test_ipython_session_and_traceback(self):
+        self.report("# mean\n\n```ipython\nIn [1]: import tally\n\nIn [2]: tally.mean([])\n"
+                    "---------------------------------------------------------------------------\n"
+                    "ZeroDivisionError                         Traceback (most recent call last)\n"
+                    "Cell In[2], line 1\n----> 1 tally.mean([])\n\n"
+                    "File ~/venv/lib/python3.11/site-packages/tally/core.py:9, in mean(xs)\n"
+                    "      7 def mean(xs):\n      8     total = sum(xs)\n----> 9     return total / len(xs)\n\n"
+                    "ZeroDivisionError: division by zero\n```\n")
+        self.assertEqual(self.issue["signals"]["exception_types"], ["ZeroDivisionError"])
+        self.fail_to_pass()
+
+    def test_python_ic_alias(self):
+        self.report('# mean\n\n```console\n$ python -ic "import tally as t"\n>>> t.mean([])\n' + TB + "```\n")
+        cand = self.fail_to_pass()[0]
+        self.assertIn("import tally as t", cand["script"])
+
+    def test_function_body_fragment(self):
+        self.report("# level\n\n```python\ncode = ''\nreturn {'first': label(code)}\n```\n\nIt raises `IndexError`; "
+                    "in 1.0 it raised the library's own error: the exception type changed from `tally.TallyError` "
+                    "to `IndexError`.\n")
+        self.assertEqual(self.issue["signals"]["expected_errors"], ["tally.TallyError"])
+        good = self.fail_to_pass()
+        self.assertIn("except (tally.TallyError,)", good[0]["script"])
+
+
+class HowTheFailureIsShown(ShapeCase):
+    def test_pytest_e_lines(self):
+        self.report("# CI fails\n\n```python\nfrom tally import mean\nmean([])\n```\n\n```\n"
+                    "tests/test_x.py:3: in test_mean\n    mean([])\nE   ZeroDivisionError: division by zero\n```\n")
+        self.assertEqual(self.issue["signals"]["exception_types"], ["ZeroDivisionError"])
+        self.fail_to_pass()
+
+    def test_traceback_without_its_header(self):
+        self.report('# mean\n\n```python\nimport tally\ntally.mean([])\n```\n\n```\n'
+                    '  File "/srv/app/stats.py", line 40, in summary\n    return tally.mean(values)\n'
+                    '  File "/venv/site-packages/tally/core.py", line 9, in mean\n    return total / len(xs)\n'
+                    'ZeroDivisionError: division by zero\n```\n')
+        self.assertEqual(len(self.issue["signals"]["tracebacks"]), 1)
+        self.assertEqual(self.issue["signals"]["tracebacks"][0]["frames"][-1]["function"], "mean")
+        self.fail_to_pass()
+
+    def test_message_cut_off_by_the_reporter(self):
+        self.report("# mean\n\n```python\nimport tally\ntally.mean([])\n```\n\n```\nZeroDivisionError: division by ze...\n```\n")
+        self.assertEqual(self.verified()[0]["claimed_failure_signature"], "ZeroDivisionError: division by zero")
+
+    def test_exception_named_in_words_only(self):
+        self.report("# mean\n\n```python\nimport tally\ntally.mean([])\n```\n\nIt fails with a `ZeroDivisionError` "
+                    "when the list is empty.\n")
+        self.fail_to_pass()
+
+    def test_chained_traceback_matches_the_first_exception(self):
+        self.report("# level\n\n```python\nimport tally\ntally.parse_level('medium')\n```\n\n```\n"
+                    "Traceback (most recent call last):\n  File \"a.py\", line 2, in <module>\nKeyError: 'medium'\n\n"
+                    "During handling of the above exception, another exception occurred:\n\n"
+                    "Traceback (most recent call last):\n  File \"app.py\", line 9, in load\n"
+                    "app.errors.ConfigProblem: bad level\n```\n")
+        self.assertIn("app.errors.ConfigProblem", self.issue["signals"]["exception_types"])
+        self.assertEqual(self.verified()[-1]["claimed_failure_signature"], "KeyError: 'medium'")
+
+    def test_dotted_name_without_error_suffix(self):
+        signals = mminions.extract_signals([("body", "It ends with\n\n    decimal.InvalidOperation: [<class 'x'>]\n")])
+        self.assertEqual(signals["exception_types"], ["decimal.InvalidOperation"])
+
+
+class WhatTheReporterExpected(ShapeCase):
+    def check_candidates(self):
+        checks = [c for c in self.fail_to_pass() if c["candidate_id"].endswith("-check")]
+        self.assertTrue(checks, self.result["notes"])
+        return checks
+
+    def test_names_used_but_never_imported(self):
+        self.report("# equal spans\n\n```pycon\n>>> json.dumps(Span(2, 3, 1) == Span(2, 3, 5))\n'false'\n```\n\n"
+                    "Both hold [2], so this should be `true`.\n")
+        script = self.result["candidates"][0]["script"] if self.result["candidates"] else ""
+        self.assertIn("from tally import Span", script + self.result["notes"])
+        self.assertIn("import json", script + self.result["notes"])
+
+    def test_compared_with_the_builtin_it_imitates(self):
+        self.report("# Span equality differs from range\n\n```pycon\n>>> range(2, 3, 1) == range(2, 3, 5)\nTrue\n"
+                    ">>> from tally import Span\n>>> Span(2, 3, 1) == Span(2, 3, 5)\nFalse\n```\n")
+        self.check_candidates()
+
+    def test_expected_and_actual_html_under_bold_labels(self):
+        self.report("# comments cut the list\n\n```python\nimport tally\ntally.render(['a', '<!-- x -->', 'b'])\n```\n\n"
+                    "**Expected:**\n```html\n<ul>\n<li>a</li>\n<li>b</li>\n</ul>\n```\n\n**Actual:**\n```html\n<ul>\n"
+                    "<li>a</li>\n</ul>\n```\n")
+        self.check_candidates()
+
+    def test_returns_x_but_should_return_y(self):
+        self.report("# split\n\n```python\nimport tally\nprint(tally.split_words('a  b'))\n```\n\n"
+                    "It returns `['a', '', 'b']` but should return `['a', 'b']`.\n")
+        self.check_candidates()
+
+    def test_outputs_of_two_versions_in_comments(self):
+        self.report("# split changed\n\n```python\nfrom tally import split_words\n"
+                    "# tally 1.0 -> ['a', 'b']\n# tally 1.1 -> ['a', '', 'b']\nprint(split_words('a  b'))\n```\n")
+        self.check_candidates()
+
+    def test_console_sessions_of_two_versions(self):
+        self.report("# describe output changed\n\n```python\nimport sys\nimport tally\n\nif __name__ == '__main__':\n"
+                    "    print(tally.describe(sys.argv[1:]))\n```\n\n```console\n$ pip install tally==1.1\n"
+                    "$ python show.py a b\nargs: a,b\n\n$ pip install tally==1.0\n$ python show.py a b\nargs: a, b\n```\n")
+        check = self.check_candidates()[0]
+        self.assertIn("show.py", check["script"])
+
+    def test_only_the_wrong_output_is_shown(self):
+        # `# Output:` gives what it printed, not what it should: no check can be written honestly
+        self.report("# split\n\n```python\nfrom tally import split_words\nprint(split_words('a  b'))\n"
+                    "# Output:\n# ['a', '', 'b']\n```\n")
+        self.assertEqual(self.result["candidates"], [])
+        self.assertIn("no value to expect", self.result["notes"])
+
+    def test_should_raise_instead(self):
+        self.report("# label('')\n\n```pycon\n>>> import tally\n>>> tally.label('')\nTraceback (most recent call last):\n"
+                    "  File \"<stdin>\", line 1, in <module>\nIndexError: string index out of range\n```\n\n"
+                    "It should raise `TallyError` instead of `IndexError`.\n")
+        checks = self.check_candidates()
+        self.assertIn("TallyError", checks[0]["script"])
+        crash = [c for c in self.result["candidates"] if c["candidate_id"].endswith("-crash")]
+        self.assertNotEqual(run_py(crash[0]["script"], self.fixed).returncode, 0)  # only the check passes there
+
+    def test_builtin_error_escaping_a_library_with_its_own(self):
+        self.report("# KeyError from parse_level\n\n```pycon\n>>> import tally\n>>> tally.parse_level('medium')\n"
+                    "Traceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\nKeyError: 'medium'\n```\n")
+        self.check_candidates()
+
+    def test_fuzz_script_that_prints_its_crashes(self):
+        self.report("# crashes found by fuzzing\n\n```python\nimport tally\n\nfor data in ([1, 2], [], [3]):\n"
+                    "    try:\n        print(tally.mean(data))\n    except Exception as e:\n"
+                    "        print('Crash confirmed!', repr(e))\n```\n\nSome inputs crash the library.\n")
+        self.check_candidates()
+
+
+class NothingToRun(ShapeCase):
+    def test_prose_only_points_at_the_code(self):
+        result = self.report("# levels are case sensitive?\n\nWhen I pass a level with spaces to `parse_level` it "
+                             "does not accept it. Maybe LEVELS should be normalised.\n")
+        self.assertEqual(result["candidates"], [])
+        self.assertIn("Next step: ask the reporter for a minimal Python snippet", result["notes"])
+        self.assertIn("tally/core.py:", result["notes"])
+        self.assertIn("(parse_level)", result["notes"])
+
+
+class PromptTests(ShapeCase):
+    def test_model_workers_get_the_same_help(self):
+        self.report("# label('')\n\n```pycon\n>>> import tally\n>>> tally.label('')\n```\n\nIt should raise "
+                    "`TallyError` instead of `IndexError`.\n")
+        prompt = mminions.build_prompt(mminions.ROLE_REPRO, self.issue, "w2", self.buggy,
+                                       {"earlier": ["w1-builtin-2-crash: flaky: reproduced in 1 of 2 runs; when "
+                                                    "mminions ran it: exit 0, last lines:\n    ok"]})
+        for needle in ("FAILS NOW and PASSES ONCE THE BUG IS FIXED", "catch exactly that type", "PYTHONPATH=.",
+                       '"expected_errors": [\n  "TallyError"', ">>> tally.label('')", "exit 0, last lines"):
+            self.assertIn(needle, prompt)
+
+
+if __name__ == "__main__":
+    unittest.main()
