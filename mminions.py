@@ -4995,7 +4995,8 @@ def build_decision(run: Run, status: str, rationale: str, extra_diagnostics: Seq
             table.append({"candidate_id": item["candidate"]["candidate_id"], "worker_id": data.get("worker_id"),
                           "status": v["status"], "origin": v.get("origin"),
                           "matched_runs": v.get("matched_runs", 0), "total_runs": v.get("total_runs", 0),
-                          "reasons": v.get("reasons", []), "report_match": v.get("report_match")})
+                          "reasons": v.get("reasons", []), "report_match": v.get("report_match"),
+                          "checks_behaviour": checks_behaviour(item["candidate"].get("script", ""))})
     hyp = read_json(paths.hypotheses_json, {}) or {}
     diagnostics += hyp.get("diagnostics", [])
     bisect = read_json(paths.bisect_json, {}) or {}
@@ -5103,10 +5104,12 @@ def render_final_md(run: Run, decision: dict) -> str:
         if decision.get("next_fix_targets"):
             out += ["Suggested next steps: look first at " + ", ".join(f"`{t}`" for t in decision["next_fix_targets"]) + ".", ""]
     if decision["verification"]:
-        out += ["## What was tried", "", "| candidate | worker | result | runs | why |", "| --- | --- | --- | --- | --- |"]
+        out += ["## What was tried", "", "| candidate | worker | kind | result | runs | why |",
+                "| --- | --- | --- | --- | --- | --- |"]
         for row in decision["verification"]:
             why = "; ".join(row["reasons"]).replace("|", "\\|").replace("\n", " ") or "-"
-            out.append(f"| {row['candidate_id']} | {row['worker_id']} | {row['status']} | "
+            kind = "checks behaviour" if row.get("checks_behaviour") else "only crashes"
+            out.append(f"| {row['candidate_id']} | {row['worker_id']} | {kind} | {row['status']} | "
                        f"{row['matched_runs']}/{row['total_runs']} | {_clip(why, 300)} |")
         out.append("")
     notes = []
@@ -5285,12 +5288,17 @@ def decide(run: Run, checkout_before: dict | None) -> dict:
         broken = [w for w in workers if w.get("role") == ROLE_REPRO and w.get("status") in ("failed", "timeout")]
         issue = read_json(run.paths.issue_json, {}) or {}
         hint = issue.get("signals", {}).get("reproducible_hint")
+        notes = "\n".join((read_json(p, {}) or {}).get("notes", "") for p in sorted(run.paths.candidates_dir.glob("w*.json")))
+        step = re.search(r"^Next step: .*$", notes, re.M)  # what the built-in agent says a maintainer can do
+        only_builtin = bool(workers) and all(w.get("backend") == "builtin" for w in workers if w.get("role") == ROLE_REPRO)
         if not entries and broken and len(broken) == len([w for w in workers if w.get("role") == ROLE_REPRO]):
             rationale = (f"every repro worker failed ({', '.join(w['worker_id'] + ': ' + w['status'] for w in broken)}); "
                          "see Diagnostics: the cause is the workers, not the report")
+        elif not entries and step:
+            rationale = step.group(0) + ("; a model agent (--agent codex or claude) may get further" if only_builtin else "")
         elif not entries and hint == "neither":
             rationale = "no runnable snippet and no failure signal in the report, and no worker produced a candidate"
-        elif not entries and workers and all(w.get("backend") == "builtin" for w in workers if w.get("role") == ROLE_REPRO):
+        elif not entries and only_builtin:
             rationale = ("the built-in agent ran the report's snippets and none failed as reported (see What the "
                          "workers found); a model agent (--agent codex or claude) may get further")
         elif not entries:

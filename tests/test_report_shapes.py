@@ -3,10 +3,9 @@ where the code is, how the failure is shown, what the reporter expected.  Each c
 a generated package with a bug and checks the candidate is verified there; each check of
 behaviour is also run on the fixed package, where it must pass (fail-to-pass)."""
 
-import json
 import unittest
 
-from helpers import make_repo, mminions, run_py, temp_dir
+from helpers import make_repo, mminions, run_py
 
 CORE = '''__all__ = ["mean", "Span", "render", "split_words", "label", "parse_level", "describe"]
 
