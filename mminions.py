@@ -937,6 +937,10 @@ _EXPECT_RE = re.compile(
     r"\bexpected(?:[ \t]+(?:output|result|value))?[ \t]*[:=]?[ \t]*`?(?P<exp>[^`,;\n]{1,200}?)`?[ \t]*[,;]?[ \t]*"
     r"(?:but[ \t]+)?(?:got|actual(?:ly)?|received|returned|instead got)[ \t]*[:=]?[ \t]*`?(?P<act>[^`\n]{1,200}?)`?"
     r"[ \t]*(?:[.;]|$)", re.I | re.M)
+_TWO_LINES_RE = re.compile(
+    r"^\W{0,4}expected(?:[ \t]+(?:output|result|value))?\W{0,4}[:=][ \t]*`?(?P<exp>[^`\n]{1,200}?)`?[ \t]*\n"
+    r"\W{0,4}(?:actual(?:ly)?|got|but got|instead)(?:[ \t]+(?:output|result|value))?\W{0,4}[:=][ \t]*`?(?P<act>[^`\n]{1,200}?)`?[ \t]*$",
+    re.I | re.M)
 _RETURNS_RE = re.compile(
     r"\b(?:returns|gives|prints|outputs|yields)[ \t]+`(?P<act>[^`\n]{1,200})`[ \t]*,?[ \t]*(?:but|while|whereas)[ \t]+"
     r"(?:it[ \t]+)?should[ \t]+(?:be|return|give|print|output)?[ \t]*`(?P<exp>[^`\n]{1,200})`", re.I)
@@ -993,11 +997,8 @@ def extract_expected_errors(text: str) -> list[str]:
 def ipython_to_pycon(text: str) -> str:
     """IPython's ``In [1]:`` / ``...:`` / ``Out[1]:`` as a ``>>>`` transcript.
 
-    >>> print(ipython_to_pycon("In [1]: x = [1,\n   ...:  2]\nIn [2]: x\nOut[2]: [1, 2]"))
-    >>> x = [1,
-    ...  2]
-    >>> x
-    [1, 2]
+    >>> ipython_to_pycon("In [1]: x = [1,\\n   ...:  2]\\nIn [2]: x\\nOut[2]: [1, 2]").split("\\n")
+    ['>>> x = [1,', '...  2]', '>>> x', '[1, 2]']
     """
     out = []
     for line in text.split("\n"):
@@ -1295,7 +1296,7 @@ def extract_expected_actual(text: str, source: str = "body") -> list[dict]:
     # An error quoted inline ("`TypeError: expected str, got None`") is not an expectation.
     prose = _INLINE_CODE_RE.sub(lambda m: "" if _EXC_LINE_RE.match(m.group(1).strip()) else m.group(0),
                                 strip_code_blocks(text))
-    for regex in (_EXPECT_RE, _SHOULD_RE, _RETURNS_RE):
+    for regex in (_EXPECT_RE, _SHOULD_RE, _RETURNS_RE, _TWO_LINES_RE):
         for m in regex.finditer(prose):
             exp, act = m.group("exp").strip(" `'\""), m.group("act").strip(" `'\"")
             if exp and act and exp != act:
@@ -3019,6 +3020,8 @@ def builtin_repro(issue: dict, worktree: Path, worker_id: str = "w1", timeout: f
                 found.append((score + 0.05, _candidate(worker_id, n, "py", wrapped, signature, "check")))
                 notes.append(f"{program['label']}: also as a check that passes once it raises "
                              f"{' or '.join(_short_name(e) for e in expected)} (or nothing) instead")
+    if not found:
+        notes.insert(0, prose_next_step(issue, worktree, index, tried=True))
     found.sort(key=lambda item: (-item[0], len(item[1]["script"])))
     kinds = collections.Counter(c["candidate_id"].rsplit("-", 1)[-1] for _, c in found[:5])
     if found:
@@ -3027,35 +3030,44 @@ def builtin_repro(issue: dict, worktree: Path, worker_id: str = "w1", timeout: f
     return {"candidates": [c for _, c in found[:5]], "notes": "\n".join(notes)}
 
 
-def prose_next_step(issue: dict, worktree: Path, index: ProjectIndex) -> str:
-    """What a maintainer can do with a report that has nothing to run: what to ask the
-    reporter for, and where in the code the report's words point."""
+def prose_next_step(issue: dict, worktree: Path, index: ProjectIndex, tried: bool = False) -> str:
+    """What a maintainer can do with a report nothing could be reproduced from: what to ask
+    the reporter for, and where in the code the report points (the functions and classes it
+    names, the lines of the project it quotes)."""
     sig = issue.get("signals", {})
-    text = " ".join([issue.get("title", ""), issue.get("body", "")])
+    text = " ".join([issue.get("title", ""), issue.get("body", "")] + [c.get("body", "") for c in issue.get("comments", [])])
     pattern = r"`([A-Za-z_][\w.]*)(?:\(\))?`|\b([A-Za-z_]\w*_\w+|[A-Z][a-z]+[A-Z]\w*)\b"
-    words = _unique((quoted or bare).rsplit(".", 1)[-1] for quoted, bare in re.findall(pattern, text))[:40]
+    words = set(_unique((quoted or bare).rsplit(".", 1)[-1] for quoted, bare in re.findall(pattern, text))[:40])
+    quoted = {" ".join(line.split()) for b in sig.get("code_blocks", []) for line in b["text"].split("\n")
+              if len(line.strip()) > 12}
     places = []
     for base in import_roots(worktree):
         for pkg in index.packages:
             root = base / pkg
             files = sorted(root.rglob("*.py"))[:400] if root.is_dir() else [base / f"{pkg}.py"]
             for path in files:
-                with contextlib.suppress(OSError):
+                with contextlib.suppress(OSError, ValueError):
                     for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
                         m = re.match(r"\s*(?:def|class)\s+(\w+)", line)
                         if m and m.group(1) in words:
                             places.append(f"{path.relative_to(worktree)}:{n} ({m.group(1)})")
+                        elif quoted and any(q in " ".join(line.split()) for q in quoted):
+                            places.append(f"{path.relative_to(worktree)}:{n} (the line the report quotes)")
         if places:
             break
-    ask = ["a minimal Python snippet that shows the problem", "the exact error output (traceback)"
-           if not sig.get("tracebacks") else "", "what it printed and what it should print"
-           if not sig.get("expected_vs_actual") else "", "the versions (Python, the package)"
-           if not sig.get("versions") else ""]
-    reason = "the report has no runnable snippet (no Python block, transcript or command)"
-    if sig.get("reproducible_hint") == "neither":
-        reason += " and no failure signal (no traceback, error line or expected/actual)"
+    ask = ["a snippet that runs on its own and shows the problem (the report's did not reproduce it here)"
+           if tried else "a minimal Python snippet that shows the problem",
+           "" if sig.get("tracebacks") or sig.get("errors") else "the exact error output (traceback), if any",
+           "" if sig.get("expected_vs_actual") else "what it printed and what it should print",
+           "" if sig.get("versions") else "the versions (Python, the package)"]
+    if tried:
+        reason = "no snippet of the report failed as it reports (see below)"
+    else:
+        reason = "the report has no runnable snippet (no Python block, transcript or command)"
+        if sig.get("reproducible_hint") == "neither":
+            reason += " and no failure signal (no traceback, error line or expected/actual)"
     return (f"Next step: ask the reporter for {', '.join(a for a in ask if a)}"
-            + (f"; the report's words point at {', '.join(_unique(places)[:6])}" if places else "") + f". ({reason})")
+            + (f"; the report points at {', '.join(_unique(places)[:6])}" if places else "") + f". ({reason})")
 
 
 def repo_frames(frames: Sequence[dict], worktree: Path, exclude: Sequence[Path] = ()) -> list[dict]:

@@ -234,6 +234,11 @@ class WhatTheReporterExpected(ShapeCase):
                     "It returns `['a', '', 'b']` but should return `['a', 'b']`.\n")
         self.check_candidates()
 
+    def test_expected_and_actual_on_two_lines(self):
+        self.report("# split\n\n```python\nimport tally\nprint(tally.split_words('x  y'))\n```\n\n"
+                    "Expected: `['x', 'y']`\nActual: `['x', '', 'y']`\n")
+        self.check_candidates()
+
     def test_outputs_of_two_versions_in_comments(self):
         self.report("# split changed\n\n```python\nfrom tally import split_words\n"
                     "# tally 1.0 -> ['a', 'b']\n# tally 1.1 -> ['a', '', 'b']\nprint(split_words('a  b'))\n```\n")
@@ -282,6 +287,15 @@ class NothingToRun(ShapeCase):
         self.assertIn("Next step: ask the reporter for a minimal Python snippet", result["notes"])
         self.assertIn("tally/core.py:", result["notes"])
         self.assertIn("(parse_level)", result["notes"])
+
+
+    def test_quoted_library_lines_are_pointed_at(self):
+        result = self.report("# too eager\n\nIn the library,\n\n```\nout.append(f\"<li>{item}</li>\")\n```\n\n"
+                             "looks wrong to me when the item is a comment.\n")
+        self.assertEqual(result["candidates"], [])
+        self.assertIn("snippet that runs on its own", result["notes"])
+        self.assertIn("tally/core.py:", result["notes"])
+        self.assertIn("(the line the report quotes)", result["notes"])
 
 
 class PromptTests(ShapeCase):
