@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build dist/mminions.pyz with the stdlib zipapp, byte-identical for the same source.
+# Build dist/mminions.pyz with the stdlib zipapp, byte-identical for the same source (and Python).
 set -euo pipefail
 cd "$(dirname "$0")"
 out=${1:-dist/mminions.pyz}
@@ -17,8 +17,17 @@ PY
 # The archive is exactly what `python3 -m zipapp stage -p '/usr/bin/env python3' -c` makes
 # (a shebang line, then a deflated zip with __main__.py), written with zipfile directly
 # because zipapp takes entry order from the filesystem and dates from the files.
-chmod 0644 "$stage"/*.py
-touch -d @"${SOURCE_DATE_EPOCH:-315532800}" "$stage" "$stage"/*.py
+# The module compiled for this build's Python, next to its source: zipimport loads the .pyc
+# (an unchecked-hash pyc needs no mtime, so the build stays reproducible) and falls back to
+# the .py on any other Python version. Compiling 270 KB of source on every start cost ~0.1 s.
+python3 - "$stage" <<'PY'
+import py_compile, sys
+stage = sys.argv[1]
+py_compile.compile(f"{stage}/mminions.py", cfile=f"{stage}/mminions.pyc", dfile="mminions.py", doraise=True,
+                   invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+PY
+chmod 0644 "$stage"/*.py "$stage"/*.pyc
+touch -d @"${SOURCE_DATE_EPOCH:-315532800}" "$stage" "$stage"/*.py "$stage"/*.pyc
 mkdir -p "$(dirname "$out")"
 python3 - "$stage" "$out" <<'PY'
 import os, sys, zipfile

@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import ast
 import collections
-import concurrent.futures
 import contextlib
 import dataclasses
 import datetime as _dt
@@ -53,21 +52,38 @@ import shlex
 import shutil
 import signal
 import socket
-import socketserver
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
-from wsgiref import simple_server
 
 # ==== 1. Constants & errors ================================================
+
+
+class LazyPattern:
+    """A regular expression compiled on first use: starting the CLI compiles none of the
+    file's patterns, only those a command really uses."""
+
+    __slots__ = ("pattern", "flags", "_compiled")
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.pattern, self.flags, self._compiled = pattern, flags, None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern, self.flags)
+        return getattr(self._compiled, name)
+
+
+def lazy_re(pattern: str, flags: int = 0) -> LazyPattern:
+    return LazyPattern(pattern, flags)
+
+
 
 VERSION = "0.1.0"
 PROG = "mminions"
@@ -84,8 +100,8 @@ ROLE_TRIAGE = "TRIAGER"
 DEFAULT_SOCKET = "mminions"
 DEFAULT_PREFIX = "mminions"
 DEFAULT_RUNS_ROOT = "runs"
-RUN_ID_RE = re.compile(r"^run-[0-9A-Za-z-]{1,64}$")
-WORKER_ID_RE = re.compile(r"^(manager|w[0-9]{1,4})$")
+RUN_ID_RE = lazy_re(r"^run-[0-9A-Za-z-]{1,64}$")
+WORKER_ID_RE = lazy_re(r"^(manager|w[0-9]{1,4})$")
 MAX_OUTPUT_BYTES = 1_000_000
 SECRET_ENV_NAMES = ("GITHUB_TOKEN", "GH_TOKEN", "OPENAI_API_KEY", "ANTHROPIC_API_KEY",
                     "ANTHROPIC_AUTH_TOKEN", "CODEX_API_KEY", "MMINIONS_TOKEN")
@@ -714,9 +730,9 @@ def fingerprint_diff(before: dict, after: dict) -> list[str]:
 
 ISSUE_URL_FORMS = ("https://github.com/OWNER/REPO/issues/N, https://github.com/OWNER/REPO/pull/N "
                    "(a GitHub Enterprise host too), or OWNER/REPO#N")
-_URL_RE = re.compile(r"^https?://(?P<host>[^/\s]+)/(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+)"
+_URL_RE = lazy_re(r"^https?://(?P<host>[^/\s]+)/(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+)"
                      r"/(?P<kind>issues|pull|pulls)/(?P<number>[0-9]+)/?(?:[?#].*)?$")
-_SHORT_RE = re.compile(r"^(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+)#(?P<number>[0-9]+)$")
+_SHORT_RE = lazy_re(r"^(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+)#(?P<number>[0-9]+)$")
 GITHUB_TIMEOUT = 20.0
 
 
@@ -788,6 +804,8 @@ def http_json(method: str, url: str, token: str | None = None, body: Any = None,
               timeout: float = GITHUB_TIMEOUT, retries: int = 1,
               backoff: float = 1.0) -> tuple[Any, dict]:
     """One GitHub REST call: JSON in and out, errors turned into one readable line."""
+    import urllib.error
+    import urllib.request
     host = urllib.parse.urlsplit(url).netloc or url
     headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28",
                "User-Agent": f"mminions/{VERSION}"}
@@ -922,50 +940,50 @@ def parse_markdown_issue(text: str) -> tuple[str, str]:
 
 # -- signal extraction ------------------------------------------------------
 
-_FENCE_RE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\n]*)$")
-_EXC_LINE_RE = re.compile(
+_FENCE_RE = lazy_re(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\n]*)$")
+_EXC_LINE_RE = lazy_re(
     r"^(?:E\s+)?(?P<type>(?:[A-Za-z_][\w]*\.)*[A-Z]\w*(?:Error|Exception|Warning|Exit|Interrupt|"
     r"Failure|Fault|Iteration)|(?:[a-z_][\w]*\.)+[A-Z][a-z]\w*[a-z]\w*)(?::\s?(?P<msg>.*))?$")
-_TB_LAST_RE = re.compile(r"^(?P<type>(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*)(?::\s?(?P<msg>.*))?$")
-_FRAME_RE = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?$')
-_PATH_RE = re.compile(r"(?<![\w/.:-])(/?(?:[\w.-]+/)*[\w.-]+\.(?:py|pyx|pyi|c|h|cc|cpp|hpp|rs|go|js|ts|"
+_TB_LAST_RE = lazy_re(r"^(?P<type>(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*)(?::\s?(?P<msg>.*))?$")
+_FRAME_RE = lazy_re(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?$')
+_PATH_RE = lazy_re(r"(?<![\w/.:-])(/?(?:[\w.-]+/)*[\w.-]+\.(?:py|pyx|pyi|c|h|cc|cpp|hpp|rs|go|js|ts|"
                       r"java|rb|toml|cfg|ini|json|yaml|yml))(?::(\d+))?(?![\w])")
-_VERSION_RE = re.compile(r"\b(Python|python|CPython|numpy|pandas|Django|django|node|Go|go|rustc)"
+_VERSION_RE = lazy_re(r"\b(Python|python|CPython|numpy|pandas|Django|django|node|Go|go|rustc)"
                          r"[ :=v]{1,3}(\d+\.\d+(?:\.\d+)?)")
-_PIN_RE = re.compile(r"\b([A-Za-z][\w.-]+)==(\d+(?:\.\d+)+\w*)")
-_EXPECT_RE = re.compile(
+_PIN_RE = lazy_re(r"\b([A-Za-z][\w.-]+)==(\d+(?:\.\d+)+\w*)")
+_EXPECT_RE = lazy_re(
     r"\bexpected(?:[ \t]+(?:output|result|value))?[ \t]*[:=]?[ \t]*`?(?P<exp>[^`,;\n]{1,200}?)`?[ \t]*[,;]?[ \t]*"
     r"(?:but[ \t]+)?(?:got|actual(?:ly)?|received|returned|instead got)[ \t]*[:=]?[ \t]*`?(?P<act>[^`\n]{1,200}?)`?"
     r"[ \t]*(?:[.;]|$)", re.I | re.M)
-_TWO_LINES_RE = re.compile(
+_TWO_LINES_RE = lazy_re(
     r"^\W{0,4}expected(?:[ \t]+(?:output|result|value))?\W{0,4}[:=][ \t]*`?(?P<exp>[^`\n]{1,200}?)`?[ \t]*\n"
     r"\W{0,4}(?:actual(?:ly)?|got|but got|instead)(?:[ \t]+(?:output|result|value))?\W{0,4}[:=][ \t]*`?(?P<act>[^`\n]{1,200}?)`?[ \t]*$",
     re.I | re.M)
-_RETURNS_RE = re.compile(
+_RETURNS_RE = lazy_re(
     r"\b(?:returns|gives|prints|outputs|yields)[ \t]+`(?P<act>[^`\n]{1,200})`[ \t]*,?[ \t]*(?:but|while|whereas)[ \t]+"
     r"(?:it[ \t]+)?should[ \t]+(?:be|return|give|print|output)?[ \t]*`(?P<exp>[^`\n]{1,200})`", re.I)
-_SHOULD_RE = re.compile(
+_SHOULD_RE = lazy_re(
     r"\bshould[ \t]+(?:be|return|print|give|output)[ \t]+`?(?P<exp>[^`\n]{1,120}?)`?[ \t]*,?[ \t]*but[ \t]+"
     r"(?:it[ \t]+)?(?:is|was|returns|returned|prints|printed|gives|gave|outputs)[ \t]+`?(?P<act>[^`\n]{1,120}?)`?"
     r"[ \t]*(?:[.;]|$)", re.I | re.M)
-_INLINE_CODE_RE = re.compile(r"`([^`\n]{1,500})`")
-_PROSE_ERROR_RE = re.compile(r"\b(?:raises?|raised|raising|throws?|threw|gets?|got|gives?|gave|fails? with|with an?)\s+"
+_INLINE_CODE_RE = lazy_re(r"`([^`\n]{1,500})`")
+_PROSE_ERROR_RE = lazy_re(r"\b(?:raises?|raised|raising|throws?|threw|gets?|got|gives?|gave|fails? with|with an?)\s+"
                              r"(?:an?\s+|the\s+)?(?:`(?P<quoted>(?:[a-z_]\w*\.)*[A-Z]\w+)`|(?P<type>[A-Z]\w*(?:Error|Exception))\b)"
                              r"(?::\s*(?P<msg>[^`\n]{1,200}?)\s*(?:[.;!]?\s*$|[.;!]\s))?")
 # "should raise X", "expected a more descriptive X or Y instead", "X instead of Y", "changed from X to Y"
 _EXC_NAME = r"`?(?P<{g}>(?:[a-z_]\w*\.)*[A-Z]\w*)`?"
 _EXPECTED_ERROR_RES = (
-    re.compile(r"\bshould\s+(?:rather\s+|instead\s+)?(?:raise|throw)\s+(?:an?\s+)?" + _EXC_NAME.format(g="want")),
-    re.compile(r"\bexpected\s+(?:an?\s+)?(?:(?:more\s+)?(?:descriptive|specific|proper|clear)\s+)?"
+    lazy_re(r"\bshould\s+(?:rather\s+|instead\s+)?(?:raise|throw)\s+(?:an?\s+)?" + _EXC_NAME.format(g="want")),
+    lazy_re(r"\bexpected\s+(?:an?\s+)?(?:(?:more\s+)?(?:descriptive|specific|proper|clear)\s+)?"
                + _EXC_NAME.format(g="want") + r"(?:\s+or\s+(?:an?\s+)?" + _EXC_NAME.format(g="alt") + r")?\s+instead"),
-    re.compile(_EXC_NAME.format(g="want") + r"\s+instead\s+of\s+(?:an?\s+)?" + _EXC_NAME.format(g="got")),
-    re.compile(r"\bfrom\s+" + _EXC_NAME.format(g="want") + r"\s+to\s+" + _EXC_NAME.format(g="got")),
+    lazy_re(_EXC_NAME.format(g="want") + r"\s+instead\s+of\s+(?:an?\s+)?" + _EXC_NAME.format(g="got")),
+    lazy_re(r"\bfrom\s+" + _EXC_NAME.format(g="want") + r"\s+to\s+" + _EXC_NAME.format(g="got")),
 )
-_EXC_WORD_RE = re.compile(r"(?:Error|Exception|Warning|Codepoint|Iteration|Operation|Exit|Interrupt)$|^[A-Z][a-z]+[A-Z]")
-_SECTION_RE = re.compile(r"^\W{0,6}(expected|actual)(?:\s+(?:output|result|behaviou?r))?\W{0,6}$", re.I)
-_RUST_PANIC_RE = re.compile(r"^thread '[^']*' panicked at (?:'(?P<old>.*)', (?P<loc1>\S+)|(?P<loc2>\S+?):?)$")
-_RUST_ERR_RE = re.compile(r"^(?P<type>error\[E\d{4}\]):\s*(?P<msg>.*)$")
-_GO_PANIC_RE = re.compile(r"^panic:\s*(?P<msg>.*)$")
+_EXC_WORD_RE = lazy_re(r"(?:Error|Exception|Warning|Codepoint|Iteration|Operation|Exit|Interrupt)$|^[A-Z][a-z]+[A-Z]")
+_SECTION_RE = lazy_re(r"^\W{0,6}(expected|actual)(?:\s+(?:output|result|behaviou?r))?\W{0,6}$", re.I)
+_RUST_PANIC_RE = lazy_re(r"^thread '[^']*' panicked at (?:'(?P<old>.*)', (?P<loc1>\S+)|(?P<loc2>\S+?):?)$")
+_RUST_ERR_RE = lazy_re(r"^(?P<type>error\[E\d{4}\]):\s*(?P<msg>.*)$")
+_GO_PANIC_RE = lazy_re(r"^panic:\s*(?P<msg>.*)$")
 SHELL_INFOS = {"console", "sh", "shell", "bash", "zsh", "shell-session", "sh-session", "terminal"}
 PY_INFOS = {"python", "py", "python3", "py3"}
 PYCON_INFOS = {"pycon", "python-repl", "pyrepl", "ipython"}
@@ -1110,9 +1128,9 @@ def strip_code_blocks(text: str) -> str:
     return "\n".join(out)
 
 
-_TB_HEADER_RE = re.compile(r"^(?:(?P<ipy>(?:[A-Za-z_]\w*\.)*[A-Z]\w*)\s+)?Traceback \(most recent call last\)")
-_IPY_FRAME_RE = re.compile(r"^(?P<file>\S.*?) in (?P<func>[\w<>.]+)\(?")
-_IPY_ARROW_RE = re.compile(r"^-+> ?(?P<line>\d+)\s?(?P<code>.*)$")
+_TB_HEADER_RE = lazy_re(r"^(?:(?P<ipy>(?:[A-Za-z_]\w*\.)*[A-Z]\w*)\s+)?Traceback \(most recent call last\)")
+_IPY_FRAME_RE = lazy_re(r"^(?P<file>\S.*?) in (?P<func>[\w<>.]+)\(?")
+_IPY_ARROW_RE = lazy_re(r"^-+> ?(?P<line>\d+)\s?(?P<code>.*)$")
 
 
 def _ipython_traceback(lines: list[str], i: int, exc_type: str) -> tuple[dict, int]:
@@ -1590,7 +1608,7 @@ def validate_schema(obj: Any, schema: dict, where: str = "$") -> list[str]:
     return errors
 
 
-_FENCED_JSON_RE = re.compile(r"```(?:json|JSON)?[ \t]*\n(.*?)\n[ \t]*```", re.S)
+_FENCED_JSON_RE = lazy_re(r"```(?:json|JSON)?[ \t]*\n(.*?)\n[ \t]*```", re.S)
 
 
 def extract_json(text: str) -> Any:
@@ -2187,9 +2205,9 @@ def doctor_report(env: dict, runs_root: Path, agent: str, runner: Runner = run_c
 
 # ==== 8. Built-in agent ====================================================
 
-_ADDR_RE = re.compile(r"0x[0-9a-fA-F]+")
-_NUM_LINE_RE = re.compile(r"line \d+")
-_QUOTED_PATH_RE = re.compile(r"""(['"])(?:/[^'"\s]+)+\1""")
+_ADDR_RE = lazy_re(r"0x[0-9a-fA-F]+")
+_NUM_LINE_RE = lazy_re(r"line \d+")
+_QUOTED_PATH_RE = lazy_re(r"""(['"])(?:/[^'"\s]+)+\1""")
 
 
 def normalize_message(text: str) -> str:
@@ -2216,7 +2234,7 @@ def last_exception(output: str) -> tuple[str, str, list[dict]]:
     return "", "", []
 
 
-_CUT_OFF_RE = re.compile(r"\s*(?:\.\.\.|\u2026|\[\s*(?:\.\.\.|\u2026)[^\]]*\])\s*['\"]?\s*$")
+_CUT_OFF_RE = lazy_re(r"\s*(?:\.\.\.|\u2026|\[\s*(?:\.\.\.|\u2026)[^\]]*\])\s*['\"]?\s*$")
 
 
 def message_score(reported: str, observed: str) -> float:
@@ -2303,7 +2321,7 @@ def project_scripts(root: Path) -> dict[str, str]:
     return {k: v for k, v in scripts.items() if isinstance(v, str) and re.fullmatch(r"[\w.]+:[\w.]+", v)}
 
 
-_EXC_BASE_RE = re.compile(r"(Error|Exception|Warning)$")
+_EXC_BASE_RE = lazy_re(r"(Error|Exception|Warning)$")
 
 
 @dataclass
@@ -2517,7 +2535,7 @@ def _fix_fragment(text: str) -> str:
     return _unparse(tree)
 
 
-_COMMENT_VALUE_RE = re.compile(r"^\s*#\s*(?P<label>[^#\n]{0,60}?)\s*(?:->|=>|:)\s*(?P<value>\S.*)$")
+_COMMENT_VALUE_RE = lazy_re(r"^\s*#\s*(?P<label>[^#\n]{0,60}?)\s*(?:->|=>|:)\s*(?P<value>\S.*)$")
 
 
 def comment_outputs(text: str) -> dict[int, list[dict]]:
@@ -2847,7 +2865,7 @@ def _candidate(wid: str, n: int, kind: str, text: str, signature: str, what: str
 
 
 _NOT_THE_BUG = ("ImportError", "ModuleNotFoundError", "SyntaxError", "NameError", "IndentationError")
-_CRASH_WORDS_RE = re.compile(r"\b(crash\w*|uncaught|unhandled|segfault\w*)\b", re.I)
+_CRASH_WORDS_RE = lazy_re(r"\b(crash\w*|uncaught|unhandled|segfault\w*)\b", re.I)
 
 
 @dataclass
@@ -3824,6 +3842,7 @@ def make_probe(cand: dict, worktree: Path, failure: dict | None, timeout: float,
     def probe(text: str) -> bool:
         if not references:
             return fails_here(text)
+        import concurrent.futures
         with concurrent.futures.ThreadPoolExecutor(1 + len(references)) as pool:
             jobs = [pool.submit(fails_here, text)] + [pool.submit(passes_at, ref, text) for ref in references]
             return all(job.result() for job in jobs)
@@ -5979,30 +5998,38 @@ def make_app(settings: ServerSettings) -> Callable:
     return app
 
 
-class _Handler(simple_server.WSGIRequestHandler):
-    timeout = 10  # an idle or slow client never holds a thread forever
+def server_classes() -> tuple[type, type]:
+    """(request handler, threaded server): built on first use, so the CLI does not import
+    wsgiref and socketserver to start."""
+    import socketserver
+    from wsgiref import simple_server
 
-    def log_message(self, format: str, *args: Any) -> None:  # one access-log line per request
-        self.server.log_line(f"{self.client_address[0]} {format % args}")  # type: ignore[attr-defined]
+    class Handler(simple_server.WSGIRequestHandler):
+        timeout = 10  # an idle or slow client never holds a thread forever
 
-    def handle(self) -> None:
-        with contextlib.suppress(socket.timeout, ConnectionError, TimeoutError):
-            super().handle()
+        def log_message(self, format: str, *args: Any) -> None:  # one access-log line per request
+            self.server.log_line(f"{self.client_address[0]} {format % args}")  # type: ignore[attr-defined]
+
+        def handle(self) -> None:
+            with contextlib.suppress(socket.timeout, ConnectionError, TimeoutError):
+                super().handle()
+
+    class ThreadingWSGIServer(socketserver.ThreadingMixIn, simple_server.WSGIServer):
+        daemon_threads = True
+        allow_reuse_address = True
+        request_queue_size = 128
+
+    return Handler, ThreadingWSGIServer
 
 
-class ThreadingWSGIServer(socketserver.ThreadingMixIn, simple_server.WSGIServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-
-def make_server(settings: ServerSettings) -> ThreadingWSGIServer:
+def make_server(settings: ServerSettings) -> Any:
     if not is_loopback(settings.host) and not settings.token:
         raise UsageError(f"refusing to listen on {settings.host} without a token: pass --token or set MMINIONS_TOKEN")
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-    server_cls = type("Server", (ThreadingWSGIServer,), {"address_family": family})
+    handler, threading_server = server_classes()
+    server_cls = type("Server", (threading_server,), {"address_family": family})
     try:
-        server = server_cls((settings.host.strip("[]"), settings.port), _Handler)
+        server = server_cls((settings.host.strip("[]"), settings.port), handler)
     except OSError as exc:
         raise UsageError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
     settings.port = server.server_address[1]
@@ -6565,6 +6592,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return row
 
     rows: list[dict] = []
+    import concurrent.futures
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.parallel)) as pool:
         for row in pool.map(one, issues):
             rows.append(row)

@@ -8,11 +8,12 @@
   bisect     culprit search on a 1000-commit history vs plain `git bisect run`
   status     status latency with 6 live workers (p50/p99 over 500 requests),
              requests/s with 8 clients, `list` with 10,000 runs, subprocesses per status
+  start      `./dist/mminions.pyz --help` against `python3 -c pass` (median of 20 each)
   corpus     the real-report corpus (../shared/corpus/eval.py, or $CORPUS): --given (does a
              correct reproducer stay fail-to-pass?) and the built-in agent; needs the
              projects' mirrors at $MIRRORS/<owner>+<name>/repo (`make bench MIRRORS=DIR`)
 
-Usage: python3 tests/bench.py [pipeline minimize bisect status corpus]
+Usage: python3 tests/bench.py [start pipeline minimize bisect status corpus]
 """
 
 from __future__ import annotations
@@ -291,6 +292,25 @@ def bench_status(root: Path) -> None:
     print()
 
 
+def bench_start(root: Path) -> None:
+    pyz = MMINIONS_PY.parent / "dist" / "mminions.pyz"
+    if not pyz.exists():
+        subprocess.run([str(MMINIONS_PY.parent / "build.sh")], check=True, capture_output=True)
+
+    def median_of(argv: list[str]) -> float:
+        times = []
+        for _ in range(20):
+            start = time.perf_counter()
+            subprocess.run(argv, capture_output=True, check=True, cwd=root)
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+    bare, ours, source = median_of([sys.executable, "-c", "pass"]), median_of([str(pyz), "--help"]), \
+        median_of([sys.executable, "-B", str(MMINIONS_PY), "--help"])
+    print("## start (median of 20)")
+    print(f"`python3 -c pass` {bare * 1000:.0f} ms; `mminions.pyz --help` {ours * 1000:.0f} ms ({ours / bare:.1f}x; "
+          f"target <= 3x); `python3 -B mminions.py --help` (compiling the source) {source * 1000:.0f} ms\n")
+
+
 def bench_corpus(root: Path) -> None:
     corpus = Path(os.environ.get("CORPUS") or Path(__file__).resolve().parents[2] / "shared" / "corpus")
     mirrors = os.environ.get("MIRRORS", "")
@@ -319,14 +339,14 @@ def bench_corpus(root: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    chosen = argv or ["pipeline", "minimize", "bisect", "status", "corpus"]
+    chosen = argv or ["start", "pipeline", "minimize", "bisect", "status", "corpus"]
     print(f"mminions {mminions.VERSION} benchmarks on {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
           f"{subprocess.run(['tmux', '-V'], capture_output=True, text=True).stdout.strip()}\n")
     for name in chosen:
         root = Path(tempfile.mkdtemp(prefix=f"mmbench-{name}-"))
         try:
-            {"pipeline": bench_pipeline, "minimize": bench_minimize, "bisect": bench_bisect, "status": bench_status,
-             "corpus": bench_corpus}[name](root)
+            {"start": bench_start, "pipeline": bench_pipeline, "minimize": bench_minimize, "bisect": bench_bisect,
+             "status": bench_status, "corpus": bench_corpus}[name](root)
         finally:
             shutil.rmtree(root, ignore_errors=True)
     return 0

@@ -14,6 +14,9 @@ class BuildTests(unittest.TestCase):
                            capture_output=True)
         self.assertEqual((out / "a.pyz").read_bytes(), (out / "b.pyz").read_bytes())
         self.assertTrue((out / "a.pyz").read_bytes().startswith(b"#!/usr/bin/env python3\n"))
+        import zipfile
+        with zipfile.ZipFile(out / "a.pyz") as zf:  # compiled once at build time, not at every start
+            self.assertEqual(sorted(zf.namelist()), ["__main__.py", "mminions.py", "mminions.pyc"])
         elsewhere = temp_dir(self)
         version = subprocess.run([str(out / "a.pyz"), "--version"], cwd=elsewhere,
                                  capture_output=True, text=True, check=True)
