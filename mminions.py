@@ -99,7 +99,6 @@ ROLE_REPRO = "REPRO_BUILDER"
 ROLE_TRIAGE = "TRIAGER"
 DEFAULT_SOCKET = "mminions"
 DEFAULT_PREFIX = "mminions"
-DEFAULT_RUNS_ROOT = "runs"
 RUN_ID_RE = lazy_re(r"^run-[0-9A-Za-z-]{1,64}$")
 WORKER_ID_RE = lazy_re(r"^(manager|w[0-9]{1,4})$")
 MAX_OUTPUT_BYTES = 1_000_000
@@ -136,7 +135,15 @@ class GitError(MminionsError):
 
 
 class GitHubError(MminionsError):
+    """GitHub said no (401, 403, 404, rate limit): fix the token or the URL."""
+
     exit_code = EXIT_USAGE
+
+
+class GitHubUnavailable(GitHubError):
+    """GitHub could not be reached or failed (timeout, DNS, 5xx): try again later."""
+
+    exit_code = EXIT_INTERNAL
 
 
 class PipelineError(MminionsError):
@@ -336,6 +343,16 @@ class RunPaths:
     def minimal_repro(self, ext: str) -> Path:
         ext = re.sub(r"[^A-Za-z0-9]", "", ext or "txt")[:8] or "txt"
         return self._p("repro", f"minimal_repro.{ext}")
+
+
+def default_runs_root(env: dict | None = None) -> Path:
+    """One place per user for every run, wherever mminions is started from:
+    $MMINIONS_RUNS_ROOT, else $XDG_STATE_HOME/mminions/runs, else ~/.local/state/mminions/runs."""
+    env = os.environ if env is None else env
+    if env.get("MMINIONS_RUNS_ROOT"):
+        return Path(env["MMINIONS_RUNS_ROOT"]).expanduser().absolute()
+    state = env.get("XDG_STATE_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".local", "state")
+    return Path(state).expanduser().absolute() / "mminions" / "runs"
 
 
 def worktrees_root() -> Path:
@@ -841,19 +858,19 @@ def http_json(method: str, url: str, token: str | None = None, body: Any = None,
             if code == 403:
                 raise GitHubError(f"GitHub refused {method} {urllib.parse.urlsplit(url).path} "
                                   "(403): the token lacks access") from None
-            raise GitHubError(f"GitHub API error {code} from {host}") from None
+            raise (GitHubUnavailable if code >= 500 else GitHubError)(f"GitHub API error {code} from {host}") from None
         except json.JSONDecodeError:
-            raise GitHubError(f"GitHub API at {host} returned something that is not JSON") from None
+            raise GitHubUnavailable(f"GitHub API at {host} returned something that is not JSON") from None
         except (TimeoutError, socket.timeout):
-            raise GitHubError(f"timed out after {timeout:g} s talking to {host}") from None
+            raise GitHubUnavailable(f"timed out after {timeout:g} s talking to {host}") from None
         except urllib.error.URLError as exc:
             reason = exc.reason
             if isinstance(reason, (TimeoutError, socket.timeout)):
-                raise GitHubError(f"timed out after {timeout:g} s talking to {host}") from None
-            raise GitHubError(f"cannot reach {host}: {getattr(reason, 'strerror', None) or reason}") from None
+                raise GitHubUnavailable(f"timed out after {timeout:g} s talking to {host}") from None
+            raise GitHubUnavailable(f"cannot reach {host}: {getattr(reason, 'strerror', None) or reason}") from None
         except (ConnectionError, OSError) as exc:
-            raise GitHubError(f"cannot reach {host}: {exc.strerror or exc}") from None
-    raise GitHubError(f"GitHub API at {host} kept failing")  # pragma: no cover
+            raise GitHubUnavailable(f"cannot reach {host}: {exc.strerror or exc}") from None
+    raise GitHubUnavailable(f"GitHub API at {host} kept failing")  # pragma: no cover
 
 
 def _next_link(headers: dict) -> str | None:
@@ -3974,6 +3991,161 @@ class RunConfig:
         return f"{self.prefix}-{self.run_id}-{who}"
 
 
+_REV = r"[\w./^~@{}:-]{1,200}"
+
+
+@dataclass(frozen=True)
+class RunOption:
+    """One run option, declared once: the CLI flag, the config field, the `sweep`
+    pass-through, the POST /api/runs field and its OpenAPI schema all come from here (the
+    default comes from RunConfig)."""
+
+    field: str
+    flag: str
+    help: str
+    kind: str = "str"      # str | int | off (a --no-X switch) | list (repeatable) | csv
+    api: bool = False      # accepted by POST /api/runs
+    low: int = 1
+    high: int = 86400
+    choices: tuple[str, ...] = ()
+    pattern: str | None = None
+    env: str | None = None  # the CLI default comes from this variable when set
+
+    @property
+    def default(self) -> Any:
+        spec = next(f for f in dataclasses.fields(RunConfig) if f.name == self.field)
+        return spec.default_factory() if spec.default_factory is not dataclasses.MISSING else spec.default
+
+
+_AGENTS = ("auto", *BACKENDS)
+RUN_OPTIONS: tuple[RunOption, ...] = (
+    RunOption("ref", "--ref", "commit to reproduce at (default HEAD)", api=True, pattern=_REV),
+    RunOption("fixed_ref", "--fixed-ref", "a commit or branch where the bug is fixed: the reproducer must pass there",
+              api=True, pattern=_REV),
+    RunOption("good", "--good", "a commit where the bug is absent (for fail-to-pass and bisect)", api=True, pattern=_REV),
+    RunOption("min_workers", "--min-workers", "repro workers started at once (default 2)", "int", api=True, high=32),
+    RunOption("max_workers", "--max-workers", "repro workers in all (default 6)", "int", api=True, high=32),
+    RunOption("timeout_sec", "--timeout-sec", "per worker (default 300)", "int", api=True),
+    RunOption("verify_runs", "--verify-runs", "times mminions re-runs a candidate (default 5)", "int", api=True, high=50),
+    RunOption("verify_timeout", "--verify-timeout", "per oracle run (default 60)", "int", api=True, high=3600),
+    RunOption("agent", "--agent", "auto (builtin first, then codex/claude), codex, claude, cmd, builtin",
+              choices=_AGENTS, api=True, env="MMINIONS_AGENT"),
+    RunOption("repro_agent", "--repro-agent", "agent for REPRO workers (default: --agent)", choices=_AGENTS, api=True),
+    RunOption("triage_agent", "--triage-agent", "agent for TRIAGE workers (default: --agent; auto means builtin)",
+              choices=_AGENTS, api=True),
+    RunOption("agent_cmd", "--agent-cmd", "command template for --agent cmd: " + " ".join("{%s}" % p for p in CMD_PLACEHOLDERS)),
+    RunOption("model", "--model", "model name passed to the agent", api=True, pattern=r"[\w.:/-]{1,100}"),
+    RunOption("agent_args", "--agent-arg", "extra argument for the agent (repeatable)", "list"),
+    RunOption("prefix", "--prefix", "tmux session name prefix", pattern=r"[A-Za-z0-9_-]{1,32}"),
+    RunOption("first_wins", "--no-first-wins", "let every worker finish even after a reproducer verified", "off"),
+    RunOption("minimize_budget_sec", "--minimize-budget-sec", "seconds the minimizer may spend (default 120)", "int",
+              api=True, low=0),
+    RunOption("bisect", "--no-bisect", "skip the culprit search", "off", api=True),
+    RunOption("bisect_search", "--bisect-search", "where to look for a good commit (default tags,10,100,1000)", "csv"),
+    RunOption("bisect_budget_sec", "--bisect-budget-sec",
+              "stop the culprit search after this long and report the range left (default 45)", "int", api=True),
+    RunOption("triage", "--no-triage", "skip the triage workers", "off", api=True),
+    RunOption("triage_workers", "--triage-workers", "triage workers (default 1)", "int", api=True, high=8),
+    RunOption("max_runtime", "--max-runtime",
+              "stop the whole run after SEC seconds (default 3 x timeout-sec + minimize budget + 600)", "int", api=True),
+    RunOption("report", "--report", "comment: post the verdict on the GitHub issue (one comment, edited by later runs)",
+              choices=("none", "comment")),
+    RunOption("label_reproduced", "--label-reproduced", "with --report comment: add this label when reproduced"),
+    RunOption("label_needs_info", "--label-needs-info", "with --report comment: add this label when not reproduced"),
+)
+
+
+def add_run_option_flags(p: argparse.ArgumentParser) -> None:
+    for opt in RUN_OPTIONS:
+        if opt.kind == "off":
+            p.add_argument(opt.flag, dest=opt.field, action="store_false", default=True, help=opt.help)
+        elif opt.kind == "list":
+            p.add_argument(opt.flag, dest=opt.field, action="append", default=[], help=opt.help)
+        else:
+            default = os.environ.get(opt.env) if opt.env and os.environ.get(opt.env) else None
+            p.add_argument(opt.flag, dest=opt.field, type=int if opt.kind == "int" else str, default=default,
+                           choices=opt.choices or None, metavar=opt.flag[2:].upper().replace("-", "_"), help=opt.help)
+
+
+def run_options_from(values: dict) -> dict:
+    """RunConfig fields from parsed CLI values (None: the RunConfig default)."""
+    out = {}
+    for opt in RUN_OPTIONS:
+        value = values.get(opt.field)
+        if value is None or (opt.kind == "list" and not value):
+            continue
+        out[opt.field] = [x.strip() for x in value.split(",") if x.strip()] if opt.kind == "csv" else value
+    return out
+
+
+def run_options_argv(values: dict) -> list[str]:
+    """The flags that carry these option values to another `run` (sweep's pass-through)."""
+    argv: list[str] = []
+    for opt in RUN_OPTIONS:
+        value = values.get(opt.field)
+        if opt.kind == "off":
+            argv += [opt.flag] if value is False else []
+        elif opt.kind == "list":
+            for item in value or []:
+                argv += [opt.flag, str(item)]
+        elif value is not None:
+            argv += [opt.flag, ",".join(value) if isinstance(value, list) else str(value)]
+    return argv
+
+
+def api_run_options(body: dict) -> dict:
+    """RunConfig fields from a POST /api/runs body, each checked against its declaration;
+    a field that is not an API option is refused (ValueError says which and why)."""
+    known = {o.field: o for o in RUN_OPTIONS if o.api}
+    out: dict[str, Any] = {}
+    for name, value in body.items():
+        if name in ("issue_url", "issue_file", "repo_path") or value is None:
+            continue
+        opt = known.get(name)
+        if opt is None:
+            raise ValueError(f"unknown field {name!r}; the API takes: issue_url, issue_file, repo_path, "
+                             + ", ".join(sorted(known)))
+        if opt.kind == "int":
+            if not isinstance(value, int) or isinstance(value, bool) or not opt.low <= value <= opt.high:
+                raise ValueError(f"{name} must be an integer from {opt.low} to {opt.high}")
+        elif opt.kind == "off":
+            if not isinstance(value, bool):
+                raise ValueError(f"{name} must be true or false")
+        elif not isinstance(value, str) or (opt.choices and value not in opt.choices) or (value == "cmd") \
+                or (opt.pattern and not re.fullmatch(opt.pattern, value)):
+            allowed = f"one of {', '.join(c for c in opt.choices if c != 'cmd')}" if opt.choices else "a valid value"
+            raise ValueError(f"{name} must be {allowed}")
+        out[name] = value
+    return out
+
+
+def api_run_schema() -> dict:
+    """The OpenAPI schema of a POST /api/runs body, from the option table."""
+    props: dict[str, Any] = {"issue_url": {"type": "string"}, "issue_file": {"type": "string"},
+                             "repo_path": {"type": "string"}}
+    for opt in RUN_OPTIONS:
+        if not opt.api:
+            continue
+        if opt.kind == "int":
+            props[opt.field] = {"type": "integer", "minimum": opt.low, "maximum": opt.high}
+        elif opt.kind == "off":
+            props[opt.field] = {"type": "boolean"}
+        else:
+            props[opt.field] = {"type": "string", **({"enum": [c for c in opt.choices if c != "cmd"]} if opt.choices
+                                                     else {"pattern": f"^{opt.pattern}$"} if opt.pattern else {})}
+        props[opt.field]["description"] = opt.help
+    return {"type": "object", "properties": props, "required": ["repo_path"], "additionalProperties": False}
+
+
+def finish_config(cfg: RunConfig) -> RunConfig:
+    """Defaults that depend on other options, for every way a run is started."""
+    if not cfg.max_runtime:
+        cfg.max_runtime = 3 * cfg.timeout_sec + cfg.minimize_budget_sec + 600
+    if not cfg.self_cmd:
+        cfg.self_cmd = self_command()
+    return cfg
+
+
 def validate_config(cfg: RunConfig) -> None:
     """Options checked against each other once, after parsing."""
     if cfg.min_workers < 1 or cfg.max_workers < 1:
@@ -4006,6 +4178,18 @@ def agent_for(cfg: RunConfig, role: str) -> str:
     return chosen
 
 
+def check_runs_root_outside(runs_root: Path, repo: Path, runner: Runner = run_cmd) -> None:
+    """A runs root inside the repository under test would show up as its untracked
+    change (and in every worktree's status): refused unless the repository ignores it."""
+    try:
+        rel = Path(os.path.realpath(runs_root)).relative_to(os.path.realpath(repo))
+    except ValueError:
+        return
+    if not git(repo, "check-ignore", "-q", "--no-index", str(rel) + "/", runner=runner, check=False).ok:
+        raise UsageError(f"the runs root {runs_root} lies inside the repository {repo} and git does not ignore it; "
+                         f"use the default ({default_runs_root()}), another --runs-root, or add '{rel}/' to .gitignore")
+
+
 def preflight(cfg: RunConfig, runner: Runner = run_cmd, env: dict | None = None) -> RunConfig:
     """Input checks that must pass before any session starts; errors exit 2."""
     validate_config(cfg)
@@ -4015,6 +4199,7 @@ def preflight(cfg: RunConfig, runner: Runner = run_cmd, env: dict | None = None)
     if not is_repo(repo, runner):
         raise UsageError(f"--repo-path {repo} is not a git repository (run git init, or point at a clone)")
     cfg.repo_path = str(repo_toplevel(repo, runner))
+    check_runs_root_outside(Path(cfg.runs_root), Path(cfg.repo_path), runner)
     cfg.target_sha = resolve(cfg.repo_path, cfg.ref, runner)
     if cfg.fixed_ref:
         cfg.fixed_sha = resolve(cfg.repo_path, cfg.fixed_ref, runner)
@@ -5417,38 +5602,50 @@ def make_run(cfg: RunConfig, echo: bool = True, env: dict | None = None) -> Run:
                env=dict(os.environ) if env is None else env)
 
 
-def record_input_error(run: Run, exc: MminionsError) -> None:
-    """A preflight or issue failure still leaves an honest, finished run directory."""
-    run.paths.run_dir.mkdir(parents=True, exist_ok=True)
-    append_event(run.paths.run_dir, "phase", phase="preflight", status="failed", error=str(exc))
-    finish_run(run, "failed", f"input error: {exc}", [str(exc)])
+def local_changes_note(cfg: RunConfig, runner: Runner = run_cmd) -> str | None:
+    """Said up front: a run reproduces at a commit, so uncommitted work is not in it."""
+    status = git(cfg.repo_path, "--no-optional-locks", "status", "--porcelain", runner=runner, check=False).stdout
+    top = os.path.realpath(cfg.repo_path)
+    skip = []
+    for path in (cfg.runs_root, worktrees_root()):
+        with contextlib.suppress(ValueError):
+            skip.append(str(Path(os.path.realpath(path)).relative_to(top)) + "/")
+    changed = [line for line in status.splitlines() if line[3:] and not any(line[3:].startswith(x) for x in skip)]
+    if not changed:
+        return None
+    return (f"{cfg.repo_path} has {len(changed)} uncommitted change(s); the run reproduces at "
+            f"{cfg.ref} ({cfg.target_sha[:12]}) without them")
 
 
-def prepare_run(cfg: RunConfig, stdin: Any = None, env: dict | None = None) -> Run:
-    """Preflight and issue, synchronously, so input errors reach the user at once (exit 2)."""
+def check_run(cfg: RunConfig, env: dict | None = None, stdin: Any = None) -> tuple[dict, list[str]]:
+    """Everything that can be wrong with a run's input, checked before anything is written:
+    the options, the repository, the tools, the issue.  Returns (issue, notes)."""
+    env = dict(os.environ) if env is None else env
+    finish_config(cfg)
+    preflight(cfg, env=env)
+    issue = load_issue(cfg.issue_url, cfg.issue_file, cfg.github_api_url, env=env, stdin=stdin)
+    cfg.issue_key = cfg.issue_key or issue_key_for(cfg.issue_url, None, issue)
+    note = local_changes_note(cfg)
+    return issue, [note] if note else []
+
+
+def prepare_run(cfg: RunConfig, issue: dict, notes: Sequence[str] = (), env: dict | None = None) -> Run:
+    """Write a checked run's directory: config, sessions, the issue, the checkout's
+    fingerprint.  Only OSError (a full or read-only runs root) can go wrong here."""
     run = make_run(cfg, echo=False, env=env)
     run.paths.run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_json(run.paths.config_json, dict(dataclasses.asdict(cfg), started_ts=time.time(), created_at=utc_now()))
-    try:
-        preflight(cfg, env=run.env)
-        atomic_write_json(run.paths.config_json, dict(dataclasses.asdict(cfg), started_ts=time.time(), created_at=utc_now()))
-        append_event(run.paths.run_dir, "phase", phase="preflight", status="done", target_sha=cfg.target_sha)
-        atomic_write_json(run.paths.sessions_json, {"run_id": cfg.run_id, "phase": "issue",
-                                                    "manager": {"session_name": cfg.session_name("manager"),
-                                                                "status": "starting", "issue_url": cfg.issue_url or cfg.issue_file},
-                                                    "workers": []})
-        issue = load_issue(cfg.issue_url, cfg.issue_file, cfg.github_api_url, stdin=stdin)
-        atomic_write_json(run.paths.issue_json, issue)
-        if not cfg.issue_key:
-            cfg.issue_key = issue_key_for(cfg.issue_url, None, issue)
-            config = read_json(run.paths.config_json, {})
-            atomic_write_json(run.paths.config_json, dict(config, issue_key=cfg.issue_key))
-        append_event(run.paths.run_dir, "phase", phase="issue", status="done")
-        atomic_write_json(run.paths.run_dir / "checkout_before.json",
-                          checkout_fingerprint(cfg.repo_path, ignore=[cfg.runs_root, worktrees_root()]))
-    except MminionsError as exc:
-        record_input_error(run, exc)
-        raise
+    append_event(run.paths.run_dir, "phase", phase="preflight", status="done", target_sha=cfg.target_sha)
+    for note in notes:
+        append_event(run.paths.run_dir, "note", text=note)
+    atomic_write_json(run.paths.sessions_json, {"run_id": cfg.run_id, "phase": "issue",
+                                                "manager": {"session_name": cfg.session_name("manager"),
+                                                            "status": "starting", "issue_url": cfg.issue_url or cfg.issue_file},
+                                                "workers": []})
+    atomic_write_json(run.paths.issue_json, issue)
+    append_event(run.paths.run_dir, "phase", phase="issue", status="done")
+    atomic_write_json(run.paths.run_dir / "checkout_before.json",
+                      checkout_fingerprint(cfg.repo_path, ignore=[cfg.runs_root, worktrees_root()]))
     return run
 
 
@@ -5506,12 +5703,13 @@ class Launch:
     finished: dict | None = None     # the index record of a run that already has a verdict
 
 
-def launch_run(cfg: RunConfig, run_dir: Path, tmux: Tmux, wait_lock: bool = False, done_sha: str | None = None,
-               env: dict | None = None) -> Launch:
-    """Take the issue's lock, look for a finished run while holding it (``done_sha``),
-    prepare the run and start its manager in tmux.  A run that cannot start leaves no
-    half-made directory (full or read-only runs root) or ends ``failed``."""
+def launch_run(cfg: RunConfig, issue: dict, tmux: Tmux, notes: Sequence[str] = (), wait_lock: bool = False,
+               done_sha: str | None = None, env: dict | None = None) -> Launch:
+    """Start a checked run (``check_run``): allocate its directory, take the issue's lock,
+    look for a finished run while holding it (``done_sha``), write the run and start its
+    manager in tmux.  A run that cannot start leaves no half-made directory behind."""
     runs_root, key = Path(cfg.runs_root), cfg.issue_key
+    cfg.run_id, run_dir = allocate_run_dir(runs_root)
     try:
         if key:
             holder = claim_issue(runs_root, key, cfg.run_id, lambda: live_session_names(tmux), wait=wait_lock)
@@ -5523,17 +5721,13 @@ def launch_run(cfg: RunConfig, run_dir: Path, tmux: Tmux, wait_lock: bool = Fals
                 release_issue(runs_root, key, cfg.run_id)
                 shutil.rmtree(run_dir, ignore_errors=True)
                 return Launch(finished=found)
-        run = prepare_run(cfg, env=env)
+        run = prepare_run(cfg, issue, notes, env=env)
     except OSError as exc:
         shutil.rmtree(run_dir, ignore_errors=True)
         if key:
             with contextlib.suppress(OSError):
                 release_issue(runs_root, key, cfg.run_id)
         raise UsageError(f"cannot write to the runs root {runs_root}: {exc.strerror or exc}") from None
-    except MminionsError:
-        if key:
-            release_issue(runs_root, key, cfg.run_id)
-        raise
     try:
         session = start_manager_session(run)
     except MminionsError as exc:
@@ -5734,7 +5928,7 @@ def _json_response(start_response: Callable, code: int, obj: Any, extra: Sequenc
     reason = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
               404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 411: "Length Required",
               413: "Payload Too Large", 415: "Unsupported Media Type", 421: "Misdirected Request",
-              500: "Internal Server Error"}.get(code, "Error")
+              500: "Internal Server Error", 502: "Bad Gateway"}.get(code, "Error")
     start_response(f"{code} {reason}", [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
                                         ("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"),
                                         *extra])
@@ -5801,47 +5995,41 @@ def check_repo_path(value: Any, settings: ServerSettings) -> Path:
     return real
 
 
-def _int_field(body: dict, name: str, default: int, low: int, high: int) -> int:
-    value = body.get(name, default)
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise HTTPError(400, f"{name} must be an integer from {low} to {high}")
-    return value
-
-
 def api_start_run(body: dict, settings: ServerSettings) -> dict:
+    """POST /api/runs: the same options, defaults, checks and launch as `run`."""
     repo = check_repo_path(body.get("repo_path"), settings)
     issue_url, issue_text = body.get("issue_url"), body.get("issue_file")
     if bool(issue_url) == bool(issue_text) or not isinstance(issue_url or issue_text, str):
         raise HTTPError(400, "give exactly one of issue_url or issue_file (the issue's text)")
-    agent = body.get("agent", "auto")
-    if agent not in BACKENDS + ("auto",) or agent == "cmd":
-        raise HTTPError(400, "agent must be one of auto, codex, claude, builtin")
-    for name in ("ref", "fixed_ref"):
-        if body.get(name) is not None and (not isinstance(body[name], str) or not re.fullmatch(r"[\w./^~@{}-]{1,200}", body[name])):
-            raise HTTPError(400, f"{name} must be a git revision")
-    run_id, run_dir = allocate_run_dir(settings.runs_root)
-    issue_file = None
-    if issue_text:
-        issue_file = str(run_dir / "issue_input.md")
-        atomic_write_text(issue_file, issue_text)
-    cfg = RunConfig(run_id=run_id, runs_root=str(settings.runs_root), repo_path=str(repo), issue_url=issue_url,
-                    issue_file=issue_file, ref=body.get("ref") or "HEAD", fixed_ref=body.get("fixed_ref"),
-                    min_workers=_int_field(body, "min_workers", 2, 1, 32), max_workers=_int_field(body, "max_workers", 6, 1, 32),
-                    timeout_sec=_int_field(body, "timeout_sec", 300, 1, 86400), agent=agent,
-                    tmux_socket=socket_name(settings.tmux_socket, settings.env), self_cmd=self_command())
     try:
-        cfg.issue_key = issue_key_for(issue_url, issue_file)
-    except MminionsError as exc:
-        shutil.rmtree(run_dir, ignore_errors=True)
+        options = api_run_options(body)
+    except ValueError as exc:
         raise HTTPError(400, str(exc)) from None
-    try:
-        launch = launch_run(cfg, run_dir, Tmux(cfg.tmux_socket), env=settings.env)
-    except MminionsError as exc:
-        raise HTTPError(400 if exc.exit_code == EXIT_USAGE else 500, str(exc)) from None
+    with tempfile.TemporaryDirectory(prefix="mminions-api-") as tmp:
+        issue_file = None
+        if issue_text:
+            issue_file = str(Path(tmp) / "issue.md")
+            atomic_write_text(issue_file, issue_text)
+        cfg = RunConfig(run_id="run-pending", runs_root=str(settings.runs_root), repo_path=str(repo),
+                        issue_url=issue_url, issue_file=issue_file,
+                        tmux_socket=socket_name(settings.tmux_socket, settings.env), **options)
+        try:
+            issue, notes = check_run(cfg, settings.env)
+            cfg.issue_file = "(issue text posted to the API)" if issue_text else None  # kept in issue.json
+            launch = launch_run(cfg, issue, Tmux(cfg.tmux_socket), notes, env=settings.env)
+        except MminionsError as exc:
+            raise HTTPError(http_code_for(exc), str(exc)) from None
     if launch.holder:  # the same per-issue lock as `run`: one live run per issue
         raise HTTPError(409, f"already running: {launch.holder}")
     run, session = launch.run, launch.session
-    return {"run_id": run_id, "run_done": str(run.paths.run_done_json), "manager_session": session}
+    return {"run_id": run.cfg.run_id, "run_done": str(run.paths.run_done_json), "manager_session": session}
+
+
+def http_code_for(exc: MminionsError) -> int:
+    """Fix your request (400), GitHub or the network failed (502), our fault (500)."""
+    if isinstance(exc, GitHubUnavailable):
+        return 502
+    return 400 if exc.exit_code == EXIT_USAGE else 500
 
 
 OPENAPI = {
@@ -5855,14 +6043,11 @@ OPENAPI = {
             "get": {"responses": {"200": {"description": "run ids, newest first", "content": {"application/json": {
                 "schema": {"type": "object", "properties": {"runs": {"type": "array", "items": {"type": "string"}},
                                                             "count": {"type": "integer"}}, "required": ["runs", "count"]}}}}}},
-            "post": {"requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "properties": {
-                    "issue_url": {"type": "string"}, "issue_file": {"type": "string"}, "repo_path": {"type": "string"},
-                    "min_workers": {"type": "integer"}, "max_workers": {"type": "integer"},
-                    "timeout_sec": {"type": "integer"}, "agent": {"type": "string", "enum": ["auto", "codex", "claude", "builtin"]},
-                    "ref": {"type": "string"}, "fixed_ref": {"type": "string"}}, "required": ["repo_path"]}}}},
+            "post": {"requestBody": {"required": True, "content": {"application/json": {"schema": api_run_schema()}}},
                      "responses": {"201": {"description": "started"}, "400": {"description": "bad input"},
-                                   "401": {"description": "token"}, "403": {"description": "forbidden"}}}},
+                                   "401": {"description": "token"}, "403": {"description": "forbidden"},
+                                   "409": {"description": "a run of this issue is live"},
+                                   "502": {"description": "GitHub could not be reached"}}}},
         "/api/runs/{run_id}/status": {"get": {"parameters": [
             {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string", "pattern": RUN_ID_RE.pattern}},
             {"name": "lines", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0, "maximum": 2000}}],
@@ -5989,7 +6174,7 @@ def make_app(settings: ServerSettings) -> Callable:
         except HTTPError as exc:
             return _json_response(start_response, exc.code, {"error": str(exc), "code": exc.code})
         except MminionsError as exc:
-            code = 400 if exc.exit_code == EXIT_USAGE else 500
+            code = http_code_for(exc)
             return _json_response(start_response, code, {"error": str(exc), "code": code})
         except Exception:  # noqa: BLE001 - a real bug: logged, answered with a plain 500
             import traceback
@@ -6136,13 +6321,14 @@ tick(); timer = setInterval(tick, 2000);
 
 def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runs-root", default=None,
-                   help="where run directories live (default: $MMINIONS_RUNS_ROOT, else ./runs)")
+                   help="where run directories live (default: $MMINIONS_RUNS_ROOT, else "
+                        "$XDG_STATE_HOME/mminions/runs, else ~/.local/state/mminions/runs)")
     p.add_argument("--tmux-socket", default=None,
                    help="tmux socket name (default: $MMINIONS_TMUX_SOCKET, else mminions)")
 
 
 def runs_root_from(args: argparse.Namespace) -> Path:
-    return Path(args.runs_root or os.environ.get("MMINIONS_RUNS_ROOT") or DEFAULT_RUNS_ROOT).absolute()
+    return Path(args.runs_root).expanduser().absolute() if getattr(args, "runs_root", None) else default_runs_root()
 
 
 def tmux_from(args: argparse.Namespace) -> Tmux:
@@ -6160,58 +6346,19 @@ def add_run_options(p: argparse.ArgumentParser, with_issue: bool = True) -> None
     if with_issue:
         add_issue_source(p)
     p.add_argument("--repo-path", help="the git repository to reproduce in (never modified)")
-    p.add_argument("--ref", default="HEAD", help="commit to reproduce at (default HEAD)")
-    p.add_argument("--fixed-ref", help="a commit/branch where the bug is fixed: the repro must pass there")
-    p.add_argument("--min-workers", type=int, default=2)
-    p.add_argument("--max-workers", type=int, default=6)
-    p.add_argument("--timeout-sec", type=int, default=300, help="per worker (default 300)")
-    p.add_argument("--verify-runs", type=int, default=5, help="times mminions re-runs a candidate (default 5)")
-    p.add_argument("--verify-timeout", type=int, default=60, help="per oracle run (default 60)")
-    p.add_argument("--agent", default=os.environ.get("MMINIONS_AGENT", "auto"),
-                   help="auto (builtin first, then codex/claude), codex, claude, cmd, builtin")
-    p.add_argument("--repro-agent", help="agent for REPRO workers (default: --agent)")
-    p.add_argument("--triage-agent", help="agent for TRIAGE workers (default: --agent; auto means builtin)")
-    p.add_argument("--agent-cmd", help="command template for --agent cmd: {prompt_file} {schema_file} "
-                   "{output_file} {worktree} {role} {worker_id}")
-    p.add_argument("--model", help="model name passed to the agent")
-    p.add_argument("--agent-arg", action="append", default=[], help="extra argument for the agent (repeatable)")
-    p.add_argument("--prefix", default=DEFAULT_PREFIX, help="tmux session name prefix")
-    p.add_argument("--no-first-wins", dest="first_wins", action="store_false",
-                   help="let every worker finish even after a reproducer verified")
-    p.add_argument("--minimize-budget-sec", type=int, default=120)
-    p.add_argument("--no-bisect", dest="bisect", action="store_false", help="skip the culprit search")
-    p.add_argument("--good", help="a known good commit for bisect")
-    p.add_argument("--bisect-search", default="tags,10,100,1000",
-                   help="where to look for a good commit (default tags,10,100,1000)")
-    p.add_argument("--bisect-budget-sec", type=int, default=45,
-                   help="stop the culprit search after this long and report the range left (default 45)")
-    p.add_argument("--no-triage", dest="triage", action="store_false")
-    p.add_argument("--triage-workers", type=int, default=1)
-    p.add_argument("--max-runtime", type=int, default=None,
-                   help="stop the whole run after SEC seconds (default 3 x timeout-sec + minimize budget + 600)")
-    p.add_argument("--report", choices=["none", "comment"], default="none",
-                   help="comment: post the verdict on the GitHub issue (one comment, edited by later runs)")
-    p.add_argument("--label-reproduced", help="with --report comment: add this label when reproduced")
-    p.add_argument("--label-needs-info", help="with --report comment: add this label when not reproduced")
+    add_run_option_flags(p)
 
 
-def config_from_args(args: argparse.Namespace, run_id: str) -> RunConfig:
+def config_from_args(args: argparse.Namespace, run_id: str = "run-pending") -> RunConfig:
     if not args.repo_path:
         raise UsageError("--repo-path is required (the git repository to reproduce in)")
-    return RunConfig(
+    issue_file = getattr(args, "issue_file", None)
+    return finish_config(RunConfig(
         run_id=run_id, runs_root=str(runs_root_from(args)), repo_path=str(Path(args.repo_path).absolute()),
-        issue_url=args.issue_url, issue_file=(str(Path(args.issue_file).absolute()) if args.issue_file and args.issue_file != "-" else args.issue_file),
-        ref=args.ref, fixed_ref=args.fixed_ref, min_workers=args.min_workers, max_workers=args.max_workers,
-        timeout_sec=args.timeout_sec, verify_runs=args.verify_runs, verify_timeout=args.verify_timeout,
-        agent=args.agent, repro_agent=args.repro_agent, triage_agent=args.triage_agent, model=args.model,
-        agent_args=list(args.agent_arg), agent_cmd=args.agent_cmd, tmux_socket=socket_name(args.tmux_socket),
-        prefix=args.prefix, first_wins=args.first_wins, github_api_url=args.github_api_url,
-        minimize_budget_sec=args.minimize_budget_sec, bisect=args.bisect, good=args.good,
-        bisect_search=[x.strip() for x in args.bisect_search.split(",") if x.strip()], triage=args.triage,
-        bisect_budget_sec=args.bisect_budget_sec,
-        triage_workers=args.triage_workers, self_cmd=self_command(),
-        max_runtime=args.max_runtime or 3 * args.timeout_sec + args.minimize_budget_sec + 600,
-        report=args.report, label_reproduced=args.label_reproduced, label_needs_info=args.label_needs_info)
+        issue_url=getattr(args, "issue_url", None),
+        issue_file=str(Path(issue_file).absolute()) if issue_file and issue_file != "-" else issue_file,
+        tmux_socket=socket_name(args.tmux_socket), github_api_url=args.github_api_url,
+        **run_options_from(vars(args))))
 
 
 def progress_text(paths: RunPaths) -> str:
@@ -6258,34 +6405,25 @@ def wait_for_run(run: Run, quiet: bool = False) -> dict:
 def cmd_run(args: argparse.Namespace) -> int:
     if args.resume:
         return resume_run(args)
-    runs_root = runs_root_from(args)
     tmux = tmux_from(args)
-    key = None
-    if args.issue_file != "-" and bool(args.issue_url) != bool(args.issue_file):
-        key = issue_key_for(args.issue_url, args.issue_file)
-    sha = None
-    if args.skip_if_done and key and args.repo_path and is_repo(args.repo_path):
-        sha = resolve(args.repo_path, args.ref)
-    run_id, run_dir = allocate_run_dir(runs_root)
-    try:
-        cfg = config_from_args(args, run_id)
-    except MminionsError:
-        shutil.rmtree(run_dir, ignore_errors=True)
-        raise
-    cfg.issue_key = key or ""
-    launch = launch_run(cfg, run_dir, tmux, wait_lock=args.wait_lock, done_sha=sha)
+    cfg = config_from_args(args)
+    issue, notes = check_run(cfg)  # every input error here, before a run directory exists
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    sha = cfg.target_sha if args.skip_if_done else None
+    launch = launch_run(cfg, issue, tmux, notes, wait_lock=args.wait_lock, done_sha=sha)
     if launch.holder:
         print(json.dumps({"run_id": launch.holder, "status": "running", "skipped": "already-running"})
               if args.json else f"already running: {launch.holder}")
         return EXIT_OK
     if launch.finished:
         found = launch.finished
-        final = runs_root / found["run_id"] / "final.md"
+        final = Path(cfg.runs_root) / found["run_id"] / "final.md"
         print(json.dumps({"run_id": found["run_id"], "status": found["status"], "skipped": "already-done",
                           "final_md": str(final)}) if args.json else
               f"already done: {found['run_id']} ({found['status']}) for this issue at {sha[:12]}; report: {final}")
         return int(found.get("exit_code", DECISION_EXIT.get(found["status"], EXIT_INTERNAL)))
-    run, session = launch.run, launch.session
+    run, session, run_id = launch.run, launch.session, launch.run.cfg.run_id
     if args.detach:
         info = {"run_id": run_id, "run_done": str(run.paths.run_done_json), "manager_session": session}
         print(json.dumps(info, indent=2) if args.json else
@@ -6334,11 +6472,15 @@ def cmd_manager(args: argparse.Namespace) -> int:
         run = load_run(runs_root, args.run_id)
         if args.tmux_socket:
             run.tmux = Tmux(socket_name(args.tmux_socket))
-    else:
-        run_id = validate_run_id(args.run_id) if args.run_id else allocate_run_dir(runs_root)[0]
-        (runs_root / run_id).mkdir(parents=True, exist_ok=True)
-        run = prepare_run(config_from_args(args, run_id))
-        run = make_run(run.cfg)
+    else:  # a run of its own, in the foreground
+        cfg = config_from_args(args)
+        issue, notes = check_run(cfg)
+        if args.run_id:
+            cfg.run_id = validate_run_id(args.run_id)
+            (runs_root / cfg.run_id).mkdir(parents=True)
+        else:
+            cfg.run_id, _ = allocate_run_dir(runs_root)
+        run = make_run(prepare_run(cfg, issue, notes).cfg)
     run.log = log_line(run.paths, True)
     if run.paths.run_done_json.exists():
         run.log(f"run {run.cfg.run_id} already ended")
@@ -6526,31 +6668,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return EXIT_OK if ready else EXIT_USAGE
 
 
-RUN_PASSTHROUGH = [("--ref", "ref"), ("--fixed-ref", "fixed_ref"), ("--min-workers", "min_workers"),
-                   ("--max-workers", "max_workers"), ("--timeout-sec", "timeout_sec"), ("--verify-runs", "verify_runs"),
-                   ("--verify-timeout", "verify_timeout"), ("--agent", "agent"), ("--repro-agent", "repro_agent"),
-                   ("--triage-agent", "triage_agent"), ("--agent-cmd", "agent_cmd"), ("--model", "model"),
-                   ("--prefix", "prefix"), ("--minimize-budget-sec", "minimize_budget_sec"), ("--good", "good"),
-                   ("--bisect-search", "bisect_search"), ("--bisect-budget-sec", "bisect_budget_sec"),
-                   ("--triage-workers", "triage_workers"),
-                   ("--max-runtime", "max_runtime"), ("--report", "report"), ("--label-reproduced", "label_reproduced"),
-                   ("--label-needs-info", "label_needs_info"), ("--github-api-url", "github_api_url"),
-                   ("--tmux-socket", "tmux_socket")]
-
-
 def run_argv_for(args: argparse.Namespace, issue_url: str) -> list[str]:
     """The `run` command line a sweep uses for one issue (the same path as a cron run)."""
     argv = [*self_command(), "run", "--issue-url", issue_url, "--repo-path", str(Path(args.repo_path).absolute()),
             "--runs-root", str(runs_root_from(args)), "--skip-if-done", "--json"]
-    for flag, dest in RUN_PASSTHROUGH:
-        value = getattr(args, dest, None)
-        if value is not None:
-            argv += [flag, str(value)]
-    argv += [f for f, on in (("--no-first-wins", not args.first_wins), ("--no-bisect", not args.bisect),
-                             ("--no-triage", not args.triage)) if on]
-    for extra in args.agent_arg:
-        argv += ["--agent-arg", extra]
-    return argv
+    for flag, value in (("--github-api-url", args.github_api_url), ("--tmux-socket", args.tmux_socket)):
+        argv += [flag, value] if value else []
+    return argv + run_options_argv(vars(args))
 
 
 def sweep_state(runs_root: Path) -> dict:
@@ -6910,14 +7034,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         repo, issue_file = build_demo_repo(workdir)
         print(f"demo repo: {repo} (6 commits; a regression hides in one of them)\nissue: {issue_file}\n")
-        run_id, _ = allocate_run_dir(runs_root_from(args))
-        cfg = RunConfig(run_id=run_id, runs_root=str(runs_root_from(args)), repo_path=str(repo),
+        cfg = RunConfig(run_id="run-pending", runs_root=str(runs_root_from(args)), repo_path=str(repo),
                         issue_file=str(issue_file), agent="builtin", min_workers=2, max_workers=2,
                         timeout_sec=120, verify_runs=5, verify_timeout=30, minimize_budget_sec=30,
-                        tmux_socket=socket_name(args.tmux_socket), self_cmd=self_command())
-        run = prepare_run(cfg)
-        session = start_manager_session(run)
-        print(f"run {run_id}: manager in tmux session {session} (socket {cfg.tmux_socket})")
+                        tmux_socket=socket_name(args.tmux_socket))
+        issue, notes = check_run(cfg)
+        launch = launch_run(cfg, issue, Tmux(cfg.tmux_socket), notes)
+        run, session = launch.run, launch.session
+        print(f"run {cfg.run_id}: manager in tmux session {session} (socket {cfg.tmux_socket})")
         done = wait_for_run(run)
         print("\n" + run.paths.final_md.read_text(encoding="utf-8"))
         print(f"artifacts: {run.paths.run_dir}\ndemo wall time: {time.monotonic() - start:.1f} s")

@@ -150,20 +150,21 @@ class GitHubFetchTests(unittest.TestCase):
         self.load(7, env={"GITHUB_API_URL": self.gh.url, "PATH": "/usr/bin:/bin"})
         self.assertIsNone(self.gh.requests[-1]["auth"])
 
-    def assert_error(self, number, fragment):
+    def assert_error(self, number, fragment, exit_code=2):
         with self.assertRaises(mminions.GitHubError) as ctx:
             self.load(number, timeout=1)
         self.assertIn(fragment, str(ctx.exception))
         self.assertNotIn(TOKEN, str(ctx.exception))
-        self.assertEqual(ctx.exception.exit_code, 2)
+        self.assertEqual(ctx.exception.exit_code, exit_code)
         return str(ctx.exception)
 
     def test_errors(self):
+        # what the user must fix is an input error (2); GitHub or the network failing is not (1)
         self.assert_error(404, "issue not found, or private: set GITHUB_TOKEN")
         self.assert_error(401, "401")
         msg = self.assert_error(403, "rate limited until 00:00 UTC")
         self.assertIn("set GITHUB_TOKEN", msg)
-        self.assert_error(999, "timed out after 1 s talking to 127.0.0.1")
+        self.assert_error(999, "timed out after 1 s talking to 127.0.0.1", exit_code=1)
 
     def test_retry_once_on_5xx(self):
         issue = mminions.load_issue("o/r#502", None, env=self.env, timeout=5)
@@ -171,9 +172,12 @@ class GitHubFetchTests(unittest.TestCase):
         self.assertEqual([r["path"] for r in self.gh.requests].count("/repos/o/r/issues/502"), 2)
 
     def test_unreachable_host(self):
-        with self.assertRaises(mminions.GitHubError) as ctx:
+        with self.assertRaises(mminions.GitHubUnavailable) as ctx:
             mminions.load_issue("o/r#1", None, env={"GITHUB_API_URL": "http://127.0.0.1:9"}, timeout=2)
         self.assertIn("cannot reach 127.0.0.1:9", str(ctx.exception))
+        result = run_cli("issue", "--issue-url", "o/r#1", env={"GITHUB_API_URL": "http://127.0.0.1:9"})
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(result.stderr.count("\n"), 1, result.stderr)
 
     def test_cli_issue_command_never_prints_token(self):
         out = temp_dir(self) / "issue.json"

@@ -7,8 +7,10 @@ import subprocess
 import unittest
 from pathlib import Path
 
-from helpers import (leftover_worktree_dirs, run_dirs, GOOD_SCRIPT, candidate, fake_env, git, leftover_worktrees, make_buggy_repo, mminions,
-                     run_cli, temp_dir, private_socket, wait_until, write_plan)
+from helpers import (leftover_worktree_dirs, run_dirs, CALC_OPS_FIXED, GOOD_SCRIPT, candidate, fake_env, git, leftover_worktrees,
+                     make_buggy_repo, mminions, run_cli, temp_dir, private_socket, wait_until, write_plan)
+
+CALC_OPS_FIXED_LOCALLY = CALC_OPS_FIXED + "\n# a local edit the user has not committed\n"
 
 CHEAT = "import calc\nraise ZeroDivisionError('division by zero')\n"
 NO_IMPORT = "x = 1 / 0\n"
@@ -93,15 +95,43 @@ class EndToEndTests(PipelineCase):
         self.assertEqual((self.repo / "scratch.txt").read_text(), "user's own work\n")
         self.assert_clean()
 
-    def test_runs_root_inside_the_checkout_is_not_a_change(self):
-        # a user running `mminions run` from the repo itself with the default ./runs
+    def test_state_lives_in_one_place_per_user(self):
+        # run from inside the checkout with no --runs-root: nothing is written into the user's repo
+        state = self.root / "state"
         result = run_cli("run", "--issue-file", str(self.issue), "--repo-path", ".", "--agent", "builtin",
                          "--min-workers", "1", "--verify-runs", "2", "--tmux-socket", self.socket, "--json",
-                         cwd=self.repo, env={"MMINIONS_WORKTREE_ROOT": str(self.wtroot)})
+                         cwd=self.repo, env={"MMINIONS_WORKTREE_ROOT": str(self.wtroot), "XDG_STATE_HOME": str(state),
+                                             "MMINIONS_RUNS_ROOT": ""})
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
-        run_dir = run_dirs(self.repo / "runs")[0]
+        self.assertEqual(len(run_dirs(state / "mminions" / "runs")), 1)
+        self.assertEqual(git(self.repo, "status", "--porcelain"), "")
+        listed = run_cli("list", env={"XDG_STATE_HOME": str(state), "MMINIONS_RUNS_ROOT": ""}, cwd=self.root)
+        self.assertIn(json.loads(result.stdout)["run_id"], listed.stdout)  # found from any directory
+
+    def test_runs_root_inside_the_checkout(self):
+        inside = self.repo / "runs"
+        refused = run_cli("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--agent", "builtin",
+                          "--runs-root", str(inside), "--tmux-socket", self.socket,
+                          env={"MMINIONS_WORKTREE_ROOT": str(self.wtroot)})
+        self.assertEqual(refused.returncode, 2)
+        self.assertEqual(refused.stderr.count("\n"), 1, refused.stderr)
+        self.assertIn("lies inside the repository", refused.stderr)
+        self.assertFalse(inside.exists())
+        (self.repo / ".git" / "info" / "exclude").write_text("runs/\n")  # ignored there: allowed, and no change
+        result = run_cli("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--agent", "builtin",
+                         "--min-workers", "1", "--verify-runs", "2", "--runs-root", str(inside),
+                         "--tmux-socket", self.socket, "--json", env={"MMINIONS_WORKTREE_ROOT": str(self.wtroot)})
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        run_dir = run_dirs(inside)[0]
         self.assertNotIn("checkout changed", (run_dir / "final.md").read_text())
         self.assertEqual(json.loads((run_dir / "decision.json").read_text())["diagnostics"], [])
+
+    def test_local_changes_are_said_up_front(self):
+        (self.repo / "calc" / "ops.py").write_text(CALC_OPS_FIXED_LOCALLY)
+        result = self.start("--no-bisect", plan={"default": out(candidate(GOOD_SCRIPT))})
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn("uncommitted change(s); the run reproduces at HEAD", result.stderr)
+        self.assertIn("uncommitted change(s)", (self.run_dir() / "final.md").read_text())
 
     def test_rejections_and_escalation(self):
         plan = {"w1": out(candidate(CHEAT)), "w2": {"output": "Sorry, I could not reproduce it."},
@@ -187,15 +217,17 @@ class EndToEndTests(PipelineCase):
         self.assertIn("verified but different", decision["rationale"])
         self.assertIn("Verified but different from the report", (self.run_dir() / "final.md").read_text())
 
-    def test_preflight_errors_exit_2_and_are_recorded(self):
+    def test_input_errors_exit_2_and_leave_no_run(self):
         not_repo = temp_dir(self)
         result = self.mm("run", "--issue-file", str(self.issue), "--repo-path", str(not_repo), "--agent", "builtin")
         self.assertEqual(result.returncode, 2)
         self.assertEqual(result.stderr.count("\n"), 1, result.stderr)
         self.assertIn("is not a git repository", result.stderr)
-        decision = json.loads((self.run_dir() / "decision.json").read_text())
-        self.assertEqual(decision["status"], "failed")
-        self.assertTrue((self.run_dir() / "run_done.json").exists())
+        self.assertEqual(run_dirs(self.runs), [])  # an input error is not a run: nothing fills `list`
+        both = self.mm("run", "--issue-file", str(self.issue), "--issue-url", "o/r#1", "--repo-path", str(self.repo))
+        self.assertEqual(both.returncode, 2)
+        self.assertIn("exactly one of --issue-url or --issue-file", both.stderr)
+        self.assertEqual(run_dirs(self.runs), [])
         missing = run_cli("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--agent", "claude",
                           "--runs-root", str(self.runs), "--tmux-socket", self.socket,
                           env={"PATH": "/usr/bin:/bin", "MMINIONS_WORKTREE_ROOT": str(self.wtroot)})
