@@ -94,6 +94,7 @@ EXIT_USAGE = 2
 EXIT_NEEDS_HUMAN = 3
 EXIT_STOPPED = 4
 EXIT_NOT_SPECIFIC = 5
+EXIT_INTERRUPTED = 130  # Ctrl-C while waiting; the run goes on
 
 ROLE_REPRO = "REPRO_BUILDER"
 ROLE_TRIAGE = "TRIAGER"
@@ -104,6 +105,14 @@ WORKER_ID_RE = lazy_re(r"^(manager|w[0-9]{1,4})$")
 MAX_OUTPUT_BYTES = 1_000_000
 SECRET_ENV_NAMES = ("GITHUB_TOKEN", "GH_TOKEN", "OPENAI_API_KEY", "ANTHROPIC_API_KEY",
                     "ANTHROPIC_AUTH_TOKEN", "CODEX_API_KEY", "MMINIONS_TOKEN")
+# The two vocabularies, never mixed: where a run is in its life, and what it concluded.
+RUN_STATES = ("starting", "running", "finished", "orphaned")
+VERDICTS = {"ok": "reproduced: mminions verified a reproducer",
+            "not-specific": "a failure verified, but it also fails where the bug is absent",
+            "needs-human": "ran to the end without a verified reproducer",
+            "failed": "the run itself failed (see manager.log)",
+            "stopped": "stopped before the end (stop, or --max-runtime)"}
+STARTING_GRACE_SEC = 60  # a run whose manager has not come up yet is "starting" this long
 DECISION_EXIT = {"ok": EXIT_OK, "needs-human": EXIT_NEEDS_HUMAN, "stopped": EXIT_STOPPED,
                  "failed": EXIT_INTERNAL, "input-error": EXIT_USAGE, "not-specific": EXIT_NOT_SPECIFIC}
 
@@ -464,6 +473,28 @@ def kill_process_session(sid: int, marker: str | None = None) -> int:
     return count
 
 
+def kill_marked_processes(markers: Sequence[str]) -> int:
+    """SIGKILL every process whose environment holds all of ``markers`` ("NAME=value"):
+    what a worker started in a session of its own (setsid, a subprocess with
+    start_new_session) still inherits them.  Never this process.  Returns the count."""
+    needles = [m.encode() for m in markers]
+    proc = Path("/proc")
+    if not needles or not proc.is_dir():
+        return 0
+    count = 0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            env = set((entry / "environ").read_bytes().split(b"\0"))
+            if all(n in env for n in needles):
+                os.kill(int(entry.name), signal.SIGKILL)
+                count += 1
+        except (OSError, ValueError):
+            continue
+    return count
+
+
 def tail_lines(text: str, n: int) -> str:
     lines = text.rstrip("\n").splitlines()
     return "\n".join(lines[-n:]) if n > 0 else ""
@@ -535,11 +566,12 @@ class Tmux:
     def _target(name: str, pane: bool = False) -> str:
         return f"={name}:" if pane else f"={name}"
 
-    def new_session(self, name: str, cwd: str | Path, command: str,
-                    env: dict[str, str] | None = None, width: int = 200, height: int = 50) -> int:
-        """Start a detached session; returns its pane's pid (the pane's process session id)."""
+    def new_session(self, name: str, cwd: str | Path, command: str, env: dict[str, str] | None = None,
+                    width: int = 200, height: int = 50, window: str | None = None) -> int:
+        """Start a detached session (its window named ``window``); returns its pane's pid
+        (the pane's process session id)."""
         args = ["new-session", "-d", "-P", "-F", "#{pane_pid}", "-s", name, "-x", str(width), "-y", str(height),
-                "-c", str(cwd)]
+                "-c", str(cwd)] + (["-n", window] if window else [])
         for key, value in sorted((env or {}).items()):
             args += ["-e", f"{key}={value}"]
         args.append(command)
@@ -2146,8 +2178,13 @@ def write_worker_files(files: WorkerFiles, spec: AgentSpec, prompt: str, self_cm
         timeout=int(timeout)), 0o755)
 
 
+WORKER_TIMEOUT = 124   # what `timeout` exits with; the manager writes it too when a worker overruns
+WORKER_LOST = 125      # the worker's session ended without writing its exit code
+WORKER_STOPPED = 143   # stopped by the manager (128 + SIGTERM): another worker already won, or `stop`
+
+
 def worker_state(files: WorkerFiles) -> tuple[str, int | None]:
-    """('running', None) until the wrapper wrote exit_code; then finished/failed/timeout."""
+    """('running', None) until the wrapper wrote exit_code; then finished/failed/timeout/stopped."""
     try:
         text = files.exit_code.read_text().strip()
     except FileNotFoundError:
@@ -2156,8 +2193,10 @@ def worker_state(files: WorkerFiles) -> tuple[str, int | None]:
         code = int(text)
     except ValueError:
         return "failed", None
-    if code == 124:
+    if code == WORKER_TIMEOUT:
         return "timeout", code
+    if code == WORKER_STOPPED:
+        return "stopped", code
     return ("finished" if code == 0 else "failed"), code
 
 
@@ -3940,6 +3979,11 @@ def changed_lines_from_diff(diff: str) -> list[dict]:
 
 # ==== 10. Manager ==========================================================
 
+def session_name_for(prefix: str, run_id: str, who: str) -> str:
+    """The one rule for a tmux session's name: <prefix>-<run id>-<manager|wN>."""
+    return f"{prefix}-{run_id}-{who}"
+
+
 @dataclass
 class RunConfig:
     """Everything a run was started with; saved as config.json (never a secret)."""
@@ -3988,7 +4032,7 @@ class RunConfig:
         return cls(**{k: v for k, v in data.items() if k in names})
 
     def session_name(self, who: str) -> str:
-        return f"{self.prefix}-{self.run_id}-{who}"
+        return session_name_for(self.prefix, self.run_id, who)
 
 
 _REV = r"[\w./^~@{}:-]{1,200}"
@@ -4240,21 +4284,44 @@ def find_finished_run(runs_root: Path, key: str, sha: str) -> dict | None:
     return None
 
 
+def run_state_of(run_done: dict | None, manager_alive: bool, manager_pid: Any, age_sec: float) -> str:
+    """The one liveness rule: finished (it wrote run_done.json), running (its manager's
+    session is up), starting (just made, no manager yet), orphaned (its manager is gone)."""
+    if run_done:
+        return "finished"
+    if manager_alive:
+        return "running"
+    return "starting" if not manager_pid and age_sec < STARTING_GRACE_SEC else "orphaned"
+
+
+def run_state(runs_root: Path, run_id: str, live_sessions: set[str] | None) -> str:
+    """run_state_of for a run directory (``live_sessions`` None: tmux could not say, so a
+    run that has not ended counts as running)."""
+    run_dir = Path(runs_root) / run_id
+    done = None
+    with contextlib.suppress(MminionsError):
+        done = read_json(run_dir / "run_done.json", None)
+    if done:
+        return "finished"
+    cfg = sessions = None
+    with contextlib.suppress(MminionsError):
+        cfg = read_json(run_dir / "config.json", None)
+        sessions = read_json(run_dir / "sessions.json", None)
+    cfg, sessions = (cfg if isinstance(cfg, dict) else {}), (sessions if isinstance(sessions, dict) else {})
+    manager = session_name_for(cfg.get("prefix") or DEFAULT_PREFIX, run_id, "manager")
+    alive = live_sessions is None or manager in live_sessions
+    try:
+        age = time.time() - float(cfg.get("started_ts") or run_dir.stat().st_mtime)
+    except (OSError, TypeError, ValueError):
+        age = STARTING_GRACE_SEC
+    return run_state_of(None, alive, (sessions.get("manager") or {}).get("pid"), age)
+
+
 def run_is_live(runs_root: Path, run_id: str, live_sessions: set[str] | None) -> bool:
     """A run that has not ended and whose manager is (or is about to be) up."""
-    if not RUN_ID_RE.fullmatch(run_id or ""):
+    if not RUN_ID_RE.fullmatch(run_id or "") or not (Path(runs_root) / run_id).is_dir():
         return False
-    run_dir = Path(runs_root) / run_id
-    if not run_dir.is_dir() or (run_dir / "run_done.json").exists():
-        return False
-    cfg = read_json(run_dir / "config.json", {}) or {}
-    if live_sessions is not None and f"{cfg.get('prefix', DEFAULT_PREFIX)}-{run_id}-manager" in live_sessions:
-        return True
-    try:  # a run whose directory was just made has no config yet: it is starting
-        started = cfg.get("started_ts") or run_dir.stat().st_mtime
-    except OSError:
-        return False
-    return time.time() - started < 60 and not (read_json(run_dir / "sessions.json", {}) or {}).get("manager", {}).get("pid")
+    return run_state(runs_root, run_id, live_sessions if live_sessions is not None else set()) in ("starting", "running")
 
 
 def lock_file_for(runs_root: Path, key: str) -> Path:
@@ -4419,7 +4486,8 @@ def start_worker(run: Run, role: str, backend: str, context: dict | None = None)
                          exit_code=None)
     env = session_env(run.env, {"MMINIONS_RUN_ID": cfg.run_id, "MMINIONS_WORKER_ID": wid,
                                 "MMINIONS_ROLE": role})
-    pane_pid = run.tmux.new_session(session, worktree, f"bash {shlex.quote(str(files.script))}", env)
+    pane_pid = run.tmux.new_session(session, worktree, f"bash {shlex.quote(str(files.script))}", env,
+                                    window=f"{wid}-{'repro' if role == ROLE_REPRO else 'triage'}-{backend}")
     update_worker_record(paths, wid, pane_pid=pane_pid)
     append_event(paths.run_dir, "worker", worker_id=wid, role=role, backend=backend, status="started")
     run.log(f"{wid}: {role} started ({backend}) in session {session}")
@@ -4488,8 +4556,8 @@ def wait_for_workers(run: Run, pending: dict[str, WorkerFiles], on_done: Callabl
             if state == "running":
                 if time.time() > deadlines[wid]:
                     run.tmux.kill_session(run.cfg.session_name(wid))
-                    write_exit_code(files, 124)
-                    state, code = "timeout", 124
+                    write_exit_code(files, WORKER_TIMEOUT)
+                    state, code = "timeout", WORKER_TIMEOUT
                 elif live is not None and run.cfg.session_name(wid) not in live:
                     time.sleep(0.1)  # the wrapper may be writing exit_code right now
                     state, code = worker_state(files)
@@ -4497,8 +4565,8 @@ def wait_for_workers(run: Run, pending: dict[str, WorkerFiles], on_done: Callabl
                         with contextlib.suppress(OSError):
                             with open(files.log, "a") as fh:
                                 fh.write("[mminions] session ended without writing exit_code\n")
-                        write_exit_code(files, 125)
-                        state, code = "failed", 125
+                        write_exit_code(files, WORKER_LOST)
+                        state, code = "failed", WORKER_LOST
             if state == "running":
                 continue
             del pending[wid]
@@ -4510,9 +4578,9 @@ def wait_for_workers(run: Run, pending: dict[str, WorkerFiles], on_done: Callabl
             if on_done(files, state, code):
                 for other, other_files in pending.items():
                     run.tmux.kill_session(run.cfg.session_name(other))
-                    write_exit_code(other_files, 143)
-                    update_worker_record(run.paths, other, status="stopped", exit_code=143, finished_at=utc_now())
-                    append_event(run.paths.run_dir, "worker", worker_id=other, status="stopped", exit_code=143)
+                    write_exit_code(other_files, WORKER_STOPPED)
+                    update_worker_record(run.paths, other, status="stopped", exit_code=WORKER_STOPPED, finished_at=utc_now())
+                    append_event(run.paths.run_dir, "worker", worker_id=other, status="stopped", exit_code=WORKER_STOPPED)
                     run.log(f"{other}: stopped (a reproducer is already verified)")
                 pending.clear()
                 return
@@ -4520,10 +4588,12 @@ def wait_for_workers(run: Run, pending: dict[str, WorkerFiles], on_done: Callabl
 
 
 def kill_worker_leftovers(run: Run, wid: str) -> None:
-    """Processes a worker left behind after its pane ended (a forked daemon, say)."""
+    """Processes a worker left behind after its pane ended: a forked daemon in the pane's
+    session, and anything it started in a session of its own (they all carry its markers)."""
     for record in load_sessions(run.paths)["workers"]:
         if record["worker_id"] == wid and record.get("pane_pid"):
             kill_process_session(int(record["pane_pid"]), f"MMINIONS_RUN_ID={run.cfg.run_id}")
+    kill_marked_processes([f"MMINIONS_RUN_ID={run.cfg.run_id}", f"MMINIONS_WORKER_ID={wid}"])
 
 
 def worker_diagnostic(files: WorkerFiles, state: str, code: int | None) -> str:
@@ -4630,8 +4700,8 @@ def phase_repro(run: Run) -> None:
             files = worker_files_from_record(record)
             state, code = worker_state(files)
             if state == "running":
-                write_exit_code(files, 125)
-                state, code = "failed", 125
+                write_exit_code(files, WORKER_LOST)
+                state, code = "failed", WORKER_LOST
             process_repro_worker(run, files, state, code, seen)
     if pending:
         run.log(f"resuming: waiting for {', '.join(pending)}")
@@ -5390,7 +5460,7 @@ def cleanup_run(run: Run) -> None:
         if record.get("status") == "running":
             update_worker_record(run.paths, record["worker_id"], status="stopped", finished_at=utc_now())
             if files:
-                write_exit_code(files, 143)
+                write_exit_code(files, WORKER_STOPPED)
     with contextlib.suppress(MminionsError):
         prefix = f"{run.cfg.prefix}-{run.cfg.run_id}-w"
         for session in run.tmux.list_sessions():
@@ -5655,7 +5725,7 @@ def start_manager_session(run: Run, resume: bool = False) -> str:
             "--tmux-socket", cfg.tmux_socket] + (["--resume"] if resume else [])
     name = cfg.session_name("manager")
     env = session_env(run.env, {"MMINIONS_RUN_ID": cfg.run_id})
-    run.tmux.new_session(name, cfg.repo_path, " ".join(shlex.quote(a) for a in argv), env)
+    run.tmux.new_session(name, cfg.repo_path, " ".join(shlex.quote(a) for a in argv), env, window="manager")
     return name
 
 
@@ -5738,25 +5808,14 @@ def launch_run(cfg: RunConfig, issue: dict, tmux: Tmux, notes: Sequence[str] = (
 
 # ==== 11. Status ===========================================================
 
-RUN_STATES = ("starting", "running", "finished", "stopped", "failed", "orphaned")
-
-
-def run_state_of(run_done: dict | None, manager_alive: bool, manager_started: bool, age_sec: float) -> str:
-    """starting: the manager has not come up yet; orphaned: it came (or should have) and is gone."""
-    if run_done:
-        status = run_done.get("status")
-        return {"stopped": "stopped", "failed": "failed", "input-error": "failed"}.get(status, "finished")
-    if manager_alive:
-        return "running"
-    return "starting" if age_sec < 15 and not manager_started else "orphaned"
-
-
 def _worker_status(record: dict) -> str:
+    """A worker's state from its own exit file when it has one (0 finished, 124 timeout,
+    143 stopped, else failed), so the table never contradicts the file."""
     wdir = record.get("worker_dir")
     if wdir:
-        state, _ = worker_state(WorkerFiles(record["worker_id"], record.get("role", ""), "", Path(wdir), Path(".")))
+        state, code = worker_state(WorkerFiles(record["worker_id"], record.get("role", ""), "", Path(wdir), Path(".")))
         if state != "running":
-            return record.get("status") if record.get("status") == "stopped" else state
+            return "stopped" if code == WORKER_STOPPED else state
     return record.get("status") or "unknown"
 
 
@@ -5808,8 +5867,7 @@ def build_status(runs_root: Path, run_id: str, lines: int = 40, tmux: Tmux | Non
         age = time.time() - paths.run_dir.stat().st_mtime if not cfg_data.get("started_ts") else time.time() - cfg_data["started_ts"]
     except OSError:
         age = 0
-    state = run_state_of(run_done, manager_name in live,
-                         (sessions.get("manager") or {}).get("status") == "running", age)
+    state = run_state_of(run_done, manager_name in live, (sessions.get("manager") or {}).get("pid"), age)
     verification = []
     for path in sorted(paths.candidates_dir.glob("w*.json")):
         data = read_json(path, {}) or {}
@@ -5825,7 +5883,10 @@ def build_status(runs_root: Path, run_id: str, lines: int = 40, tmux: Tmux | Non
         "manager": {"session_name": manager_name, "session_exists": manager_name in live,
                     "pane_tail": tail(manager_name), "issue_url": cfg_data.get("issue_url") or cfg_data.get("issue_file") or ""},
         "workers": workers, "summary": summary,
-        "decision": decision if decision else {"status": "running" if state in ("running", "starting") else state},
+        # the seed's shape says "running" here until a verdict exists; "verdict" is the field to read
+        "decision": decision if decision else {"status": "running" if state in ("starting", "running") else state},
+        "verdict": (run_done or {}).get("status"), "run_dir": str(paths.run_dir),
+        "final_md": str(paths.final_md) if paths.final_md.exists() else None,
         "run_done": run_done or {},
         "phase": sessions.get("phase", "starting"), "verification": verification,
         "culprit": (bisect.get("first_bad") or {}).get("sha"), "created_at": cfg_data.get("created_at"),
@@ -5857,7 +5918,8 @@ def format_status(doc: dict) -> str:
 
 
 def list_runs(runs_root: Path, limit: int | None = None, live: set[str] | None = None) -> list[dict]:
-    """Runs newest first, from their directories (plus, when given, the live session names)."""
+    """Runs newest first: state (RUN_STATES), verdict, issue and times.  A finished run is
+    read from its run_done.json alone; a broken file in one run never hides the others."""
     root = Path(runs_root)
     if not root.is_dir():
         return []
@@ -5866,21 +5928,20 @@ def list_runs(runs_root: Path, limit: int | None = None, live: set[str] | None =
         names = names[:limit]
     out = []
     for name in names:
-        run_dir = root / name
         done = cfg = None
         with contextlib.suppress(MminionsError):
-            done = read_json(run_dir / "run_done.json", None)
+            done = read_json(root / name / "run_done.json", None)
+        done = done if isinstance(done, dict) else None
         if not done:
             with contextlib.suppress(MminionsError):
-                cfg = read_json(run_dir / "config.json", None)
-        state = (done or {}).get("status")
-        if not state:
-            manager = f"{(cfg or {}).get('prefix', DEFAULT_PREFIX)}-{name}-manager"
-            state = "running" if live is None or manager in live else "orphaned"
-        issue = (done or {}).get("issue_url") or (cfg or {}).get("issue_url") or (cfg or {}).get("issue_file") or ""
-        out.append({"run_id": name, "state": state, "issue": issue,
+                cfg = read_json(root / name / "config.json", None)
+        cfg = cfg if isinstance(cfg, dict) else {}
+        issue = (done or {}).get("issue_url") or cfg.get("issue_url") or cfg.get("issue_file") or ""
+        out.append({"run_id": name, "state": "finished" if done else run_state(root, name, live),
+                    "verdict": (done or {}).get("status"), "issue": issue,
                     "finished_at": (done or {}).get("finished_at")})
     return out
+
 
 # ==== 12. Server ===========================================================
 
@@ -6335,6 +6396,71 @@ def tmux_from(args: argparse.Namespace) -> Tmux:
     return Tmux(socket_name(getattr(args, "tmux_socket", None)))
 
 
+def print_json(obj: Any) -> None:
+    """One line for a script reading a pipe; indented for a person at a terminal."""
+    print(json.dumps(obj, indent=2, sort_keys=True, default=str) if sys.stdout.isatty()
+          else json.dumps(obj, sort_keys=True, default=str), flush=True)
+
+
+def invocation(argv0: str | None = None) -> str:
+    """How the user started this tool, so a printed hint pastes as it is."""
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    if argv0.endswith(".pyz"):
+        return shlex.quote(argv0 if os.sep in argv0 else "./" + argv0)
+    if argv0.endswith(".py"):
+        return "python3 " + shlex.quote(argv0)
+    return PROG
+
+
+def command_hint(args: argparse.Namespace, *words: str) -> str:
+    """A command line to paste: this tool as invoked, the words, and the --runs-root and
+    --tmux-socket this command was given (so it reaches the same runs)."""
+    extra = []
+    for flag, value in (("--runs-root", getattr(args, "runs_root", None)), ("--tmux-socket", getattr(args, "tmux_socket", None))):
+        if value:
+            extra += [flag, str(Path(value).absolute()) if flag == "--runs-root" else value]
+    return " ".join([invocation(), *(shlex.quote(w) for w in words), *(shlex.quote(e) for e in extra)])
+
+
+def resolve_run_ref(runs_root: Path, ref: str | None) -> str:
+    """A run from what a user types: nothing (the latest run), a full run id, a unique
+    prefix (with or without 'run-'), or the tail of its id (the random part, or more)."""
+    root = Path(runs_root)
+    names = sorted((e.name for e in os.scandir(root) if e.is_dir() and RUN_ID_RE.fullmatch(e.name)),
+                   reverse=True) if root.is_dir() else []
+    if not ref:
+        if not names:
+            raise UsageError(f"no runs under {root}; start one with `{invocation()} run ...`")
+        return names[0]
+    if not re.fullmatch(r"[0-9A-Za-z-]{1,80}", ref):
+        raise UsageError(f"invalid run {ref[:80]!r}: give a run id, a prefix of one, or its tail")
+    if ref in names:
+        return ref
+    found = [n for n in names if n.startswith(ref) or n.startswith("run-" + ref) or n.endswith("-" + ref)]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise UsageError(f"no run matches {ref!r} under {root}; `{invocation()} list` shows them")
+    raise UsageError(f"{ref!r} matches {len(found)} runs ({', '.join(found[:4])}{', ...' if len(found) > 4 else ''}); "
+                     "give more of the id")
+
+
+def run_and_worker(args: argparse.Namespace, need_worker: bool = False) -> tuple[str, str | None]:
+    """(run id, worker) from `[RUN] [WORKER]` positionals (a worker looks like manager or
+    wN), --run-id and --worker; the run defaults to the latest."""
+    run_ref, worker = getattr(args, "run_id", None), getattr(args, "worker", None)
+    for word in getattr(args, "target", None) or []:
+        if WORKER_ID_RE.fullmatch(word) and worker is None:
+            worker = word
+        elif run_ref is None:
+            run_ref = word
+        else:
+            raise UsageError(f"unexpected {word!r}: give [RUN] [WORKER]")
+    if need_worker and worker is None:
+        worker = "manager"
+    return resolve_run_ref(runs_root_from(args), run_ref), worker
+
+
 def add_issue_source(p: argparse.ArgumentParser) -> None:
     p.add_argument("--issue-url", help="GitHub issue/PR URL or OWNER/REPO#N")
     p.add_argument("--issue-file", help="Markdown or JSON issue file ('-' for stdin)")
@@ -6396,7 +6522,7 @@ def wait_for_run(run: Run, quiet: bool = False) -> dict:
             gone_since = gone_since or time.monotonic()
             if time.monotonic() - gone_since > 3:
                 raise PipelineError(f"the manager session {manager} ended without finishing the run; "
-                                    f"see {run.paths.manager_log}, or resume with: {PROG} run --resume {run.cfg.run_id}")
+                                    f"see {run.paths.manager_log}, or resume with: {invocation()} run --resume {run.cfg.run_id}")
         else:
             gone_since = None
         time.sleep(0.1)
@@ -6412,41 +6538,55 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     sha = cfg.target_sha if args.skip_if_done else None
     launch = launch_run(cfg, issue, tmux, notes, wait_lock=args.wait_lock, done_sha=sha)
+    runs_root = Path(cfg.runs_root)
     if launch.holder:
-        print(json.dumps({"run_id": launch.holder, "status": "running", "skipped": "already-running"})
-              if args.json else f"already running: {launch.holder}")
+        if args.json:
+            print_json(run_document(runs_root, launch.holder, skipped="already-running"))
+        else:
+            print(f"already running: {launch.holder} (watch it: {command_hint(args, 'status', launch.holder, '--watch')})")
         return EXIT_OK
     if launch.finished:
         found = launch.finished
-        final = Path(cfg.runs_root) / found["run_id"] / "final.md"
-        print(json.dumps({"run_id": found["run_id"], "status": found["status"], "skipped": "already-done",
-                          "final_md": str(final)}) if args.json else
-              f"already done: {found['run_id']} ({found['status']}) for this issue at {sha[:12]}; report: {final}")
+        if args.json:
+            print_json(run_document(runs_root, found["run_id"], skipped="already-done"))
+        else:
+            print(f"already done: {found['run_id']} ({found['status']}) for this issue at {sha[:12]}; "
+                  f"report: {runs_root / found['run_id'] / 'final.md'}")
         return int(found.get("exit_code", DECISION_EXIT.get(found["status"], EXIT_INTERNAL)))
     run, session, run_id = launch.run, launch.session, launch.run.cfg.run_id
     if args.detach:
-        info = {"run_id": run_id, "run_done": str(run.paths.run_done_json), "manager_session": session}
-        print(json.dumps(info, indent=2) if args.json else
-              f"run_id: {run_id}\nmanager_session: {session}\nrun_done: {run.paths.run_done_json}")
+        if args.json:
+            print_json(run_document(runs_root, run_id, manager_session=session))
+        else:
+            print(f"run_id: {run_id}\nmanager_session: {session}\nrun_done: {run.paths.run_done_json}\n"
+                  f"wait for it: {command_hint(args, 'wait', run_id)}")
         return EXIT_OK
     if not args.json:
-        print(f"run {run_id} started; manager in tmux session {session} "
-              f"(attach: {PROG} attach --run-id {run_id} --worker manager)")
+        print(f"run {run_id} started; manager in tmux session {session} (watch it: {command_hint(args, 'attach', run_id)})")
     try:
         done = wait_for_run(run, quiet=args.json)
     except KeyboardInterrupt:
-        print(f"\n{PROG}: no longer waiting; run {run_id} goes on in tmux. Watch it with "
-              f"`{PROG} status --run-id {run_id} --watch`, stop it with `{PROG} stop --run-id {run_id}`",
-              file=sys.stderr)
-        return EXIT_STOPPED
+        return interrupted_wait(args, run_id)
     return report_done(run, done, args.json)
+
+
+def interrupted_wait(args: argparse.Namespace, run_id: str) -> int:
+    print(f"\n{PROG}: no longer waiting; run {run_id} goes on in tmux. Watch it with "
+          f"`{command_hint(args, 'status', run_id, '--watch')}`, wait again with `{command_hint(args, 'wait', run_id)}`, "
+          f"stop it with `{command_hint(args, 'stop', run_id)}`", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def run_document(runs_root: Path, run_id: str, **extra: Any) -> dict:
+    """The one run document: what `status --json`, `run --json` (also when it skips) and
+    GET /api/runs/<id>/status print."""
+    return dict(build_status(runs_root, run_id, 0), **extra)
 
 
 def report_done(run: Run, done: dict, as_json: bool) -> int:
     decision = read_json(run.paths.decision_json, {}) or {}
     if as_json:
-        print(json.dumps({"run_id": run.cfg.run_id, "status": done["status"], "run_done": str(run.paths.run_done_json),
-                          "final_md": str(run.paths.final_md), "rationale": decision.get("rationale")}, indent=2))
+        print_json(run_document(run.paths.runs_root, run.cfg.run_id))
     else:
         print(f"verdict: {done['status']} - {decision.get('rationale', '')}\nreport: {run.paths.final_md}")
     return DECISION_EXIT.get(done["status"], EXIT_INTERNAL)
@@ -6504,13 +6644,28 @@ def cmd_manager(args: argparse.Namespace) -> int:
     return DECISION_EXIT.get(done["status"], EXIT_INTERNAL)
 
 
-def cmd_stop(args: argparse.Namespace) -> int:
-    run = load_run(runs_root_from(args), args.run_id)
+def run_from(args: argparse.Namespace) -> Run:
+    run = load_run(runs_root_from(args), run_and_worker(args)[0])
     if args.tmux_socket:
         run.tmux = Tmux(socket_name(args.tmux_socket))
+    return run
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    run = run_from(args)
     done = stop_run(run)
-    print(json.dumps({"run_id": run.cfg.run_id, "status": "stopped", "final_status": done["status"]}))
+    print_json({"run_id": run.cfg.run_id, "status": "stopped", "final_status": done["status"]})
     return EXIT_OK
+
+
+def cmd_wait(args: argparse.Namespace) -> int:
+    """Block until a run ends; exit with its verdict's code (a cron-friendly `run --detach` pair)."""
+    run = run_from(args)
+    try:
+        done = read_json(run.paths.run_done_json, None) or wait_for_run(run, quiet=args.json)
+    except KeyboardInterrupt:
+        return interrupted_wait(args, run.cfg.run_id)
+    return report_done(run, done, args.json)
 
 
 def parse_age(text: str) -> float:
@@ -6594,58 +6749,88 @@ def cmd_gc(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     runs_root = runs_root_from(args)
+    run_id = run_and_worker(args)[0]
     tmux = tmux_from(args) if args.tmux_socket else None
-    while True:
-        doc = build_status(runs_root, args.run_id, args.lines, tmux)
-        if args.json:
-            print(json.dumps(doc, indent=2, sort_keys=True))
-        else:
-            if args.watch and sys.stdout.isatty():
-                print("\x1b[H\x1b[2J", end="")
-            print(format_status(doc), flush=True)
-        if not args.watch or doc["run_done"]:
-            return EXIT_OK
-        time.sleep(1)
+    try:
+        while True:
+            doc = build_status(runs_root, run_id, args.lines, tmux)
+            if args.json:
+                print_json(doc)
+            else:
+                if args.watch and sys.stdout.isatty():
+                    print("\x1b[H\x1b[2J", end="")
+                print(format_status(doc), flush=True)
+            if not args.watch or doc["run_done"]:
+                break
+            time.sleep(1)
+    except KeyboardInterrupt:
+        return interrupted_wait(args, run_id) if args.exit_status else EXIT_OK
+    if args.exit_status and doc["run_done"]:
+        return DECISION_EXIT.get(doc["run_done"].get("status"), EXIT_INTERNAL)
+    return EXIT_OK
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     runs = list_runs(runs_root_from(args), args.limit, live_session_names(tmux_from(args)))
     if args.json:
-        print(json.dumps({"runs": [r["run_id"] for r in runs], "count": len(runs), "items": runs}, indent=2))
+        print_json({"count": len(runs), "runs": runs})
         return EXIT_OK
     if not runs:
         print(f"no runs under {runs_root_from(args)}")
+        return EXIT_OK
+    print(f"{'RUN':26} {'STATE':9} {'VERDICT':13} ISSUE")
     for r in runs:
-        print(f"{r['run_id']:32} {r['state']:16} {r['issue']}")
+        print(f"{r['run_id']:26} {r['state']:9} {r['verdict'] or '-':13} {r['issue']}")
     return EXIT_OK
 
 
-def _session_for(args: argparse.Namespace) -> tuple[Run, str]:
-    run = load_run(runs_root_from(args), args.run_id)
+def known_worker(paths: RunPaths, worker: str) -> str:
+    """The worker if the run has it, else an error that lists the workers it has."""
+    validate_worker_id(worker)
+    if worker == "manager":
+        return worker
+    sessions = read_json(paths.sessions_json, {}) or {}
+    workers = [w for w in sessions.get("workers", []) if isinstance(w, dict)]
+    if any(w.get("worker_id") == worker for w in workers):
+        return worker
+    have = ", ".join(f"{w.get('worker_id')} ({w.get('role', '?')}, {w.get('status', '?')})" for w in workers) or "none yet"
+    raise UsageError(f"run {paths.run_id} has no worker {worker}; it has: manager, {have}")
+
+
+def _session_for(args: argparse.Namespace) -> tuple[Run, str, str]:
+    run_id, worker = run_and_worker(args, need_worker=True)
+    run = load_run(runs_root_from(args), run_id)
     if args.tmux_socket:
         run.tmux = Tmux(socket_name(args.tmux_socket))
-    return run, run.cfg.session_name(validate_worker_id(args.worker))
+    worker = known_worker(run.paths, worker or "manager")
+    return run, worker, run.cfg.session_name(worker)
 
 
 def cmd_attach(args: argparse.Namespace) -> int:
-    run, session = _session_for(args)
+    run, worker, session = _session_for(args)
     if not run.tmux.has_session(session):
-        log = run.paths.manager_log if args.worker == "manager" else run.paths.worker_dir(args.worker) / "agent.log"
-        raise UsageError(f"session {session} has ended; read its log: {log}")
+        log = run.paths.manager_log if worker == "manager" else run.paths.worker_dir(worker) / "agent.log"
+        raise UsageError(f"session {session} has ended; read its log: {command_hint(args, 'logs', run.cfg.run_id, worker)} "
+                         f"(or {log})")
+    print(f"attaching to {session}{' (read-only)' if args.read_only else ''}; detach with Ctrl-b then d "
+          "(the run goes on)", file=sys.stderr, flush=True)
     os.execvp("tmux", run.tmux.attach_argv(session, args.read_only))
     return EXIT_OK  # pragma: no cover
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    run, _ = _session_for(args)
-    send_to_session(run, args.worker, args.text)
-    print(json.dumps({"run_id": run.cfg.run_id, "worker": args.worker, "sent": True}))
+    run, worker, _ = _session_for(args)
+    if any((ord(c) < 32 and c not in "\n\t") or ord(c) == 127 for c in args.text):
+        raise UsageError("--text must not contain control characters (a typed key could steer the session)")
+    send_to_session(run, worker, args.text)
+    print_json({"run_id": run.cfg.run_id, "worker": worker, "sent": True})
     return EXIT_OK
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    paths = RunPaths(runs_root_from(args), validate_run_id(args.run_id))
-    worker = validate_worker_id(args.worker)
+    run_id, worker = run_and_worker(args, need_worker=True)
+    paths = RunPaths(runs_root_from(args), run_id)
+    worker = known_worker(paths, worker or "manager")
     path = paths.manager_log if worker == "manager" else paths.worker_dir(worker) / "agent.log"
     if not path.exists():
         raise UsageError(f"no log yet at {path}")
@@ -6710,7 +6895,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         result = run_cmd(run_argv_for(args, url), timeout=None)
         row = {"number": item["number"], "title": item.get("title", ""), "issue_url": url, "exit_code": result.returncode}
         try:
-            row.update(extract_json(result.stdout))
+            doc = extract_json(result.stdout)  # the run document
+            row.update(run_id=doc.get("run_id"), status=doc.get("verdict") or doc.get("run_state"))
+            if doc.get("skipped"):
+                row["skipped"] = doc["skipped"]
         except ValueError:
             row.update(status="error", error=(result.stderr.strip().splitlines() or ["no output"])[-1])
         return row
@@ -6773,7 +6961,7 @@ def cmd_bisect_step(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0],
                                      epilog="exit codes: 0 reproduced, 5 not specific, 3 needs-human, 2 usage/input error, "
-                                            "1 internal failure, 4 stopped")
+                                            "1 internal failure, 4 stopped, 130 interrupted while waiting (the run goes on)")
     parser.add_argument("--version", action="version", version=f"{PROG} {VERSION}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -6796,13 +6984,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue a run whose manager died")
     p.set_defaults(func=cmd_manager)
 
+    run_help = "a run id, a unique prefix of one, or its tail (default: the latest run)"
+
+    def add_run_ref(p: argparse.ArgumentParser, with_worker: bool = False) -> None:
+        p.add_argument("target", nargs="*" if with_worker else "?", metavar="[RUN] [WORKER]" if with_worker else "RUN",
+                       help=run_help + (" and manager (default), w1, w2, ..." if with_worker else ""))
+        p.add_argument("--run-id", help=argparse.SUPPRESS)  # the seed's spelling still works
+        if with_worker:
+            p.add_argument("--worker", help=argparse.SUPPRESS)
+
     p = sub.add_parser("status", help="show a run's status")
     add_common(p)
-    p.add_argument("--run-id", required=True)
+    add_run_ref(p)
     p.add_argument("--lines", type=int, default=40)
     p.add_argument("--json", action="store_true")
-    p.add_argument("--watch", action="store_true")
+    p.add_argument("--watch", action="store_true", help="redraw every second until the run ends")
+    p.add_argument("--exit-status", action="store_true", help="exit with the verdict's code (with --watch: once it ends)")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("wait", help="wait for a run to end; exit with its verdict's code")
+    add_common(p)
+    add_run_ref(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_wait)
 
     p = sub.add_parser("list", help="runs, newest first")
     add_common(p)
@@ -6814,8 +7018,7 @@ def build_parser() -> argparse.ArgumentParser:
                        ("send", "type text into a run's manager or worker session")]:
         p = sub.add_parser(name, help=text)
         add_common(p)
-        p.add_argument("--run-id", required=True)
-        p.add_argument("--worker", required=True, help="manager, w1, w2, ...")
+        add_run_ref(p, with_worker=True)
         if name == "attach":
             p.add_argument("--read-only", action="store_true")
             p.set_defaults(func=cmd_attach)
@@ -6825,13 +7028,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("stop", help="stop a run and clean up")
     add_common(p)
-    p.add_argument("--run-id", required=True)
+    add_run_ref(p)
     p.set_defaults(func=cmd_stop)
 
     p = sub.add_parser("logs", help="a worker's agent log (or the manager's)")
     add_common(p)
-    p.add_argument("--run-id", required=True)
-    p.add_argument("--worker", required=True)
+    add_run_ref(p, with_worker=True)
     p.add_argument("--follow", action="store_true")
     p.set_defaults(func=cmd_logs)
 
@@ -6879,6 +7081,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_options(p, with_issue=False)
     p.set_defaults(func=cmd_sweep)
 
+    return parser
+
+
+def build_hidden_parser() -> argparse.ArgumentParser:
+    """The commands mminions runs itself (worker processes, bisect steps): not offered to
+    users, not in --help, not suggested on a typo."""
+    parser = argparse.ArgumentParser(prog=PROG)
+    sub = parser.add_subparsers(dest="command")
     p = sub.add_parser("_builtin")  # hidden: the built-in agent's worker process
     p.add_argument("--role", choices=["repro", "triage"], required=True)
     p.add_argument("--issue", required=True)
@@ -6897,6 +7107,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rc", type=int)
     p.set_defaults(func=cmd_bisect_step)
     return parser
+
+
+HIDDEN_COMMANDS = ("_builtin", "_bisect-step", "_stream-view")
 
 
 def cmd_issue(args: argparse.Namespace) -> int:
@@ -7053,11 +7266,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parse_command_line(argv: Sequence[str]) -> argparse.Namespace:
+    """argparse, with the errors a user needs: a mistyped command gets a suggestion (the
+    hidden ones are never offered), a mistyped flag gets that command's usage."""
+    if argv and argv[0] in HIDDEN_COMMANDS:
+        return build_hidden_parser().parse_args(argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if argv and not argv[0].startswith("-") and argv[0] not in subparsers.choices:
+        import difflib
+        close = difflib.get_close_matches(argv[0], list(subparsers.choices), n=1)
+        parser.error(f"unknown command {argv[0]!r}" + (f"; did you mean {close[0]!r}?" if close else
+                                                       f"; commands: {', '.join(subparsers.choices)}"))
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        (subparsers.choices.get(getattr(args, "command", None)) or parser).error(
+            f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_command_line(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
+        build_parser().print_help()
         return EXIT_USAGE
     try:
         return int(args.func(args) or 0)
@@ -7066,7 +7298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
-        return EXIT_STOPPED
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
 

@@ -125,7 +125,9 @@ class WorkerRuntimeTests(unittest.TestCase):
                                  tmux_socket=self.tmux.socket, agent_cmd=env_extra.pop("agent_cmd", None),
                                  self_cmd=mminions.self_command())
         env = dict(os.environ, **fake_env(write_plan(self.root / "plan.json", plan), self.record, **env_extra))
-        run = mminions.prepare_run(cfg, env=env)
+        issue, notes = mminions.check_run(cfg, env)
+        cfg.run_id = run_id
+        run = mminions.prepare_run(cfg, issue, notes, env=env)
         run.tmux = self.tmux
         self.addCleanup(mminions.cleanup_run, run)
         return run

@@ -72,7 +72,7 @@ class EndToEndTests(PipelineCase):
         result = self.start("--bisect-search", "10", plan={"default": out(candidate(GOOD_SCRIPT))})
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         info = json.loads(result.stdout)
-        self.assertEqual(info["status"], "ok")
+        self.assertEqual((info["verdict"], info["run_state"]), ("ok", "finished"))
         rd = self.run_dir()
         for name in ("issue.json", "sessions.json", "events.jsonl", "repro/candidates/w1.json",
                      "repro/minimal_repro.py", "decision.json", "final.md", "run_done.json"):
@@ -247,7 +247,9 @@ class StopResumeTests(PipelineCase):
                          "--json", *extra, plan=plan)
         self.assertEqual(result.returncode, 0, result.stderr)
         info = json.loads(result.stdout)
-        self.assertEqual(sorted(info), ["manager_session", "run_done", "run_id"])
+        # the same run document as `status --json`, plus the manager's session
+        self.assertLessEqual({"run_id", "run_state", "manager", "workers", "decision", "verdict", "manager_session"},
+                             set(info))
         return info
 
     def wait_workers_running(self, run_id, n=1):
@@ -262,12 +264,12 @@ class StopResumeTests(PipelineCase):
         first = self.mm("stop", "--run-id", info["run_id"])
         self.assertEqual(first.returncode, 0, first.stderr)
         self.assertEqual(json.loads(first.stdout)["status"], "stopped")
-        done = json.loads(Path(info["run_done"]).read_text())
+        done = json.loads(Path(info["run_dir"], "run_done.json").read_text())
         self.assertEqual(done["status"], "stopped")
         self.assert_clean()
         again = self.mm("stop", "--run-id", info["run_id"])
         self.assertEqual(again.returncode, 0, again.stderr)
-        self.assertEqual(json.loads(Path(info["run_done"]).read_text())["finished_at"], done["finished_at"])
+        self.assertEqual(json.loads(Path(info["run_dir"], "run_done.json").read_text())["finished_at"], done["finished_at"])
 
     def test_status_typed_into_manager_pane(self):
         info = self.detach({"default": dict(out(candidate(GOOD_SCRIPT)), sleep=30)})
@@ -289,7 +291,9 @@ class StopResumeTests(PipelineCase):
         self.assertIn("[mminions] worker w1", logs.stdout)
         gone = self.mm("attach", "--run-id", info["run_id"], "--worker", "w9")
         self.assertEqual(gone.returncode, 2)
-        self.assertIn("has ended; read its log", gone.stderr)
+        self.assertIn("has no worker w9; it has: manager, w1 (REPRO_BUILDER", gone.stderr)
+        ended = self.mm("logs", info["run_id"][-4:], "w1")  # a run by the tail of its id, the worker positional
+        self.assertIn("[mminions] worker w1", ended.stdout)
         self.mm("stop", "--run-id", info["run_id"])
         self.assert_clean()
 
@@ -302,7 +306,7 @@ class StopResumeTests(PipelineCase):
         info = self.detach({"default": dict(out(candidate(GOOD_SCRIPT)), sleep=2)}, "--min-workers", "1")
         self.wait_workers_running(info["run_id"], 1)
         self.kill_manager(info["run_id"])
-        self.assertFalse(Path(info["run_done"]).exists())
+        self.assertFalse(Path(info["run_dir"], "run_done.json").exists())
         status = self.mm("status", "--run-id", info["run_id"], "--json")
         self.assertEqual(json.loads(status.stdout)["run_state"], "orphaned")
         resumed = self.mm("run", "--resume", info["run_id"], "--json")
@@ -326,7 +330,7 @@ class StopResumeTests(PipelineCase):
         gc = self.mm("gc")
         self.assertEqual(gc.returncode, 0, gc.stderr)
         self.assert_clean()
-        self.assertEqual(json.loads(Path(info["run_done"]).read_text())["status"], "failed")
+        self.assertEqual(json.loads(Path(info["run_dir"], "run_done.json").read_text())["status"], "failed")
 
     def test_two_runs_at_once(self):
         plan = write_plan(self.root / "plan.json", {"default": dict(out(candidate(GOOD_SCRIPT)), sleep=0.5)})

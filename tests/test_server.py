@@ -137,7 +137,8 @@ class ContractTests(ServerCase):
         self.assertEqual((code, sent), (200, {"run_id": run_id, "worker": "w1", "sent": True}))
         code, stopped = call(self.app, "POST", f"/api/runs/{run_id}/stop", {})
         self.assertEqual((code, stopped), (200, {"run_id": run_id, "status": "stopped"}))
-        self.assertEqual(mminions.build_status(self.runs, run_id, 0, self.tmux)["run_state"], "stopped")
+        stopped_doc = mminions.build_status(self.runs, run_id, 0, self.tmux)
+        self.assertEqual((stopped_doc["run_state"], stopped_doc["verdict"]), ("finished", "stopped"))
 
     def test_live_status_has_pane_tail(self):
         run_id = self.live_run()

@@ -225,7 +225,7 @@ class CronTests(UnattendedCase):
         second = self.mm("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--agent", "codex",
                          env=env)
         self.assertEqual(second.returncode, 0)
-        self.assertEqual(second.stdout.strip(), f"already running: {run_id}")
+        self.assertTrue(second.stdout.startswith(f"already running: {run_id} (watch it: "), second.stdout)
         self.assertEqual(len(run_dirs(self.runs)), 1)
         waited = self.mm("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--agent", "codex",
                          "--json", "--no-bisect", "--wait-lock", env=env)
