@@ -112,7 +112,8 @@ VERDICTS = {"ok": "reproduced: mminions verified a reproducer",
             "needs-human": "ran to the end without a verified reproducer",
             "failed": "the run itself failed (see manager.log)",
             "stopped": "stopped before the end (stop, or --max-runtime)"}
-STARTING_GRACE_SEC = 60  # a run whose manager has not come up yet is "starting" this long
+STARTING_GRACE_SEC = 60
+PHASES = ("issue", "repro", "select", "reference", "minimize", "bisect", "triage")  # a run's steps, in order  # a run whose manager has not come up yet is "starting" this long
 DECISION_EXIT = {"ok": EXIT_OK, "needs-human": EXIT_NEEDS_HUMAN, "stopped": EXIT_STOPPED,
                  "failed": EXIT_INTERNAL, "input-error": EXIT_USAGE, "not-specific": EXIT_NOT_SPECIFIC}
 
@@ -352,6 +353,23 @@ class RunPaths:
     def minimal_repro(self, ext: str) -> Path:
         ext = re.sub(r"[^A-Za-z0-9]", "", ext or "txt")[:8] or "txt"
         return self._p("repro", f"minimal_repro.{ext}")
+
+    def artifacts(self) -> dict[str, Path]:
+        """Every file the API serves by name (the server's list comes from here): the
+        report and its records, the minimal reproducer, and each worker's log as <wid>.log."""
+        named = {"final.md": self.final_md, "decision.json": self.decision_json, "issue.json": self.issue_json,
+                 "sessions.json": self.sessions_json, "events.jsonl": self.events_jsonl,
+                 "run_done.json": self.run_done_json, "manager.log": self.manager_log,
+                 "hypotheses.json": self.hypotheses_json, "bisect.json": self.bisect_json,
+                 "minimize.json": self.minimize_json, "selected_candidate.json": self.selected_candidate_json,
+                 "reference.json": self.reference_json}
+        with contextlib.suppress(OSError):
+            for found in sorted(self._p("repro").glob("minimal_repro.*"))[:1]:
+                named["minimal_repro"] = found
+            for wdir in sorted(self.workers_dir.iterdir()) if self.workers_dir.is_dir() else []:
+                if WORKER_ID_RE.fullmatch(wdir.name):
+                    named[f"{wdir.name}.log"] = wdir / "agent.log"
+        return named
 
 
 def default_runs_root(env: dict | None = None) -> Path:
@@ -5380,8 +5398,10 @@ def render_final_md(run: Run, decision: dict) -> str:
     if hyp.get("hypotheses"):
         out += ["## Top hypotheses", ""]
         for i, h in enumerate(hyp["hypotheses"][:3], 1):
-            out.append(f"{i}. {h['mechanism']} (confidence {h.get('confidence', 0):.2f}"
-                       + (f", agreed by {', '.join(h['agreeing_workers'])}" if h.get("agreeing_workers") else "") + ")")
+            # listed by the rank mminions gave them, and that rank is what is shown first
+            out.append(f"{i}. {h['mechanism']} (rank score {h.get('score', 0):.2f}; the worker's confidence "
+                       f"{h.get('confidence', 0):.2f}"
+                       + (f"; agreed by {', '.join(h['agreeing_workers'])}" if h.get("agreeing_workers") else "") + ")")
             for e in h["evidence"]:
                 link = github_link(issue, cfg.target_sha, e["file"], e["line"])
                 where = f"[{e['file']}:{e['line']}]({link})" if link else f"`{e['file']}:{e['line']}`"
@@ -5433,8 +5453,9 @@ def finish_run(run: Run, status: str, rationale: str, diagnostics: Sequence[str]
         atomic_write_text(paths.final_md, render_final_md(run, decision))
         if before_done:
             before_done(run, decision)
+        title = (read_json(paths.config_json, {}) or {}).get("title", "")
         done = {"run_id": run.cfg.run_id, "status": status, "exit_code": DECISION_EXIT.get(status, EXIT_INTERNAL),
-                "decision": str(paths.decision_json), "final_md": str(paths.final_md),
+                "decision": str(paths.decision_json), "final_md": str(paths.final_md), "title": title,
                 "finished_at": utc_now(), "issue_url": run.cfg.issue_url or run.cfg.issue_file}
         atomic_write_json(paths.run_done_json, done)
         append_event(paths.run_dir, "run_done", status=status)
@@ -5614,10 +5635,10 @@ def run_pipeline(run: Run, phases: Sequence[str] | None = None) -> dict:
     sessions.setdefault("manager", {}).update(session_name=cfg.session_name("manager"), status="running",
                                               pid=os.getpid(), issue_url=cfg.issue_url or cfg.issue_file)
     atomic_write_json(paths.sessions_json, sessions)
-    steps: list[tuple[str, Callable[[Run], Any]]] = [
-        ("repro", phase_repro), ("select", phase_select), ("reference", phase_reference),
-        ("minimize", phase_minimize), ("bisect", phase_bisect),
-        ("triage", phase_triage)]
+    step_of: dict[str, Callable[[Run], Any]] = {
+        "repro": phase_repro, "select": phase_select, "reference": phase_reference,
+        "minimize": phase_minimize, "bisect": phase_bisect, "triage": phase_triage}
+    steps = [(name, step_of[name]) for name in PHASES[1:]]  # PHASES says the order
     outcome: tuple[str, str, list[str]] | None = None
     try:
         if "issue" not in done:
@@ -5704,7 +5725,8 @@ def prepare_run(cfg: RunConfig, issue: dict, notes: Sequence[str] = (), env: dic
     fingerprint.  Only OSError (a full or read-only runs root) can go wrong here."""
     run = make_run(cfg, echo=False, env=env)
     run.paths.run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(run.paths.config_json, dict(dataclasses.asdict(cfg), started_ts=time.time(), created_at=utc_now()))
+    atomic_write_json(run.paths.config_json, dict(dataclasses.asdict(cfg), started_ts=time.time(), created_at=utc_now(),
+                                                  title=str(issue.get("title") or "")[:200]))
     append_event(run.paths.run_dir, "phase", phase="preflight", status="done", target_sha=cfg.target_sha)
     for note in notes:
         append_event(run.paths.run_dir, "note", text=note)
@@ -5878,8 +5900,18 @@ def build_status(runs_root: Path, run_id: str, lines: int = 40, tmux: Tmux | Non
                                  "total_runs": v.get("total_runs", 0), "origin": v.get("origin"),
                                  "reasons": v.get("reasons", [])})
     bisect = read_json(paths.bisect_json, {}) or {}
+    hypotheses = (read_json(paths.hypotheses_json, {}) or {}).get("hypotheses") or []
+    done_phases = {e.get("phase") for e in read_events(paths.run_dir) if e.get("kind") == "phase" and e.get("status") == "done"}
+    current = sessions.get("phase", "starting")
     return {
         "run_id": run_id, "run_state": state,
+        "artifacts": sorted(name for name, path in paths.artifacts().items() if path.is_file()),
+        "phases": [{"name": name, "state": "done" if name in done_phases or state == "finished" else
+                    "current" if name == current else "waiting"} for name in PHASES],
+        "hypotheses": [{"mechanism": h.get("mechanism"), "score": h.get("score"), "evidence": h.get("evidence", [])[:3]}
+                       for h in hypotheses[:3] if isinstance(h, dict)],
+        "started_at": cfg_data.get("created_at"), "finished_at": (run_done or {}).get("finished_at"),
+        "fail_to_pass": (decision or {}).get("fail_to_pass"),
         "manager": {"session_name": manager_name, "session_exists": manager_name in live,
                     "pane_tail": tail(manager_name), "issue_url": cfg_data.get("issue_url") or cfg_data.get("issue_file") or ""},
         "workers": workers, "summary": summary,
@@ -5939,6 +5971,7 @@ def list_runs(runs_root: Path, limit: int | None = None, live: set[str] | None =
         issue = (done or {}).get("issue_url") or cfg.get("issue_url") or cfg.get("issue_file") or ""
         out.append({"run_id": name, "state": "finished" if done else run_state(root, name, live),
                     "verdict": (done or {}).get("status"), "issue": issue,
+                    "title": (done or {}).get("title") or cfg.get("title") or "",
                     "finished_at": (done or {}).get("finished_at")})
     return out
 
@@ -5947,10 +5980,7 @@ def list_runs(runs_root: Path, limit: int | None = None, live: set[str] | None =
 
 MAX_BODY = 64 * 1024
 MAX_SEND = 4096
-ARTIFACTS = {"issue.json": "issue.json", "sessions.json": "sessions.json", "events.jsonl": "events.jsonl",
-             "decision.json": "decision.json", "final.md": "final.md", "run_done.json": "run_done.json",
-             "hypotheses.json": "triage/hypotheses.json", "bisect.json": "triage/bisect.json",
-             "minimize.json": "repro/minimize.json", "selected_candidate.json": "repro/selected_candidate.json"}
+ARTIFACT_NAME_RE = lazy_re(r"^(?:[a-z_]+\.(?:json|jsonl|md|log)|minimal_repro|w\d{1,4}\.log)$")
 _CONTENT_TYPES = {".json": "application/json", ".jsonl": "application/x-ndjson", ".md": "text/markdown; charset=utf-8"}
 
 
@@ -6124,7 +6154,7 @@ OPENAPI = {
             "responses": {"200": {"description": "sent"}, "400": {"description": "bad input"}, "404": {"description": "no such run"}}}},
         "/api/runs/{run_id}/artifacts/{name}": {"get": {"parameters": [
             {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string", "pattern": RUN_ID_RE.pattern}},
-            {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "enum": sorted(ARTIFACTS) + ["minimal_repro"]}}],
+            {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "pattern": ARTIFACT_NAME_RE.pattern}}],
             "responses": {"200": {"description": "the file"}, "404": {"description": "no such artifact"}}}},
     },
 }
@@ -6142,11 +6172,7 @@ def _run_dir_or_404(settings: ServerSettings, run_id: str) -> RunPaths:
 
 def serve_artifact(settings: ServerSettings, run_id: str, name: str, start_response: Callable) -> list[bytes]:
     paths = _run_dir_or_404(settings, run_id)
-    if name == "minimal_repro":
-        found = sorted(paths.run_dir.joinpath("repro").glob("minimal_repro.*"))
-        path = found[0] if found else None
-    else:
-        path = paths.run_dir / ARTIFACTS[name] if name in ARTIFACTS else None
+    path = paths.artifacts().get(name) if ARTIFACT_NAME_RE.fullmatch(name) else None
     if path is None or not path.is_file():
         raise HTTPError(404, "no such artifact")
     data = path.read_bytes()
@@ -6284,7 +6310,7 @@ def make_server(settings: ServerSettings) -> Any:
     return server
 
 
-DASHBOARD_HTML = """<!doctype html>
+DASHBOARD_HTML = r"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>mminions</title>
 <style>
@@ -6293,86 +6319,146 @@ DASHBOARD_HTML = """<!doctype html>
 * { box-sizing: border-box; }
 body { margin:0; font:14px/1.45 system-ui, -apple-system, Segoe UI, sans-serif; background:var(--bg); color:var(--text); }
 header { display:flex; align-items:center; gap:12px; padding:12px 20px; border-bottom:1px solid var(--line); }
-header h1 { font-size:18px; margin:0; } header .dim { color:var(--dim); }
-main { display:grid; grid-template-columns: 340px 1fr; min-height: calc(100vh - 50px); }
-#runs { border-right:1px solid var(--line); overflow:auto; }
+header h1 { font-size:18px; margin:0; } .dim { color:var(--dim); }
+main { display:grid; grid-template-columns: 360px 1fr; min-height: calc(100vh - 50px); }
+#side { border-right:1px solid var(--line); overflow:auto; }
 .run { padding:10px 16px; border-bottom:1px solid var(--line); cursor:pointer; }
 .run:hover, .run.sel { background:var(--panel); }
-.run .id { font-family: ui-monospace, monospace; font-size:12px; }
+.run .title { font-weight:600; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
+.run .id, code, .mono { font-family: ui-monospace, monospace; font-size:12px; }
 .badge { display:inline-block; padding:1px 8px; border-radius:10px; font-size:12px; border:1px solid var(--line); }
-.ok, .finished { color:var(--ok); border-color:var(--ok); } .timeout { color:var(--warn); border-color:var(--warn); } .needs-human, .failed { color:var(--bad); border-color:var(--bad); }
-.running, .starting { color:var(--accent); border-color:var(--accent); } .stopped, .orphaned { color:var(--warn); border-color:var(--warn); }
+.ok { color:var(--ok); border-color:var(--ok); } .needs-human, .failed, .not-specific { color:var(--bad); border-color:var(--bad); }
+.running, .starting, .current { color:var(--accent); border-color:var(--accent); }
+.stopped, .orphaned, .timeout { color:var(--warn); border-color:var(--warn); } .finished, .done { color:var(--dim); }
 #detail { padding:16px 24px; overflow:auto; }
 section { background:var(--panel); border:1px solid var(--line); border-radius:8px; padding:12px 16px; margin-bottom:14px; }
-section h2 { font-size:14px; margin:0 0 8px; color:var(--dim); text-transform:uppercase; letter-spacing:.05em; }
-table { border-collapse:collapse; width:100%; } td, th { text-align:left; padding:4px 8px; border-bottom:1px solid var(--line); }
-pre { background:#0b0f14; padding:10px; border-radius:6px; overflow:auto; max-height:320px; margin:6px 0; font-size:12px;
+section h2 { font-size:13px; margin:0 0 8px; color:var(--dim); text-transform:uppercase; letter-spacing:.05em; }
+table { border-collapse:collapse; width:100%; table-layout:fixed; } td, th { text-align:left; padding:4px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
+pre { background:#0b0f14; padding:10px; border-radius:6px; overflow:auto; max-height:360px; margin:6px 0; font-size:12px;
       white-space:pre-wrap; overflow-wrap:anywhere; }
-table { table-layout:fixed; }
-a { color:var(--accent); } input, button { background:#0b0f14; color:var(--text); border:1px solid var(--line); border-radius:6px; padding:5px 8px; }
+a { color:var(--accent); } input, button, select { background:#0b0f14; color:var(--text); border:1px solid var(--line); border-radius:6px; padding:5px 8px; }
 button { cursor:pointer; } button:hover { border-color:var(--accent); }
 .controls { display:flex; gap:8px; flex-wrap:wrap; align-items:center; }
-.empty { color:var(--dim); padding:20px; }
+.steps { display:flex; gap:4px; flex-wrap:wrap; margin-top:8px; } .steps span { font-size:12px; padding:2px 8px; border-radius:4px; border:1px solid var(--line); }
+.steps .done { background:#1c2a1f; color:var(--ok); } .steps .current { background:#16243a; }
+.empty { color:var(--dim); padding:20px; } .md h1 { font-size:18px; } .md h2 { font-size:15px; text-transform:none; color:var(--text); letter-spacing:0; }
+.md table td, .md table th { font-size:12px; } details summary { cursor:pointer; color:var(--dim); }
+#newrun { padding:10px 16px; border-bottom:1px solid var(--line); } #newrun input, #newrun select { width:100%; margin:3px 0; }
 </style></head>
 <body>
 <header><h1>mminions</h1><span class="dim" id="count">loading runs...</span>
 <span style="flex:1"></span><form id="tokform" autocomplete="off"><input id="token" type="password" autocomplete="off"
-placeholder="bearer token (for stop/send)" size="28"></form></header>
-<main><div id="runs"></div><div id="detail"><div class="empty">Select a run.</div></div></main>
+placeholder="bearer token (for new/stop/send)" size="30"></form></header>
+<main><div id="side"><details id="newrun"><summary>New run</summary>
+<form id="newform" autocomplete="off"><input id="nr-issue" placeholder="issue URL (https://github.com/o/r/issues/1)" required>
+<input id="nr-repo" placeholder="repo path (under an allowed root)" required>
+<select id="nr-agent"><option>auto</option><option>builtin</option><option>codex</option><option>claude</option></select>
+<input id="nr-fixed" placeholder="fixed ref (optional)"><button type="submit">Start</button> <span id="nr-msg" class="dim"></span></form>
+</details><div id="runs"></div></div><div id="detail"><div class="empty">Select a run.</div></div></main>
 <script>
 "use strict";
-let selected = null, timer = null;
+let selected = null, shownFor = null;
 const $ = (id) => document.getElementById(id);
 function esc(s) { return String(s == null ? "" : s).replace(/[&<>"']/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;","'":"&#39;"}[c])); }
 async function getJSON(url) { const r = await fetch(url, {cache: "no-store"}); if (!r.ok) throw new Error((await r.json()).error || r.status); return r.json(); }
+async function getText(url) { const r = await fetch(url, {cache: "no-store"}); return r.ok ? r.text() : ""; }
+function headers() { const h = {"Content-Type": "application/json"}; const t = $("token").value.trim(); if (t) h["Authorization"] = "Bearer " + t; return h; }
 async function post(url, body) {
-  const headers = {"Content-Type": "application/json"};
-  const tok = $("token").value.trim(); if (tok) headers["Authorization"] = "Bearer " + tok;
-  const r = await fetch(url, {method: "POST", headers, body: JSON.stringify(body || {})});
+  const r = await fetch(url, {method: "POST", headers: headers(), body: JSON.stringify(body || {})});
   const data = await r.json(); if (!r.ok) alert("error " + data.code + ": " + data.error); return data;
+}
+function ago(iso) { if (!iso) return ""; const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+  return s < 90 ? Math.round(s) + " s" : s < 5400 ? Math.round(s / 60) + " min" : s < 172800 ? Math.round(s / 3600) + " h" : Math.round(s / 86400) + " d"; }
+function span(a, b) { if (!a) return ""; const s = ((b ? Date.parse(b) : Date.now()) - Date.parse(a)) / 1000; return s < 120 ? Math.round(s) + " s" : Math.round(s / 60) + " min"; }
+// A small Markdown renderer for final.md: everything is escaped first, then marked up.
+function inline(t) { return t.replace(/`([^`]+)`/g, "<code>$1</code>").replace(/\*\*([^*]+)\*\*/g, "<b>$1</b>")
+  .replace(/\[([^\]]+)\]\((https?:\/\/[^)\s]+)\)/g, '<a href="$2" target="_blank" rel="noopener">$1</a>'); }
+function markdown(src) {
+  const out = [], lines = esc(src).split("\n"); let i = 0;
+  while (i < lines.length) {
+    const l = lines[i];
+    if (l.startsWith("```")) { const body = []; i++; while (i < lines.length && !lines[i].startsWith("```")) body.push(lines[i++]); i++; out.push("<pre>" + body.join("\n") + "</pre>"); continue; }
+    const h = l.match(/^(#{1,3}) (.*)$/); if (h) { out.push(`<h${h[1].length}>${inline(h[2])}</h${h[1].length}>`); i++; continue; }
+    if (l.startsWith("|")) { const rows = []; while (i < lines.length && lines[i].startsWith("|")) rows.push(lines[i++]);
+      out.push("<table>" + rows.filter(r => !/^\|[\s|:-]+\|$/.test(r)).map((r, n) => "<tr>" + r.slice(1, -1).split(/(?<!\\)\|/)
+        .map(c => n ? `<td>${inline(c.trim())}</td>` : `<th>${inline(c.trim())}</th>`).join("") + "</tr>").join("") + "</table>"); continue; }
+    if (/^\s*(-|\d+\.) /.test(l)) { const items = []; while (i < lines.length && /^\s*(-|\d+\.) |^\s{2,}\S/.test(lines[i])) items.push(lines[i++]);
+      out.push("<ul>" + items.map(x => "<li>" + inline(x.replace(/^\s*(-|\d+\.) /, "")) + "</li>").join("") + "</ul>"); continue; }
+    if (l.trim()) out.push("<p>" + inline(l) + "</p>");
+    i++;
+  }
+  return out.join("\n");
 }
 async function loadRuns() {
   try {
     const data = await getJSON("/api/runs");
     $("count").textContent = data.count + " run" + (data.count === 1 ? "" : "s");
     $("runs").innerHTML = data.items.map(r => `<div class="run ${r.run_id === selected ? "sel" : ""}" data-id="${esc(r.run_id)}">
-      <div class="id">${esc(r.run_id)}</div><span class="badge ${esc(r.state)}">${esc(r.state)}</span>
-      <span class="dim"> ${esc(r.issue)}</span></div>`).join("") || '<div class="empty">No runs yet.</div>';
+      <div class="title">${esc(r.title || r.issue || r.run_id)}</div>
+      <span class="badge ${esc(r.verdict || r.state)}">${esc(r.verdict || r.state)}</span>
+      <span class="id dim"> ${esc(r.run_id)}</span></div>`).join("") || '<div class="empty">No runs yet.</div>';
     document.querySelectorAll(".run").forEach(el => el.addEventListener("click", () => select(el.dataset.id)));
   } catch (e) { $("count").textContent = "cannot list runs: " + e.message; }
 }
-function workerRows(ws) {
-  return ws.map(w => `<tr><td>${esc(w.worker_id)}</td><td>${esc(w.role)}</td><td>${esc(w.backend)}</td>
-    <td><span class="badge ${esc(w.status)}">${esc(w.status)}</span></td><td>${w.session_exists ? "live" : "-"}</td></tr>
-    ${w.pane_tail ? `<tr><td colspan="5"><pre class="pane">${esc(w.pane_tail)}</pre></td></tr>` : ""}`).join("");
+function workerRows(s, logs) {
+  return s.workers.map(w => `<tr><td>${esc(w.worker_id)}</td><td>${esc(w.role)}</td><td>${esc(w.backend)}</td>
+    <td><span class="badge ${esc(w.status)}">${esc(w.status)}</span>${w.exit_code == null ? "" : " exit " + esc(w.exit_code)}</td></tr>
+    <tr><td colspan="4">${w.pane_tail ? `<pre class="pane">${esc(w.pane_tail)}</pre>` :
+      logs[w.worker_id] ? `<details><summary>${esc(w.worker_id)}.log (last lines)</summary><pre>${esc(logs[w.worker_id])}</pre></details>` : ""}</td></tr>`).join("");
 }
+function tail(text, n) { return text.split("\n").slice(-n).join("\n"); }
 async function render() {
   if (!selected) return;
   let s;
   try { s = await getJSON(`/api/runs/${encodeURIComponent(selected)}/status?lines=30`); }
   catch (e) { $("detail").innerHTML = `<div class="empty">${esc(e.message)}</div>`; return; }
-  const d = s.decision || {}, sel = d.selected_candidate;
-  const art = ["final.md", "decision.json", "issue.json", "sessions.json", "hypotheses.json", "bisect.json", "minimal_repro"]
-    .map(n => `<a href="/api/runs/${esc(s.run_id)}/artifacts/${n}" target="_blank">${n}</a>`).join(" · ");
+  const ended = s.run_state === "finished", has = new Set(s.artifacts || []), base = `/api/runs/${encodeURIComponent(s.run_id)}/artifacts/`;
+  // an ended run is rendered once (its files no longer change); a live one on every tick
+  if (ended && shownFor === s.run_id + s.finished_at) return;
+  const logs = {};
+  for (const w of s.workers) if (!w.pane_tail && has.has(w.worker_id + ".log")) logs[w.worker_id] = tail(await getText(base + w.worker_id + ".log"), 60);
+  const managerLog = !s.manager.pane_tail && has.has("manager.log") ? tail(await getText(base + "manager.log"), 80) : "";
+  const final = ended && has.has("final.md") ? await getText(base + "final.md") : "";
+  const verdict = s.verdict || s.run_state;
+  const art = [...has].map(n => `<a href="${base}${encodeURIComponent(n)}" target="_blank">${esc(n)}</a>`).join(" · ") || "none yet";
   $("detail").innerHTML = `
-    <section><h2>Run</h2><div><b id="run-id">${esc(s.run_id)}</b> <span class="badge ${esc(s.run_state)}" id="run-state">${esc(s.run_state)}</span>
-      phase <b>${esc(s.phase)}</b></div><div class="dim">${esc(s.title)} ${esc(s.manager.issue_url)}</div></section>
-    <section><h2>Verdict</h2><div id="verdict"><span class="badge ${esc(d.status)}">${esc(d.status)}</span> ${esc(d.rationale || "")}</div>
-      ${s.culprit ? `<div>culprit commit <code>${esc(s.culprit.slice(0, 12))}</code></div>` : ""}
-      ${sel ? `<h2 style="margin-top:10px">Verified reproducer</h2><pre>${esc(sel.candidate.script)}</pre>` : ""}</section>
-    <section><h2>Workers</h2><table><tr><th>id</th><th>role</th><th>agent</th><th>status</th><th>session</th></tr>${workerRows(s.workers)}</table></section>
-    ${s.manager.pane_tail ? `<section><h2>Manager</h2><pre class="pane" id="manager-pane">${esc(s.manager.pane_tail)}</pre></section>` : ""}
+    <section><h2>Run</h2><div><b id="title">${esc(s.title || s.run_id)}</b></div>
+      <div class="dim"><span id="run-id" class="mono">${esc(s.run_id)}</span> · <span class="badge ${esc(s.run_state)}" id="run-state">${esc(s.run_state)}</span>
+      · started ${esc(ago(s.started_at))} ago · took ${esc(span(s.started_at, s.finished_at))} · ${esc(s.manager.issue_url)}</div>
+      <div class="steps">${(s.phases || []).map(p => `<span class="${esc(p.state)}">${esc(p.name)}</span>`).join("")}</div></section>
+    <section><h2>Verdict</h2><div id="verdict"><span class="badge ${esc(verdict)}">${esc(s.verdict ? verdict : "no verdict yet")}</span>
+      ${esc((s.decision || {}).rationale || "")}</div>
+      ${s.culprit ? `<div style="margin-top:6px">culprit commit <code>${esc(s.culprit.slice(0, 12))}</code></div>` : ""}
+      ${(s.hypotheses || []).length ? "<ol>" + s.hypotheses.map(h => `<li>${esc(h.mechanism)} <span class="dim">(score ${esc(h.score)})</span>
+        ${h.evidence.map(e => `<div class="mono dim">${esc(e.file)}:${esc(e.line)}: ${esc(e.snippet)}</div>`).join("")}</li>`).join("") + "</ol>" : ""}</section>
+    ${final ? `<section class="md" id="final"><h2>Report</h2>${markdown(final)}</section>` : ""}
+    <section><h2>Workers</h2><table><tr><th style="width:60px">id</th><th style="width:140px">role</th><th style="width:80px">agent</th><th>status</th></tr>${workerRows(s, logs)}</table></section>
+    ${s.manager.pane_tail || managerLog ? `<section><h2>Manager</h2><pre class="pane" id="manager-pane">${esc(s.manager.pane_tail || managerLog)}</pre></section>` : ""}
     <section><h2>Artifacts</h2>${art}</section>
-    <section><h2>Steer</h2><div class="controls"><button id="stop">Stop run</button>
-      <input id="worker" value="manager" size="8"><input id="text" placeholder="text to type" size="30"><button id="send">Send</button></div></section>`;
-  $("stop").addEventListener("click", async () => { if (confirm("Stop " + s.run_id + "?")) { await post(`/api/runs/${s.run_id}/stop`); render(); } });
-  $("send").addEventListener("click", async () => { await post(`/api/runs/${s.run_id}/send`, {worker: $("worker").value, text: $("text").value}); });
+    ${ended ? "" : `<section><h2>Steer</h2><div class="controls"><button id="stop">Stop run</button>
+      <input id="worker" value="manager" size="8"><input id="text" placeholder="text to type" size="30"><button id="send">Send</button></div></section>`}`;
+  shownFor = ended ? s.run_id + s.finished_at : null;
+  if (!ended) {
+    $("stop").addEventListener("click", async () => { if (confirm("Stop " + s.run_id + "?")) { await post(`/api/runs/${s.run_id}/stop`); render(); } });
+    $("send").addEventListener("click", async () => { await post(`/api/runs/${s.run_id}/send`, {worker: $("worker").value, text: $("text").value}); });
+  }
 }
-function select(id) { selected = id; loadRuns(); render(); }
+function select(id) { selected = id; shownFor = null; if (location.hash.slice(1) !== id) history.replaceState(null, "", "#" + id); loadRuns(); render(); }
 function tick() { loadRuns(); render(); }
 $("tokform").addEventListener("submit", (e) => e.preventDefault());
+$("newform").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const body = {issue_url: $("nr-issue").value.trim(), repo_path: $("nr-repo").value.trim(), agent: $("nr-agent").value};
+  if ($("nr-fixed").value.trim()) body.fixed_ref = $("nr-fixed").value.trim();
+  $("nr-msg").textContent = "starting...";
+  const r = await fetch("/api/runs", {method: "POST", headers: headers(), body: JSON.stringify(body)});
+  const data = await r.json();
+  $("nr-msg").textContent = r.ok ? "started " + data.run_id : "error " + data.code + ": " + data.error;
+  if (r.ok) select(data.run_id);
+});
+window.addEventListener("hashchange", () => { const id = location.hash.slice(1); if (id && id !== selected) select(id); });
 const fromHash = location.hash.slice(1); if (fromHash) selected = fromHash;
-tick(); timer = setInterval(tick, 2000);
+tick(); setInterval(tick, 2000);
 </script></body></html>
 """
 
@@ -6436,7 +6522,7 @@ def resolve_run_ref(runs_root: Path, ref: str | None) -> str:
         raise UsageError(f"invalid run {ref[:80]!r}: give a run id, a prefix of one, or its tail")
     if ref in names:
         return ref
-    found = [n for n in names if n.startswith(ref) or n.startswith("run-" + ref) or n.endswith("-" + ref)]
+    found = [n for n in names if n.startswith(ref) or n.startswith("run-" + ref) or (len(ref) >= 4 and n.endswith(ref))]
     if len(found) == 1:
         return found[0]
     if not found:
@@ -6449,7 +6535,8 @@ def run_and_worker(args: argparse.Namespace, need_worker: bool = False) -> tuple
     """(run id, worker) from `[RUN] [WORKER]` positionals (a worker looks like manager or
     wN), --run-id and --worker; the run defaults to the latest."""
     run_ref, worker = getattr(args, "run_id", None), getattr(args, "worker", None)
-    for word in getattr(args, "target", None) or []:
+    target = getattr(args, "target", None) or []
+    for word in [target] if isinstance(target, str) else target:
         if WORKER_ID_RE.fullmatch(word) and worker is None:
             worker = word
         elif run_ref is None:

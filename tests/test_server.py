@@ -270,6 +270,28 @@ def _get(port):
         return None
 
 
+def png_colours(path):
+    """How many distinct pixel values a PNG screenshot has (a blank page has one or two)."""
+    import struct
+    import zlib
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, width = 8, b"", 0
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, _, depth, colour = struct.unpack(">IIBB", chunk[:10])
+            channels = {2: 3, 6: 4}.get(colour, 1)
+        elif kind == b"IDAT":
+            idat += chunk
+        pos += 12 + length
+    raw = zlib.decompress(idat)
+    stride = width * channels + 1
+    pixels = {raw[i:i + channels] for row in range(0, len(raw), stride) for i in range(row + 1, row + stride, channels * 7)}
+    return len(pixels)
+
+
 class DashboardBrowserTests(ServerCase):
     def test_dashboard_in_headless_chromium(self):
         browser = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -293,19 +315,31 @@ class DashboardBrowserTests(ServerCase):
                     f"--user-data-dir={shots / ('profile-' + run_id)}", "--enable-logging=stderr", "--v=0",
                     "--virtual-time-budget=4000", "--dump-dom", url]
             result = subprocess.run(argv, capture_output=True, text=True, timeout=90)
-            dom = result.stdout
+            dom = result.stdout.split("<script>")[0]  # what the page shows, not its code
             self.assertIn(run_id, dom)
+            self.assertIn("mean() crashes on an empty list", dom)  # titles, not file paths
+            self.assertIn('id="newform"', dom)
             if needle == "REPRODUCED":
                 self.assertIn('class="badge ok"', dom)
+                self.assertIn("<h1>mminions report: mean() crashes on an empty list</h1>", dom)  # final.md rendered
+                self.assertNotIn("# mminions report", dom)
+                self.assertNotIn('id="stop"', dom)  # no Stop/Send on an ended run
+                self.assertIn("w1.log (last lines)", dom)  # the worker's output stays readable
+                self.assertIn("phase repro", dom)  # the manager's log, inline
+                self.assertIn('href="/api/runs/' + run_id + '/artifacts/final.md"', dom)
+                self.assertNotIn("/artifacts/w3.log", dom)  # links only to artifacts that exist
+                self.assertRegex(dom, r'<span class="done">triage</span>')
             else:
                 self.assertIn(needle, dom)
+                self.assertIn('id="stop"', dom)
+                self.assertRegex(dom, r'<span class="current">repro</span>')
             console = [l for l in result.stderr.splitlines() if "CONSOLE" in l or "Uncaught" in l]
             self.assertEqual(console, [], "\n".join(console))
             subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                             "--disable-background-networking", f"--user-data-dir={shots / ('shot-' + run_id)}",
                             "--virtual-time-budget=4000", "--window-size=1280,800",
                             f"--screenshot={shots / (run_id + '.png')}", url], capture_output=True, timeout=90)
-            self.assertTrue((shots / (run_id + ".png")).exists())
+            self.assertGreater(png_colours(shots / (run_id + ".png")), 8, "the screenshot is blank")
             if os.environ.get("MMINIONS_KEEP_SCREENSHOTS"):
                 shutil.copy(shots / (run_id + ".png"), os.environ["MMINIONS_KEEP_SCREENSHOTS"])
 

@@ -1,0 +1,181 @@
+"""Everyday use from the command line: runs by short id, hints that paste, verdicts a
+script can use, one vocabulary, errors that say what to do."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import unittest
+from pathlib import Path
+
+from helpers import (GOOD_SCRIPT, MMINIONS_PY, candidate, fake_env, make_buggy_repo, mminions, private_socket, run_cli,
+                     run_dirs, temp_dir, wait_until, write_plan)
+
+
+def fake_runs(root: Path, names):
+    for name in names:
+        (root / name).mkdir(parents=True)
+    return root
+
+
+class RunRefTests(unittest.TestCase):
+    def test_latest_prefix_tail_and_errors(self):
+        root = fake_runs(temp_dir(self) / "runs", ["run-20260101000000-aaaa", "run-20260102000000-bbbb",
+                                                   "run-20260102000001-bbcc"])
+        resolve = mminions.resolve_run_ref
+        self.assertEqual(resolve(root, None), "run-20260102000001-bbcc")           # the latest
+        self.assertEqual(resolve(root, "run-20260101"), "run-20260101000000-aaaa")  # a prefix
+        self.assertEqual(resolve(root, "20260101"), "run-20260101000000-aaaa")      # without run-
+        self.assertEqual(resolve(root, "bbbb"), "run-20260102000000-bbbb")          # the tail
+        self.assertEqual(resolve(root, "000001-bbcc"), "run-20260102000001-bbcc")
+        with self.assertRaisesRegex(mminions.UsageError, "matches 2 runs"):
+            resolve(root, "2026010200")
+        with self.assertRaisesRegex(mminions.UsageError, "no run matches 'zzzz'"):
+            resolve(root, "zzzz")
+        with self.assertRaisesRegex(mminions.UsageError, "invalid run"):
+            resolve(root, "../etc")
+        with self.assertRaisesRegex(mminions.UsageError, "no runs under"):
+            resolve(temp_dir(self), None)
+
+    def test_hints_paste_as_invoked(self):
+        self.assertEqual(mminions.invocation("./mminions.pyz"), "./mminions.pyz")
+        self.assertEqual(mminions.invocation("dist/mminions.pyz"), "dist/mminions.pyz")
+        self.assertEqual(mminions.invocation("mminions.pyz"), "./mminions.pyz")
+        self.assertEqual(mminions.invocation("/x/mminions.py"), "python3 /x/mminions.py")
+        self.assertEqual(mminions.invocation("/usr/local/bin/mminions"), "mminions")
+        import argparse
+        args = argparse.Namespace(runs_root="/srv/triage/runs", tmux_socket="sock1")
+        hint = mminions.command_hint(args, "status", "run-x", "--watch")
+        self.assertTrue(hint.endswith("status run-x --watch --runs-root /srv/triage/runs --tmux-socket sock1"), hint)
+
+
+class ParserTests(unittest.TestCase):
+    def test_typos(self):
+        typo = run_cli("stauts")
+        self.assertEqual(typo.returncode, 2)
+        self.assertIn("did you mean 'status'?", typo.stderr)
+        hidden = run_cli("_bui")
+        self.assertNotIn("_builtin", hidden.stderr)
+        self.assertNotIn("_builtin", run_cli("--help").stdout)
+        flag = run_cli("status", "--bogus")
+        self.assertEqual(flag.returncode, 2)
+        self.assertIn("usage: mminions status", flag.stderr)
+        self.assertIn("unrecognized arguments: --bogus", flag.stderr)
+
+    def test_worker_state_agrees_with_its_exit_file(self):
+        root = temp_dir(self)
+        for code, want in (("0", "finished"), ("143", "stopped"), ("124", "timeout"), ("7", "failed")):
+            wdir = root / f"w{code}"
+            wdir.mkdir()
+            (wdir / "exit_code").write_text(code + "\n")
+            record = {"worker_id": "w1", "role": "REPRO_BUILDER", "worker_dir": str(wdir), "status": "stopped"}
+            self.assertEqual(mminions._worker_status(record), want, code)
+
+
+class VerdictCommandTests(unittest.TestCase):
+    def setUp(self):
+        self.root = temp_dir(self)
+        self.repo, self.issue, _ = make_buggy_repo(self.root)
+        self.runs = self.root / "runs"
+        self.socket = private_socket(self)
+        self.env = {"MMINIONS_WORKTREE_ROOT": str(self.root / "wt")}
+
+    def mm(self, *args, env=None, **kw):
+        return run_cli(*args, "--runs-root", str(self.runs), "--tmux-socket", self.socket,
+                       env=dict(self.env, **(env or {})), **kw)
+
+    def test_wait_status_list_and_one_line_json(self):
+        started = self.mm("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--agent", "builtin",
+                          "--min-workers", "1", "--verify-runs", "2", "--no-bisect", "--detach")
+        self.assertEqual(started.returncode, 0, started.stderr)
+        self.assertIn("wait for it: python3 ", started.stdout)
+        self.assertIn(f"--runs-root {self.runs}", started.stdout)  # the hint reaches the same runs
+        waited = self.mm("wait", "--json")  # the latest run, by default
+        self.assertEqual(waited.returncode, 0, waited.stderr)
+        self.assertEqual(len(waited.stdout.strip().splitlines()), 1)  # a pipe gets one line
+        doc = json.loads(waited.stdout)
+        self.assertEqual((doc["run_state"], doc["verdict"]), ("finished", "ok"))
+        status = self.mm("status", doc["run_id"][-4:], "--json")
+        self.assertEqual(set(json.loads(status.stdout)) - {"manager"}, set(doc) - {"manager"})  # one document shape
+        self.assertEqual(self.mm("status", "--exit-status").returncode, 0)
+        listed = json.loads(self.mm("list", "--json").stdout)
+        self.assertEqual(listed["count"], 1)
+        item = listed["runs"][0]
+        self.assertIn(item["state"], mminions.RUN_STATES)
+        self.assertIn(item["verdict"], mminions.VERDICTS)
+        self.assertEqual(item["title"], "mean() crashes on an empty list")
+        table = self.mm("list").stdout
+        self.assertIn("finished  ok", table)
+
+    def test_ctrl_c_while_waiting_exits_130_and_the_run_goes_on(self):
+        plan = write_plan(self.root / "plan.json", {"default": dict(
+            {"output": {"candidates": [candidate(GOOD_SCRIPT)], "notes": ""}}, sleep=30)})
+        env = dict(os.environ, **fake_env(plan, None, **self.env))
+        started = subprocess.run([sys.executable, str(MMINIONS_PY), "run", "--issue-file", str(self.issue), "--repo-path",
+                                  str(self.repo), "--agent", "codex", "--no-triage", "--no-bisect", "--detach", "--json",
+                                  "--runs-root", str(self.runs), "--tmux-socket", self.socket],
+                                 env=env, capture_output=True, text=True, timeout=60)
+        run_id = json.loads(started.stdout)["run_id"]
+        self.addCleanup(self.mm, "stop", run_id)
+        waiter = subprocess.Popen([sys.executable, str(MMINIONS_PY), "wait", run_id, "--runs-root", str(self.runs),
+                                   "--tmux-socket", self.socket], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        waiter.send_signal(signal.SIGINT)
+        out, err = waiter.communicate(timeout=20)
+        self.assertEqual(waiter.returncode, 130, err)
+        self.assertIn(f"run {run_id} goes on", err)
+        self.assertIn("stop it with", err)
+        self.assertEqual(json.loads(self.mm("status", run_id, "--json").stdout)["run_state"], "running")
+        windows = subprocess.run(["tmux", "-L", self.socket, "list-windows", "-a", "-F", "#{window_name}"],
+                                 capture_output=True, text=True).stdout.split()
+        self.assertIn("manager", windows)  # windows are named by role, not `bash`
+        self.assertTrue(any(w.startswith("w1-repro-") for w in windows), windows)
+        attach = self.mm("attach", run_id)  # no terminal here, but the hint comes first
+        self.assertIn("detach with Ctrl-b then d", attach.stderr)
+        unknown = self.mm("logs", run_id, "w7")
+        self.assertEqual(unknown.returncode, 2)
+        self.assertIn("has no worker w7; it has: manager, w1", unknown.stderr)
+
+    def test_send_refuses_control_characters(self):
+        result = self.mm("send", "--text", "echo hi\x1b[A")
+        self.assertEqual(result.returncode, 2)
+        self.assertTrue("control characters" in result.stderr or "no runs under" in result.stderr, result.stderr)
+
+
+class ApiRunTests(unittest.TestCase):
+    """POST /api/runs gets the options, defaults and checks of `run` (one table)."""
+
+    def setUp(self):
+        self.root = temp_dir(self)
+        self.repo, self.issue, _ = make_buggy_repo(self.root)
+        self.settings = mminions.ServerSettings(runs_root=self.root / "runs", allowed_roots=[self.root],
+                                                tmux_socket=private_socket(self),
+                                                env=dict(os.environ, MMINIONS_WORKTREE_ROOT=str(self.root / "wt"),
+                                                         GITHUB_API_URL="http://127.0.0.1:9"))
+
+    def test_api_run_has_the_cli_defaults_and_a_deadline(self):
+        doc = mminions.api_start_run({"issue_file": self.issue.read_text(), "repo_path": str(self.repo),
+                                      "agent": "builtin", "bisect": False, "verify_runs": 2}, self.settings)
+        run_dir = self.settings.runs_root / doc["run_id"]
+        cfg = json.loads((run_dir / "config.json").read_text())
+        self.assertEqual(cfg["max_runtime"], 3 * 300 + 120 + 600)  # the same derived default as the CLI
+        self.assertEqual((cfg["bisect"], cfg["verify_runs"], cfg["min_workers"]), (False, 2, 2))
+        self.assertTrue(wait_until(lambda: (run_dir / "run_done.json").exists(), 60))
+
+    def test_api_errors(self):
+        with self.assertRaisesRegex(mminions.HTTPError, "unknown field 'agent_cmd'") as ctx:
+            mminions.api_start_run({"issue_url": "o/r#1", "repo_path": str(self.repo), "agent_cmd": "sh"}, self.settings)
+        with self.assertRaises(mminions.HTTPError) as ctx:
+            mminions.api_start_run({"issue_url": "o/r#1", "repo_path": str(self.repo)}, self.settings)
+        self.assertEqual(ctx.exception.code, 502)  # GitHub unreachable: not the caller's fault
+        self.assertEqual(run_dirs(self.settings.runs_root), [])  # a refused POST makes no run directory
+        schema = mminions.OPENAPI["paths"]["/api/runs"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        self.assertEqual(set(schema["properties"]) - {"issue_url", "issue_file", "repo_path"},
+                         {o.field for o in mminions.RUN_OPTIONS if o.api})
+
+
+if __name__ == "__main__":
+    unittest.main()
