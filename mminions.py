@@ -223,6 +223,16 @@ def read_json(path: Path | str, default: Any = None) -> Any:
                             "remove or repair it") from None
 
 
+@contextlib.contextmanager
+def locked(path: Path | str) -> Iterable[None]:
+    """Hold an exclusive flock on ``path`` (created if missing) for the block: the one way
+    mminions serialises processes over a file (sessions, finishing a run, issue locks)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
 def append_jsonl(path: Path | str, record: dict) -> None:
     """Append one JSON line, fsync'd; safe when several processes append."""
     line = (json.dumps(record, sort_keys=True, default=str) + "\n").encode("utf-8")
@@ -343,6 +353,19 @@ class RunPaths:
     final_md = property(lambda self: self._p("final.md"))
     run_done_json = property(lambda self: self._p("run_done.json"))
     manager_log = property(lambda self: self._p("manager.log"))
+    checkout_before_json = property(lambda self: self._p("checkout_before.json"))
+    report_json = property(lambda self: self._p("report.json"))
+    bisect_steps_txt = property(lambda self: self._p("triage", "bisect_steps.txt"))
+    bisect_oracle_sh = property(lambda self: self._p("triage", "bisect_oracle.sh"))
+    bisect_step_out = property(lambda self: self._p("triage", "bisect_step.out"))
+    finish_lock = property(lambda self: self._p(".finish.lock"))
+    sessions_lock = property(lambda self: self._p(".sessions.lock"))
+    stop_requested = property(lambda self: self._p(".stop-requested"))
+    fault_fired = property(lambda self: self._p(".fault-fired"))
+    # beside the run directories, shared by every run of the runs root
+    index_jsonl = property(lambda self: self.runs_root / "index.jsonl")
+    locks_dir = property(lambda self: self.runs_root / "locks")
+    sweeps_json = property(lambda self: self.runs_root / "sweeps.json")
 
     def worker_dir(self, wid: str) -> Path:
         return self.workers_dir / validate_worker_id(wid)
@@ -726,10 +749,7 @@ def worktree_lock(repo: str | Path) -> Iterable[None]:
     `git worktree add` calls race on .git/worktrees/, and a prune can eat a worktree that
     another run is still creating."""
     key = hashlib.sha256(os.path.realpath(repo).encode()).hexdigest()[:16]
-    lock_dir = worktrees_root() / ".locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with open(lock_dir / f"{key}.lock", "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+    with locked(worktrees_root() / ".locks" / f"{key}.lock"):
         yield
 
 
@@ -788,8 +808,23 @@ def checkout_fingerprint(repo: str | Path, runner: Runner = run_cmd,
 
 
 def fingerprint_diff(before: dict, after: dict) -> list[str]:
-    """Human-readable list of what changed in the user's checkout (empty = untouched)."""
-    return [f"{key} changed" for key in sorted(before) if before.get(key) != after.get(key)]
+    """What changed in the user's checkout, line by line (empty = untouched).
+
+    >>> fingerprint_diff({"head": "a", "status": ""}, {"head": "b", "status": "?? EVIL.txt\\n"})
+    ['head changed: a -> b', 'status: + ?? EVIL.txt']
+    """
+    out = []
+    for key in sorted(before):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if isinstance(old, str) and isinstance(new, str) and ("\n" in old + new or key in ("status", "branches", "stash")):
+            gone = [l for l in old.splitlines() if l not in new.splitlines()]
+            came = [l for l in new.splitlines() if l not in old.splitlines()]
+            out += [f"{key}: - {l}" for l in gone[:10]] + [f"{key}: + {l}" for l in came[:10]]
+        else:
+            out.append(f"{key} changed: {old} -> {new}")
+    return out
 
 
 
@@ -3521,6 +3556,22 @@ def select_candidate(entries: Sequence[dict], f2p: dict[str, bool | None] | None
     return usable[0] if usable else None
 
 
+def fail_to_pass_of(selected: dict, reference: dict) -> tuple[bool | None, dict | None]:
+    """Whether the selected reproducer passes where the bug is absent, and that reference:
+    the fix (--fixed-ref), else a good commit it passes at (--good or found); a --good
+    that fails the same way says no; nothing known says None."""
+    fixed = selected.get("fixed_ref")
+    if fixed:
+        return bool(fixed["passes"]), {"kind": "fix", "ref": fixed["ref"], "sha": fixed["sha"]}
+    if reference.get("good"):
+        good = reference["good"]
+        return True, {"kind": "good", "ref": good["label"], "sha": good["sha"]}
+    for item in reference.get("searched", []):
+        if item["label"].startswith("--good") and item["result"] == "bad":
+            return False, {"kind": "good", "ref": item["label"], "sha": item["sha"]}
+    return None, None
+
+
 def candidate_key(cand: dict) -> str:
     """Identical candidates (same script, setup and oracle) are verified once."""
     return hashlib.sha256(json.dumps([cand.get("script", ""), cand.get("setup_commands", []),
@@ -4288,13 +4339,9 @@ def issue_key_for(issue_url: str | None, issue_file: str | None, issue: dict | N
     return "file:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def index_path(runs_root: Path | str) -> Path:
-    return Path(runs_root) / "index.jsonl"
-
-
 def find_finished_run(runs_root: Path, key: str, sha: str) -> dict | None:
     """The newest run of this issue at this commit that ran to a verdict (index lookup)."""
-    for record in reversed(read_jsonl(index_path(runs_root))):
+    for record in reversed(read_jsonl(Path(runs_root) / "index.jsonl")):
         if record.get("issue_key") == key and record.get("target_sha") == sha \
                 and record.get("status") in ("ok", "needs-human", "not-specific") \
                 and (Path(runs_root) / str(record.get("run_id")) / "run_done.json").exists():
@@ -4343,7 +4390,7 @@ def run_is_live(runs_root: Path, run_id: str, live_sessions: set[str] | None) ->
 
 
 def lock_file_for(runs_root: Path, key: str) -> Path:
-    return Path(runs_root) / "locks" / (hashlib.sha256(key.encode("utf-8")).hexdigest()[:24] + ".lock")
+    return Path(runs_root) / "locks" / (hashlib.sha256(key.encode("utf-8")).hexdigest()[:24] + ".lock")  # RunPaths.locks_dir
 
 
 def claim_issue(runs_root: Path, key: str, run_id: str, live: Callable[[], set[str] | None],
@@ -4383,7 +4430,7 @@ def fault_point(run: "Run", name: str) -> None:
     SIGKILL once per run at that point (a marker file keeps a resumed manager alive)."""
     if run.env.get("MMINIONS_FAULT") != name:
         return
-    marker = run.paths.run_dir / ".fault-fired"
+    marker = run.paths.fault_fired
     if marker.exists():
         return
     marker.write_text(name)
@@ -4422,19 +4469,50 @@ def log_line(paths: RunPaths, echo: bool = True) -> Callable[[str], None]:
 
 
 def load_sessions(paths: RunPaths) -> dict:
-    data = read_json(paths.sessions_json, None)
-    return data if isinstance(data, dict) else {"run_id": paths.run_id, "manager": {}, "workers": []}
+    """sessions.json as a dict with a manager dict and a list of worker dicts, whatever is
+    (or is not) on disk: one broken file never breaks the readers."""
+    data: Any = None
+    with contextlib.suppress(MminionsError):
+        data = read_json(paths.sessions_json, None)
+    data = data if isinstance(data, dict) else {}
+    data["run_id"] = paths.run_id
+    data["manager"] = data.get("manager") if isinstance(data.get("manager"), dict) else {}
+    workers = data.get("workers") if isinstance(data.get("workers"), list) else []
+    data["workers"] = [w for w in workers if isinstance(w, dict) and isinstance(w.get("worker_id"), str)]
+    return data
+
+
+def update_sessions(paths: RunPaths, change: Callable[[dict], Any]) -> dict:
+    """Read, change, write sessions.json under its lock: the manager, `stop` and `gc`
+    update it from different processes."""
+    with locked(paths.sessions_lock):
+        sessions = load_sessions(paths)
+        change(sessions)
+        atomic_write_json(paths.sessions_json, sessions)
+    return sessions
 
 
 def update_worker_record(paths: RunPaths, wid: str, **fields: Any) -> None:
-    sessions = load_sessions(paths)
-    for worker in sessions["workers"]:
-        if worker["worker_id"] == wid:
-            worker.update(fields)
-            break
-    else:
+    def change(sessions: dict) -> None:
+        for worker in sessions["workers"]:
+            if worker["worker_id"] == wid:
+                worker.update(fields)
+                return
         sessions["workers"].append({"worker_id": wid, **fields})
-    atomic_write_json(paths.sessions_json, sessions)
+    update_sessions(paths, change)
+
+
+def candidate_records(paths: RunPaths) -> list[dict]:
+    """repro/candidates/<wid>.json of every worker that got that far, in worker order (the
+    one place that lists them)."""
+    out = []
+    for path in sorted(paths.candidates_dir.glob("w*.json"), key=lambda p: int(p.stem[1:]) if p.stem[1:].isdigit() else 0):
+        data: Any = None
+        with contextlib.suppress(MminionsError):
+            data = read_json(path, None)
+        if isinstance(data, dict):
+            out.append(data)
+    return out
 
 
 def phases_done(paths: RunPaths) -> set[str]:
@@ -4443,9 +4521,8 @@ def phases_done(paths: RunPaths) -> set[str]:
 
 def mark_phase(run: Run, phase: str, status: str, **fields: Any) -> None:
     append_event(run.paths.run_dir, "phase", phase=phase, status=status, **fields)
-    sessions = load_sessions(run.paths)
-    sessions["phase"] = phase if status == "started" else sessions.get("phase", phase)
-    atomic_write_json(run.paths.sessions_json, sessions)
+    update_sessions(run.paths, lambda sessions: sessions.update(phase=phase if status == "started"
+                                                                 else sessions.get("phase", phase)))
     if status == "started":
         run.log(f"phase {phase}")
         fault_point(run, f"phase:{phase}")
@@ -4635,12 +4712,8 @@ def verify_in_fresh_worktree(run: Run, cand: dict, sha: str | None = None, runs:
 
 
 def load_candidate_entries(paths: RunPaths) -> list[dict]:
-    entries = []
-    for path in sorted(paths.candidates_dir.glob("w*.json")):
-        data = read_json(path, {}) or {}
-        for item in data.get("candidates", []):
-            entries.append(dict(item, worker_id=data.get("worker_id")))
-    return entries
+    return [dict(item, worker_id=data.get("worker_id")) for data in candidate_records(paths)
+            for item in data.get("candidates", []) if isinstance(item, dict)]
 
 
 def process_repro_worker(run: Run, files: WorkerFiles, state: str, code: int | None,
@@ -4672,8 +4745,7 @@ def process_repro_worker(run: Run, files: WorkerFiles, state: str, code: int | N
 
 def earlier_attempts(paths: RunPaths) -> list[str]:
     lines = []
-    for path in sorted(paths.candidates_dir.glob("w*.json")):
-        data = read_json(path, {}) or {}
+    for data in candidate_records(paths):
         for reason in data.get("rejections", []):
             lines.append(f"{data.get('worker_id')}: output rejected: {reason}")
         for item in data.get("candidates", []):
@@ -5155,7 +5227,7 @@ def bisect_step(run_dir: Path, worktree: Path, output: Path | None = None, rc: i
         result, path = run_oracle(cand, worktree, cfg.verify_timeout)
     code = classify_oracle_result(result, cand["claimed_failure_signature"], subject.get("failure"), worktree, path)
     sha = git(worktree, "rev-parse", "HEAD", check=False).stdout.strip()
-    with open(run_dir / "triage" / "bisect_steps.txt", "a", encoding="utf-8") as fh:
+    with open(RunPaths(run_dir.parent, run_dir.name).bisect_steps_txt, "a", encoding="utf-8") as fh:
         fh.write(f"{sha} {BISECT_VERDICTS[code]} {result.returncode}\n")
     return code
 
@@ -5206,15 +5278,15 @@ def phase_bisect(run: Run) -> None:
         atomic_write_json(run.paths.bisect_input_json, {"candidate": cand, "failure": failure, "reproducer": which})
         saved = run.paths.triage_dir / f"bisect_repro.{re.sub(r'[^A-Za-z0-9]', '', ext) or 'txt'}"
         atomic_write_text(saved, cand["script"])
-        steps_file = run.paths.triage_dir / "bisect_steps.txt"
+        steps_file = run.paths.bisect_steps_txt
         steps_file.unlink(missing_ok=True)
         repro = repro_path(worktree, ext)
-        wrapper = run.paths.triage_dir / "bisect_oracle.sh"
+        wrapper = run.paths.bisect_oracle_sh
         atomic_write_text(wrapper, BISECT_ORACLE_SH.format(
             run_id=cfg.run_id, worktree=q(str(worktree)), python=q(sys.executable), import_roots=q(IMPORT_ROOTS_PY),
             pydir=q(os.path.dirname(sys.executable)), saved=q(str(saved)),
             repro=q(str(repro)), timeout=int(cfg.verify_timeout), oracle=q(render_oracle(cand["oracle_command"], repro)),
-            out=q(str(run.paths.triage_dir / "bisect_step.out")), steps=q(str(steps_file)),
+            out=q(str(run.paths.bisect_step_out)), steps=q(str(steps_file)),
             self_cmd=" ".join(q(a) for a in (cfg.self_cmd or self_command())), run_dir=q(str(run.paths.run_dir))), 0o755)
         git(worktree, "bisect", "start", cfg.target_sha, good["sha"], runner=run.runner)
         fault_point(run, "bisect")
@@ -5262,216 +5334,6 @@ def phase_bisect(run: Run) -> None:
         run.log(f"bisect: {doc.get('summary', doc['status'])}")
 
 
-def github_link(issue: dict, sha: str, rel: str, line: int) -> str | None:
-    slug = issue.get("repo_slug")
-    if slug and issue.get("source") == "github":
-        return f"https://github.com/{slug}/blob/{sha}/{rel}#L{line}"
-    return None
-
-
-def fail_to_pass_of(selected: dict, reference: dict) -> tuple[bool | None, dict | None]:
-    """Whether the selected reproducer passes where the bug is absent, and that reference:
-    the fix (--fixed-ref), else a good commit it passes at (--good or found); a --good
-    that fails the same way says no; nothing known says None."""
-    fixed = selected.get("fixed_ref")
-    if fixed:
-        return bool(fixed["passes"]), {"kind": "fix", "ref": fixed["ref"], "sha": fixed["sha"]}
-    if reference.get("good"):
-        good = reference["good"]
-        return True, {"kind": "good", "ref": good["label"], "sha": good["sha"]}
-    for item in reference.get("searched", []):
-        if item["label"].startswith("--good") and item["result"] == "bad":
-            return False, {"kind": "good", "ref": item["label"], "sha": item["sha"]}
-    return None, None
-
-
-def build_decision(run: Run, status: str, rationale: str, extra_diagnostics: Sequence[str] = ()) -> dict:
-    paths = run.paths
-    selected = read_json(paths.selected_candidate_json, None)
-    f2p, reference = fail_to_pass_of(selected, read_json(paths.reference_json, {}) or {}) if selected else (None, None)
-    table, diagnostics = [], list(extra_diagnostics)
-    for path in sorted(paths.candidates_dir.glob("w*.json")):
-        data = read_json(path, {}) or {}
-        if data.get("diagnostic"):
-            diagnostics.append(data["diagnostic"] + ("\n" + "; ".join(data.get("rejections", [])) if data.get("rejections") else ""))
-        for item in data.get("candidates", []):
-            v = item["verification"]
-            table.append({"candidate_id": item["candidate"]["candidate_id"], "worker_id": data.get("worker_id"),
-                          "status": v["status"], "origin": v.get("origin"),
-                          "matched_runs": v.get("matched_runs", 0), "total_runs": v.get("total_runs", 0),
-                          "reasons": v.get("reasons", []), "report_match": v.get("report_match"),
-                          "checks_behaviour": checks_behaviour(item["candidate"].get("script", ""))})
-    hyp = read_json(paths.hypotheses_json, {}) or {}
-    diagnostics += hyp.get("diagnostics", [])
-    bisect = read_json(paths.bisect_json, {}) or {}
-    top = hyp.get("hypotheses", [])[:3]
-    targets = _unique(f"{e['file']}:{e['line']}" for h in top for e in h["evidence"])
-    for event in read_events(paths.run_dir):
-        if event.get("kind") == "note":
-            diagnostics.append(event["text"])
-    return {
-        "run_id": run.cfg.run_id, "status": status, "rationale": rationale,
-        "selected_candidate_id": selected["candidate"]["candidate_id"] if selected else None,
-        "selected_candidate": selected, "verification": table, "diagnostics": _unique(diagnostics),
-        "fail_to_pass": f2p, "reference": reference,
-        "matches_report": ((selected or {}).get("verification", {}).get("report_match") or {}).get("matches"),
-        "culprit_commit": bisect.get("first_bad"), "next_fix_targets": targets[:5],
-        "top_hypotheses": [h["hypothesis_id"] for h in top], "decided_at": utc_now(),
-    }
-
-
-def how_to_run(cand: dict, pythonpath: Sequence[str]) -> list[str]:
-    """The shell lines that run a reproducer saved as repro.<ext> from the repository root:
-    one text for final.md and the issue comment."""
-    ext = cand.get("file_extension", "py")
-    env = f"PYTHONPATH={':'.join(pythonpath)} " if ext == "py" else ""
-    return [*(f"{cmd}  # setup" for cmd in cand.get("setup_commands", [])),
-            env + render_oracle(cand["oracle_command"], Path(f"repro.{ext}"))]
-
-
-def render_final_md(run: Run, decision: dict) -> str:
-    paths, cfg = run.paths, run.cfg
-    issue = read_json(paths.issue_json, {}) or {}
-    out = [f"# mminions report: {issue.get('title') or cfg.run_id}", ""]
-    if issue.get("issue_url"):
-        out += [f"Issue: {issue['issue_url']}", ""]
-    verdict = {"ok": "REPRODUCED: mminions verified a reproducer",
-               "not-specific": "NOT SPECIFIC: the verified reproducer also fails where the bug is absent",
-               "needs-human": "NOT REPRODUCED: needs a human",
-               "stopped": "STOPPED", "failed": "FAILED"}.get(decision["status"], decision["status"])
-    out += [f"**Verdict: {verdict}.** {decision['rationale']}", "",
-            f"Run `{cfg.run_id}` at `{cfg.target_sha[:12] or cfg.ref}` of `{cfg.repo_path}`.", ""]
-    selected = decision.get("selected_candidate")
-    if selected:
-        cand, v = selected["candidate"], selected["verification"]
-        ext = cand.get("file_extension", "py")
-        mini = read_json(paths.minimize_json, {}) or {}
-        script = cand["script"]
-        mpath = paths.minimal_repro(ext)
-        if mpath.exists():
-            script = mpath.read_text(encoding="utf-8")
-        name = f"repro.{ext}"
-        out += ["## Reproducer", "",
-                f"Verified by mminions: failed with `{cand['claimed_failure_signature']}` in "
-                f"{v['matched_runs']} of {v['total_runs']} runs (origin: {v.get('origin') or 'unknown'}).", ""]
-        match = v.get("report_match") or {}
-        if match.get("how"):
-            out += [("**Verified but different from the report:** it " if match.get("matches") is False
-                     else "Compared with the report: ") + match["how"] + ".", ""]
-        reference = decision.get("reference") or {}
-        if decision.get("fail_to_pass"):
-            out += [f"Fail-to-pass: it passes at {reference['ref']} (`{reference['sha'][:12]}`), where the bug is absent.", ""]
-        elif decision.get("fail_to_pass") is False:
-            out += [f"**Not fail-to-pass:** it also fails at {reference['ref']} (`{reference['sha'][:12]}`), where the "
-                    "bug should be absent, so it does not tell the bug apart.", ""]
-        else:
-            out += ["Fail-to-pass was not checked: no commit where the bug is absent was known "
-                    "(give `--fixed-ref` or `--good`).", ""]
-        if mini.get("status") == "minimized":
-            how = (f"every reduction checked to fail here and pass at {', '.join(r['label'] for r in mini.get('references', []))}"
-                   if mini.get("mode") == "reference" else
-                   "conservatively: no fix to check against, so every check and what it depends on was kept and "
-                   "the failure stayed identical")
-            out += [f"Minimized from {mini['before']['lines']} to {mini['after']['lines']} lines ({how}).", ""]
-        elif mini.get("status") in ("unchanged", "rejected"):
-            out += [f"Not minimized: {mini.get('reason', mini['status'])}.", ""]
-        out += [f"```{'python' if ext == 'py' else ext}", script.rstrip("\n"), "```", "",
-                "Run it from the repository root:", "", "```sh",
-                f"cat > {name} <<'EOF'\n{script.rstrip(chr(10))}\nEOF" if len(script) < 4000 else f"# save the script above as {name}",
-                *how_to_run(cand, v.get("pythonpath") or ["."]), "```", ""]
-    culprit = decision.get("culprit_commit")
-    bisect = read_json(paths.bisect_json, {}) or {}
-    if culprit:
-        out += ["## Culprit commit", "", f"`{culprit['sha'][:12]}` {culprit.get('subject', '')} "
-                f"({culprit.get('author', '')}, {culprit.get('date', '')})", ""]
-        if culprit.get("stat"):
-            out += ["```", culprit["stat"].rstrip(), "```", ""]
-    elif bisect.get("status"):
-        out += ["## Culprit commit", "", bisect.get("summary", bisect["status"]), ""]
-    if bisect.get("reproducer") and bisect.get("good"):
-        out += [f"Bisect ran {bisect['reproducer']} from `{bisect['good'][:12]}` to `{bisect['bad'][:12]}`.", ""]
-    for note in bisect.get("notes", []):
-        out += [f"- {note}"]
-    if bisect.get("notes"):
-        out.append("")
-    hyp = read_json(paths.hypotheses_json, {}) or {}
-    if hyp.get("hypotheses"):
-        out += ["## Top hypotheses", ""]
-        for i, h in enumerate(hyp["hypotheses"][:3], 1):
-            # listed by the rank mminions gave them, and that rank is what is shown first
-            out.append(f"{i}. {h['mechanism']} (rank score {h.get('score', 0):.2f}; the worker's confidence "
-                       f"{h.get('confidence', 0):.2f}"
-                       + (f"; agreed by {', '.join(h['agreeing_workers'])}" if h.get("agreeing_workers") else "") + ")")
-            for e in h["evidence"]:
-                link = github_link(issue, cfg.target_sha, e["file"], e["line"])
-                where = f"[{e['file']}:{e['line']}]({link})" if link else f"`{e['file']}:{e['line']}`"
-                out.append(f"   - {where}: `{e['snippet']}`")
-        out.append("")
-        if decision.get("next_fix_targets"):
-            out += ["Suggested next steps: look first at " + ", ".join(f"`{t}`" for t in decision["next_fix_targets"]) + ".", ""]
-    if decision["verification"]:
-        out += ["## What was tried", "", "| candidate | worker | kind | result | runs | why |",
-                "| --- | --- | --- | --- | --- | --- |"]
-        for row in decision["verification"]:
-            why = "; ".join(row["reasons"]).replace("|", "\\|").replace("\n", " ") or "-"
-            kind = "checks behaviour" if row.get("checks_behaviour") else "only crashes"
-            out.append(f"| {row['candidate_id']} | {row['worker_id']} | {kind} | {row['status']} | "
-                       f"{row['matched_runs']}/{row['total_runs']} | {_clip(why, 300)} |")
-        out.append("")
-    notes = []
-    for path in sorted(paths.candidates_dir.glob("w*.json")):
-        data = read_json(path, {}) or {}
-        if data.get("notes"):
-            notes.append(f"- {data['worker_id']} ({data.get('backend')}): " + data["notes"].replace("\n", "\n  "))
-    if notes and decision["status"] != "ok":
-        out += ["## What the workers found", "", *notes, ""]
-    if decision["diagnostics"]:
-        out += ["## Diagnostics", ""]
-        for d in decision["diagnostics"]:
-            first, _, rest = d.partition("\n")
-            out.append(f"- {first}")
-            if rest.strip():
-                out += ["  ```", *("  " + l for l in rest.splitlines()), "  ```"]
-        out.append("")
-    return "\n".join(out).rstrip() + "\n"
-
-
-def finish_run(run: Run, status: str, rationale: str, diagnostics: Sequence[str] = (),
-               before_done: Callable[[Run, dict], None] | None = None) -> dict:
-    """decision.json, final.md, then run_done.json last; only the first finisher writes."""
-    paths = run.paths
-    if not paths.run_dir.is_dir():  # deleted under us (gc, a user): never recreate it
-        return {"run_id": run.cfg.run_id, "status": status, "exit_code": DECISION_EXIT.get(status, EXIT_INTERNAL)}
-    lock = paths.run_dir / ".finish.lock"
-    with open(lock, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        done = read_json(paths.run_done_json, None)
-        if done:
-            return done
-        decision = build_decision(run, status, rationale, diagnostics)
-        atomic_write_json(paths.decision_json, decision)
-        atomic_write_text(paths.final_md, render_final_md(run, decision))
-        if before_done:
-            before_done(run, decision)
-        title = (read_json(paths.config_json, {}) or {}).get("title", "")
-        done = {"run_id": run.cfg.run_id, "status": status, "exit_code": DECISION_EXIT.get(status, EXIT_INTERNAL),
-                "decision": str(paths.decision_json), "final_md": str(paths.final_md), "title": title,
-                "finished_at": utc_now(), "issue_url": run.cfg.issue_url or run.cfg.issue_file}
-        atomic_write_json(paths.run_done_json, done)
-        append_event(paths.run_dir, "run_done", status=status)
-        if run.cfg.issue_key:
-            with contextlib.suppress(OSError):
-                append_jsonl(index_path(paths.runs_root), {
-                    "run_id": run.cfg.run_id, "issue_key": run.cfg.issue_key, "target_sha": run.cfg.target_sha,
-                    "status": status, "exit_code": done["exit_code"], "finished_at": done["finished_at"]})
-            release_issue(paths.runs_root, run.cfg.issue_key, run.cfg.run_id)
-        sessions = load_sessions(paths)
-        sessions.setdefault("manager", {})["status"] = "finished"
-        sessions["phase"] = "done"
-        atomic_write_json(paths.sessions_json, sessions)
-        return done
-
-
 def cleanup_run(run: Run) -> None:
     """Kill every worker session of the run and remove every worktree."""
     for record in load_sessions(run.paths)["workers"]:
@@ -5491,90 +5353,61 @@ def cleanup_run(run: Run) -> None:
         remove_run_worktrees(run.cfg.repo_path, run.cfg.run_id, run.runner)
 
 
-def render_issue_comment(run: Run, decision: dict) -> str:
-    """The comment posted on the issue: the verdict and what a maintainer needs, built
-    only from the decision (never from the environment, logs or local paths)."""
-    issue = read_json(run.paths.issue_json, {}) or {}
-    ok = decision["status"] == "ok"
-    heading = {"ok": "reproduced", "not-specific": "a failure verified, but not specific to this bug"}
-    out = [REPORT_MARKER, f"### mminions: {heading.get(decision['status'], 'not reproduced yet')}", ""]
-    selected = decision.get("selected_candidate")
-    if ok and selected:
-        cand, v = selected["candidate"], selected["verification"]
-        ext = cand.get("file_extension", "py")
-        mini = run.paths.minimal_repro(ext)
-        script = mini.read_text(encoding="utf-8") if mini.exists() else cand["script"]
-        times = "every time" if v["status"] == "reproduced" else f"in {v['matched_runs']} of them (flaky)"
-        out += [f"Verified by re-running it {v['total_runs']} times in a clean checkout of "
-                f"`{run.cfg.target_sha[:12]}`: it fails with `{cand['claimed_failure_signature']}` {times}.", "",
-                f"```{'python' if ext == 'py' else ext}", script.rstrip("\n"), "```", "",
-                f"Save it as `repro.{ext}` and run it from the repository root:", "", "```sh",
-                *how_to_run(cand, v.get("pythonpath") or ["."]), "```", ""]
-    else:
-        out += ["mminions could not verify a reproducer from this report. A runnable snippet and the full "
-                "error output (traceback) would help.", ""]
-        tried = decision.get("verification") or []
-        if tried:
-            out += ["What was tried:", ""] + [f"- `{r['candidate_id']}`: {r['status']}" for r in tried[:5]] + [""]
-    culprit = decision.get("culprit_commit")
-    if culprit:
-        out += [f"**Culprit commit:** {culprit['sha'][:12]} {culprit.get('subject', '')}", ""]
-    hyp = read_json(run.paths.hypotheses_json, {}) or {}
-    if hyp.get("hypotheses"):
-        top = hyp["hypotheses"][0]
-        where = ", ".join(f"[{e['file']}:{e['line']}]({github_link(issue, run.cfg.target_sha, e['file'], e['line'])})"
-                          if github_link(issue, run.cfg.target_sha, e["file"], e["line"]) else f"`{e['file']}:{e['line']}`"
-                          for e in top["evidence"][:3])
-        out += [f"**Top hypothesis:** {top['mechanism']} ({where})", ""]
-    out.append(f"<sub>mminions {VERSION} · run {run.cfg.run_id}</sub>")
-    return "\n".join(out) + "\n"
+@dataclass
+class RunFacts:
+    """Everything a run's verdict and its reports are made from, read once from its
+    directory; the decision, final.md and the issue comment are pure functions of these."""
+
+    run_id: str
+    target_sha: str = ""
+    ref: str = "HEAD"
+    repo_path: str = ""
+    issue: dict = field(default_factory=dict)
+    selected: dict | None = None
+    reference: dict = field(default_factory=dict)
+    minimize: dict = field(default_factory=dict)
+    minimal_script: str | None = None
+    bisect: dict = field(default_factory=dict)
+    hypotheses: dict = field(default_factory=dict)
+    candidate_files: list[dict] = field(default_factory=list)  # repro/candidates/<wid>.json, by worker
+    workers: list[dict] = field(default_factory=list)          # sessions.json's workers
+    notes: list[str] = field(default_factory=list)             # the run's "note" events
 
 
-def report_to_issue(run: Run, decision: dict) -> None:
-    """--report comment: one comment per issue (edited on later runs), labels if asked.
-    Any API error is a diagnostic; it never changes the verdict."""
-    cfg = run.cfg
-    if cfg.report != "comment" or decision["status"] not in ("ok", "needs-human", "not-specific"):
-        return
-    issue = read_json(run.paths.issue_json, {}) or {}
-    record: dict[str, Any] = {"posted": False}
-    try:
-        if issue.get("source") != "github" or not issue.get("repo_slug"):
-            raise GitHubError("the issue did not come from GitHub (--issue-url): nothing to comment on")
-        owner, name = issue["repo_slug"].split("/", 1)
-        ref = parse_issue_url(issue["issue_url"])
-        api = default_api_url(ref, cfg.github_api_url, run.env)
-        token = resolve_token(run.env, run.runner)
-        record.update(github_upsert_comment(api, owner, name, int(issue["issue_number"]),
-                                            render_issue_comment(run, decision), token))
-        record["posted"] = True
-        ok = decision["status"] == "ok"
-        add = [l for l in ([cfg.label_reproduced] if ok else [cfg.label_needs_info]) if l]
-        remove = [l for l in ([cfg.label_needs_info] if ok else [cfg.label_reproduced]) if l]
-        if add or remove:
-            github_set_labels(api, owner, name, int(issue["issue_number"]), add, remove, token)
-            record["labels"] = {"added": add, "removed": remove}
-    except MminionsError as exc:
-        record["error"] = str(exc)
-        decision["diagnostics"] = _unique(decision["diagnostics"] + [f"reporting to the issue failed: {exc}"])
-        atomic_write_json(run.paths.decision_json, decision)
-        atomic_write_text(run.paths.final_md, render_final_md(run, decision))
-    atomic_write_json(run.paths.run_dir / "report.json", record)
-    run.log(f"report: {'comment ' + str(record.get('action')) if record['posted'] else record.get('error')}")
+def load_facts(paths: RunPaths, cfg: RunConfig) -> RunFacts:
+    selected = read_json(paths.selected_candidate_json, None)
+    minimal = None
+    if selected:
+        path = paths.minimal_repro(selected["candidate"].get("file_extension", "py"))
+        with contextlib.suppress(OSError):
+            minimal = path.read_text(encoding="utf-8")
+    return RunFacts(
+        run_id=cfg.run_id, target_sha=cfg.target_sha, ref=cfg.ref, repo_path=cfg.repo_path,
+        issue=read_json(paths.issue_json, {}) or {}, selected=selected,
+        reference=read_json(paths.reference_json, {}) or {}, minimize=read_json(paths.minimize_json, {}) or {},
+        minimal_script=minimal, bisect=read_json(paths.bisect_json, {}) or {},
+        hypotheses=read_json(paths.hypotheses_json, {}) or {}, candidate_files=candidate_records(paths),
+        workers=load_sessions(paths)["workers"],
+        notes=[e["text"] for e in read_events(paths.run_dir) if e.get("kind") == "note" and isinstance(e.get("text"), str)])
 
 
-def decide(run: Run, checkout_before: dict | None) -> dict:
-    selected = read_json(run.paths.selected_candidate_json, None)
-    diagnostics = []
-    if checkout_before:
-        after = checkout_fingerprint(run.cfg.repo_path, run.runner, [run.cfg.runs_root, worktrees_root()])
-        changed = fingerprint_diff(checkout_before, after)
-        if changed:
-            diagnostics.append("WARNING: the user's checkout changed during the run (" + ", ".join(changed)
-                               + "); mminions itself never writes there, so a worker reached outside its worktree")
+def _entries(facts: RunFacts) -> list[dict]:
+    return [dict(item, worker_id=data.get("worker_id")) for data in facts.candidate_files
+            for item in data.get("candidates", [])]
+
+
+def verdict_of(facts: RunFacts, checkout_changes: Sequence[str] = ()) -> tuple[str, str, list[str]]:
+    """(status, rationale, diagnostics) of a run that ran to its end.  A changed user
+    checkout fails the run, whatever was reproduced: mminions never writes there."""
+    diagnostics: list[str] = []
+    if checkout_changes:
+        diagnostics.append("the user's checkout changed during the run (" + ", ".join(checkout_changes)
+                           + "); mminions itself never writes there, so code it ran reached outside its worktree")
+        return "failed", "the user's checkout changed during the run: see Diagnostics", diagnostics
+    selected = facts.selected
     if selected:
         v = selected["verification"]
-        f2p, reference = fail_to_pass_of(selected, read_json(run.paths.reference_json, {}) or {})
+        f2p, reference = fail_to_pass_of(selected, facts.reference)
         status = "not-specific" if f2p is False else "ok"
         rationale = (f"{selected['candidate']['candidate_id']} failed with "
                      f"{selected['candidate']['claimed_failure_signature']!r} in {v['matched_runs']} of "
@@ -5588,32 +5421,303 @@ def decide(run: Run, checkout_before: dict | None) -> dict:
             rationale += "; no commit where the bug is absent was known, so fail-to-pass was not checked"
         if (v.get("report_match") or {}).get("matches") is False:
             rationale += f"; verified but different from the report: it {v['report_match']['how']}"
+        return status, rationale, diagnostics
+    entries = _entries(facts)
+    repro = [w for w in facts.workers if w.get("role") == ROLE_REPRO]
+    broken = [w for w in repro if w.get("status") in ("failed", "timeout")]
+    notes = "\n".join(data.get("notes", "") for data in facts.candidate_files)
+    step = re.search(r"^Next step: .*$", notes, re.M)  # what the built-in agent says a maintainer can do
+    only_builtin = bool(repro) and all(w.get("backend") == "builtin" for w in repro)
+    if not entries and broken and len(broken) == len(repro):
+        rationale = (f"every repro worker failed ({', '.join(w['worker_id'] + ': ' + w['status'] for w in broken)}); "
+                     "see Diagnostics: the cause is the workers, not the report")
+    elif not entries and step:
+        rationale = step.group(0) + ("; a model agent (--agent codex or claude) may get further" if only_builtin else "")
+    elif not entries and facts.issue.get("signals", {}).get("reproducible_hint") == "neither":
+        rationale = "no runnable snippet and no failure signal in the report, and no worker produced a candidate"
+    elif not entries and only_builtin:
+        rationale = ("the built-in agent ran the report's snippets and none failed as reported (see What the "
+                     "workers found); a model agent (--agent codex or claude) may get further")
+    elif not entries:
+        rationale = "no worker produced a candidate reproducer"
     else:
-        status = "needs-human"
-        entries = load_candidate_entries(run.paths)
-        workers = load_sessions(run.paths)["workers"]
-        broken = [w for w in workers if w.get("role") == ROLE_REPRO and w.get("status") in ("failed", "timeout")]
-        issue = read_json(run.paths.issue_json, {}) or {}
-        hint = issue.get("signals", {}).get("reproducible_hint")
-        notes = "\n".join((read_json(p, {}) or {}).get("notes", "") for p in sorted(run.paths.candidates_dir.glob("w*.json")))
-        step = re.search(r"^Next step: .*$", notes, re.M)  # what the built-in agent says a maintainer can do
-        only_builtin = bool(workers) and all(w.get("backend") == "builtin" for w in workers if w.get("role") == ROLE_REPRO)
-        if not entries and broken and len(broken) == len([w for w in workers if w.get("role") == ROLE_REPRO]):
-            rationale = (f"every repro worker failed ({', '.join(w['worker_id'] + ': ' + w['status'] for w in broken)}); "
-                         "see Diagnostics: the cause is the workers, not the report")
-        elif not entries and step:
-            rationale = step.group(0) + ("; a model agent (--agent codex or claude) may get further" if only_builtin else "")
-        elif not entries and hint == "neither":
-            rationale = "no runnable snippet and no failure signal in the report, and no worker produced a candidate"
-        elif not entries and only_builtin:
-            rationale = ("the built-in agent ran the report's snippets and none failed as reported (see What the "
-                         "workers found); a model agent (--agent codex or claude) may get further")
-        elif not entries:
-            rationale = "no worker produced a candidate reproducer"
-        else:
-            rationale = (f"{len(entries)} candidate(s) proposed, none verified: "
-                         + "; ".join(f"{e['candidate']['candidate_id']}: {e['verification']['status']}" for e in entries[:6]))
-    return finish_run(run, status, rationale, diagnostics, before_done=report_to_issue)
+        rationale = (f"{len(entries)} candidate(s) proposed, none verified: "
+                     + "; ".join(f"{e['candidate']['candidate_id']}: {e['verification']['status']}" for e in entries[:6]))
+    return "needs-human", rationale, diagnostics
+
+
+def build_decision(facts: RunFacts, status: str, rationale: str, extra_diagnostics: Sequence[str] = (),
+                   decided_at: str = "") -> dict:
+    """decision.json: the verdict and everything it rests on."""
+    selected = facts.selected
+    f2p, reference = fail_to_pass_of(selected, facts.reference) if selected else (None, None)
+    table, diagnostics = [], list(extra_diagnostics)
+    for data in facts.candidate_files:
+        if data.get("diagnostic"):
+            diagnostics.append(data["diagnostic"] + ("\n" + "; ".join(data.get("rejections", [])) if data.get("rejections") else ""))
+        for item in data.get("candidates", []):
+            v = item["verification"]
+            table.append({"candidate_id": item["candidate"]["candidate_id"], "worker_id": data.get("worker_id"),
+                          "status": v["status"], "origin": v.get("origin"),
+                          "matched_runs": v.get("matched_runs", 0), "total_runs": v.get("total_runs", 0),
+                          "reasons": v.get("reasons", []), "report_match": v.get("report_match"),
+                          "checks_behaviour": checks_behaviour(item["candidate"].get("script", ""))})
+    diagnostics += facts.hypotheses.get("diagnostics", []) + facts.notes
+    top = facts.hypotheses.get("hypotheses", [])[:3]
+    targets = _unique(f"{e['file']}:{e['line']}" for h in top for e in h["evidence"])
+    return {
+        "run_id": facts.run_id, "status": status, "rationale": rationale,
+        "selected_candidate_id": selected["candidate"]["candidate_id"] if selected else None,
+        "selected_candidate": selected, "verification": table, "diagnostics": _unique(diagnostics),
+        "fail_to_pass": f2p, "reference": reference,
+        "matches_report": ((selected or {}).get("verification", {}).get("report_match") or {}).get("matches"),
+        "culprit_commit": facts.bisect.get("first_bad"), "next_fix_targets": targets[:5],
+        "top_hypotheses": [h["hypothesis_id"] for h in top], "decided_at": decided_at or utc_now(),
+    }
+
+
+def github_link(issue: dict, sha: str, rel: str, line: int) -> str | None:
+    slug = issue.get("repo_slug")
+    if slug and issue.get("source") == "github":
+        return f"https://github.com/{slug}/blob/{sha}/{rel}#L{line}"
+    return None
+
+
+def how_to_run(cand: dict, pythonpath: Sequence[str]) -> list[str]:
+    """The shell lines that run a reproducer saved as repro.<ext> from the repository root:
+    one text for final.md and the issue comment."""
+    ext = cand.get("file_extension", "py")
+    env = f"PYTHONPATH={':'.join(pythonpath)} " if ext == "py" else ""
+    return [*(f"{cmd}  # setup" for cmd in cand.get("setup_commands", [])),
+            env + render_oracle(cand["oracle_command"], Path(f"repro.{ext}"))]
+
+
+VERDICT_HEADLINES = {"ok": "REPRODUCED: mminions verified a reproducer",
+                     "not-specific": "NOT SPECIFIC: the verified reproducer also fails where the bug is absent",
+                     "needs-human": "NOT REPRODUCED: needs a human", "stopped": "STOPPED", "failed": "FAILED"}
+
+
+def _reproducer_md(facts: RunFacts, decision: dict) -> list[str]:
+    selected = decision["selected_candidate"]
+    cand, v, mini = selected["candidate"], selected["verification"], facts.minimize
+    ext = cand.get("file_extension", "py")
+    script = facts.minimal_script or cand["script"]
+    out = ["## Reproducer", "",
+           f"Verified by mminions: failed with `{cand['claimed_failure_signature']}` in "
+           f"{v['matched_runs']} of {v['total_runs']} runs (origin: {v.get('origin') or 'unknown'}).", ""]
+    match = v.get("report_match") or {}
+    if match.get("how"):
+        out += [("**Verified but different from the report:** it " if match.get("matches") is False
+                 else "Compared with the report: ") + match["how"] + ".", ""]
+    reference = decision.get("reference") or {}
+    if decision.get("fail_to_pass"):
+        out += [f"Fail-to-pass: it passes at {reference['ref']} (`{reference['sha'][:12]}`), where the bug is absent.", ""]
+    elif decision.get("fail_to_pass") is False:
+        out += [f"**Not fail-to-pass:** it also fails at {reference['ref']} (`{reference['sha'][:12]}`), where the "
+                "bug should be absent, so it does not tell the bug apart.", ""]
+    else:
+        out += ["Fail-to-pass was not checked: no commit where the bug is absent was known "
+                "(give `--fixed-ref` or `--good`).", ""]
+    if mini.get("status") == "minimized":
+        how = (f"every reduction checked to fail here and pass at {', '.join(r['label'] for r in mini.get('references', []))}"
+               if mini.get("mode") == "reference" else
+               "conservatively: no fix to check against, so every check and what it depends on was kept and "
+               "the failure stayed identical")
+        out += [f"Minimized from {mini['before']['lines']} to {mini['after']['lines']} lines ({how}).", ""]
+    elif mini.get("status") in ("unchanged", "rejected"):
+        out += [f"Not minimized: {mini.get('reason', mini['status'])}.", ""]
+    name = f"repro.{ext}"
+    return out + [f"```{'python' if ext == 'py' else ext}", script.rstrip("\n"), "```", "",
+                  "Run it from the repository root:", "", "```sh",
+                  f"cat > {name} <<'EOF'\n{script.rstrip(chr(10))}\nEOF" if len(script) < 4000 else f"# save the script above as {name}",
+                  *how_to_run(cand, v.get("pythonpath") or ["."]), "```", ""]
+
+
+def _culprit_md(facts: RunFacts, decision: dict) -> list[str]:
+    culprit, bisect, out = decision.get("culprit_commit"), facts.bisect, []
+    if culprit:
+        out += ["## Culprit commit", "", f"`{culprit['sha'][:12]}` {culprit.get('subject', '')} "
+                f"({culprit.get('author', '')}, {culprit.get('date', '')})", ""]
+        if culprit.get("stat"):
+            out += ["```", culprit["stat"].rstrip(), "```", ""]
+    elif bisect.get("status"):
+        out += ["## Culprit commit", "", bisect.get("summary", bisect["status"]), ""]
+    if bisect.get("reproducer") and bisect.get("good"):
+        out += [f"Bisect ran {bisect['reproducer']} from `{bisect['good'][:12]}` to `{bisect['bad'][:12]}`.", ""]
+    out += [f"- {note}" for note in bisect.get("notes", [])] + ([""] if bisect.get("notes") else [])
+    return out
+
+
+def _hypotheses_md(facts: RunFacts, decision: dict) -> list[str]:
+    hypotheses = facts.hypotheses.get("hypotheses") or []
+    if not hypotheses:
+        return []
+    out = ["## Top hypotheses", ""]
+    for i, h in enumerate(hypotheses[:3], 1):
+        # listed by the rank mminions gave them, and that rank is what is shown first
+        out.append(f"{i}. {h['mechanism']} (rank score {h.get('score', 0):.2f}; the worker's confidence "
+                   f"{h.get('confidence', 0):.2f}"
+                   + (f"; agreed by {', '.join(h['agreeing_workers'])}" if h.get("agreeing_workers") else "") + ")")
+        for e in h["evidence"]:
+            link = github_link(facts.issue, facts.target_sha, e["file"], e["line"])
+            where = f"[{e['file']}:{e['line']}]({link})" if link else f"`{e['file']}:{e['line']}`"
+            out.append(f"   - {where}: `{e['snippet']}`")
+    out.append("")
+    if decision.get("next_fix_targets"):
+        out += ["Suggested next steps: look first at " + ", ".join(f"`{t}`" for t in decision["next_fix_targets"]) + ".", ""]
+    return out
+
+
+def render_final_md(facts: RunFacts, decision: dict) -> str:
+    """final.md: the report a maintainer reads (and can paste), from the facts alone."""
+    issue = facts.issue
+    out = [f"# mminions report: {issue.get('title') or facts.run_id}", ""]
+    if issue.get("issue_url"):
+        out += [f"Issue: {issue['issue_url']}", ""]
+    out += [f"**Verdict: {VERDICT_HEADLINES.get(decision['status'], decision['status'])}.** {decision['rationale']}", "",
+            f"Run `{facts.run_id}` at `{facts.target_sha[:12] or facts.ref}` of `{facts.repo_path}`.", ""]
+    if decision.get("selected_candidate"):
+        out += _reproducer_md(facts, decision)
+    out += _culprit_md(facts, decision) + _hypotheses_md(facts, decision)
+    if decision["verification"]:
+        out += ["## What was tried", "", "| candidate | worker | kind | result | runs | why |",
+                "| --- | --- | --- | --- | --- | --- |"]
+        for row in decision["verification"]:
+            why = "; ".join(row["reasons"]).replace("|", "\\|").replace("\n", " ") or "-"
+            kind = "checks behaviour" if row.get("checks_behaviour") else "only crashes"
+            out.append(f"| {row['candidate_id']} | {row['worker_id']} | {kind} | {row['status']} | "
+                       f"{row['matched_runs']}/{row['total_runs']} | {_clip(why, 300)} |")
+        out.append("")
+    notes = [f"- {data.get('worker_id')} ({data.get('backend')}): " + data["notes"].replace("\n", "\n  ")
+             for data in facts.candidate_files if data.get("notes")]
+    if notes and decision["status"] != "ok":
+        out += ["## What the workers found", "", *notes, ""]
+    if decision["diagnostics"]:
+        out += ["## Diagnostics", ""]
+        for d in decision["diagnostics"]:
+            first, _, rest = d.partition("\n")
+            out.append(f"- {first}")
+            if rest.strip():
+                out += ["  ```", *("  " + l for l in rest.splitlines()), "  ```"]
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def render_issue_comment(facts: RunFacts, decision: dict) -> str:
+    """The comment posted on the issue: the verdict and what a maintainer needs, built
+    only from the facts (never from the environment, logs or local paths)."""
+    ok = decision["status"] == "ok"
+    heading = {"ok": "reproduced", "not-specific": "a failure verified, but not specific to this bug"}
+    out = [REPORT_MARKER, f"### mminions: {heading.get(decision['status'], 'not reproduced yet')}", ""]
+    selected = decision.get("selected_candidate")
+    if ok and selected:
+        cand, v = selected["candidate"], selected["verification"]
+        ext = cand.get("file_extension", "py")
+        script = facts.minimal_script or cand["script"]
+        times = "every time" if v["status"] == "reproduced" else f"in {v['matched_runs']} of them (flaky)"
+        out += [f"Verified by re-running it {v['total_runs']} times in a clean checkout of "
+                f"`{facts.target_sha[:12]}`: it fails with `{cand['claimed_failure_signature']}` {times}.", "",
+                f"```{'python' if ext == 'py' else ext}", script.rstrip("\n"), "```", "",
+                f"Save it as `repro.{ext}` and run it from the repository root:", "", "```sh",
+                *how_to_run(cand, v.get("pythonpath") or ["."]), "```", ""]
+    else:
+        out += ["mminions could not verify a reproducer from this report. A runnable snippet and the full "
+                "error output (traceback) would help.", ""]
+        tried = decision.get("verification") or []
+        if tried:
+            out += ["What was tried:", ""] + [f"- `{r['candidate_id']}`: {r['status']}" for r in tried[:5]] + [""]
+    culprit = decision.get("culprit_commit")
+    if culprit:
+        out += [f"**Culprit commit:** {culprit['sha'][:12]} {culprit.get('subject', '')}", ""]
+    hypotheses = facts.hypotheses.get("hypotheses") or []
+    if hypotheses:
+        top = hypotheses[0]
+        links = [(e, github_link(facts.issue, facts.target_sha, e["file"], e["line"])) for e in top["evidence"][:3]]
+        where = ", ".join(f"[{e['file']}:{e['line']}]({link})" if link else f"`{e['file']}:{e['line']}`" for e, link in links)
+        out += [f"**Top hypothesis:** {top['mechanism']} ({where})", ""]
+    out.append(f"<sub>mminions {VERSION} · run {facts.run_id}</sub>")
+    return "\n".join(out) + "\n"
+
+
+def mark_finished(sessions: dict) -> None:
+    sessions["manager"]["status"] = "finished"
+    sessions["phase"] = "done"
+
+
+def finish_run(run: Run, status: str, rationale: str, diagnostics: Sequence[str] = ()) -> dict:
+    """decision.json, final.md, then run_done.json last; only the first finisher writes.
+    Reporting to the issue (network, a token lookup) comes after, outside the lock, so
+    `stop` and `gc` never wait on GitHub."""
+    paths = run.paths
+    if not paths.run_dir.is_dir():  # deleted under us (gc, a user): never recreate it
+        return {"run_id": run.cfg.run_id, "status": status, "exit_code": DECISION_EXIT.get(status, EXIT_INTERNAL)}
+    with locked(paths.finish_lock):
+        done = read_json(paths.run_done_json, None)
+        if done:
+            return done
+        facts = load_facts(paths, run.cfg)
+        decision = build_decision(facts, status, rationale, diagnostics)
+        atomic_write_json(paths.decision_json, decision)
+        atomic_write_text(paths.final_md, render_final_md(facts, decision))
+        title = (read_json(paths.config_json, {}) or {}).get("title", "")
+        done = {"run_id": run.cfg.run_id, "status": status, "exit_code": DECISION_EXIT.get(status, EXIT_INTERNAL),
+                "decision": str(paths.decision_json), "final_md": str(paths.final_md), "title": title,
+                "finished_at": utc_now(), "issue_url": run.cfg.issue_url or run.cfg.issue_file}
+        atomic_write_json(paths.run_done_json, done)
+        append_event(paths.run_dir, "run_done", status=status)
+        if run.cfg.issue_key:
+            with contextlib.suppress(OSError):
+                append_jsonl(paths.index_jsonl, {
+                    "run_id": run.cfg.run_id, "issue_key": run.cfg.issue_key, "target_sha": run.cfg.target_sha,
+                    "status": status, "exit_code": done["exit_code"], "finished_at": done["finished_at"]})
+            release_issue(paths.runs_root, run.cfg.issue_key, run.cfg.run_id)
+        update_sessions(paths, mark_finished)
+    report_to_issue(run, facts, decision)
+    return done
+
+
+def report_to_issue(run: Run, facts: RunFacts, decision: dict) -> None:
+    """--report comment: one comment per issue (edited on later runs), labels if asked.
+    Any API error is a diagnostic added to the report; it never changes the verdict."""
+    cfg = run.cfg
+    if cfg.report != "comment" or decision["status"] not in ("ok", "needs-human", "not-specific"):
+        return
+    issue = facts.issue
+    record: dict[str, Any] = {"posted": False}
+    try:
+        if issue.get("source") != "github" or not issue.get("repo_slug"):
+            raise GitHubError("the issue did not come from GitHub (--issue-url): nothing to comment on")
+        owner, name = issue["repo_slug"].split("/", 1)
+        ref = parse_issue_url(issue["issue_url"])
+        api = default_api_url(ref, cfg.github_api_url, run.env)
+        token = resolve_token(run.env, run.runner)
+        record.update(github_upsert_comment(api, owner, name, int(issue["issue_number"]),
+                                            render_issue_comment(facts, decision), token))
+        record["posted"] = True
+        ok = decision["status"] == "ok"
+        add = [l for l in ([cfg.label_reproduced] if ok else [cfg.label_needs_info]) if l]
+        remove = [l for l in ([cfg.label_needs_info] if ok else [cfg.label_reproduced]) if l]
+        if add or remove:
+            github_set_labels(api, owner, name, int(issue["issue_number"]), add, remove, token)
+            record["labels"] = {"added": add, "removed": remove}
+    except MminionsError as exc:
+        record["error"] = str(exc)
+        decision["diagnostics"] = _unique(decision["diagnostics"] + [f"reporting to the issue failed: {exc}"])
+        with locked(run.paths.finish_lock):
+            atomic_write_json(run.paths.decision_json, decision)
+            atomic_write_text(run.paths.final_md, render_final_md(facts, decision))
+    atomic_write_json(run.paths.report_json, record)
+    run.log(f"report: {'comment ' + str(record.get('action')) if record['posted'] else record.get('error')}")
+
+
+def decide(run: Run, checkout_before: dict | None) -> dict:
+    """The verdict of a run that ran to its end (reads the run's facts and the checkout)."""
+    changes: list[str] = []
+    if checkout_before:
+        after = checkout_fingerprint(run.cfg.repo_path, run.runner, [run.cfg.runs_root, worktrees_root()])
+        changes = fingerprint_diff(checkout_before, after)
+    status, rationale, diagnostics = verdict_of(load_facts(run.paths, run.cfg), changes)
+    return finish_run(run, status, rationale, diagnostics)
 
 
 def _raise_stop(signum: int, _frame: Any) -> None:
@@ -5626,15 +5730,14 @@ def run_pipeline(run: Run, phases: Sequence[str] | None = None) -> dict:
     """The manager: every phase once (resume skips finished ones), then decide, then clean."""
     cfg, paths = run.cfg, run.paths
     done = phases_done(paths)
-    before = read_json(paths.run_dir / "checkout_before.json", None)
+    before = read_json(paths.checkout_before_json, None)
     if before is None:
         with contextlib.suppress(MminionsError):
             before = checkout_fingerprint(cfg.repo_path, run.runner, [cfg.runs_root, worktrees_root()])
-            atomic_write_json(paths.run_dir / "checkout_before.json", before)
-    sessions = load_sessions(paths)
-    sessions.setdefault("manager", {}).update(session_name=cfg.session_name("manager"), status="running",
-                                              pid=os.getpid(), issue_url=cfg.issue_url or cfg.issue_file)
-    atomic_write_json(paths.sessions_json, sessions)
+            atomic_write_json(paths.checkout_before_json, before)
+    update_sessions(paths, lambda sessions: sessions["manager"].update(
+        session_name=cfg.session_name("manager"), status="running", pid=os.getpid(),
+        issue_url=cfg.issue_url or cfg.issue_file))
     step_of: dict[str, Callable[[Run], Any]] = {
         "repro": phase_repro, "select": phase_select, "reference": phase_reference,
         "minimize": phase_minimize, "bisect": phase_bisect, "triage": phase_triage}
@@ -5655,7 +5758,7 @@ def run_pipeline(run: Run, phases: Sequence[str] | None = None) -> dict:
     except StopRequested as exc:
         run.log(f"stopping: {exc}")
         outcome = ("stopped", f"the run was stopped: {exc}", [])
-        if not (paths.run_dir / ".stop-requested").exists() and "SIGHUP" in str(exc):
+        if not paths.stop_requested.exists() and "SIGHUP" in str(exc):
             try:
                 alive = cfg.session_name("manager") in {x["name"] for x in run.tmux.list_sessions()}
             except MminionsError:
@@ -5736,7 +5839,7 @@ def prepare_run(cfg: RunConfig, issue: dict, notes: Sequence[str] = (), env: dic
                                                 "workers": []})
     atomic_write_json(run.paths.issue_json, issue)
     append_event(run.paths.run_dir, "phase", phase="issue", status="done")
-    atomic_write_json(run.paths.run_dir / "checkout_before.json",
+    atomic_write_json(run.paths.checkout_before_json,
                       checkout_fingerprint(cfg.repo_path, ignore=[cfg.runs_root, worktrees_root()]))
     return run
 
@@ -5762,7 +5865,7 @@ def load_run(runs_root: Path, run_id: str) -> Run:
 def stop_run(run: Run, reason: str = "stopped by the user") -> dict:
     """Kill the run's sessions, remove its worktrees, and end it as stopped (idempotent)."""
     with contextlib.suppress(OSError):
-        (run.paths.run_dir / ".stop-requested").write_text(reason)
+        run.paths.stop_requested.write_text(reason)
     run.tmux.kill_session(run.cfg.session_name("manager"))
     cleanup_run(run)
     return finish_run(run, "stopped", reason)
@@ -5891,8 +5994,7 @@ def build_status(runs_root: Path, run_id: str, lines: int = 40, tmux: Tmux | Non
         age = 0
     state = run_state_of(run_done, manager_name in live, (sessions.get("manager") or {}).get("pid"), age)
     verification = []
-    for path in sorted(paths.candidates_dir.glob("w*.json")):
-        data = read_json(path, {}) or {}
+    for data in candidate_records(paths):
         for item in data.get("candidates", []):
             v = item["verification"]
             verification.append({"candidate_id": item["candidate"]["candidate_id"], "worker_id": data.get("worker_id"),
@@ -6579,10 +6681,8 @@ def progress_text(paths: RunPaths) -> str:
     workers = sessions.get("workers", [])
     active = sum(1 for w in workers if w.get("status") == "running")
     verified = 0
-    for path in paths.candidates_dir.glob("w*.json"):
-        with contextlib.suppress(MminionsError):
-            data = read_json(path, {}) or {}
-            verified += sum(c["verification"]["status"] == "reproduced" for c in data.get("candidates", []))
+    for data in candidate_records(paths):
+        verified += sum(c["verification"]["status"] == "reproduced" for c in data.get("candidates", []))
     return (f"[{paths.run_id}] phase {sessions.get('phase', 'starting')}: workers {active} active / "
             f"{len(workers) - active} finished; candidates verified: {verified}")
 
@@ -6950,7 +7050,10 @@ def run_argv_for(args: argparse.Namespace, issue_url: str) -> list[str]:
 
 
 def sweep_state(runs_root: Path) -> dict:
-    return read_json(runs_root / "sweeps.json", {}) or {}
+    with contextlib.suppress(MminionsError):
+        state = read_json(runs_root / "sweeps.json", {})
+        return state if isinstance(state, dict) else {}
+    return {}
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -6999,8 +7102,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 verdict = row.get("status", "?") + (f" ({row['skipped']})" if row.get("skipped") else "")
                 print(f"#{row['number']:<6} {row['title'][:60]:60} {verdict:28} {row.get('run_id', '')}", flush=True)
     counts = collections.Counter(r.get("status", "?") for r in rows)
-    with open(runs_root / ".sweeps.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locked(runs_root / ".sweeps.lock"):
         state = sweep_state(runs_root)
         state[slug] = {"last_sweep_at": started, "issues": len(rows)}
         atomic_write_json(runs_root / "sweeps.json", state)

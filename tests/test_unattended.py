@@ -183,9 +183,10 @@ class MisbehavingWorkerTests(UnattendedCase):
         evil = self.repo / "EVIL.txt"
         r = self.run_plan({"default": {"output": {"candidates": [candidate(GOOD_SCRIPT)], "notes": ""},
                                        "touch": str(evil)}})
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)  # never ok, whatever was reproduced
         final = (only_run(self.runs) / "final.md").read_text()
-        self.assertIn("WARNING: the user's checkout changed during the run", final)
+        self.assertIn("**Verdict: FAILED.** the user's checkout changed during the run", final)
+        self.assertIn("status: + ?? EVIL.txt", final)  # the diff is in the report
 
 
 class CronTests(UnattendedCase):
