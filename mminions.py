@@ -11,22 +11,40 @@ run directory; the CLI and the HTTP server only read it and talk to tmux.
 Standard library only, Python 3.11+.  One file, read top to bottom; each section uses
 only the sections above it (``grep -n '^# ====' mminions.py`` prints this outline):
 
-     1. Constants & errors     version, exit codes, the MminionsError family
-     2. Filesystem & JSON      atomic writes, tolerant reads, events, RunPaths, run ids
+     1. Constants & errors     version, exit codes, verdicts and run states, MminionsError
+     2. Filesystem & JSON      atomic writes, tolerant reads, locks, events, RunPaths, run ids
      3. Processes              run_cmd(): the one subprocess edge (timeouts, group kill)
      4. tmux                   Tmux: a private ``tmux -L <socket>`` server, never the default
      5. git                    worktrees, rev-parse, the "user's checkout untouched" check
-     6. Issue                  URL parsing, GitHub REST (issues, comments, labels), issue
-                               files, signal extraction
-     7. Agents                 schemas, output parsing, prompts, backends -> worker.sh
+     6. Issue
+        6.1 Where issues come from   URLs, GitHub's REST API, issue files
+        6.2 Signal extraction        code, tracebacks, errors, expected values
+     7. Agents
+        7.1 Schemas and output       what a worker answers; reading it
+        7.2 Prompts                  templates in one place
+        7.3 Backends                 codex, claude, a command, builtin -> worker.sh
      8. Built-in agent         the offline reproducer/triager that needs no model
+        8.1 Failures and report errors
+        8.2 The project's names      a static index of what a project exports
+        8.3 Programs in a report     every shape of code a report carries
+        8.4 Checks                   what the fixed code should do, as a script
+        8.5 Running and choosing     the built-in REPRO worker
+        8.6 Triage                   the built-in TRIAGE worker
      9. Verify / minimize / bisect / triage   pure logic over a runner
-    10. Manager                the pipeline and its phases, resume, stop, the per-issue lock
-                               and runs index (cron), the report comment
+        9.1 Verification  9.2 Minimization  9.3 Bisect  9.4 Triage
+    10. Manager                the pipeline and its phases
+        10.1 Options and preflight   one table of run options; checks before a run exists
+        10.2 Issue lock and runs index   one live run per issue; one liveness rule
+        10.3 Run store               every read and write of a run's state
+        10.4 Workers                 sessions and worktrees of workers
+        10.5 Phases                  repro, select, reference, minimize, bisect, triage
+        10.6 Verdict and report      RunFacts, then decision, final.md, comment
+        10.7 Lifecycle               the pipeline; start, stop, resume
     11. Status                 build_status(): the one status document; list_runs()
-    12. Server                 WSGI app + threaded wsgiref server, dashboard, OpenAPI
-    13. CLI                    argparse, one cmd_* per subcommand (run, sweep, gc, demo, ...),
-                               main()
+    12. Server
+        12.1 Requests  12.2 API  12.3 Dashboard
+    13. CLI
+        13.1 Arguments and hints  13.2 Commands  13.3 Demo  13.4 Parser and main
 
 Exit codes (for cron): 0 reproduced, 5 verified but not specific (fails where the bug
 is absent too), 3 needs-human, 2 usage/input error, 1 internal failure, 4 stopped or timed out.
@@ -82,7 +100,6 @@ class LazyPattern:
 
 def lazy_re(pattern: str, flags: int = 0) -> LazyPattern:
     return LazyPattern(pattern, flags)
-
 
 
 VERSION = "0.1.0"
@@ -827,8 +844,10 @@ def fingerprint_diff(before: dict, after: dict) -> list[str]:
     return out
 
 
-
 # ==== 6. Issue =============================================================
+
+# ---- 6.1 Where issues come from --------------------------------------------
+# URLs, GitHub's REST API, issue files
 
 ISSUE_URL_FORMS = ("https://github.com/OWNER/REPO/issues/N, https://github.com/OWNER/REPO/pull/N "
                    "(a GitHub Enterprise host too), or OWNER/REPO#N")
@@ -1040,7 +1059,8 @@ def parse_markdown_issue(text: str) -> tuple[str, str]:
     return first.strip().lstrip("#").strip()[:200], text.strip()
 
 
-# -- signal extraction ------------------------------------------------------
+# ---- 6.2 Signal extraction -------------------------------------------------
+# code, tracebacks, errors, expected values: what a report shows
 
 _FENCE_RE = lazy_re(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\n]*)$")
 _EXC_LINE_RE = lazy_re(
@@ -1635,8 +1655,10 @@ def load_issue(issue_url: str | None, issue_file: str | None, api_url: str | Non
                            if issue_url and "://" not in issue_url else issue_url, ref)
 
 
-
 # ==== 7. Agents ============================================================
+
+# ---- 7.1 Schemas and output ------------------------------------------------
+# what a worker must answer, and reading what it wrote
 
 BACKENDS = ("codex", "claude", "cmd", "builtin")
 
@@ -1831,7 +1853,8 @@ def parse_worker_output(output_path: Path, role: str, backend: str) -> tuple[Any
     return obj, []
 
 
-# -- prompts (templates in one place, to read and tune) ---------------------
+# ---- 7.2 Prompts -----------------------------------------------------------
+# templates in one place, to read and tune
 
 PROMPT_RULES = """\
 Hard rules:
@@ -2113,7 +2136,8 @@ def build_prompt(role: str, issue: dict, worker_id: str, worktree: Path, context
     return PROMPT_TEMPLATES[role].format(**values)
 
 
-# -- backends -> worker.sh --------------------------------------------------
+# ---- 7.3 Backends ----------------------------------------------------------
+# codex, claude, a command, the built-in agent -> worker.sh
 
 
 @dataclass
@@ -2284,35 +2308,10 @@ def tool_version(argv: Sequence[str], runner: Runner = run_cmd) -> str | None:
     return None
 
 
-def doctor_report(env: dict, runs_root: Path, agent: str, runner: Runner = run_cmd) -> tuple[list[tuple[str, str, bool]], bool]:
-    """Rows of (what, finding, ok) and whether a run with ``agent`` could start."""
-    rows: list[tuple[str, str, bool]] = []
-    py_ok = sys.version_info >= (3, 11)
-    rows.append(("python", sys.version.split()[0], py_ok))
-    tmux_v, git_v = tool_version(["tmux", "-V"], runner), tool_version(["git", "--version"], runner)
-    rows.append(("tmux", tmux_v or "not found: apt-get install tmux", bool(tmux_v)))
-    rows.append(("git", git_v or "not found: apt-get install git", bool(git_v)))
-    codex_v = tool_version(["codex", "--version"], runner)
-    claude_v = tool_version(["claude", "--version"], runner)
-    rows.append(("codex", codex_v or "not installed (npm i -g @openai/codex)", bool(codex_v)))
-    rows.append(("claude", claude_v or "not installed (npm i -g @anthropic-ai/claude-code)", bool(claude_v)))
-    rows.append(("builtin agent", "available (offline, no model)", True))
-    token = next((n for n in ("GITHUB_TOKEN", "GH_TOKEN") if env.get(n)), None)
-    rows.append(("GitHub token", f"{token} is set" if token else "not set (public issues only)", True))
-    probe = runs_root if runs_root.exists() else next((p for p in runs_root.parents if p.exists()), Path("/"))
-    usage = shutil.disk_usage(probe)
-    free_gb = usage.free / 1e9
-    rows.append(("runs root", f"{runs_root} ({free_gb:.1f} GB free)", free_gb > 0.2))
-    writable = os.access(probe, os.W_OK)
-    rows.append(("runs root writable", "yes" if writable else f"no: cannot write in {probe}", writable))
-    agent_ok = {"codex": bool(codex_v), "claude": bool(claude_v), "builtin": True, "cmd": True,
-                "auto": True}.get(agent, False)
-    ready = py_ok and bool(tmux_v) and bool(git_v) and agent_ok and free_gb > 0.2 and writable
-    return rows, ready
-
-
-
 # ==== 8. Built-in agent ====================================================
+
+# ---- 8.1 Failures and report errors ----------------------------------------
+# comparing a failure with what a report shows
 
 _ADDR_RE = lazy_re(r"0x[0-9a-fA-F]+")
 _NUM_LINE_RE = lazy_re(r"line \d+")
@@ -2416,7 +2415,8 @@ def _parses(text: str) -> bool:
         return False
 
 
-# -- the project's names ----------------------------------------------------
+# ---- 8.2 The project's names -----------------------------------------------
+# what a project exports, read statically; imports a snippet forgot
 
 
 def project_scripts(root: Path) -> dict[str, str]:
@@ -2578,7 +2578,8 @@ def add_missing_imports(text: str, index: ProjectIndex, aliases: dict[str, str])
     return ("\n".join(lines) + "\n" + text if lines else text), lines
 
 
-# -- programs in a report ---------------------------------------------------
+# ---- 8.3 Programs in a report ----------------------------------------------
+# every shape of code a report carries, as something to run
 
 
 def runnable_command(cmd: str, packages: Sequence[str], scripts: dict[str, str]) -> str | None:
@@ -2767,7 +2768,8 @@ def collect_programs(issue: dict, index: ProjectIndex | None = None) -> list[dic
     return programs + later
 
 
-# -- checks: what the fixed code should do ----------------------------------
+# ---- 8.4 Checks ------------------------------------------------------------
+# what the fixed code should do, as a script that fails now and passes then
 
 _MM_NORM = ("import re as _mm_re\n\n\ndef _mm_norm(text):\n"
             "    \"\"\"Compare outputs without memory addresses or whitespace.\"\"\"\n"
@@ -2953,7 +2955,8 @@ def resolve_exception_names(names: Sequence[str], index: ProjectIndex) -> list[s
     return _unique(out)
 
 
-# -- running and choosing ---------------------------------------------------
+# ---- 8.5 Running and choosing ----------------------------------------------
+# the built-in REPRO worker
 
 
 def _run_program(kind: str, text: str, worktree: Path, index: int, timeout: float, runner: Runner) -> CmdResult:
@@ -3071,90 +3074,121 @@ def console_checks(program: dict, text: str, worktree: Path, n: int, timeout: fl
              "it should print what the other version printed")]
 
 
+@dataclass
+class Attempts:
+    """What the built-in agent carries from one snippet to the next: where and how it runs
+    them, and the candidates and notes it has so far."""
+
+    issue: dict
+    worktree: Path
+    worker_id: str
+    timeout: float
+    runner: Runner
+    index: ProjectIndex
+    n: int = 0
+    notes: list[str] = field(default_factory=list)
+    found: list[tuple[float, dict]] = field(default_factory=list)
+
+    def run(self, kind: str, text: str) -> tuple[int, CmdResult]:
+        self.n += 1
+        return self.n, _run_program(kind, text, self.worktree, self.n, self.timeout, self.runner)
+
+    @property
+    def signals(self) -> dict:
+        return self.issue.get("signals", {})
+
+    @property
+    def words(self) -> str:
+        return " ".join([self.issue.get("title", ""), strip_code_blocks(self.issue.get("body", ""))])
+
+
+def _checks_of(at: Attempts, program: dict, text: str, attempt: Attempt, n: int) -> None:
+    """A snippet that ran without error: the first check of what the report expects that
+    fails here becomes a candidate."""
+    checks = value_checks(program, text, attempt, at.signals, at.index)
+    if program.get("console"):
+        checks += console_checks(program, text, at.worktree, n, at.timeout, at.runner, at.index)
+    if program["kind"] == "py" and _CRASH_WORDS_RE.search(at.words):
+        swallowed = reraise_swallowed(text)
+        if swallowed:
+            checks.append((swallowed, "catches and prints the exceptions the report calls crashes; re-raised"))
+    for script, why in checks:
+        m, check = at.run("py", script)
+        etype, emsg, _ = last_exception(check.output)
+        if check.returncode != 0 and etype and etype not in _NOT_THE_BUG:
+            at.found.append((2.0, _candidate(at.worker_id, m, "py", script, _short_name(etype), "check")))
+            at.notes.append(f"{program['label']}: {why}; wrote a check that fails now ({_clip(etype + ': ' + emsg, 120)})")
+            return
+    at.notes.append(f"{program['label']}: ran without error (exit 0)"
+                    + ("; the report shows no value to expect instead" if not checks else
+                       "; its checks did not fail here") + ": does not reproduce at this commit")
+
+
+def _crash_of(at: Attempts, program: dict, text: str, attempt: Attempt, n: int) -> None:
+    """A snippet that failed: a candidate when it fails the way the report says (or the
+    report calls it a crash in words), and also a check that catches the error the report
+    says it should raise (or the project's own errors, for a builtin one escaping it)."""
+    sig, etype, emsg, result = at.signals, attempt.etype, attempt.message, attempt.result
+    match = match_report_error(result.output, sig)
+    # a crash the report does not name is not what it reports, unless it reports a crash in words
+    unnamed_ok = not sig.get("errors") and not sig.get("expected_vs_actual") and bool(_CRASH_WORDS_RE.search(at.words))
+    if not etype or _short_name(etype) in _NOT_THE_BUG or not ((match and match["score"] >= 1) or unnamed_ok):
+        got = f"{etype}: {emsg}".strip(": ") if etype else f"exit {result.returncode}"
+        want = ", ".join(sig.get("exception_types", [])) or "no error named in the report"
+        at.notes.append(f"{program['label']}: failed with {_clip(got, 160)} (report: {want})")
+        return
+    signature = f"{_short_name(etype)}: {emsg}".rstrip(": ") if match and match["score"] >= 2 else _short_name(etype)
+    score = (match or {"score": 0.5})["score"]
+    at.found.append((score, _candidate(at.worker_id, n, program["kind"], text, signature, "crash")))
+    at.notes.append(f"{program['label']}: reproduces {_clip(signature, 160)}")
+    line = _script_line(attempt, at.worktree, n, program["kind"]) if program["kind"] == "py" else None
+    expected = resolve_exception_names(sig.get("expected_errors", []), at.index)
+    if not expected and isinstance(getattr(__import__("builtins"), _short_name(etype), None), type):
+        expected = [e for e in at.index.exceptions if e.count(".") == 1][:6]  # the project's own errors
+    wrapped = wrap_statement(text, line, expected) if line and expected else None
+    if not wrapped:
+        return
+    m, check = at.run("py", wrapped)
+    if check.returncode != 0 and _short_name(last_exception(check.output)[0]) == _short_name(etype):
+        at.found.append((score + 0.05, _candidate(at.worker_id, m, "py", wrapped, signature, "check")))
+        at.notes.append(f"{program['label']}: also as a check that passes once it raises "
+                        f"{' or '.join(_short_name(e) for e in expected)} (or nothing) instead")
+
+
 def builtin_repro(issue: dict, worktree: Path, worker_id: str = "w1", timeout: float = 20,
                   runner: Runner = run_cmd) -> dict:
     """Reproduce from the report itself: run each snippet (its missing imports added), and
     turn what it shows into candidates that fail now and pass once the bug is fixed: the
     crash as reported, the error the report says it should raise, a check of the value
     the report expects.  Candidate ids end in -crash or -check."""
-    sig = issue.get("signals", {})
-    index = project_index(worktree)
-    aliases = report_aliases(issue)
-    programs = collect_programs(issue, index)
-    notes: list[str] = []
-    found: list[tuple[float, dict]] = []
+    at = Attempts(issue, worktree, worker_id, timeout, runner, project_index(worktree))
+    programs = collect_programs(issue, at.index)
     if not programs:
-        return {"candidates": [], "notes": prose_next_step(issue, worktree, index)}
-    report_words = " ".join([issue.get("title", ""), strip_code_blocks(issue.get("body", ""))])
-    n = 0
+        return {"candidates": [], "notes": prose_next_step(issue, worktree, at.index)}
+    aliases = report_aliases(issue)
     for program in programs[:12]:
-        n += 1
         text = program["text"]
         if program["kind"] == "py":
-            text, added = add_missing_imports(text, index, aliases)
+            text, added = add_missing_imports(text, at.index, aliases)
             if added:
-                notes.append(f"{program['label']}: added {'; '.join(added)}")
+                at.notes.append(f"{program['label']}: added {'; '.join(added)}")
                 program = dict(program, comments=comment_outputs(text))
-        attempt = _attempt(program, text, worktree, n, timeout, runner)
-        result = attempt.result
-        if result.timed_out:
-            notes.append(f"{program['label']}: still running after {timeout:g} s, stopped")
-            continue
-        if result.ok:
-            checks = value_checks(program, text, attempt, sig, index)
-            if program.get("console"):
-                checks += console_checks(program, text, worktree, n, timeout, runner, index)
-            swallowed = reraise_swallowed(text) if program["kind"] == "py" and _CRASH_WORDS_RE.search(report_words) else None
-            if swallowed:
-                checks.append((swallowed, "catches and prints the exceptions the report calls crashes; re-raised"))
-            for script, why in checks:
-                n += 1
-                check = _run_program("py", script, worktree, n, timeout, runner)
-                etype, emsg, _ = last_exception(check.output)
-                if check.returncode != 0 and etype and etype not in _NOT_THE_BUG:
-                    signature = "AssertionError" if etype == "AssertionError" else f"{_short_name(etype)}"
-                    found.append((2.0, _candidate(worker_id, n, "py", script, signature, "check")))
-                    notes.append(f"{program['label']}: {why}; wrote a check that fails now ({_clip(etype + ': ' + emsg, 120)})")
-                    break
-            else:
-                notes.append(f"{program['label']}: ran without error (exit 0)"
-                             + ("; the report shows no value to expect instead" if not checks else
-                                "; its checks did not fail here") + ": does not reproduce at this commit")
-            continue
-        etype, emsg = attempt.etype, attempt.message
-        match = match_report_error(result.output, sig)
-        got = f"{etype}: {emsg}".strip(": ") if etype else f"exit {result.returncode}"
-        named = bool(sig.get("errors"))
-        # a crash the report does not name is not what it reports, unless it reports a crash in words
-        unnamed_ok = not named and not sig.get("expected_vs_actual") and bool(_CRASH_WORDS_RE.search(report_words))
-        if not etype or _short_name(etype) in _NOT_THE_BUG or not ((match and match["score"] >= 1) or unnamed_ok):
-            want = ", ".join(sig.get("exception_types", [])) or "no error named in the report"
-            notes.append(f"{program['label']}: failed with {_clip(got, 160)} (report: {want})")
-            continue
-        signature = f"{_short_name(etype)}: {emsg}".rstrip(": ") if match and match["score"] >= 2 else _short_name(etype)
-        score = (match or {"score": 0.5})["score"]
-        found.append((score, _candidate(worker_id, n, program["kind"], text, signature, "crash")))
-        notes.append(f"{program['label']}: reproduces {_clip(signature, 160)}")
-        line = _script_line(attempt, worktree, n, program["kind"]) if program["kind"] == "py" else None
-        expected = resolve_exception_names(sig.get("expected_errors", []), index)
-        if not expected and isinstance(getattr(__import__("builtins"), _short_name(etype), None), type):
-            expected = [e for e in index.exceptions if e.count(".") == 1][:6]  # the project's own errors
-        wrapped = wrap_statement(text, line, expected) if line and expected else None
-        if wrapped:
-            n += 1
-            check = _run_program("py", wrapped, worktree, n, timeout, runner)
-            if check.returncode != 0 and _short_name(last_exception(check.output)[0]) == _short_name(etype):
-                found.append((score + 0.05, _candidate(worker_id, n, "py", wrapped, signature, "check")))
-                notes.append(f"{program['label']}: also as a check that passes once it raises "
-                             f"{' or '.join(_short_name(e) for e in expected)} (or nothing) instead")
-    if not found:
-        notes.insert(0, prose_next_step(issue, worktree, index, tried=True))
-    found.sort(key=lambda item: (-item[0], len(item[1]["script"])))
-    kinds = collections.Counter(c["candidate_id"].rsplit("-", 1)[-1] for _, c in found[:5])
+        at.n += 1
+        attempt = _attempt(program, text, worktree, at.n, timeout, runner)
+        if attempt.result.timed_out:
+            at.notes.append(f"{program['label']}: still running after {timeout:g} s, stopped")
+        elif attempt.result.ok:
+            _checks_of(at, program, text, attempt, at.n)
+        else:
+            _crash_of(at, program, text, attempt, at.n)
+    if not at.found:
+        at.notes.insert(0, prose_next_step(issue, worktree, at.index, tried=True))
+    found = sorted(at.found, key=lambda item: (-item[0], len(item[1]["script"])))[:5]
     if found:
-        notes.append(f"candidates: {kinds.get('crash', 0)} only crash as reported, {kinds.get('check', 0)} check "
-                     "the behaviour the report expects (with --fixed-ref, the one that passes at the fix wins)")
-    return {"candidates": [c for _, c in found[:5]], "notes": "\n".join(notes)}
+        kinds = collections.Counter(c["candidate_id"].rsplit("-", 1)[-1] for _, c in found)
+        at.notes.append(f"candidates: {kinds.get('crash', 0)} only crash as reported, {kinds.get('check', 0)} check "
+                        "the behaviour the report expects (with --fixed-ref, the one that passes at the fix wins)")
+    return {"candidates": [c for _, c in found], "notes": "\n".join(at.notes)}
 
 
 def prose_next_step(issue: dict, worktree: Path, index: ProjectIndex, tried: bool = False) -> str:
@@ -3196,6 +3230,9 @@ def prose_next_step(issue: dict, worktree: Path, index: ProjectIndex, tried: boo
     return (f"Next step: ask the reporter for {', '.join(a for a in ask if a)}"
             + (f"; the report points at {', '.join(_unique(places)[:6])}" if places else "") + f". ({reason})")
 
+
+# ---- 8.6 Triage ------------------------------------------------------------
+# the built-in TRIAGE worker: hypotheses from the verified traceback
 
 def repo_frames(frames: Sequence[dict], worktree: Path, exclude: Sequence[Path] = ()) -> list[dict]:
     """Traceback frames whose file lies inside the worktree, as repo-relative paths."""
@@ -3287,6 +3324,9 @@ def builtin_triage(context: dict, worktree: Path, worker_id: str = "w1", runner:
 
 
 # ==== 9. Verify / minimize / bisect / triage ===============================
+
+# ---- 9.1 Verification ------------------------------------------------------
+# re-running a candidate; failures, origins, report matches, ranking
 
 REPRO_BASENAME = "mminions_repro"
 STATUS_RANK = {"reproduced": 0, "flaky": 1, "not-reproduced": 2, "rejected": 3}
@@ -3578,7 +3618,8 @@ def candidate_key(cand: dict) -> str:
                                       cand.get("oracle_command", "")]).encode()).hexdigest()
 
 
-# -- minimization -----------------------------------------------------------
+# ---- 9.2 Minimization ------------------------------------------------------
+# delta debugging that keeps a reproducer's meaning
 
 
 @dataclass
@@ -3990,7 +4031,8 @@ def minimize_text(text: str, ext: str, probe: Callable[[str], bool], budget_sec:
     return reduce_lines(text, oracle), oracle
 
 
-# -- bisect -----------------------------------------------------------------
+# ---- 9.3 Bisect ------------------------------------------------------------
+# git bisect run's language; which reproducer it runs
 
 
 BISECT_VERDICTS = {0: "good", 1: "bad", 125: "skip"}
@@ -4046,7 +4088,91 @@ def changed_lines_from_diff(diff: str) -> list[dict]:
     return out
 
 
+# ---- 9.4 Triage ------------------------------------------------------------
+# evidence checked against the files; ranking and dedupe
+
+
+def checked_evidence(rows: Sequence[dict], worktree: Path, drift: int = 3) -> tuple[list[dict], list[dict]]:
+    """Keep evidence rows that match the real files (±drift lines, whitespace-insensitive)."""
+    kept, dropped = [], []
+    root = worktree.resolve()
+    for row in rows:
+        rel = str(row.get("file", "")).strip()
+        try:
+            path = (root / rel).resolve()
+            path.relative_to(root)
+        except (ValueError, OSError):
+            dropped.append(dict(row, reason="path outside the repository"))
+            continue
+        if not rel or not path.is_file():
+            dropped.append(dict(row, reason="file does not exist"))
+            continue
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        line = row.get("line")
+        if not isinstance(line, int) or not 1 <= line <= len(lines):
+            dropped.append(dict(row, reason=f"line {line} out of range (file has {len(lines)} lines)"))
+            continue
+        want = "".join(str(row.get("snippet", "")).split())
+        near = range(max(1, line - drift), min(len(lines), line + drift) + 1)
+        hit = next((n for n in near if want and (want in "".join(lines[n - 1].split())
+                                                 or "".join(lines[n - 1].split()) in want and lines[n - 1].strip())), None)
+        if hit is None:
+            dropped.append(dict(row, reason="snippet not found on or near that line"))
+            continue
+        kept.append({"file": rel, "line": hit, "snippet": lines[hit - 1].strip()})
+    return kept, dropped
+
+
+def hypothesis_targets(h: dict) -> set[str]:
+    return {f"{e['file']}" for e in h.get("evidence", [])}
+
+
+def rank_hypotheses(hypotheses: Sequence[dict], frames: Sequence[dict], culprit_files: Sequence[str]) -> list[dict]:
+    """Rank by checked evidence, agreement between workers, overlap with the traceback
+    and the culprit diff, then confidence."""
+    frame_keys = {(f["file"], f["line"]) for f in frames}
+    frame_files = {f["file"] for f in frames}
+    ranked = []
+    for h in hypotheses:
+        files = hypothesis_targets(h)
+        agree = {o["worker_id"] for o in hypotheses if o is not h and o["worker_id"] != h["worker_id"]
+                 and hypothesis_targets(o) & files
+                 and ({(e["file"], e["line"]) for e in o["evidence"]} & {(e["file"], e["line"]) for e in h["evidence"]}
+                      or o.get("function") and o.get("function") == h.get("function"))}
+        overlap = sum(1 for e in h["evidence"] if (e["file"], e["line"]) in frame_keys or e["file"] in frame_files)
+        culprit = sum(1 for e in h["evidence"] if e["file"] in culprit_files)
+        score = len(h["evidence"]) + 3 * len(agree) + overlap + culprit + float(h.get("confidence", 0))
+        ranked.append(dict(h, agreeing_workers=sorted(agree), score=round(score, 3)))
+    ranked.sort(key=lambda h: (-h["score"], h["hypothesis_id"]))
+    return ranked
+
+
+def dedupe_hypotheses(ranked: Sequence[dict]) -> list[dict]:
+    """One row per distinct mechanism/location: the report never lists one twice."""
+    out, seen = [], set()
+    for h in ranked:
+        key = tuple(sorted((e["file"], e["line"]) for e in h["evidence"])) or (" ".join(h["mechanism"].lower().split()),)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(h)
+    return out
+
+
+def bisect_subject(selected: dict, minimize: dict) -> tuple[dict, dict | None, str]:
+    """The reproducer bisect runs: the minimized one only if a passing reference guarded its
+    reductions, else the verified original (whose meaning is the one checked)."""
+    if selected.get("original_candidate") and not minimize.get("guarded"):
+        return (selected["original_candidate"], selected["original_verification"].get("failure"),
+                "the verified original (its reductions were not checked against a passing commit)")
+    which = "the minimized reproducer" if selected.get("original_candidate") else "the verified reproducer"
+    return selected["candidate"], selected["verification"].get("failure"), which
+
+
 # ==== 10. Manager ==========================================================
+
+# ---- 10.1 Options and preflight --------------------------------------------
+# one table of run options; every check before a run directory exists
 
 def session_name_for(prefix: str, run_id: str, who: str) -> str:
     """The one rule for a tmux session's name: <prefix>-<run id>-<manager|wN>."""
@@ -4131,6 +4257,8 @@ class RunOption:
 
 
 _AGENTS = ("auto", *BACKENDS)
+
+
 RUN_OPTIONS: tuple[RunOption, ...] = (
     RunOption("ref", "--ref", "commit to reproduce at (default HEAD)", api=True, pattern=_REV),
     RunOption("fixed_ref", "--fixed-ref", "a commit or branch where the bug is fixed: the reproducer must pass there",
@@ -4328,6 +4456,75 @@ def preflight(cfg: RunConfig, runner: Runner = run_cmd, env: dict | None = None)
     return cfg
 
 
+def local_changes_note(cfg: RunConfig, runner: Runner = run_cmd) -> str | None:
+    """Said up front: a run reproduces at a commit, so uncommitted work is not in it."""
+    status = git(cfg.repo_path, "--no-optional-locks", "status", "--porcelain", runner=runner, check=False).stdout
+    top = os.path.realpath(cfg.repo_path)
+    skip = []
+    for path in (cfg.runs_root, worktrees_root()):
+        with contextlib.suppress(ValueError):
+            skip.append(str(Path(os.path.realpath(path)).relative_to(top)) + "/")
+    changed = [line for line in status.splitlines() if line[3:] and not any(line[3:].startswith(x) for x in skip)]
+    if not changed:
+        return None
+    return (f"{cfg.repo_path} has {len(changed)} uncommitted change(s); the run reproduces at "
+            f"{cfg.ref} ({cfg.target_sha[:12]}) without them")
+
+
+def check_run(cfg: RunConfig, env: dict | None = None, stdin: Any = None) -> tuple[dict, list[str]]:
+    """Everything that can be wrong with a run's input, checked before anything is written:
+    the options, the repository, the tools, the issue.  Returns (issue, notes)."""
+    env = dict(os.environ) if env is None else env
+    finish_config(cfg)
+    preflight(cfg, env=env)
+    issue = load_issue(cfg.issue_url, cfg.issue_file, cfg.github_api_url, env=env, stdin=stdin)
+    cfg.issue_key = cfg.issue_key or issue_key_for(cfg.issue_url, None, issue)
+    note = local_changes_note(cfg)
+    return issue, [note] if note else []
+
+
+def tmux_new_enough(version: str | None) -> bool:
+    """tmux 3.2+ (new-session -e, which passes a session its environment).
+
+    >>> tmux_new_enough("tmux 3.3a"), tmux_new_enough("tmux 3.1c"), tmux_new_enough("tmux next-3.4")
+    (True, False, True)
+    """
+    m = re.search(r"(\d+)\.(\d+)", version or "")
+    return bool(m) and (int(m.group(1)), int(m.group(2))) >= (3, 2)
+
+
+def doctor_report(env: dict, runs_root: Path, agent: str, runner: Runner = run_cmd) -> tuple[list[tuple[str, str, bool]], bool]:
+    """Rows of (what, finding, ok) and whether a run with ``agent`` could start."""
+    rows: list[tuple[str, str, bool]] = []
+    py_ok = sys.version_info >= (3, 11)
+    rows.append(("python", sys.version.split()[0], py_ok))
+    tmux_v, git_v = tool_version(["tmux", "-V"], runner), tool_version(["git", "--version"], runner)
+    tmux_ok = tmux_new_enough(tmux_v)
+    rows.append(("tmux", (tmux_v + ("" if tmux_ok else ": mminions needs tmux 3.2 or newer (new-session -e)"))
+                 if tmux_v else "not found: apt-get install tmux", tmux_ok))
+    rows.append(("git", git_v or "not found: apt-get install git", bool(git_v)))
+    codex_v = tool_version(["codex", "--version"], runner)
+    claude_v = tool_version(["claude", "--version"], runner)
+    rows.append(("codex", codex_v or "not installed (npm i -g @openai/codex)", bool(codex_v)))
+    rows.append(("claude", claude_v or "not installed (npm i -g @anthropic-ai/claude-code)", bool(claude_v)))
+    rows.append(("builtin agent", "available (offline, no model)", True))
+    token = next((n for n in ("GITHUB_TOKEN", "GH_TOKEN") if env.get(n)), None)
+    rows.append(("GitHub token", f"{token} is set" if token else "not set (public issues only)", True))
+    probe = runs_root if runs_root.exists() else next((p for p in runs_root.parents if p.exists()), Path("/"))
+    usage = shutil.disk_usage(probe)
+    free_gb = usage.free / 1e9
+    rows.append(("runs root", f"{runs_root} ({free_gb:.1f} GB free)", free_gb > 0.2))
+    writable = os.access(probe, os.W_OK)
+    rows.append(("runs root writable", "yes" if writable else f"no: cannot write in {probe}", writable))
+    agent_ok = {"codex": bool(codex_v), "claude": bool(claude_v), "builtin": True, "cmd": True,
+                "auto": True}.get(agent, False)
+    ready = py_ok and tmux_ok and bool(git_v) and agent_ok and free_gb > 0.2 and writable
+    return rows, ready
+
+
+# ---- 10.2 Issue lock and runs index ----------------------------------------
+# one live run per issue; finished verdicts by issue and commit; one liveness rule
+
 def issue_key_for(issue_url: str | None, issue_file: str | None, issue: dict | None = None) -> str:
     """What makes two runs "the same issue": the GitHub issue, or the report's content."""
     if issue_url:
@@ -4425,17 +4622,8 @@ def release_issue(runs_root: Path, key: str, run_id: str) -> None:
                 path.unlink()
 
 
-def fault_point(run: "Run", name: str) -> None:
-    """Fault injection for the crash tests: MMINIONS_FAULT=<name> kills this manager with
-    SIGKILL once per run at that point (a marker file keeps a resumed manager alive)."""
-    if run.env.get("MMINIONS_FAULT") != name:
-        return
-    marker = run.paths.fault_fired
-    if marker.exists():
-        return
-    marker.write_text(name)
-    os.kill(os.getpid(), signal.SIGKILL)
-
+# ---- 10.3 Run store --------------------------------------------------------
+# the manager's handles, and every read and write of a run's sessions and candidates
 
 @dataclass
 class Run:
@@ -4456,6 +4644,20 @@ class Run:
         return worktrees_root() / self.cfg.run_id
 
 
+def make_run(cfg: RunConfig, echo: bool = True, env: dict | None = None) -> Run:
+    paths = RunPaths(cfg.runs_root, cfg.run_id)
+    return Run(cfg, paths, Tmux(cfg.tmux_socket), log=log_line(paths, echo),
+               env=dict(os.environ) if env is None else env)
+
+
+def load_run(runs_root: Path, run_id: str) -> Run:
+    paths = RunPaths(runs_root, validate_run_id(run_id))
+    data = read_json(paths.config_json, None)
+    if not data:
+        raise UsageError(f"no run {run_id} under {paths.runs_root} (no config.json)")
+    return make_run(RunConfig.from_dict(data))
+
+
 def log_line(paths: RunPaths, echo: bool = True) -> Callable[[str], None]:
     def log(message: str) -> None:
         line = f"{_dt.datetime.now(_dt.timezone.utc).strftime('%H:%M:%S')} {message}"
@@ -4466,6 +4668,18 @@ def log_line(paths: RunPaths, echo: bool = True) -> Callable[[str], None]:
             with open(paths.manager_log, "a", encoding="utf-8") as fh:
                 fh.write(line + "\n")
     return log
+
+
+def fault_point(run: "Run", name: str) -> None:
+    """Fault injection for the crash tests: MMINIONS_FAULT=<name> kills this manager with
+    SIGKILL once per run at that point (a marker file keeps a resumed manager alive)."""
+    if run.env.get("MMINIONS_FAULT") != name:
+        return
+    marker = run.paths.fault_fired
+    if marker.exists():
+        return
+    marker.write_text(name)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def load_sessions(paths: RunPaths) -> dict:
@@ -4515,6 +4729,11 @@ def candidate_records(paths: RunPaths) -> list[dict]:
     return out
 
 
+def load_candidate_entries(paths: RunPaths) -> list[dict]:
+    return [dict(item, worker_id=data.get("worker_id")) for data in candidate_records(paths)
+            for item in data.get("candidates", []) if isinstance(item, dict)]
+
+
 def phases_done(paths: RunPaths) -> set[str]:
     return {e["phase"] for e in read_events(paths.run_dir) if e.get("kind") == "phase" and e.get("status") == "done"}
 
@@ -4532,6 +4751,9 @@ def next_worker_id(paths: RunPaths) -> str:
     used = [int(p.name[1:]) for p in paths.workers_dir.glob("w*") if p.name[1:].isdigit()]
     return f"w{max(used, default=0) + 1}"
 
+
+# ---- 10.4 Workers ----------------------------------------------------------
+# start a worker in its tmux session and worktree, wait for it, clean up after it
 
 def new_worktree(run: Run, name: str, sha: str | None = None) -> Path:
     # The leaf name becomes git's admin name under .git/worktrees/: keep it unique per run.
@@ -4630,54 +4852,79 @@ def poll_manager_stdin(run: Run) -> None:
                 print(f"(manager understands: status) got {line.strip()!r}", flush=True)
 
 
+WORKER_GRACE_SEC = 15    # past its --timeout-sec, a worker that has not ended is timed out
+
+
+LIVE_CHECK_SEC = 1.0     # how often the manager asks tmux which sessions are still up
+
+
+def _worker_deadlines(run: Run, pending: dict[str, WorkerFiles]) -> dict[str, float]:
+    started = {r["worker_id"]: r.get("started_ts") for r in load_sessions(run.paths)["workers"]}
+    return {wid: (started.get(wid) or time.time()) + run.cfg.timeout_sec + WORKER_GRACE_SEC for wid in pending}
+
+
+def _settle_worker(run: Run, wid: str, files: WorkerFiles, deadline: float, live: set[str] | None) -> tuple[str, int | None]:
+    """A pending worker's state: its exit file; else timed out past its deadline; else
+    lost when its session is gone without one.  Completion never comes from the screen."""
+    state, code = worker_state(files)
+    if state != "running":
+        return state, code
+    if time.time() > deadline:
+        run.tmux.kill_session(run.cfg.session_name(wid))
+        write_exit_code(files, WORKER_TIMEOUT)
+        return "timeout", WORKER_TIMEOUT
+    if live is None or run.cfg.session_name(wid) in live:
+        return state, code
+    time.sleep(0.1)  # the wrapper may be writing exit_code right now
+    state, code = worker_state(files)
+    if state == "running":
+        with contextlib.suppress(OSError):
+            with open(files.log, "a") as fh:
+                fh.write("[mminions] session ended without writing exit_code\n")
+        write_exit_code(files, WORKER_LOST)
+        return "failed", WORKER_LOST
+    return state, code
+
+
+def _record_worker_end(run: Run, wid: str, state: str, code: int | None) -> None:
+    run.tmux.kill_session(run.cfg.session_name(wid))
+    kill_worker_leftovers(run, wid)
+    update_worker_record(run.paths, wid, status=state, exit_code=code, finished_at=utc_now())
+    append_event(run.paths.run_dir, "worker", worker_id=wid, status=state, exit_code=code)
+    run.log(f"{wid}: {state} (exit {code})")
+
+
+def _stop_other_workers(run: Run, pending: dict[str, WorkerFiles]) -> None:
+    for other, other_files in pending.items():
+        run.tmux.kill_session(run.cfg.session_name(other))
+        kill_worker_leftovers(run, other)
+        write_exit_code(other_files, WORKER_STOPPED)
+        update_worker_record(run.paths, other, status="stopped", exit_code=WORKER_STOPPED, finished_at=utc_now())
+        append_event(run.paths.run_dir, "worker", worker_id=other, status="stopped", exit_code=WORKER_STOPPED)
+        run.log(f"{other}: stopped (a reproducer is already verified)")
+    pending.clear()
+
+
 def wait_for_workers(run: Run, pending: dict[str, WorkerFiles], on_done: Callable[[WorkerFiles, str, int | None], bool]) -> None:
     """Wait until every pending worker ended; ``on_done`` returning True ends the wait
-    early (first wins).  Completion comes from exit_code files, never from the screen."""
+    early (first wins) and stops the others."""
     fault_point(run, f"workers:{next(iter(pending.values())).role}" if pending else "workers")
-    deadlines = {wid: time.time() + run.cfg.timeout_sec + 15 for wid in pending}
-    for record in load_sessions(run.paths)["workers"]:
-        if record["worker_id"] in deadlines and record.get("started_ts"):
-            deadlines[record["worker_id"]] = record["started_ts"] + run.cfg.timeout_sec + 15
+    deadlines = _worker_deadlines(run, pending)
     last_live_check = 0.0
     while pending:
         check_stop(run)
         poll_manager_stdin(run)
-        live: set[str] | None = None
-        if time.monotonic() - last_live_check > 1.0:
-            live = {s["name"] for s in run.tmux.list_sessions()}
-            last_live_check = time.monotonic()
+        live = None
+        if time.monotonic() - last_live_check > LIVE_CHECK_SEC:
+            live, last_live_check = {s["name"] for s in run.tmux.list_sessions()}, time.monotonic()
         for wid, files in list(pending.items()):
-            state, code = worker_state(files)
-            if state == "running":
-                if time.time() > deadlines[wid]:
-                    run.tmux.kill_session(run.cfg.session_name(wid))
-                    write_exit_code(files, WORKER_TIMEOUT)
-                    state, code = "timeout", WORKER_TIMEOUT
-                elif live is not None and run.cfg.session_name(wid) not in live:
-                    time.sleep(0.1)  # the wrapper may be writing exit_code right now
-                    state, code = worker_state(files)
-                    if state == "running":
-                        with contextlib.suppress(OSError):
-                            with open(files.log, "a") as fh:
-                                fh.write("[mminions] session ended without writing exit_code\n")
-                        write_exit_code(files, WORKER_LOST)
-                        state, code = "failed", WORKER_LOST
+            state, code = _settle_worker(run, wid, files, deadlines[wid], live)
             if state == "running":
                 continue
             del pending[wid]
-            run.tmux.kill_session(run.cfg.session_name(wid))
-            kill_worker_leftovers(run, wid)
-            update_worker_record(run.paths, wid, status=state, exit_code=code, finished_at=utc_now())
-            append_event(run.paths.run_dir, "worker", worker_id=wid, status=state, exit_code=code)
-            run.log(f"{wid}: {state} (exit {code})")
+            _record_worker_end(run, wid, state, code)
             if on_done(files, state, code):
-                for other, other_files in pending.items():
-                    run.tmux.kill_session(run.cfg.session_name(other))
-                    write_exit_code(other_files, WORKER_STOPPED)
-                    update_worker_record(run.paths, other, status="stopped", exit_code=WORKER_STOPPED, finished_at=utc_now())
-                    append_event(run.paths.run_dir, "worker", worker_id=other, status="stopped", exit_code=WORKER_STOPPED)
-                    run.log(f"{other}: stopped (a reproducer is already verified)")
-                pending.clear()
+                _stop_other_workers(run, pending)
                 return
         time.sleep(0.05)
 
@@ -4698,6 +4945,45 @@ def worker_diagnostic(files: WorkerFiles, state: str, code: int | None) -> str:
     return f"{files.worker_id} ({files.backend}, {files.role}) {state} with exit code {code}; log tail:\n{tail}"
 
 
+def cleanup_run(run: Run) -> None:
+    """Kill every worker session of the run and remove every worktree."""
+    for record in load_sessions(run.paths)["workers"]:
+        run.tmux.kill_session(record.get("session_name") or run.cfg.session_name(record["worker_id"]))
+        kill_worker_leftovers(run, record["worker_id"])
+        files = worker_files_from_record(record) if record.get("worker_dir") else None
+        if record.get("status") == "running":
+            update_worker_record(run.paths, record["worker_id"], status="stopped", finished_at=utc_now())
+            if files:
+                write_exit_code(files, WORKER_STOPPED)
+    with contextlib.suppress(MminionsError):
+        prefix = f"{run.cfg.prefix}-{run.cfg.run_id}-w"
+        for session in run.tmux.list_sessions():
+            if session["name"].startswith(prefix):
+                run.tmux.kill_session(session["name"])
+    with contextlib.suppress(MminionsError):
+        remove_run_worktrees(run.cfg.repo_path, run.cfg.run_id, run.runner)
+
+
+def live_session_names(tmux: Tmux) -> set[str] | None:
+    try:
+        return {x["name"] for x in tmux.list_sessions()}
+    except MminionsError:
+        return None
+
+
+def send_to_session(run: Run, worker: str, text: str) -> None:
+    session = run.cfg.session_name(validate_worker_id(worker))
+    if not run.tmux.has_session(session):
+        raise UsageError(f"session {session} is not running")
+    if "\n" in text.strip("\n"):
+        run.tmux.paste_text(session, text.strip("\n"))
+    else:
+        run.tmux.send_text(session, text.strip("\n"))
+
+
+# ---- 10.5 Phases -----------------------------------------------------------
+# repro, select, reference, minimize, bisect, triage: what each reads and writes is in its docstring
+
 def verify_in_fresh_worktree(run: Run, cand: dict, sha: str | None = None, runs: int | None = None) -> dict:
     run.verify_counter += 1
     name = f"verify-{run.verify_counter}-{secrets.token_hex(2)}"
@@ -4709,11 +4995,6 @@ def verify_in_fresh_worktree(run: Run, cand: dict, sha: str | None = None, runs:
                                 run.cfg.verify_timeout, run.runner)
     finally:
         worktree_remove(run.cfg.repo_path, worktree, run.runner)
-
-
-def load_candidate_entries(paths: RunPaths) -> list[dict]:
-    return [dict(item, worker_id=data.get("worker_id")) for data in candidate_records(paths)
-            for item in data.get("candidates", []) if isinstance(item, dict)]
 
 
 def process_repro_worker(run: Run, files: WorkerFiles, state: str, code: int | None,
@@ -4985,127 +5266,6 @@ def passing_references(run: Run, selected: dict) -> list[tuple[str, str]]:
     return refs
 
 
-def checked_evidence(rows: Sequence[dict], worktree: Path, drift: int = 3) -> tuple[list[dict], list[dict]]:
-    """Keep evidence rows that match the real files (±drift lines, whitespace-insensitive)."""
-    kept, dropped = [], []
-    root = worktree.resolve()
-    for row in rows:
-        rel = str(row.get("file", "")).strip()
-        try:
-            path = (root / rel).resolve()
-            path.relative_to(root)
-        except (ValueError, OSError):
-            dropped.append(dict(row, reason="path outside the repository"))
-            continue
-        if not rel or not path.is_file():
-            dropped.append(dict(row, reason="file does not exist"))
-            continue
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-        line = row.get("line")
-        if not isinstance(line, int) or not 1 <= line <= len(lines):
-            dropped.append(dict(row, reason=f"line {line} out of range (file has {len(lines)} lines)"))
-            continue
-        want = "".join(str(row.get("snippet", "")).split())
-        near = range(max(1, line - drift), min(len(lines), line + drift) + 1)
-        hit = next((n for n in near if want and (want in "".join(lines[n - 1].split())
-                                                 or "".join(lines[n - 1].split()) in want and lines[n - 1].strip())), None)
-        if hit is None:
-            dropped.append(dict(row, reason="snippet not found on or near that line"))
-            continue
-        kept.append({"file": rel, "line": hit, "snippet": lines[hit - 1].strip()})
-    return kept, dropped
-
-
-def hypothesis_targets(h: dict) -> set[str]:
-    return {f"{e['file']}" for e in h.get("evidence", [])}
-
-
-def rank_hypotheses(hypotheses: Sequence[dict], frames: Sequence[dict], culprit_files: Sequence[str]) -> list[dict]:
-    """Rank by checked evidence, agreement between workers, overlap with the traceback
-    and the culprit diff, then confidence."""
-    frame_keys = {(f["file"], f["line"]) for f in frames}
-    frame_files = {f["file"] for f in frames}
-    ranked = []
-    for h in hypotheses:
-        files = hypothesis_targets(h)
-        agree = {o["worker_id"] for o in hypotheses if o is not h and o["worker_id"] != h["worker_id"]
-                 and hypothesis_targets(o) & files
-                 and ({(e["file"], e["line"]) for e in o["evidence"]} & {(e["file"], e["line"]) for e in h["evidence"]}
-                      or o.get("function") and o.get("function") == h.get("function"))}
-        overlap = sum(1 for e in h["evidence"] if (e["file"], e["line"]) in frame_keys or e["file"] in frame_files)
-        culprit = sum(1 for e in h["evidence"] if e["file"] in culprit_files)
-        score = len(h["evidence"]) + 3 * len(agree) + overlap + culprit + float(h.get("confidence", 0))
-        ranked.append(dict(h, agreeing_workers=sorted(agree), score=round(score, 3)))
-    ranked.sort(key=lambda h: (-h["score"], h["hypothesis_id"]))
-    return ranked
-
-
-def dedupe_hypotheses(ranked: Sequence[dict]) -> list[dict]:
-    """One row per distinct mechanism/location: the report never lists one twice."""
-    out, seen = [], set()
-    for h in ranked:
-        key = tuple(sorted((e["file"], e["line"]) for e in h["evidence"])) or (" ".join(h["mechanism"].lower().split()),)
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(h)
-    return out
-
-
-def phase_triage(run: Run) -> None:
-    selected = read_json(run.paths.selected_candidate_json, None)
-    if not selected or not run.cfg.triage:
-        return
-    cand = selected["candidate"]
-    worktree = new_worktree(run, f"triage-check-{secrets.token_hex(2)}")
-    try:
-        result, repro_file = run_oracle(cand, worktree, run.cfg.verify_timeout, run.runner)
-        output = result.output
-        _, _, frames = last_exception(output)
-        frames_in = repo_frames(frames, worktree, [repro_file])
-        bisect = read_json(run.paths.bisect_json, {}) or {}
-        culprit = bisect.get("first_bad") or {}
-        context = {"repro": cand["script"], "repro_output": _clip(output, 6000),
-                   "repro_command": render_oracle(cand["oracle_command"], Path(repro_file.name)),
-                   "frames": frames_in, "culprit": (f"{culprit.get('sha', '')[:12]} {culprit.get('subject', '')}\n"
-                                                    f"{_clip(culprit.get('diff', ''), 6000)}") if culprit else "",
-                   "culprit_commit": culprit, "culprit_lines": bisect.get("changed_lines", [])}
-        backend = agent_for(run.cfg, ROLE_TRIAGE)
-        if backend == "auto":
-            backend = "builtin"
-        pending = {}
-        for _ in range(max(1, run.cfg.triage_workers)):
-            files = start_worker(run, ROLE_TRIAGE, backend, context)
-            pending[files.worker_id] = files
-        all_hyps: list[dict] = []
-        dropped: list[dict] = []
-        diagnostics: list[str] = []
-
-        def on_done(files: WorkerFiles, state: str, code: int | None) -> bool:
-            obj, rejections = parse_worker_output(files.output, ROLE_TRIAGE, files.backend)
-            if obj is None:
-                diagnostics.append(worker_diagnostic(files, state, code) + ("\n" + "; ".join(rejections) if rejections else ""))
-                return False
-            for h in obj["hypotheses"]:
-                kept, bad = checked_evidence(h["evidence"], worktree)
-                dropped.extend(dict(b, hypothesis_id=h["hypothesis_id"], worker_id=files.worker_id) for b in bad)
-                if not kept:
-                    dropped.append({"hypothesis_id": h["hypothesis_id"], "worker_id": files.worker_id,
-                                    "reason": "no evidence row matched the files; hypothesis dropped"})
-                    continue
-                all_hyps.append(dict(h, evidence=kept, worker_id=files.worker_id))
-            return False
-
-        wait_for_workers(run, pending, on_done)
-        ranked = dedupe_hypotheses(rank_hypotheses(all_hyps, frames_in, bisect.get("files_changed", [])))
-        doc = {"hypotheses": ranked, "top": [h["hypothesis_id"] for h in ranked[:3]], "dropped": dropped,
-               "frames": frames_in, "culprit_commit": culprit or None, "diagnostics": diagnostics}
-        atomic_write_json(run.paths.hypotheses_json, doc)
-        run.log(f"triage: {len(ranked)} hypotheses kept, {len(dropped)} evidence rows dropped")
-    finally:
-        worktree_remove(run.cfg.repo_path, worktree, run.runner)
-
-
 def phase_minimize(run: Run) -> None:
     """Reduce the selected reproducer (reads selected_candidate.json, reference.json).
     Guarded by a fix it passes at, every reduction must fail at HEAD the same way and
@@ -5176,16 +5336,6 @@ def phase_minimize(run: Run) -> None:
         selected["fixed_ref"] = fixed
     atomic_write_json(run.paths.selected_candidate_json, selected)
     run.log(f"minimized ({doc['mode']}): {before['lines']} -> {doc['after']['lines']} lines in {oracle.calls} oracle calls")
-
-
-def bisect_subject(selected: dict, minimize: dict) -> tuple[dict, dict | None, str]:
-    """The reproducer bisect runs: the minimized one only if a passing reference guarded its
-    reductions, else the verified original (whose meaning is the one checked)."""
-    if selected.get("original_candidate") and not minimize.get("guarded"):
-        return (selected["original_candidate"], selected["original_verification"].get("failure"),
-                "the verified original (its reductions were not checked against a passing commit)")
-    which = "the minimized reproducer" if selected.get("original_candidate") else "the verified reproducer"
-    return selected["candidate"], selected["verification"].get("failure"), which
 
 
 BISECT_ORACLE_SH = """\
@@ -5334,24 +5484,62 @@ def phase_bisect(run: Run) -> None:
         run.log(f"bisect: {doc.get('summary', doc['status'])}")
 
 
-def cleanup_run(run: Run) -> None:
-    """Kill every worker session of the run and remove every worktree."""
-    for record in load_sessions(run.paths)["workers"]:
-        run.tmux.kill_session(record.get("session_name") or run.cfg.session_name(record["worker_id"]))
-        kill_worker_leftovers(run, record["worker_id"])
-        files = worker_files_from_record(record) if record.get("worker_dir") else None
-        if record.get("status") == "running":
-            update_worker_record(run.paths, record["worker_id"], status="stopped", finished_at=utc_now())
-            if files:
-                write_exit_code(files, WORKER_STOPPED)
-    with contextlib.suppress(MminionsError):
-        prefix = f"{run.cfg.prefix}-{run.cfg.run_id}-w"
-        for session in run.tmux.list_sessions():
-            if session["name"].startswith(prefix):
-                run.tmux.kill_session(session["name"])
-    with contextlib.suppress(MminionsError):
-        remove_run_worktrees(run.cfg.repo_path, run.cfg.run_id, run.runner)
+def phase_triage(run: Run) -> None:
+    selected = read_json(run.paths.selected_candidate_json, None)
+    if not selected or not run.cfg.triage:
+        return
+    cand = selected["candidate"]
+    worktree = new_worktree(run, f"triage-check-{secrets.token_hex(2)}")
+    try:
+        result, repro_file = run_oracle(cand, worktree, run.cfg.verify_timeout, run.runner)
+        output = result.output
+        _, _, frames = last_exception(output)
+        frames_in = repo_frames(frames, worktree, [repro_file])
+        bisect = read_json(run.paths.bisect_json, {}) or {}
+        culprit = bisect.get("first_bad") or {}
+        context = {"repro": cand["script"], "repro_output": _clip(output, 6000),
+                   "repro_command": render_oracle(cand["oracle_command"], Path(repro_file.name)),
+                   "frames": frames_in, "culprit": (f"{culprit.get('sha', '')[:12]} {culprit.get('subject', '')}\n"
+                                                    f"{_clip(culprit.get('diff', ''), 6000)}") if culprit else "",
+                   "culprit_commit": culprit, "culprit_lines": bisect.get("changed_lines", [])}
+        backend = agent_for(run.cfg, ROLE_TRIAGE)
+        if backend == "auto":
+            backend = "builtin"
+        pending = {}
+        for _ in range(max(1, run.cfg.triage_workers)):
+            files = start_worker(run, ROLE_TRIAGE, backend, context)
+            pending[files.worker_id] = files
+        all_hyps: list[dict] = []
+        dropped: list[dict] = []
+        diagnostics: list[str] = []
 
+        def on_done(files: WorkerFiles, state: str, code: int | None) -> bool:
+            obj, rejections = parse_worker_output(files.output, ROLE_TRIAGE, files.backend)
+            if obj is None:
+                diagnostics.append(worker_diagnostic(files, state, code) + ("\n" + "; ".join(rejections) if rejections else ""))
+                return False
+            for h in obj["hypotheses"]:
+                kept, bad = checked_evidence(h["evidence"], worktree)
+                dropped.extend(dict(b, hypothesis_id=h["hypothesis_id"], worker_id=files.worker_id) for b in bad)
+                if not kept:
+                    dropped.append({"hypothesis_id": h["hypothesis_id"], "worker_id": files.worker_id,
+                                    "reason": "no evidence row matched the files; hypothesis dropped"})
+                    continue
+                all_hyps.append(dict(h, evidence=kept, worker_id=files.worker_id))
+            return False
+
+        wait_for_workers(run, pending, on_done)
+        ranked = dedupe_hypotheses(rank_hypotheses(all_hyps, frames_in, bisect.get("files_changed", [])))
+        doc = {"hypotheses": ranked, "top": [h["hypothesis_id"] for h in ranked[:3]], "dropped": dropped,
+               "frames": frames_in, "culprit_commit": culprit or None, "diagnostics": diagnostics}
+        atomic_write_json(run.paths.hypotheses_json, doc)
+        run.log(f"triage: {len(ranked)} hypotheses kept, {len(dropped)} evidence rows dropped")
+    finally:
+        worktree_remove(run.cfg.repo_path, worktree, run.runner)
+
+
+# ---- 10.6 Verdict and report -----------------------------------------------
+# a run's facts read once; the verdict, decision.json, final.md and the comment from them
 
 @dataclass
 class RunFacts:
@@ -5720,6 +5908,9 @@ def decide(run: Run, checkout_before: dict | None) -> dict:
     return finish_run(run, status, rationale, diagnostics)
 
 
+# ---- 10.7 Lifecycle --------------------------------------------------------
+# the pipeline; starting, stopping and resuming a run
+
 def _raise_stop(signum: int, _frame: Any) -> None:
     if signum == signal.SIGALRM:
         raise StopRequested("the run exceeded --max-runtime")
@@ -5789,40 +5980,6 @@ def run_pipeline(run: Run, phases: Sequence[str] | None = None) -> dict:
     return result
 
 
-
-def make_run(cfg: RunConfig, echo: bool = True, env: dict | None = None) -> Run:
-    paths = RunPaths(cfg.runs_root, cfg.run_id)
-    return Run(cfg, paths, Tmux(cfg.tmux_socket), log=log_line(paths, echo),
-               env=dict(os.environ) if env is None else env)
-
-
-def local_changes_note(cfg: RunConfig, runner: Runner = run_cmd) -> str | None:
-    """Said up front: a run reproduces at a commit, so uncommitted work is not in it."""
-    status = git(cfg.repo_path, "--no-optional-locks", "status", "--porcelain", runner=runner, check=False).stdout
-    top = os.path.realpath(cfg.repo_path)
-    skip = []
-    for path in (cfg.runs_root, worktrees_root()):
-        with contextlib.suppress(ValueError):
-            skip.append(str(Path(os.path.realpath(path)).relative_to(top)) + "/")
-    changed = [line for line in status.splitlines() if line[3:] and not any(line[3:].startswith(x) for x in skip)]
-    if not changed:
-        return None
-    return (f"{cfg.repo_path} has {len(changed)} uncommitted change(s); the run reproduces at "
-            f"{cfg.ref} ({cfg.target_sha[:12]}) without them")
-
-
-def check_run(cfg: RunConfig, env: dict | None = None, stdin: Any = None) -> tuple[dict, list[str]]:
-    """Everything that can be wrong with a run's input, checked before anything is written:
-    the options, the repository, the tools, the issue.  Returns (issue, notes)."""
-    env = dict(os.environ) if env is None else env
-    finish_config(cfg)
-    preflight(cfg, env=env)
-    issue = load_issue(cfg.issue_url, cfg.issue_file, cfg.github_api_url, env=env, stdin=stdin)
-    cfg.issue_key = cfg.issue_key or issue_key_for(cfg.issue_url, None, issue)
-    note = local_changes_note(cfg)
-    return issue, [note] if note else []
-
-
 def prepare_run(cfg: RunConfig, issue: dict, notes: Sequence[str] = (), env: dict | None = None) -> Run:
     """Write a checked run's directory: config, sessions, the issue, the checkout's
     fingerprint.  Only OSError (a full or read-only runs root) can go wrong here."""
@@ -5854,14 +6011,6 @@ def start_manager_session(run: Run, resume: bool = False) -> str:
     return name
 
 
-def load_run(runs_root: Path, run_id: str) -> Run:
-    paths = RunPaths(runs_root, validate_run_id(run_id))
-    data = read_json(paths.config_json, None)
-    if not data:
-        raise UsageError(f"no run {run_id} under {paths.runs_root} (no config.json)")
-    return make_run(RunConfig.from_dict(data))
-
-
 def stop_run(run: Run, reason: str = "stopped by the user") -> dict:
     """Kill the run's sessions, remove its worktrees, and end it as stopped (idempotent)."""
     with contextlib.suppress(OSError):
@@ -5869,23 +6018,6 @@ def stop_run(run: Run, reason: str = "stopped by the user") -> dict:
     run.tmux.kill_session(run.cfg.session_name("manager"))
     cleanup_run(run)
     return finish_run(run, "stopped", reason)
-
-
-def send_to_session(run: Run, worker: str, text: str) -> None:
-    session = run.cfg.session_name(validate_worker_id(worker))
-    if not run.tmux.has_session(session):
-        raise UsageError(f"session {session} is not running")
-    if "\n" in text.strip("\n"):
-        run.tmux.paste_text(session, text.strip("\n"))
-    else:
-        run.tmux.send_text(session, text.strip("\n"))
-
-
-def live_session_names(tmux: Tmux) -> set[str] | None:
-    try:
-        return {x["name"] for x in tmux.list_sessions()}
-    except MminionsError:
-        return None
 
 
 @dataclass
@@ -6080,6 +6212,9 @@ def list_runs(runs_root: Path, limit: int | None = None, live: set[str] | None =
 
 # ==== 12. Server ===========================================================
 
+# ---- 12.1 Requests ---------------------------------------------------------
+# limits, checks of host, origin, token, body and repo path
+
 MAX_BODY = 64 * 1024
 MAX_SEND = 4096
 ARTIFACT_NAME_RE = lazy_re(r"^(?:[a-z_]+\.(?:json|jsonl|md|log)|minimal_repro|w\d{1,4}\.log)$")
@@ -6187,6 +6322,9 @@ def check_repo_path(value: Any, settings: ServerSettings) -> Path:
         raise HTTPError(403, "repo_path is outside the allowed roots (serve --allow-repo-root)")
     return real
 
+
+# ---- 12.2 API --------------------------------------------------------------
+# starting runs, OpenAPI, artifacts, routing, the WSGI app and server
 
 def api_start_run(body: dict, settings: ServerSettings) -> dict:
     """POST /api/runs: the same options, defaults, checks and launch as `run`."""
@@ -6412,6 +6550,9 @@ def make_server(settings: ServerSettings) -> Any:
     return server
 
 
+# ---- 12.3 Dashboard --------------------------------------------------------
+# one page, embedded (a .pyz has no files beside the code)
+
 DASHBOARD_HTML = r"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>mminions</title>
@@ -6568,6 +6709,9 @@ tick(); setInterval(tick, 2000);
 # ==== 13. CLI ==============================================================
 
 
+# ---- 13.1 Arguments and hints ----------------------------------------------
+# shared flags, run references, hints that paste as invoked
+
 def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runs-root", default=None,
                    help="where run directories live (default: $MMINIONS_RUNS_ROOT, else "
@@ -6714,6 +6858,9 @@ def wait_for_run(run: Run, quiet: bool = False) -> dict:
             gone_since = None
         time.sleep(0.1)
 
+
+# ---- 13.2 Commands ---------------------------------------------------------
+# one cmd_* per subcommand
 
 def cmd_run(args: argparse.Namespace) -> int:
     if args.resume:
@@ -7147,6 +7294,152 @@ def cmd_bisect_step(args: argparse.Namespace) -> int:
     return bisect_step(Path(args.run_dir), Path(args.worktree), Path(args.output) if args.output else None, args.rc)
 
 
+# ---- 13.3 Demo -------------------------------------------------------------
+# a generated repository with a regression, and its report
+
+DEMO_CORE = """\
+\"\"\"Date helpers: parse ISO dates, leap years, month lengths.\"\"\"
+
+MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+
+def is_leap(year):
+    {leap}
+
+
+def days_in_month(year, month):
+    if month == 2 and is_leap(year):
+        return 29
+    return MONTH_DAYS[month - 1]
+
+
+def parse_date(text):
+    \"\"\"Parse 'YYYY-MM-DD' into a (year, month, day) tuple.\"\"\"
+    year, month, day = (int(part) for part in text.strip().split("-"))
+    if not 1 <= month <= 12:
+        raise ValueError(f"month out of range: {{month}}")
+    if not 1 <= day <= days_in_month(year, month):
+        raise ValueError(f"day out of range for {{year}}-{{month:02d}}: {{day}}")
+    return (year, month, day)
+"""
+DEMO_GOOD_LEAP = "return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)"
+DEMO_BAD_LEAP = "return year % 4 == 0 and year % 100 != 0"
+DEMO_ISSUE = """\
+# parse_date rejects 29 February 2000
+
+Since upgrading, `parse_date` refuses a valid leap day. 2000 is a leap year (divisible by 400),
+so this should return `(2000, 2, 29)`:
+
+```python
+import datetime
+from tinydate import parse_date, is_leap
+
+print("today:", datetime.date.today())
+for year in (1996, 2000, 2004):
+    print(year, "leap" if is_leap(year) else "common")
+print(parse_date("2000-02-29"))
+```
+
+Instead I get:
+
+```
+Traceback (most recent call last):
+  File "check.py", line 8, in <module>
+    print(parse_date("2000-02-29"))
+  File "/home/me/venv/lib/python3.11/site-packages/tinydate/core.py", line 22, in parse_date
+    raise ValueError(f"day out of range for {year}-{month:02d}: {day}")
+ValueError: day out of range for 2000-02: 29
+```
+
+tinydate 0.2.0, Python 3.11.
+"""
+
+
+def build_demo_repo(root: Path, runner: Runner = run_cmd) -> tuple[Path, Path]:
+    """A small realistic package whose 5th commit breaks leap years; and its bug report."""
+    repo = root / "tinydate"
+    repo.mkdir(parents=True)
+    env = dict(os.environ, GIT_AUTHOR_NAME="Dana Dev", GIT_AUTHOR_EMAIL="dana@example.invalid",
+               GIT_COMMITTER_NAME="Dana Dev", GIT_COMMITTER_EMAIL="dana@example.invalid")
+
+    def commit(files: dict[str, str], message: str, n: int) -> None:
+        for rel, text in files.items():
+            (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+            (repo / rel).write_text(text, encoding="utf-8")
+        stamp = f"2026-01-0{n}T10:00:00Z"
+        for argv in (["git", "-C", str(repo), "add", "-A"],
+                     ["git", "-C", str(repo), "commit", "-q", "-m", message]):
+            result = runner(argv, env=dict(env, GIT_AUTHOR_DATE=stamp, GIT_COMMITTER_DATE=stamp), timeout=60)
+            if not result.ok:
+                raise PipelineError(f"demo repo: {' '.join(argv[3:5])} failed: {result.stderr.strip()}")
+
+    git(repo, "init", "-q", runner=runner)
+    init = {"tinydate/__init__.py": '"""tinydate: small date helpers."""\nfrom .core import parse_date, is_leap, days_in_month\n\n__version__ = "0.1.0"\n',
+            "tinydate/core.py": DEMO_CORE.format(leap=DEMO_GOOD_LEAP),
+            "README.md": "# tinydate\n\nSmall date helpers.\n"}
+    commit(init, "Initial tinydate package", 1)
+    commit({"tinydate/fmt.py": 'def format_date(y, m, d):\n    return f"{y:04d}-{m:02d}-{d:02d}"\n'},
+           "Add format_date", 2)
+    commit({"tests/test_core.py": "import unittest\nfrom tinydate import parse_date\n\n\nclass T(unittest.TestCase):\n"
+            "    def test_basic(self):\n        self.assertEqual(parse_date('2024-01-31'), (2024, 1, 31))\n"},
+           "Add tests", 3)
+    git(repo, "tag", "v0.1.0", runner=runner)
+    commit({"tinydate/__init__.py": init["tinydate/__init__.py"].replace("0.1.0", "0.2.0")}, "Release 0.2.0 prep", 4)
+    commit({"tinydate/core.py": DEMO_CORE.format(leap=DEMO_BAD_LEAP)}, "Simplify the leap-year rule", 5)
+    commit({"README.md": "# tinydate\n\nSmall date helpers: `parse_date`, `is_leap`, `days_in_month`.\n"},
+           "Document the helpers", 6)
+    issue = root / "issue.md"
+    issue.write_text(DEMO_ISSUE, encoding="utf-8")
+    return repo, issue
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    start = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="mminions-demo-"))
+    try:
+        repo, issue_file = build_demo_repo(workdir)
+        print(f"demo repo: {repo} (6 commits; a regression hides in one of them)\nissue: {issue_file}\n")
+        cfg = RunConfig(run_id="run-pending", runs_root=str(runs_root_from(args)), repo_path=str(repo),
+                        issue_file=str(issue_file), agent="builtin", min_workers=2, max_workers=2,
+                        timeout_sec=120, verify_runs=5, verify_timeout=30, minimize_budget_sec=30,
+                        tmux_socket=socket_name(args.tmux_socket))
+        issue, notes = check_run(cfg)
+        launch = launch_run(cfg, issue, Tmux(cfg.tmux_socket), notes)
+        run, session = launch.run, launch.session
+        print(f"run {cfg.run_id}: manager in tmux session {session} (socket {cfg.tmux_socket})")
+        done = wait_for_run(run)
+        print("\n" + run.paths.final_md.read_text(encoding="utf-8"))
+        print(f"artifacts: {run.paths.run_dir}\ndemo wall time: {time.monotonic() - start:.1f} s")
+        if args.keep:
+            print(f"demo repo kept at {repo}")
+        return EXIT_OK if done["status"] == "ok" else DECISION_EXIT.get(done["status"], EXIT_INTERNAL)
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def parse_command_line(argv: Sequence[str]) -> argparse.Namespace:
+    """argparse, with the errors a user needs: a mistyped command gets a suggestion (the
+    hidden ones are never offered), a mistyped flag gets that command's usage."""
+    if argv and argv[0] in HIDDEN_COMMANDS:
+        return build_hidden_parser().parse_args(argv)
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if argv and not argv[0].startswith("-") and argv[0] not in subparsers.choices:
+        import difflib
+        close = difflib.get_close_matches(argv[0], list(subparsers.choices), n=1)
+        parser.error(f"unknown command {argv[0]!r}" + (f"; did you mean {close[0]!r}?" if close else
+                                                       f"; commands: {', '.join(subparsers.choices)}"))
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        (subparsers.choices.get(getattr(args, "command", None)) or parser).error(
+            f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+# ---- 13.4 Parser and main --------------------------------------------------
+# argparse, hidden commands, the one error boundary
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0],
                                      epilog="exit codes: 0 reproduced, 5 not specific, 3 needs-human, 2 usage/input error, "
@@ -7332,146 +7625,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         server.server_close()
     return EXIT_OK
-
-
-DEMO_CORE = """\
-\"\"\"Date helpers: parse ISO dates, leap years, month lengths.\"\"\"
-
-MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-
-
-def is_leap(year):
-    {leap}
-
-
-def days_in_month(year, month):
-    if month == 2 and is_leap(year):
-        return 29
-    return MONTH_DAYS[month - 1]
-
-
-def parse_date(text):
-    \"\"\"Parse 'YYYY-MM-DD' into a (year, month, day) tuple.\"\"\"
-    year, month, day = (int(part) for part in text.strip().split("-"))
-    if not 1 <= month <= 12:
-        raise ValueError(f"month out of range: {{month}}")
-    if not 1 <= day <= days_in_month(year, month):
-        raise ValueError(f"day out of range for {{year}}-{{month:02d}}: {{day}}")
-    return (year, month, day)
-"""
-DEMO_GOOD_LEAP = "return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)"
-DEMO_BAD_LEAP = "return year % 4 == 0 and year % 100 != 0"
-DEMO_ISSUE = """\
-# parse_date rejects 29 February 2000
-
-Since upgrading, `parse_date` refuses a valid leap day. 2000 is a leap year (divisible by 400),
-so this should return `(2000, 2, 29)`:
-
-```python
-import datetime
-from tinydate import parse_date, is_leap
-
-print("today:", datetime.date.today())
-for year in (1996, 2000, 2004):
-    print(year, "leap" if is_leap(year) else "common")
-print(parse_date("2000-02-29"))
-```
-
-Instead I get:
-
-```
-Traceback (most recent call last):
-  File "check.py", line 8, in <module>
-    print(parse_date("2000-02-29"))
-  File "/home/me/venv/lib/python3.11/site-packages/tinydate/core.py", line 22, in parse_date
-    raise ValueError(f"day out of range for {year}-{month:02d}: {day}")
-ValueError: day out of range for 2000-02: 29
-```
-
-tinydate 0.2.0, Python 3.11.
-"""
-
-
-def build_demo_repo(root: Path, runner: Runner = run_cmd) -> tuple[Path, Path]:
-    """A small realistic package whose 5th commit breaks leap years; and its bug report."""
-    repo = root / "tinydate"
-    repo.mkdir(parents=True)
-    env = dict(os.environ, GIT_AUTHOR_NAME="Dana Dev", GIT_AUTHOR_EMAIL="dana@example.invalid",
-               GIT_COMMITTER_NAME="Dana Dev", GIT_COMMITTER_EMAIL="dana@example.invalid")
-
-    def commit(files: dict[str, str], message: str, n: int) -> None:
-        for rel, text in files.items():
-            (repo / rel).parent.mkdir(parents=True, exist_ok=True)
-            (repo / rel).write_text(text, encoding="utf-8")
-        stamp = f"2026-01-0{n}T10:00:00Z"
-        for argv in (["git", "-C", str(repo), "add", "-A"],
-                     ["git", "-C", str(repo), "commit", "-q", "-m", message]):
-            result = runner(argv, env=dict(env, GIT_AUTHOR_DATE=stamp, GIT_COMMITTER_DATE=stamp), timeout=60)
-            if not result.ok:
-                raise PipelineError(f"demo repo: {' '.join(argv[3:5])} failed: {result.stderr.strip()}")
-
-    git(repo, "init", "-q", runner=runner)
-    init = {"tinydate/__init__.py": '"""tinydate: small date helpers."""\nfrom .core import parse_date, is_leap, days_in_month\n\n__version__ = "0.1.0"\n',
-            "tinydate/core.py": DEMO_CORE.format(leap=DEMO_GOOD_LEAP),
-            "README.md": "# tinydate\n\nSmall date helpers.\n"}
-    commit(init, "Initial tinydate package", 1)
-    commit({"tinydate/fmt.py": 'def format_date(y, m, d):\n    return f"{y:04d}-{m:02d}-{d:02d}"\n'},
-           "Add format_date", 2)
-    commit({"tests/test_core.py": "import unittest\nfrom tinydate import parse_date\n\n\nclass T(unittest.TestCase):\n"
-            "    def test_basic(self):\n        self.assertEqual(parse_date('2024-01-31'), (2024, 1, 31))\n"},
-           "Add tests", 3)
-    git(repo, "tag", "v0.1.0", runner=runner)
-    commit({"tinydate/__init__.py": init["tinydate/__init__.py"].replace("0.1.0", "0.2.0")}, "Release 0.2.0 prep", 4)
-    commit({"tinydate/core.py": DEMO_CORE.format(leap=DEMO_BAD_LEAP)}, "Simplify the leap-year rule", 5)
-    commit({"README.md": "# tinydate\n\nSmall date helpers: `parse_date`, `is_leap`, `days_in_month`.\n"},
-           "Document the helpers", 6)
-    issue = root / "issue.md"
-    issue.write_text(DEMO_ISSUE, encoding="utf-8")
-    return repo, issue
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    start = time.monotonic()
-    workdir = Path(tempfile.mkdtemp(prefix="mminions-demo-"))
-    try:
-        repo, issue_file = build_demo_repo(workdir)
-        print(f"demo repo: {repo} (6 commits; a regression hides in one of them)\nissue: {issue_file}\n")
-        cfg = RunConfig(run_id="run-pending", runs_root=str(runs_root_from(args)), repo_path=str(repo),
-                        issue_file=str(issue_file), agent="builtin", min_workers=2, max_workers=2,
-                        timeout_sec=120, verify_runs=5, verify_timeout=30, minimize_budget_sec=30,
-                        tmux_socket=socket_name(args.tmux_socket))
-        issue, notes = check_run(cfg)
-        launch = launch_run(cfg, issue, Tmux(cfg.tmux_socket), notes)
-        run, session = launch.run, launch.session
-        print(f"run {cfg.run_id}: manager in tmux session {session} (socket {cfg.tmux_socket})")
-        done = wait_for_run(run)
-        print("\n" + run.paths.final_md.read_text(encoding="utf-8"))
-        print(f"artifacts: {run.paths.run_dir}\ndemo wall time: {time.monotonic() - start:.1f} s")
-        if args.keep:
-            print(f"demo repo kept at {repo}")
-        return EXIT_OK if done["status"] == "ok" else DECISION_EXIT.get(done["status"], EXIT_INTERNAL)
-    finally:
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-
-
-def parse_command_line(argv: Sequence[str]) -> argparse.Namespace:
-    """argparse, with the errors a user needs: a mistyped command gets a suggestion (the
-    hidden ones are never offered), a mistyped flag gets that command's usage."""
-    if argv and argv[0] in HIDDEN_COMMANDS:
-        return build_hidden_parser().parse_args(argv)
-    parser = build_parser()
-    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if argv and not argv[0].startswith("-") and argv[0] not in subparsers.choices:
-        import difflib
-        close = difflib.get_close_matches(argv[0], list(subparsers.choices), n=1)
-        parser.error(f"unknown command {argv[0]!r}" + (f"; did you mean {close[0]!r}?" if close else
-                                                       f"; commands: {', '.join(subparsers.choices)}"))
-    args, extra = parser.parse_known_args(argv)
-    if extra:
-        (subparsers.choices.get(getattr(args, "command", None)) or parser).error(
-            f"unrecognized arguments: {' '.join(extra)}")
-    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:

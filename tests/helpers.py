@@ -19,6 +19,16 @@ if str(REPO_ROOT) not in sys.path:
 
 import mminions  # noqa: E402
 
+# Nothing a test runs may touch the user's state or the worktrees of the user's own runs:
+# unless the caller (.ci/run) chose them, both go to a temp dir of this test process.
+if not os.environ.get("MMINIONS_WORKTREE_ROOT") or not os.environ.get("XDG_STATE_HOME"):
+    import atexit
+    _OWN = tempfile.mkdtemp(prefix="mmt-suite-")
+    atexit.register(shutil.rmtree, _OWN, True)
+    os.environ.setdefault("MMINIONS_WORKTREE_ROOT", os.path.join(_OWN, "worktrees"))
+    os.environ.setdefault("XDG_STATE_HOME", os.path.join(_OWN, "state"))
+os.environ.pop("MMINIONS_RUNS_ROOT", None)
+
 MMINIONS_PY = REPO_ROOT / "mminions.py"
 FAKES_DIR = TESTS_DIR / "fakes"
 

@@ -39,6 +39,15 @@ class RunRefTests(unittest.TestCase):
         with self.assertRaisesRegex(mminions.UsageError, "no runs under"):
             resolve(temp_dir(self), None)
 
+    def test_a_run_just_made_lists_as_starting_not_orphaned(self):
+        root = temp_dir(self) / "runs"
+        run_id, run_dir = mminions.allocate_run_dir(root)
+        (run_dir / "config.json").write_text(json.dumps({"started_ts": time.time()}))
+        self.assertEqual(mminions.list_runs(root, live=set())[0]["state"], "starting")
+        (run_dir / "sessions.json").write_text(json.dumps({"manager": {"pid": 12345}}))
+        self.assertEqual(mminions.list_runs(root, live=set())[0]["state"], "orphaned")  # it came up, and is gone
+        self.assertTrue(mminions.run_is_live(root, run_id, {f"mminions-{run_id}-manager"}))
+
     def test_hints_paste_as_invoked(self):
         self.assertEqual(mminions.invocation("./mminions.pyz"), "./mminions.pyz")
         self.assertEqual(mminions.invocation("dist/mminions.pyz"), "dist/mminions.pyz")

@@ -27,6 +27,28 @@ class LayoutTests(unittest.TestCase):
             first_word = title.split()[0]
             self.assertRegex(doc, rf"(?m)^\s+{n}\. {re.escape(first_word)}", title)
 
+    def test_sub_banners_numbered_in_their_section_and_listed_in_docstring(self):
+        doc = ast.get_docstring(TREE)
+        seen: dict[int, list[int]] = {}
+        for i, line in enumerate(SOURCE.splitlines(), 1):
+            m = re.match(r"# ---- (\d+)\.(\d+) (.*?) -+$", line)
+            if not m:
+                self.assertNotRegex(line, r"^# -- \w", f"line {i}: an old-style sub-banner; number it")
+                continue
+            section, sub, title = int(m.group(1)), int(m.group(2)), m.group(3)
+            self.assertEqual(section_of(i), section, f"line {i}: {line}")
+            seen.setdefault(section, []).append(sub)
+            self.assertIn(f"{section}.{sub} {title.split()[0]}", doc, title)
+        for section, subs in seen.items():
+            self.assertEqual(subs, list(range(1, len(subs) + 1)), f"section {section}")
+        long_ones = [n for n in range(1, 14) if self.section_length(n) > 600]
+        self.assertEqual([n for n in long_ones if n not in seen], [], "a long section gets sub-banners")
+
+    @staticmethod
+    def section_length(n: int) -> int:
+        starts = {num: line for line, num, _ in BANNERS}
+        return starts.get(n + 1, len(SOURCE.splitlines())) - starts[n]
+
     def test_each_section_uses_only_sections_above(self):
         defined = {}
         for node in TREE.body:
