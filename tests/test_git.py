@@ -47,7 +47,7 @@ class GitTests(unittest.TestCase):
         before = mminions.checkout_fingerprint(self.repo)
         (self.repo / "new.txt").write_text("x")
         after = mminions.checkout_fingerprint(self.repo)
-        self.assertEqual(mminions.fingerprint_diff(before, after), ["status changed"])
+        self.assertEqual(mminions.fingerprint_diff(before, after), ["status: + ?? new.txt"])
 
 
 if __name__ == "__main__":
