@@ -40,7 +40,7 @@ only the sections above it (``grep -n '^# ====' mminions.py`` prints this outlin
         10.5 Phases                  repro, select, reference, minimize, bisect, triage
         10.6 Verdict and report      RunFacts, then decision, final.md, comment
         10.7 Lifecycle               the pipeline; start, stop, resume
-    11. Status                 build_status(): the one status document; list_runs()
+    11. Status                 status_document(): the one status document; list_runs()
     12. Server
         12.1 Requests  12.2 API  12.3 Dashboard
     13. CLI
@@ -1820,7 +1820,7 @@ def render_claude_event(event: Any) -> str | None:
     return "\n".join(out) or None
 
 
-def parse_worker_output(output_path: Path, role: str, backend: str) -> tuple[Any, list[str]]:
+def read_worker_output(output_path: Path, role: str, backend: str) -> tuple[Any, list[str]]:
     """Read, extract, validate: (object or None, rejection reasons)."""
     raw_path = output_path.with_name(CLAUDE_STREAM) if backend == "claude" else output_path
     try:
@@ -5000,7 +5000,7 @@ def verify_in_fresh_worktree(run: Run, cand: dict, sha: str | None = None, runs:
 def process_repro_worker(run: Run, files: WorkerFiles, state: str, code: int | None,
                          seen: dict[str, dict]) -> bool:
     """Parse a finished REPRO worker's output, verify every candidate; True if one reproduced."""
-    obj, rejections = parse_worker_output(files.output, ROLE_REPRO, files.backend)
+    obj, rejections = read_worker_output(files.output, ROLE_REPRO, files.backend)
     record: dict[str, Any] = {"worker_id": files.worker_id, "backend": files.backend, "worker_status": state,
                               "exit_code": code, "rejections": rejections, "candidates": [],
                               "notes": (obj or {}).get("notes", "")}
@@ -5051,6 +5051,10 @@ def adopt_workers(run: Run, role: str) -> dict[str, WorkerFiles]:
 
 
 def phase_repro(run: Run) -> None:
+    """REPRO workers until one candidate verifies (first wins) or --max-workers: the built-in
+    agent first under --agent auto; every candidate re-run by mminions in a fresh worktree.
+    Reads issue.json and earlier candidates (resume); writes workers/<wid>/ and
+    repro/candidates/<wid>.json."""
     cfg, paths = run.cfg, run.paths
     paths.candidates_dir.mkdir(parents=True, exist_ok=True)
     seen: dict[str, dict] = {}
@@ -5485,6 +5489,9 @@ def phase_bisect(run: Run) -> None:
 
 
 def phase_triage(run: Run) -> None:
+    """TRIAGE workers on the verified reproducer, its output, frames and culprit; every
+    evidence row checked against the real files.  Reads selected_candidate.json and
+    bisect.json; writes triage/hypotheses.json."""
     selected = read_json(run.paths.selected_candidate_json, None)
     if not selected or not run.cfg.triage:
         return
@@ -5514,7 +5521,7 @@ def phase_triage(run: Run) -> None:
         diagnostics: list[str] = []
 
         def on_done(files: WorkerFiles, state: str, code: int | None) -> bool:
-            obj, rejections = parse_worker_output(files.output, ROLE_TRIAGE, files.backend)
+            obj, rejections = read_worker_output(files.output, ROLE_TRIAGE, files.backend)
             if obj is None:
                 diagnostics.append(worker_diagnostic(files, state, code) + ("\n" + "; ".join(rejections) if rejections else ""))
                 return False
@@ -6076,88 +6083,133 @@ def _worker_status(record: dict) -> str:
     return record.get("status") or "unknown"
 
 
-def build_status(runs_root: Path, run_id: str, lines: int = 40, tmux: Tmux | None = None,
-                 sessions_live: list[dict] | None = None) -> dict:
-    """The seed's status document (plus additive fields), from the run directory and one
-    ``tmux list-sessions``; panes are captured only for live sessions."""
+def _read_dict(path: Path) -> dict:
+    """A JSON object from a run's file, or {} (missing, broken or the wrong type): one bad
+    file in one run never breaks `status`, `list`, `gc` or the API."""
+    data: Any = None
+    with contextlib.suppress(MminionsError):
+        data = read_json(path, None)
+    return data if isinstance(data, dict) else {}
+
+
+@dataclass
+class StatusInputs:
+    """What a status document is made from, read once: the run's files and, for live
+    sessions, the tails of their panes."""
+
+    paths: RunPaths
+    config: dict
+    sessions: dict
+    run_done: dict
+    decision: dict
+    candidate_files: list[dict]
+    bisect: dict
+    hypotheses: list[dict]
+    done_phases: set[str]
+    artifacts: list[str]
+    live: set[str]
+    panes: dict[str, str]
+    now: float
+
+
+def read_status_inputs(runs_root: Path, run_id: str, lines: int = 40, tmux: Tmux | None = None,
+                       sessions_live: list[dict] | None = None) -> StatusInputs:
+    """Read a run's status inputs: its files, and one ``tmux list-sessions`` plus one chained
+    capture of the live panes (only those)."""
     paths = RunPaths(runs_root, validate_run_id(run_id))
     if not paths.run_dir.is_dir():
         raise UsageError(f"no run {run_id} under {paths.runs_root}")
-    cfg_data = read_json(paths.config_json, {}) or {}
-    sessions = read_json(paths.sessions_json, {}) or {}
-    run_done = read_json(paths.run_done_json, None)
-    decision = read_json(paths.decision_json, None)
-    prefix = cfg_data.get("prefix", DEFAULT_PREFIX)
-    tmux = tmux or Tmux(cfg_data.get("tmux_socket") or DEFAULT_SOCKET)
+    config, sessions = _read_dict(paths.config_json), load_sessions(paths)
     if sessions_live is None:
         try:
-            sessions_live = tmux.list_sessions()
+            sessions_live = (tmux or Tmux(config.get("tmux_socket") or DEFAULT_SOCKET)).list_sessions()
         except MminionsError:
             sessions_live = []
     live = {s["name"] for s in sessions_live}
+    names = [_manager_session(config, sessions, run_id)] + [_worker_session(config, run_id, w) for w in sessions["workers"]]
     lines = max(0, min(int(lines), 2000))
-    manager_name = (sessions.get("manager") or {}).get("session_name") or f"{prefix}-{run_id}-manager"
-    wanted = [manager_name] + [w.get("session_name") or f"{prefix}-{run_id}-{w['worker_id']}"
-                               for w in sessions.get("workers", [])]
-    panes = tmux.capture_many([n for n in wanted if n in live], lines) if lines else {}
+    panes: dict[str, str] = {}
+    if lines and any(n in live for n in names):
+        panes = (tmux or Tmux(config.get("tmux_socket") or DEFAULT_SOCKET)).capture_many([n for n in names if n in live], lines)
+    hypotheses = _read_dict(paths.hypotheses_json).get("hypotheses")
+    return StatusInputs(
+        paths=paths, config=config, sessions=sessions, run_done=_read_dict(paths.run_done_json),
+        decision=_read_dict(paths.decision_json), candidate_files=candidate_records(paths),
+        bisect=_read_dict(paths.bisect_json), hypotheses=hypotheses if isinstance(hypotheses, list) else [],
+        done_phases={e.get("phase") for e in read_events(paths.run_dir) if e.get("kind") == "phase" and e.get("status") == "done"},
+        artifacts=sorted(name for name, path in paths.artifacts().items() if path.is_file()),
+        live=live, panes=panes, now=time.time())
 
-    def tail(name: str) -> str:
-        return panes.get(name, "")
 
+def _manager_session(config: dict, sessions: dict, run_id: str) -> str:
+    return sessions["manager"].get("session_name") or session_name_for(config.get("prefix") or DEFAULT_PREFIX, run_id, "manager")
+
+
+def _worker_session(config: dict, run_id: str, record: dict) -> str:
+    return record.get("session_name") or session_name_for(config.get("prefix") or DEFAULT_PREFIX, run_id, record["worker_id"])
+
+
+def build_status(inp: StatusInputs) -> dict:
+    """The seed's status document (plus additive fields), from its inputs alone."""
+    run_id, config, sessions, run_done = inp.paths.run_id, inp.config, inp.sessions, inp.run_done
     workers = []
     summary = {"total": 0, "active": 0, "finished": 0, "failed": 0, "timeout": 0, "unknown": 0}
-    for record in sessions.get("workers", []):
+    for record in sessions["workers"]:
         status = _worker_status(record)
-        name = record.get("session_name") or f"{prefix}-{run_id}-{record['worker_id']}"
-        exists = name in live
+        name = _worker_session(config, run_id, record)
+        exists = name in inp.live
         workers.append({"worker_id": record["worker_id"], "role": record.get("role", ""), "status": status,
                         "session_name": name, "session_exists": exists,
                         "worktree_path": record.get("worktree_path", ""), "output_path": record.get("output_path", ""),
-                        "script_path": record.get("script_path", ""), "pane_tail": tail(name) if exists else "",
+                        "script_path": record.get("script_path", ""), "pane_tail": inp.panes.get(name, "") if exists else "",
                         "backend": record.get("backend", ""), "started_at": record.get("started_at"),
                         "finished_at": record.get("finished_at"), "exit_code": record.get("exit_code")})
         summary["total"] += 1
         key = {"running": "active", "finished": "finished", "failed": "failed", "timeout": "timeout",
                "stopped": "failed"}.get(status, "unknown")
         summary[key] += 1
+    manager_name = _manager_session(config, sessions, run_id)
     try:
-        age = time.time() - paths.run_dir.stat().st_mtime if not cfg_data.get("started_ts") else time.time() - cfg_data["started_ts"]
-    except OSError:
-        age = 0
-    state = run_state_of(run_done, manager_name in live, (sessions.get("manager") or {}).get("pid"), age)
+        age = inp.now - float(config.get("started_ts") or inp.now)
+    except (TypeError, ValueError):
+        age = STARTING_GRACE_SEC
+    state = run_state_of(run_done, manager_name in inp.live, sessions["manager"].get("pid"), age)
     verification = []
-    for data in candidate_records(paths):
+    for data in inp.candidate_files:
         for item in data.get("candidates", []):
             v = item["verification"]
             verification.append({"candidate_id": item["candidate"]["candidate_id"], "worker_id": data.get("worker_id"),
                                  "status": v["status"], "matched_runs": v.get("matched_runs", 0),
                                  "total_runs": v.get("total_runs", 0), "origin": v.get("origin"),
                                  "reasons": v.get("reasons", [])})
-    bisect = read_json(paths.bisect_json, {}) or {}
-    hypotheses = (read_json(paths.hypotheses_json, {}) or {}).get("hypotheses") or []
-    done_phases = {e.get("phase") for e in read_events(paths.run_dir) if e.get("kind") == "phase" and e.get("status") == "done"}
     current = sessions.get("phase", "starting")
+    decision = inp.decision
     return {
-        "run_id": run_id, "run_state": state,
-        "artifacts": sorted(name for name, path in paths.artifacts().items() if path.is_file()),
-        "phases": [{"name": name, "state": "done" if name in done_phases or state == "finished" else
+        "run_id": run_id, "run_state": state, "artifacts": inp.artifacts,
+        "phases": [{"name": name, "state": "done" if name in inp.done_phases or state == "finished" else
                     "current" if name == current else "waiting"} for name in PHASES],
         "hypotheses": [{"mechanism": h.get("mechanism"), "score": h.get("score"), "evidence": h.get("evidence", [])[:3]}
-                       for h in hypotheses[:3] if isinstance(h, dict)],
-        "started_at": cfg_data.get("created_at"), "finished_at": (run_done or {}).get("finished_at"),
-        "fail_to_pass": (decision or {}).get("fail_to_pass"),
-        "manager": {"session_name": manager_name, "session_exists": manager_name in live,
-                    "pane_tail": tail(manager_name), "issue_url": cfg_data.get("issue_url") or cfg_data.get("issue_file") or ""},
+                       for h in inp.hypotheses[:3] if isinstance(h, dict)],
+        "started_at": config.get("created_at"), "finished_at": run_done.get("finished_at"),
+        "fail_to_pass": decision.get("fail_to_pass"),
+        "manager": {"session_name": manager_name, "session_exists": manager_name in inp.live,
+                    "pane_tail": inp.panes.get(manager_name, ""),
+                    "issue_url": config.get("issue_url") or config.get("issue_file") or ""},
         "workers": workers, "summary": summary,
         # the seed's shape says "running" here until a verdict exists; "verdict" is the field to read
         "decision": decision if decision else {"status": "running" if state in ("starting", "running") else state},
-        "verdict": (run_done or {}).get("status"), "run_dir": str(paths.run_dir),
-        "final_md": str(paths.final_md) if paths.final_md.exists() else None,
-        "run_done": run_done or {},
-        "phase": sessions.get("phase", "starting"), "verification": verification,
-        "culprit": (bisect.get("first_bad") or {}).get("sha"), "created_at": cfg_data.get("created_at"),
-        "title": (read_json(paths.issue_json, {}) or {}).get("title", "") if paths.issue_json.exists() else "",
+        "verdict": run_done.get("status"), "run_dir": str(inp.paths.run_dir),
+        "final_md": str(inp.paths.final_md) if "final.md" in inp.artifacts else None,
+        "run_done": run_done, "phase": current, "verification": verification,
+        "culprit": (inp.bisect.get("first_bad") or {}).get("sha"), "created_at": config.get("created_at"),
+        "title": config.get("title") or run_done.get("title") or "",
     }
+
+
+def status_document(runs_root: Path, run_id: str, lines: int = 40, tmux: Tmux | None = None,
+                    sessions_live: list[dict] | None = None) -> dict:
+    """The one status document the CLI, the server and the dashboard print."""
+    return build_status(read_status_inputs(runs_root, run_id, lines, tmux, sessions_live))
 
 
 def format_status(doc: dict) -> str:
@@ -6462,7 +6514,7 @@ def route(environ: dict, start_response: Callable, settings: ServerSettings) -> 
             if not 0 <= lines <= 2000:
                 raise HTTPError(400, "lines must be from 0 to 2000")
             tmux = Tmux(socket_name(settings.tmux_socket, settings.env)) if settings.tmux_socket else None
-            return _json_response(start_response, 200, build_status(paths.runs_root, paths.run_id, lines, tmux))
+            return _json_response(start_response, 200, status_document(paths.runs_root, paths.run_id, lines, tmux))
         if action == "artifacts" and len(parts) == 6 and method == "GET":
             return serve_artifact(settings, run_id, parts[5], start_response)
         if action in ("stop", "send") and len(parts) == 5:
@@ -6914,7 +6966,7 @@ def interrupted_wait(args: argparse.Namespace, run_id: str) -> int:
 def run_document(runs_root: Path, run_id: str, **extra: Any) -> dict:
     """The one run document: what `status --json`, `run --json` (also when it skips) and
     GET /api/runs/<id>/status print."""
-    return dict(build_status(runs_root, run_id, 0), **extra)
+    return dict(status_document(runs_root, run_id, 0), **extra)
 
 
 def report_done(run: Run, done: dict, as_json: bool) -> int:
@@ -7087,7 +7139,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     tmux = tmux_from(args) if args.tmux_socket else None
     try:
         while True:
-            doc = build_status(runs_root, run_id, args.lines, tmux)
+            doc = status_document(runs_root, run_id, args.lines, tmux)
             if args.json:
                 print_json(doc)
             else:

@@ -226,7 +226,7 @@ def bench_status(root: Path) -> None:
                                                                            "status": "running"}})
         time.sleep(0.5)
         calls: list = []
-        doc = mminions.build_status(runs, run_id, 40, mminions.Tmux(socket, counting_runner(calls)))
+        doc = mminions.status_document(runs, run_id, 40, mminions.Tmux(socket, counting_runner(calls)))
         assert sum(w["session_exists"] for w in doc["workers"]) == 6 and "output line 80" in doc["workers"][0]["pane_tail"]
         import socket as socketlib
         probe_sock = socketlib.socket()

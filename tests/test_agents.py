@@ -51,7 +51,7 @@ class SchemaTests(unittest.TestCase):
         out = root / "output.json"
         out.write_text(json.dumps({"script": GOOD_SCRIPT, "oracle_command": "python3 {repro_file}",
                                    "claimed_failure_signature": "ZeroDivisionError"}))
-        obj, errors = mminions.parse_worker_output(out, mminions.ROLE_REPRO, "codex")
+        obj, errors = mminions.read_worker_output(out, mminions.ROLE_REPRO, "codex")
         self.assertEqual(errors, [])
         self.assertEqual(obj["candidates"][0]["file_extension"], "py")
 
@@ -59,7 +59,7 @@ class SchemaTests(unittest.TestCase):
         root = temp_dir(self)
         out = root / "output.json"
         out.write_text("{" + " " * 1_100_000 + "}")
-        self.assertIn("over the", mminions.parse_worker_output(out, mminions.ROLE_REPRO, "codex")[1][0])
+        self.assertIn("over the", mminions.read_worker_output(out, mminions.ROLE_REPRO, "codex")[1][0])
         stream = root / "claude.jsonl"
         result = {"type": "result", "subtype": "success", "is_error": False,
                   "result": "```json\n" + json.dumps({"hypotheses": [], "notes": "x"}) + "\n```"}
@@ -68,12 +68,12 @@ class SchemaTests(unittest.TestCase):
                                                                  "input": {"command": "ls " + "x" * 2_000_000}}]}},
                   result]
         stream.write_text("\n".join(json.dumps(e) for e in events) + "\n")  # a long stream: its result is still read
-        obj, errors = mminions.parse_worker_output(out, mminions.ROLE_TRIAGE, "claude")
+        obj, errors = mminions.read_worker_output(out, mminions.ROLE_TRIAGE, "claude")
         self.assertEqual((obj, errors), ({"hypotheses": [], "notes": "x"}, []))
         stream.write_text(json.dumps(dict(result, subtype="error_max_turns", is_error=True, result="ran out of turns")))
-        self.assertIn("claude reported an error", mminions.parse_worker_output(out, mminions.ROLE_TRIAGE, "claude")[1][0])
+        self.assertIn("claude reported an error", mminions.read_worker_output(out, mminions.ROLE_TRIAGE, "claude")[1][0])
         stream.write_text("Error: When using --print, --output-format=stream-json requires --verbose\n")
-        self.assertIn("no result event", mminions.parse_worker_output(out, mminions.ROLE_TRIAGE, "claude")[1][0])
+        self.assertIn("no result event", mminions.read_worker_output(out, mminions.ROLE_TRIAGE, "claude")[1][0])
         self.assertEqual(mminions.render_claude_event(events[0]), "[claude] session started (model m)")
         self.assertEqual(mminions.render_claude_event(result), "[claude] success after ? turns")
 
@@ -143,7 +143,7 @@ class WorkerRuntimeTests(unittest.TestCase):
         run = self.make_run({"default": {"output": out}}, GITHUB_TOKEN=TOKEN)
         files, (state, code) = self.run_one(run)
         self.assertEqual((state, code), ("finished", 0))
-        obj, errors = mminions.parse_worker_output(files.output, mminions.ROLE_REPRO, "codex")
+        obj, errors = mminions.read_worker_output(files.output, mminions.ROLE_REPRO, "codex")
         self.assertEqual(errors, [])
         self.assertEqual(obj["candidates"][0]["script"], GOOD_SCRIPT)
         log = files.log.read_text()
@@ -165,7 +165,7 @@ class WorkerRuntimeTests(unittest.TestCase):
         run = self.make_run({"default": {"output": "", "exit": 3, "no_output": True}})
         files, (state, code) = self.run_one(run)
         self.assertEqual((state, code), ("failed", 3))
-        self.assertIn("no output file", mminions.parse_worker_output(files.output, mminions.ROLE_REPRO, "codex")[1][0])
+        self.assertIn("no output file", mminions.read_worker_output(files.output, mminions.ROLE_REPRO, "codex")[1][0])
 
     def test_timeout_kills_and_writes_124(self):
         run = self.make_run({"default": {"output": "{}", "sleep": 60}}, timeout=2)
@@ -178,24 +178,24 @@ class WorkerRuntimeTests(unittest.TestCase):
                              "w2": {"output": "Here it is:\n```json\n" + json.dumps(
                                  {"candidates": [candidate(GOOD_SCRIPT)], "notes": ""}) + "\n```\n"}})
         files, _ = self.run_one(run)
-        self.assertEqual(mminions.parse_worker_output(files.output, mminions.ROLE_REPRO, "codex")[1],
+        self.assertEqual(mminions.read_worker_output(files.output, mminions.ROLE_REPRO, "codex")[1],
                          ["no JSON object found in the output"])
         files2, _ = self.run_one(run)
-        obj, errors = mminions.parse_worker_output(files2.output, mminions.ROLE_REPRO, "codex")
+        obj, errors = mminions.read_worker_output(files2.output, mminions.ROLE_REPRO, "codex")
         self.assertEqual(errors, [])
 
     def test_oversize_output_refused(self):
         run = self.make_run({"default": {"output": {"candidates": [], "notes": ""}, "repeat_kb": 1200}})
         files, (state, _) = self.run_one(run)
         self.assertEqual(state, "finished")
-        self.assertIn("over the 1000000 byte limit", mminions.parse_worker_output(files.output, mminions.ROLE_REPRO, "codex")[1][0])
+        self.assertIn("over the 1000000 byte limit", mminions.read_worker_output(files.output, mminions.ROLE_REPRO, "codex")[1][0])
 
     def test_claude_backend(self):
         out = {"candidates": [candidate(GOOD_SCRIPT)], "notes": ""}
         run = self.make_run({"default": {"output": out}}, backend="claude")
         files, (state, code) = self.run_one(run, "claude")
         self.assertEqual((state, code), ("finished", 0))
-        obj, errors = mminions.parse_worker_output(files.output, mminions.ROLE_REPRO, "claude")
+        obj, errors = mminions.read_worker_output(files.output, mminions.ROLE_REPRO, "claude")
         self.assertEqual(errors, [])
         self.assertIn("[claude] success after 1 turns", files.log.read_text())  # progress in the pane, not raw JSON
 
@@ -205,7 +205,7 @@ class WorkerRuntimeTests(unittest.TestCase):
         run = self.make_run({}, backend="cmd", agent_cmd=template)
         files, (state, _) = self.run_one(run, "cmd")
         self.assertEqual(state, "finished")
-        obj, _ = mminions.parse_worker_output(files.output, mminions.ROLE_REPRO, "cmd")
+        obj, _ = mminions.read_worker_output(files.output, mminions.ROLE_REPRO, "cmd")
         self.assertEqual(obj["notes"], "REPRO_BUILDER")
 
     def test_worker_script_is_plain_bash_and_quotes_paths(self):

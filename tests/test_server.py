@@ -86,7 +86,7 @@ class ServerCase(unittest.TestCase):
         run_id = json.loads(result.stdout)["run_id"]
         self.addCleanup(run_cli, "stop", "--run-id", run_id, "--runs-root", str(self.runs), "--tmux-socket", self.tmux.socket)
         self.assertTrue(wait_until(lambda: "FAKE-AGENT-IS-THINKING" in json.dumps(
-            mminions.build_status(self.runs, run_id, 20, self.tmux)), 20))
+            mminions.status_document(self.runs, run_id, 20, self.tmux)), 20))
         return run_id
 
 
@@ -137,7 +137,7 @@ class ContractTests(ServerCase):
         self.assertEqual((code, sent), (200, {"run_id": run_id, "worker": "w1", "sent": True}))
         code, stopped = call(self.app, "POST", f"/api/runs/{run_id}/stop", {})
         self.assertEqual((code, stopped), (200, {"run_id": run_id, "status": "stopped"}))
-        stopped_doc = mminions.build_status(self.runs, run_id, 0, self.tmux)
+        stopped_doc = mminions.status_document(self.runs, run_id, 0, self.tmux)
         self.assertEqual((stopped_doc["run_state"], stopped_doc["verdict"]), ("finished", "stopped"))
 
     def test_live_status_has_pane_tail(self):
