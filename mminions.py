@@ -13,7 +13,9 @@ only the sections above it (``grep -n '^# ====' mminions.py`` prints this outlin
 
      1. Constants & errors     version, exit codes, verdicts and run states, MminionsError
      2. Filesystem & JSON      atomic writes, tolerant reads, locks, events, RunPaths, run ids
-     3. Processes              run_cmd(): the one subprocess edge (timeouts, group kill)
+     3. Processes
+        3.1 Running commands         run_cmd(): the one subprocess edge (timeouts, group kill)
+        3.2 The sandbox              bubblewrap (unshare fallback), clean environments, secrets
      4. tmux                   Tmux: a private ``tmux -L <socket>`` server, never the default
      5. git                    worktrees, rev-parse, the "user's checkout untouched" check
      6. Issue
@@ -431,6 +433,9 @@ def worktrees_root() -> Path:
 
 # ==== 3. Processes =========================================================
 
+# ---- 3.1 Running commands -----------------------------------------------
+# run_cmd(): the one subprocess edge; killing what a process left behind
+
 
 @dataclass
 class CmdResult:
@@ -556,6 +561,169 @@ def kill_marked_processes(markers: Sequence[str]) -> int:
 def tail_lines(text: str, n: int) -> str:
     lines = text.rstrip("\n").splitlines()
     return "\n".join(lines[-n:]) if n > 0 else ""
+
+
+# ---- 3.2 The sandbox ----------------------------------------------------
+# how code from strangers runs: bubblewrap, the unshare fallback, clean environments, secrets
+
+SANDBOX_MODES = ("auto", "require", "off")
+SANDBOX_MARKER = "MMINIONS_SANDBOX"  # in the environment of every sandboxed process: a reaper's handle
+CLEAN_ENV_NAMES = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE",
+                   "PYTHONHASHSEED", "PYTHONUNBUFFERED", "PYTHONIOENCODING")
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """Where and how untrusted code runs.  kind: bwrap (a read-only host with the user's
+    home hidden, only ``writable`` paths writable, no network, its own PID namespace so
+    every descendant dies with it), unshare (no network, own PID namespace; the files are
+    NOT protected), or off.  ``visible`` are paths under the hidden home bound back
+    read-only (the Python in use, the repository under test)."""
+
+    kind: str = "off"
+    marker: str = ""                      # "<run id>": put in SANDBOX_MARKER
+    writable: tuple[str, ...] = ()
+    visible: tuple[str, ...] = ()
+    hidden: tuple[str, ...] = ()          # mounted over with an empty tmpfs (the user's home, a runs root)
+    keep_env: tuple[str, ...] = CLEAN_ENV_NAMES
+    inherit_env: bool = False             # keep the caller's environment, minus secrets (a worker's own command)
+
+    def with_paths(self, writable: Sequence[str | Path] = (), visible: Sequence[str | Path] = ()) -> "Sandbox":
+        return dataclasses.replace(self, writable=self.writable + tuple(str(p) for p in writable),
+                                   visible=self.visible + tuple(str(p) for p in visible))
+
+
+_SECRET_NAME_RE = lazy_re(r"(TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIALS?)$", re.I)
+
+
+def secret_names(env: dict[str, str]) -> set[str]:
+    """Variables that hold secrets: the known ones, and any named like one (…_TOKEN, …_API_KEY)."""
+    return {k for k in env if k in SECRET_ENV_NAMES or _SECRET_NAME_RE.search(k)}
+
+
+def secret_values(env: dict[str, str]) -> list[str]:
+    """The values to scrub from anything mminions writes or serves (long enough to be one)."""
+    return sorted({env[k] for k in secret_names(env) if len(env.get(k) or "") >= 8}, key=len, reverse=True)
+
+
+def scrub(value: Any, secrets: Sequence[str]) -> Any:
+    """``value`` (text, or JSON-like data) with every secret replaced by [redacted]."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, "[redacted]")
+        return value
+    if isinstance(value, list):
+        return [scrub(v, secrets) for v in value]
+    if isinstance(value, dict):
+        return {k: scrub(v, secrets) for k, v in value.items()}
+    return value
+
+
+def clean_env(env: dict[str, str], keep: Sequence[str] = CLEAN_ENV_NAMES, marker: str = "") -> dict[str, str]:
+    """What untrusted code is given: the named variables and nothing else (no token, no
+    key), a HOME and TMPDIR of its own to be set by the caller, and the run's marker."""
+    out = {k: v for k, v in env.items() if k in keep}
+    if marker:
+        out[SANDBOX_MARKER] = marker
+    return out
+
+
+def sandbox_argv(sb: Sandbox, argv: Sequence[str], cwd: str | Path | None, env: dict[str, str]) -> list[str]:
+    """The command line that runs ``argv`` inside the sandbox, with exactly ``env``."""
+    if sb.kind == "bwrap":
+        out = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        # parents before children, whatever their kind: the runs root hidden inside a visible
+        # repository, the run's issue.json visible again inside the hidden runs root
+        mounts = [(p, 0, "--tmpfs") for p in sb.hidden] + [(p, 1, "--ro-bind-try") for p in sb.visible] \
+            + [(p, 2, "--bind") for p in sb.writable]
+        for path, _, op in sorted(mounts, key=lambda m: (len(Path(m[0]).parts), m[1])):
+            out += [op, path] if op == "--tmpfs" else [op, path, path]
+        out += ["--unshare-all", "--die-with-parent", "--new-session"]
+        if sb.inherit_env:
+            out += [x for name in sorted(secret_names(os.environ) | set(SECRET_ENV_NAMES)) for x in ("--unsetenv", name)]
+        else:
+            out.append("--clearenv")
+        for key, value in sorted(env.items()):
+            out += ["--setenv", key, value]
+        if cwd:
+            out += ["--chdir", str(cwd)]
+        return out + ["--", *argv]
+    if sb.kind == "unshare":  # no file protection: network and processes only
+        return ["unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", *(
+            [] if os.geteuid() == 0 else ["--map-root-user"]), "--", *argv]
+    return list(argv)
+
+
+def sandbox_command_line(sb: Sandbox, env: dict[str, str], argv: Sequence[str], tmp: Path,
+                         dynamic: Sequence[tuple[str, str]] = ()) -> str:
+    """A shell command line that runs ``argv`` in ``sb`` from the current directory with
+    exactly ``env`` (HOME and TMPDIR in ``tmp``, which it may write) plus ``dynamic``
+    variables whose values are shell expressions (set at run time: a commit's import roots)."""
+    q = shlex.quote
+    sb = sb.with_paths(writable=[tmp])
+    env = dict(clean_env(env, sb.keep_env, sb.marker), HOME=str(tmp), TMPDIR=str(tmp))
+    if sb.kind == "bwrap":
+        env = {k: v for k, v in env.items() if k not in dict(dynamic)}
+        words = [q(w) for w in sandbox_argv(sb, [], None, env)[:-1]]
+        for name, expr in dynamic:
+            words += ["--setenv", name, expr]
+        return " ".join(words + ['--chdir "$PWD"', "--", *(q(a) for a in argv)])
+    assigns = [q(f"{k}={v}") for k, v in sorted(env.items()) if k not in dict(dynamic)]
+    return " ".join(["env", "-i", *assigns, *(f"{name}={expr}" for name, expr in dynamic),
+                     *(q(w) for w in sandbox_argv(sb, argv, None, {}))])
+
+
+def sandboxed(runner: Runner, sb: Sandbox) -> Runner:
+    """A runner that runs every command inside ``sb`` with a clean environment (HOME and
+    TMPDIR in a private temp dir it may write); under --sandbox off, still a clean env."""
+    def run(argv: Sequence[str], cwd: str | Path | None = None, timeout: float | None = None,
+            env: dict[str, str] | None = None, **kw: Any) -> CmdResult:
+        tmp = tempfile.mkdtemp(prefix="mminions-sbx-")  # its private temp dir, also its HOME
+        inner = clean_env(env if env is not None else dict(os.environ), sb.keep_env, sb.marker)
+        inner.update(HOME=tmp, TMPDIR=tmp)
+        try:
+            wrapped = sandbox_argv(sb.with_paths(writable=[tmp]), [str(a) for a in argv], cwd, inner)
+            outer = inner if sb.kind != "bwrap" else {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+            return runner(wrapped, cwd=cwd, timeout=timeout, env=outer, **kw)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return run
+
+
+def probe_sandbox(kind: str, runner: Runner = run_cmd) -> str | None:
+    """None when ``kind`` works on this box, else why not (one line)."""
+    if kind == "off":
+        return None
+    tool = "bwrap" if kind == "bwrap" else "unshare"
+    if not shutil.which(tool):
+        return f"{tool} is not installed (apt-get install {'bubblewrap' if kind == 'bwrap' else 'util-linux'})"
+    try:
+        result = runner(sandbox_argv(Sandbox(kind), ["true"], None, {"PATH": "/usr/bin:/bin"}), timeout=20,
+                        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+    except MminionsError as exc:
+        return str(exc)
+    if result.ok:
+        return None
+    return f"{tool} cannot make a sandbox here: {(result.stderr or result.stdout).strip().splitlines()[-1:] or result.returncode}"
+
+
+def resolve_sandbox(mode: str, runner: Runner = run_cmd) -> tuple[str, list[str]]:
+    """(kind, notes) for --sandbox auto|require|off: bubblewrap when it works, else the
+    unshare fallback (said in the notes), else none (auto: said; require: an error)."""
+    if mode == "off":
+        return "off", ["--sandbox off: code from the report and the workers runs with no sandbox"]
+    why_bwrap = probe_sandbox("bwrap", runner)
+    if not why_bwrap:
+        return "bwrap", []
+    why_unshare = probe_sandbox("unshare", runner)
+    if not why_unshare:
+        return "unshare", [f"bubblewrap unavailable ({why_bwrap}); the unshare fallback isolates the network and "
+                           "processes, not the files"]
+    if mode == "require":
+        raise UsageError(f"--sandbox require: no sandbox works here: {why_bwrap}; {why_unshare}")
+    return "off", [f"no sandbox works here ({why_bwrap}; {why_unshare}): untrusted code runs unconfined"]
 
 
 # ==== 4. tmux ==============================================================
@@ -771,20 +939,27 @@ def worktree_lock(repo: str | Path) -> Iterable[None]:
 
 
 def worktree_add(repo: str | Path, path: str | Path, ref: str, runner: Runner = run_cmd) -> Path:
+    """A private checkout of ``ref`` at ``path``: a clone that reads the repository's
+    objects in place (``git clone --shared``) and has its own .git, so nothing run in it can
+    move the user's branches, edit their config or touch their worktree list."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with worktree_lock(repo):
-        git(repo, "worktree", "add", "--detach", "--force", str(path), ref, runner=runner)
+    sha = resolve(repo, ref, runner)
+    result = runner(["git", "clone", "--quiet", "--shared", "--no-checkout", str(repo), str(path)], timeout=300,
+                    env=dict(os.environ, GIT_TERMINAL_PROMPT="0", LC_ALL="C"))
+    if not result.ok:
+        raise GitError(f"git clone of {repo} failed: {(result.stderr or result.stdout).strip().splitlines()[-1:]}")
+    git(path, "checkout", "--quiet", "--detach", sha, runner=runner)
     return path
 
 
 def worktree_remove(repo: str | Path, path: str | Path, runner: Runner = run_cmd) -> None:
-    """Remove a worktree, also when its directory was already deleted by hand."""
-    with worktree_lock(repo):
-        git(repo, "worktree", "remove", "--force", "--force", str(path), runner=runner, check=False)
-        if Path(path).exists():
-            shutil.rmtree(path, ignore_errors=True)
-        git(repo, "worktree", "prune", runner=runner, check=False)
+    """Remove a private checkout (an old-style registered git worktree too)."""
+    if (Path(path) / ".git").is_file():  # a `git worktree` of an older mminions
+        with worktree_lock(repo):
+            git(repo, "worktree", "remove", "--force", "--force", str(path), runner=runner, check=False)
+            git(repo, "worktree", "prune", runner=runner, check=False)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def worktrees(repo: str | Path, runner: Runner = run_cmd) -> list[dict[str, str]]:
@@ -810,7 +985,9 @@ def checkout_fingerprint(repo: str | Path, runner: Runner = run_cmd,
     for path in ignore:
         with contextlib.suppress(ValueError):
             prefixes.append(str(Path(os.path.realpath(path)).relative_to(top)).rstrip("/") + "/")
-    status = git(repo, "status", "--porcelain=v1", "--untracked-files=all", runner=runner, check=False).stdout
+    # --no-optional-locks: looking must not rewrite the user's index
+    status = git(repo, "--no-optional-locks", "status", "--porcelain=v1", "--untracked-files=all", runner=runner,
+                 check=False).stdout
     status = "".join(line + "\n" for line in status.splitlines()
                      if not any(line[3:].strip('"').startswith(prefix) for prefix in prefixes))
     return {
@@ -2230,9 +2407,9 @@ limit={timeout}
 # Output goes to tee through a process substitution, not a pipe: a daemon the agent left
 # holding stdout must not keep this wrapper from writing exit_code.
 if command -v timeout >/dev/null 2>&1; then
-  timeout -k 5 "$limit" bash "$wdir/agent.sh" </dev/null > >(tee -a "$wdir/agent.log") 2>&1
+  timeout -k 5 "$limit" {sandbox}bash "$wdir/agent.sh" </dev/null > >(tee -a "$wdir/agent.log") 2>&1
 else
-  bash "$wdir/agent.sh" </dev/null > >(tee -a "$wdir/agent.log") 2>&1
+  {sandbox}bash "$wdir/agent.sh" </dev/null > >(tee -a "$wdir/agent.log") 2>&1
 fi
 rc=$?
 if [ "$rc" -eq 137 ] && [ "$SECONDS" -ge "$limit" ]; then rc=124; fi
@@ -2242,7 +2419,9 @@ finish "$rc"
 
 
 def write_worker_files(files: WorkerFiles, spec: AgentSpec, prompt: str, self_cmd: Sequence[str],
-                       issue_json: Path, timeout: int, context: dict | None = None) -> None:
+                       issue_json: Path, timeout: int, context: dict | None = None, sandbox: str = "") -> None:
+    """prompt.md, schema.json, context.json, agent.sh (the agent's command) and worker.sh
+    (runs it, ``sandbox`` in front, with a time limit; writes exit_code)."""
     files.worker_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(files.prompt, prompt)
     atomic_write_json(files.schema, ROLE_SCHEMAS[files.role])
@@ -2252,7 +2431,7 @@ def write_worker_files(files: WorkerFiles, spec: AgentSpec, prompt: str, self_cm
     atomic_write_text(files.script, WORKER_SH.format(
         wid=files.worker_id, role=files.role, backend=spec.backend, version=VERSION,
         wdir=shlex.quote(str(files.worker_dir)), worktree=shlex.quote(str(files.worktree)),
-        timeout=int(timeout)), 0o755)
+        timeout=int(timeout), sandbox=sandbox + " " if sandbox else ""), 0o755)
 
 
 WORKER_TIMEOUT = 124   # what `timeout` exits with; the manager writes it too when a worker overruns
@@ -2280,15 +2459,32 @@ def worker_state(files: WorkerFiles) -> tuple[str, int | None]:
 PASS_ENV_PREFIXES = ("MMINIONS_", "CODEX_", "OPENAI_", "ANTHROPIC_", "CLAUDE_", "DISABLE_", "GIT_")
 PASS_ENV_NAMES = ("PATH", "HOME", "PYTHONPATH", "LANG", "LC_ALL", "USER", "LOGNAME", "SHELL", "TMPDIR",
                   "VIRTUAL_ENV", "NODE_OPTIONS", "NPM_CONFIG_PREFIX", "SSL_CERT_FILE", "HTTPS_PROXY",
-                  "HTTP_PROXY", "NO_PROXY", *SECRET_ENV_NAMES)
+                  "HTTP_PROXY", "NO_PROXY")
+# the only secrets a session may hold: a worker its own backend's keys; the manager what it
+# passes on and the GitHub token it reports with (never the server's own token)
+SESSION_SECRETS = {"codex": ("OPENAI_", "CODEX_"), "claude": ("ANTHROPIC_", "CLAUDE_"), "cmd": (), "builtin": (),
+                   "manager": ("OPENAI_", "CODEX_", "ANTHROPIC_", "CLAUDE_", "GITHUB_TOKEN", "GH_TOKEN")}
 
 
-def session_env(env: dict, extra: dict | None = None) -> dict[str, str]:
-    """What a session needs, passed explicitly: a running tmux server would otherwise
-    hand new sessions its own (stale) environment."""
-    out = {k: v for k, v in env.items() if k in PASS_ENV_NAMES or k.startswith(PASS_ENV_PREFIXES)}
+def session_env(env: dict, extra: dict | None = None, who: str = "builtin") -> dict[str, str]:
+    """What a session needs, passed explicitly (a running tmux server would otherwise hand
+    new sessions its own stale environment): the usual variables, every other variable a
+    `cmd` worker's own command may need, and of the secrets only those ``who`` may hold."""
+    allowed = SESSION_SECRETS.get(who, ())
+    secret = secret_names(env)
+    out = {k: v for k, v in env.items()
+           if (k in secret and k.startswith(allowed) and allowed) or (k not in secret and (
+               who == "cmd" or k in PASS_ENV_NAMES or k.startswith(PASS_ENV_PREFIXES)))}
     out.update(extra or {})
     return out
+
+
+def session_unset(env: dict, who: str) -> list[str]:
+    """``env -u`` arguments for a session's command: the secrets it must not inherit from
+    the tmux server's own environment (which may hold the user's)."""
+    allowed = SESSION_SECRETS.get(who, ())
+    names = (secret_names(env) | set(SECRET_ENV_NAMES)) - {k for k in env if allowed and k.startswith(allowed)}
+    return [x for name in sorted(names) for x in ("-u", name)]
 
 
 def self_command() -> list[str]:
@@ -3494,10 +3690,15 @@ def run_oracle(cand: dict, worktree: Path, timeout: float, runner: Runner = run_
     """Write the script into the worktree and run the oracle once (process group killed on timeout)."""
     path = repro_path(worktree, cand.get("file_extension", "py"))
     path.write_text(cand["script"], encoding="utf-8")
+    return runner(["sh", "-c", render_oracle(cand["oracle_command"], path)], cwd=worktree,
+                  timeout=timeout, env=oracle_env(worktree, env)), path
+
+
+def oracle_env(worktree: Path, env: dict | None = None) -> dict[str, str]:
+    """How a reproducer runs: the project's import roots first, this Python first on PATH."""
     run_env = project_env(worktree, env)
     run_env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + run_env.get("PATH", "")
-    return runner(["sh", "-c", render_oracle(cand["oracle_command"], path)], cwd=worktree,
-                  timeout=timeout, env=run_env), path
+    return run_env
 
 
 def run_setup(cand: dict, worktree: Path, timeout: float, runner: Runner = run_cmd) -> str | None:
@@ -4220,6 +4421,8 @@ class RunConfig:
     report: str = "none"
     label_reproduced: str | None = None
     label_needs_info: str | None = None
+    sandbox: str = "auto"        # what was asked: auto | require | off
+    sandbox_kind: str = ""       # what runs untrusted code here: bwrap | unshare | off (resolved by check_run)
 
     @classmethod
     def from_dict(cls, data: dict) -> "RunConfig":
@@ -4291,6 +4494,9 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
               "stop the whole run after SEC seconds (default 3 x timeout-sec + minimize budget + 600)", "int", api=True),
     RunOption("report", "--report", "comment: post the verdict on the GitHub issue (one comment, edited by later runs)",
               choices=("none", "comment")),
+    RunOption("sandbox", "--sandbox", "run report code, workers' scripts, setup and oracle commands in bubblewrap: "
+              "auto (when it works; said when not), require (refuse to run without), off (default auto)",
+              choices=SANDBOX_MODES),
     RunOption("label_reproduced", "--label-reproduced", "with --report comment: add this label when reproduced"),
     RunOption("label_needs_info", "--label-needs-info", "with --report comment: add this label when not reproduced"),
 )
@@ -4477,10 +4683,11 @@ def check_run(cfg: RunConfig, env: dict | None = None, stdin: Any = None) -> tup
     env = dict(os.environ) if env is None else env
     finish_config(cfg)
     preflight(cfg, env=env)
+    cfg.sandbox_kind, sandbox_notes = resolve_sandbox(cfg.sandbox)
     issue = load_issue(cfg.issue_url, cfg.issue_file, cfg.github_api_url, env=env, stdin=stdin)
     cfg.issue_key = cfg.issue_key or issue_key_for(cfg.issue_url, None, issue)
     note = local_changes_note(cfg)
-    return issue, [note] if note else []
+    return issue, sandbox_notes + ([note] if note else [])
 
 
 def tmux_new_enough(version: str | None) -> bool:
@@ -4643,6 +4850,23 @@ class Run:
     def worktree_dir(self) -> Path:
         return worktrees_root() / self.cfg.run_id
 
+    def sandbox(self, writable: Sequence[str | Path] = (), visible: Sequence[str | Path] = ()) -> Sandbox:
+        """The run's sandbox: the user's home and the runs root hidden, the Python in use,
+        the repository and this tool visible read-only, only ``writable`` writable."""
+        home = os.path.realpath(os.path.expanduser("~"))
+        hidden = _unique(p for p in (home, os.path.realpath(self.cfg.runs_root)) if p not in ("/", "") and os.path.isdir(p))
+        import site
+        need = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable)),
+                site.getusersitepackages(), self.cfg.repo_path, *(self.cfg.self_cmd or self_command())[1:], *visible]
+        return Sandbox(kind=self.cfg.sandbox_kind or "off", marker=self.cfg.run_id, hidden=tuple(hidden),
+                       visible=tuple(_unique(os.path.realpath(p) for p in need if p)),
+                       writable=tuple(os.path.realpath(p) for p in writable))
+
+    def untrusted(self, *worktrees: Path) -> Runner:
+        """The runner for code from the report or a worker: sandboxed, clean environment,
+        only these checkouts writable."""
+        return sandboxed(self.runner, self.sandbox(writable=worktrees))
+
 
 def make_run(cfg: RunConfig, echo: bool = True, env: dict | None = None) -> Run:
     paths = RunPaths(cfg.runs_root, cfg.run_id)
@@ -4764,18 +4988,16 @@ def new_worktree(run: Run, name: str, sha: str | None = None) -> Path:
 
 
 def remove_run_worktrees(repo_path: str, run_id: str, runner: Runner = run_cmd) -> int:
-    """Every worktree of this run, registered or left on disk; returns how many."""
+    """Every private checkout of this run (and any git worktree an older mminions
+    registered there); returns how many."""
     base = (worktrees_root() / run_id).resolve()
-    count = 0
+    count = len([p for p in base.iterdir() if p.is_dir()]) if base.is_dir() else 0
     if repo_path and is_repo(repo_path, runner):
-        for entry in worktrees(repo_path, runner):
-            path = Path(entry.get("worktree", ""))
+        legacy = [Path(e.get("worktree", "")) for e in worktrees(repo_path, runner)]
+        for path in legacy:
             with contextlib.suppress(ValueError):
                 path.resolve().relative_to(base)
                 worktree_remove(repo_path, path, runner)
-                count += 1
-        with worktree_lock(repo_path):
-            git(repo_path, "worktree", "prune", runner=runner, check=False)
     if base.exists():
         shutil.rmtree(base, ignore_errors=True)
     return count
@@ -4794,7 +5016,7 @@ def start_worker(run: Run, role: str, backend: str, context: dict | None = None)
     prompt = build_prompt(role, issue, wid, worktree, context)
     spec = AgentSpec(backend, cfg.model, list(cfg.agent_args), cfg.agent_cmd)
     write_worker_files(files, spec, prompt, cfg.self_cmd or self_command(), paths.issue_json,
-                       cfg.timeout_sec, context)
+                       cfg.timeout_sec, context, sandbox=worker_sandbox(run, files))
     session = cfg.session_name(wid)
     update_worker_record(paths, wid, role=role, backend=backend, status="running", session_name=session,
                          worktree_path=str(worktree), worker_dir=str(wdir),
@@ -4802,13 +5024,32 @@ def start_worker(run: Run, role: str, backend: str, context: dict | None = None)
                          script_path=str(files.script), started_at=utc_now(), started_ts=time.time(),
                          exit_code=None)
     env = session_env(run.env, {"MMINIONS_RUN_ID": cfg.run_id, "MMINIONS_WORKER_ID": wid,
-                                "MMINIONS_ROLE": role})
-    pane_pid = run.tmux.new_session(session, worktree, f"bash {shlex.quote(str(files.script))}", env,
+                                "MMINIONS_ROLE": role}, who=backend)
+    command = shlex.join(["env", *session_unset(run.env, backend), "bash", str(files.script)])
+    pane_pid = run.tmux.new_session(session, worktree, command, env,
                                     window=f"{wid}-{'repro' if role == ROLE_REPRO else 'triage'}-{backend}")
     update_worker_record(paths, wid, pane_pid=pane_pid)
     append_event(paths.run_dir, "worker", worker_id=wid, role=role, backend=backend, status="started")
     run.log(f"{wid}: {role} started ({backend}) in session {session}")
     return files
+
+
+def worker_sandbox(run: Run, files: WorkerFiles) -> str:
+    """The sandbox a builtin or `cmd` worker's agent runs in (shell words, or nothing):
+    its worktree and its own folder writable, the run's state read-only.  Model CLIs run
+    under their own sandboxes (codex -s workspace-write, claude's permission mode)."""
+    if files.backend not in ("builtin", "cmd") or run.cfg.sandbox_kind in ("", "off"):
+        return ""
+    sb = dataclasses.replace(run.sandbox(writable=[files.worktree, files.worker_dir], visible=[run.paths.issue_json]),
+                             inherit_env=files.backend == "cmd")
+    home = files.worker_dir / "home"
+    home.mkdir(exist_ok=True)
+    env = {"HOME": str(home), "TMPDIR": str(home), SANDBOX_MARKER: run.cfg.run_id}
+    if files.backend == "builtin":
+        env.update({k: v for k, v in run.env.items() if k in CLEAN_ENV_NAMES or k.startswith("MMINIONS_")
+                    and k not in secret_names(run.env)})
+        env.update(MMINIONS_RUN_ID=run.cfg.run_id, MMINIONS_WORKER_ID=files.worker_id)
+    return shlex.join(sandbox_argv(sb, [], None, env)[:-1])  # without the trailing "--": worker.sh adds bash
 
 
 def worker_files_from_record(record: dict) -> WorkerFiles:
@@ -4960,6 +5201,8 @@ def cleanup_run(run: Run) -> None:
         for session in run.tmux.list_sessions():
             if session["name"].startswith(prefix):
                 run.tmux.kill_session(session["name"])
+    # whatever untrusted code left running (a daemon of a verification run, say) carries the marker
+    kill_marked_processes([f"{SANDBOX_MARKER}={run.cfg.run_id}"])
     with contextlib.suppress(MminionsError):
         remove_run_worktrees(run.cfg.repo_path, run.cfg.run_id, run.runner)
 
@@ -4992,7 +5235,7 @@ def verify_in_fresh_worktree(run: Run, cand: dict, sha: str | None = None, runs:
     try:
         issue = read_json(run.paths.issue_json, {})
         return verify_candidate(cand, worktree, issue.get("signals", {}), runs or run.cfg.verify_runs,
-                                run.cfg.verify_timeout, run.runner)
+                                run.cfg.verify_timeout, run.untrusted(worktree))
     finally:
         worktree_remove(run.cfg.repo_path, worktree, run.runner)
 
@@ -5137,9 +5380,10 @@ def check_at_reference(run: Run, cand: dict, sha: str, label: str, runs: int | N
     worktree = new_worktree(run, f"ref-{secrets.token_hex(2)}", sha)
     results: list[dict] = []
     try:
-        setup_error = run_setup(cand, worktree, run.cfg.verify_timeout, run.runner)
+        untrusted = run.untrusted(worktree)
+        setup_error = run_setup(cand, worktree, run.cfg.verify_timeout, untrusted)
         for _ in range(0 if setup_error else runs or min(3, run.cfg.verify_runs)):
-            result, _ = run_oracle(cand, worktree, run.cfg.verify_timeout, run.runner)
+            result, _ = run_oracle(cand, worktree, run.cfg.verify_timeout, untrusted)
             results.append({"exit_code": result.returncode, "output_tail": tail_lines(result.output, 15),
                             "timed_out": result.timed_out})
             if not result.ok:
@@ -5231,8 +5475,8 @@ def phase_reference(run: Run) -> None:
         for label, sha in good_commit_candidates(run, worktree):
             check_stop(run)
             git(worktree, "checkout", "-q", "--detach", "--force", sha, runner=run.runner)
-            setup_error = run_setup(cand, worktree, cfg.verify_timeout, run.runner)
-            result, path = run_oracle(cand, worktree, cfg.verify_timeout, run.runner)
+            setup_error = run_setup(cand, worktree, cfg.verify_timeout, run.untrusted(worktree))
+            result, path = run_oracle(cand, worktree, cfg.verify_timeout, run.untrusted(worktree))
             code = 125 if setup_error else classify_oracle_result(result, cand["claimed_failure_signature"],
                                                                  failure, worktree, path)
             path.unlink(missing_ok=True)
@@ -5299,9 +5543,9 @@ def phase_minimize(run: Run) -> None:
     worktrees += [new_worktree(run, f"minimize-ref-{secrets.token_hex(2)}", sha) for _, sha in refs]
     try:
         for worktree in worktrees:
-            run_setup(cand, worktree, run.cfg.verify_timeout, run.runner)
+            run_setup(cand, worktree, run.cfg.verify_timeout, run.untrusted(worktree))
         fault_point(run, "minimize")
-        probe = make_probe(cand, worktrees[0], failure, run.cfg.verify_timeout, run.runner,
+        probe = make_probe(cand, worktrees[0], failure, run.cfg.verify_timeout, run.untrusted(*worktrees),
                            references=worktrees[1:], strict=conservative)
         text, oracle = minimize_text(cand["script"], ext, probe, run.cfg.minimize_budget_sec,
                                      conservative, (failure or {}).get("script_lines") or [])
@@ -5350,13 +5594,12 @@ wt={worktree}
 cd "$wt" || exit 125
 # the project's import roots at THIS commit (layouts move), ahead of site-packages
 roots=$({python} -S -E -c {import_roots} "$wt") || exit 125
-export PYTHONPATH="$roots${{PYTHONPATH:+:$PYTHONPATH}}" PYTHONDONTWRITEBYTECODE=1 PYTHONHASHSEED=0 PYTHONUNBUFFERED=1
-export PATH={pydir}:"$PATH"
 cp {saved} {repro} || exit 125
+# the oracle runs sandboxed, with a clean environment and the import roots of this commit
 if command -v timeout >/dev/null 2>&1; then
-  timeout -k 2 {timeout} sh -c {oracle} > {out} 2>&1
+  timeout -k 2 {timeout} {sandboxed_oracle} > {out} 2>&1
 else
-  sh -c {oracle} > {out} 2>&1
+  {sandboxed_oracle} > {out} 2>&1
 fi
 rc=$?
 if [ "$rc" -eq 0 ]; then
@@ -5367,18 +5610,14 @@ exec {self_cmd} _bisect-step --run-dir {run_dir} --worktree "$wt" --output {out}
 """
 
 
-def bisect_step(run_dir: Path, worktree: Path, output: Path | None = None, rc: int | None = None) -> int:
-    """One ``git bisect run`` step (the hidden _bisect-step command): classify the oracle's
-    output the wrapper saved, or run the oracle here when there is none."""
+def bisect_step(run_dir: Path, worktree: Path, output: Path, rc: int) -> int:
+    """One ``git bisect run`` step (the hidden _bisect-step command): classify the output
+    of the oracle the wrapper ran (in the sandbox) and saved."""
     subject = read_json(run_dir / "triage" / "bisect_input.json", {})
-    cfg = RunConfig.from_dict(read_json(run_dir / "config.json", {}))
     cand = subject["candidate"]
     path = repro_path(worktree, cand.get("file_extension", "py"))
-    if output is not None and rc is not None:
-        text = output.read_text(encoding="utf-8", errors="replace") if output.exists() else ""
-        result = CmdResult(["sh"], 124 if rc == 124 else rc, text, "", 0.0, timed_out=rc == 124)
-    else:
-        result, path = run_oracle(cand, worktree, cfg.verify_timeout)
+    text = output.read_text(encoding="utf-8", errors="replace") if output.exists() else ""
+    result = CmdResult(["sh"], rc, text, "", 0.0, timed_out=rc == 124)
     code = classify_oracle_result(result, cand["claimed_failure_signature"], subject.get("failure"), worktree, path)
     sha = git(worktree, "rev-parse", "HEAD", check=False).stdout.strip()
     with open(RunPaths(run_dir.parent, run_dir.name).bisect_steps_txt, "a", encoding="utf-8") as fh:
@@ -5436,10 +5675,15 @@ def phase_bisect(run: Run) -> None:
         steps_file.unlink(missing_ok=True)
         repro = repro_path(worktree, ext)
         wrapper = run.paths.bisect_oracle_sh
+        bisect_tmp = run.worktree_dir / f"bisect-tmp-{secrets.token_hex(2)}"
+        bisect_tmp.mkdir(parents=True)
         atomic_write_text(wrapper, BISECT_ORACLE_SH.format(
             run_id=cfg.run_id, worktree=q(str(worktree)), python=q(sys.executable), import_roots=q(IMPORT_ROOTS_PY),
             pydir=q(os.path.dirname(sys.executable)), saved=q(str(saved)),
-            repro=q(str(repro)), timeout=int(cfg.verify_timeout), oracle=q(render_oracle(cand["oracle_command"], repro)),
+            repro=q(str(repro)), timeout=int(cfg.verify_timeout),
+            sandboxed_oracle=sandbox_command_line(run.sandbox(writable=[worktree]), oracle_env(worktree, run.env),
+                                                  ["sh", "-c", render_oracle(cand["oracle_command"], repro)],
+                                                  tmp=bisect_tmp, dynamic=[("PYTHONPATH", '"$roots"')]),
             out=q(str(run.paths.bisect_step_out)), steps=q(str(steps_file)),
             self_cmd=" ".join(q(a) for a in (cfg.self_cmd or self_command())), run_dir=q(str(run.paths.run_dir))), 0o755)
         git(worktree, "bisect", "start", cfg.target_sha, good["sha"], runner=run.runner)
@@ -5498,7 +5742,7 @@ def phase_triage(run: Run) -> None:
     cand = selected["candidate"]
     worktree = new_worktree(run, f"triage-check-{secrets.token_hex(2)}")
     try:
-        result, repro_file = run_oracle(cand, worktree, run.cfg.verify_timeout, run.runner)
+        result, repro_file = run_oracle(cand, worktree, run.cfg.verify_timeout, run.untrusted(worktree))
         output = result.output
         _, _, frames = last_exception(output)
         frames_in = repo_frames(frames, worktree, [repro_file])
@@ -6013,8 +6257,9 @@ def start_manager_session(run: Run, resume: bool = False) -> str:
     argv = [*(cfg.self_cmd or self_command()), "manager", "--run-id", cfg.run_id, "--runs-root", cfg.runs_root,
             "--tmux-socket", cfg.tmux_socket] + (["--resume"] if resume else [])
     name = cfg.session_name("manager")
-    env = session_env(run.env, {"MMINIONS_RUN_ID": cfg.run_id})
-    run.tmux.new_session(name, cfg.repo_path, " ".join(shlex.quote(a) for a in argv), env, window="manager")
+    env = session_env(run.env, {"MMINIONS_RUN_ID": cfg.run_id}, who="manager")
+    run.tmux.new_session(name, cfg.repo_path, shlex.join(["env", *session_unset(run.env, "manager"), *argv]), env,
+                         window="manager")
     return name
 
 
@@ -7113,6 +7358,7 @@ def cmd_gc(args: argparse.Namespace) -> int:
     for item in plan["worktrees"]:
         print(f"{verb('removed', 'would remove')} worktrees of {item['run_id']} ({item['path']})")
         if not args.dry_run:
+            kill_marked_processes([f"{SANDBOX_MARKER}={item['run_id']}"])
             remove_run_worktrees(item["repo_path"], item["run_id"])
     for run_id in plan["orphaned"]:
         print(f"{verb('ended', 'would end')} orphaned run {run_id} (its manager died) as failed")
@@ -7343,7 +7589,7 @@ def cmd_stream_view(args: argparse.Namespace) -> int:
 
 
 def cmd_bisect_step(args: argparse.Namespace) -> int:
-    return bisect_step(Path(args.run_dir), Path(args.worktree), Path(args.output) if args.output else None, args.rc)
+    return bisect_step(Path(args.run_dir), Path(args.worktree), Path(args.output), args.rc)
 
 
 # ---- 13.3 Demo -------------------------------------------------------------
@@ -7637,8 +7883,8 @@ def build_hidden_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("_bisect-step")  # hidden: one git bisect run step
     p.add_argument("--run-dir", required=True)
     p.add_argument("--worktree", required=True)
-    p.add_argument("--output")
-    p.add_argument("--rc", type=int)
+    p.add_argument("--output", required=True)
+    p.add_argument("--rc", type=int, required=True)
     p.set_defaults(func=cmd_bisect_step)
     return parser
 

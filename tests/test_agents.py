@@ -140,7 +140,7 @@ class WorkerRuntimeTests(unittest.TestCase):
 
     def test_finished_with_candidate(self):
         out = {"candidates": [candidate(GOOD_SCRIPT)], "notes": "found it"}
-        run = self.make_run({"default": {"output": out}}, GITHUB_TOKEN=TOKEN)
+        run = self.make_run({"default": {"output": out}}, GITHUB_TOKEN=TOKEN, OPENAI_API_KEY="sk-test-openai-key-0123")
         files, (state, code) = self.run_one(run)
         self.assertEqual((state, code), ("finished", 0))
         obj, errors = mminions.read_worker_output(files.output, mminions.ROLE_REPRO, "codex")
@@ -148,7 +148,7 @@ class WorkerRuntimeTests(unittest.TestCase):
         self.assertEqual(obj["candidates"][0]["script"], GOOD_SCRIPT)
         log = files.log.read_text()
         self.assertIn("[fake codex] turn completed", log)
-        self.assertIn("a GitHub token is available", log)  # visible to the agent ...
+        self.assertNotIn("a GitHub token is available", log)  # a codex worker gets OpenAI's key, never GitHub's
         self.assertFalse(self.tmux.has_session(run.cfg.session_name(files.worker_id)))
         prompt = (self.record / "w1.prompt.md").read_text()
         self.assertIn("mean() crashes on an empty list", prompt)
@@ -156,6 +156,7 @@ class WorkerRuntimeTests(unittest.TestCase):
         self.assertIn('"additionalProperties": false', prompt)
         env = json.loads((self.record / "w1.env.json").read_text())
         self.assertEqual(os.path.realpath(env["cwd"]), os.path.realpath(files.worktree))
+        self.assertTrue(env.get("has_openai_key"), env)  # its own backend's key it does get
         for path in run.paths.run_dir.rglob("*"):  # ... but written nowhere
             if path.is_file():
                 self.assertNotIn(TOKEN, path.read_text(errors="replace"), str(path))

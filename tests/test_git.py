@@ -3,7 +3,7 @@
 import shutil
 import unittest
 
-from helpers import commit_files, make_repo, mminions, temp_dir
+from helpers import commit_files, git, make_repo, mminions, temp_dir
 
 
 class GitTests(unittest.TestCase):
@@ -25,12 +25,17 @@ class GitTests(unittest.TestCase):
 
     def test_worktree_add_remove_keeps_checkout(self):
         before = mminions.checkout_fingerprint(self.repo)
+        git_dir = self.repo / ".git"
+        snapshot = {p: p.read_bytes() for p in git_dir.rglob("*") if p.is_file()}
         wt = mminions.worktree_add(self.repo, self.root / "wts" / "w1", "HEAD~1")
         self.assertEqual((wt / "a.py").read_text(), "x = 1\n")
         (wt / "a.py").write_text("changed in worktree")
-        paths = [w["worktree"] for w in mminions.worktrees(self.repo)]
-        self.assertIn(str(wt.resolve()), [str(p) for p in map(__import__("pathlib").Path, paths)])
+        # what runs in it can do anything to its own .git: the user's is another one
+        git(wt, "branch", "-f", "main", "HEAD")
+        git(wt, "config", "user.name", "someone else")
+        self.assertEqual(mminions.worktrees(self.repo)[1:], [])
         mminions.worktree_remove(self.repo, wt)
+        self.assertEqual({p: p.read_bytes() for p in git_dir.rglob("*") if p.is_file()}, snapshot)  # byte-identical
         self.assertFalse(wt.exists())
         self.assertEqual(len(mminions.worktrees(self.repo)), 1)
         after = mminions.checkout_fingerprint(self.repo)

@@ -31,6 +31,9 @@ def record_prompt(prompt: str) -> None:
         Path(where, f"{wid}.prompt.md").write_text(prompt)
         Path(where, f"{wid}.env.json").write_text(json.dumps({
             "has_github_token": bool(os.environ.get("GITHUB_TOKEN")), "cwd": os.getcwd(),
+            "has_openai_key": bool(os.environ.get("OPENAI_API_KEY")),
+            "has_anthropic_key": bool(os.environ.get("ANTHROPIC_API_KEY")),
+            "has_server_token": bool(os.environ.get("MMINIONS_TOKEN")),
             "argv": sys.argv[1:]}))
 
 
