@@ -60,6 +60,7 @@ import collections
 import contextlib
 import dataclasses
 import datetime as _dt
+import errno
 import fcntl
 import hashlib
 import json
@@ -71,6 +72,7 @@ import select
 import shlex
 import shutil
 import signal
+import stat
 import socket
 import subprocess
 import sys
@@ -226,20 +228,55 @@ def atomic_write_json(path: Path | str, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
 
+MAX_FILE_BYTES = 50_000_000  # what mminions reads of any one file it did not write itself
+
+
+def read_bytes_safely(path: Path | str, limit: int = MAX_FILE_BYTES) -> bytes:
+    """A file's bytes, read the way a hostile worker cannot trip: never through a symlink,
+    only from a regular file (a FIFO would hang the reader, /dev/zero fill its memory), at
+    most ``limit`` bytes (OSError with the reason otherwise; FileNotFoundError when absent)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        if info.st_size > limit:
+            raise OSError(errno.EFBIG, f"{info.st_size} bytes, over the {limit} byte limit")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise OSError(errno.EFBIG, f"over the {limit} byte limit")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def read_json(path: Path | str, default: Any = None) -> Any:
-    """Read JSON; a missing file gives ``default``, a corrupt one a clear error."""
+    """Read JSON; a missing file gives ``default``, a corrupt (or hostile: a FIFO, a link,
+    a huge or too deeply nested file) one a clear error."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bytes_safely(path).decode("utf-8")
     except FileNotFoundError:
         return default
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a symlink
+            raise MminionsError(f"cannot read {path}: it is a symbolic link") from None
+        raise MminionsError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
         raise MminionsError(f"cannot read {path}: {exc}") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise MminionsError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}); "
                             "remove or repair it") from None
+    except RecursionError:
+        raise MminionsError(f"{path} is nested too deeply to be a file mminions wrote") from None
 
 
 @contextlib.contextmanager
@@ -267,8 +304,8 @@ def append_jsonl(path: Path | str, record: dict) -> None:
 def read_jsonl(path: Path | str) -> list[dict]:
     """All complete records; a torn last line (crash mid-write) is ignored."""
     try:
-        raw = Path(path).read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
+        raw = read_bytes_safely(path).decode("utf-8", "replace")
+    except OSError:  # missing, or not a file mminions could have written
         return []
     out = []
     for line in raw.splitlines():
@@ -378,6 +415,7 @@ class RunPaths:
     bisect_oracle_sh = property(lambda self: self._p("triage", "bisect_oracle.sh"))
     bisect_step_out = property(lambda self: self._p("triage", "bisect_step.out"))
     finish_lock = property(lambda self: self._p(".finish.lock"))
+    seal_key = property(lambda self: self._p(".seal-key"))
     sessions_lock = property(lambda self: self._p(".sessions.lock"))
     stop_requested = property(lambda self: self._p(".stop-requested"))
     fault_fired = property(lambda self: self._p(".fault-fired"))
@@ -422,6 +460,41 @@ def default_runs_root(env: dict | None = None) -> Path:
         return Path(env["MMINIONS_RUNS_ROOT"]).expanduser().absolute()
     state = env.get("XDG_STATE_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".local", "state")
     return Path(state).expanduser().absolute() / "mminions" / "runs"
+
+
+def _seal_of(paths: RunPaths, doc: dict) -> str | None:
+    import hmac
+    try:
+        key = read_bytes_safely(paths.seal_key, 256)
+    except OSError:
+        return None
+    body = json.dumps({k: v for k, v in doc.items() if k != "seal"}, sort_keys=True, default=str).encode()
+    return hmac.new(key, body, "sha256").hexdigest()
+
+
+def seal(paths: RunPaths, doc: dict) -> dict:
+    """``doc`` with a seal only this run's manager (and its CLI) can make: the verdict files
+    a worker forges into the run directory are then told apart and never trusted."""
+    mark = _seal_of(paths, doc)
+    return dict(doc, seal=mark) if mark else doc
+
+
+def read_sealed(paths: RunPaths, path: Path) -> dict | None:
+    """A verdict file (decision.json, run_done.json) only if the run's manager wrote it
+    (a run from before seals has no key: its files are taken as they are)."""
+    doc: Any = None
+    with contextlib.suppress(MminionsError):
+        doc = read_json(path, None)
+    if not isinstance(doc, dict):
+        return None
+    mark = _seal_of(paths, doc)
+    return doc if mark is None or doc.get("seal") == mark else None
+
+
+def write_seal_key(paths: RunPaths) -> None:
+    fd = os.open(paths.seal_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(secrets.token_bytes(32))
 
 
 def worktrees_root() -> Path:
@@ -1070,6 +1143,16 @@ def default_api_url(ref: IssueRef, explicit: str | None, env: dict) -> str:
     if explicit or env.get("GITHUB_API_URL"):
         return (explicit or env["GITHUB_API_URL"]).rstrip("/")
     return "https://api.github.com" if ref.host == "github.com" else f"https://{ref.host}/api/v3"
+
+
+def token_for(api_url: str, explicit: str | None, env: dict, runner: Runner = run_cmd) -> str | None:
+    """The GitHub token, for api.github.com or for the API host the user configured
+    (--github-api-url, $GITHUB_API_URL) only: never for a host an issue URL names."""
+    configured = (explicit or env.get("GITHUB_API_URL") or "").rstrip("/")
+    host = urllib.parse.urlsplit(api_url).hostname or ""
+    if api_url.rstrip("/") != configured and host != "api.github.com":
+        return None
+    return resolve_token(env, runner)
 
 
 def resolve_token(env: dict, runner: Runner = run_cmd) -> str | None:
@@ -1826,8 +1909,8 @@ def load_issue(issue_url: str | None, issue_file: str | None, api_url: str | Non
         location = issue_file if issue_file == "-" else str(Path(issue_file).absolute())
         return normalize_issue(payload, raw_comments, "file", location)
     ref = parse_issue_url(issue_url or "")
-    token = resolve_token(env, runner)
-    payload, comments = fetch_github_issue(ref, default_api_url(ref, api_url, env), token, timeout)
+    api = default_api_url(ref, api_url, env)
+    payload, comments = fetch_github_issue(ref, api, token_for(api, api_url, env, runner), timeout)
     return normalize_issue(payload, comments, "github", ref.html_url
                            if issue_url and "://" not in issue_url else issue_url, ref)
 
@@ -2000,15 +2083,14 @@ def render_claude_event(event: Any) -> str | None:
 def read_worker_output(output_path: Path, role: str, backend: str) -> tuple[Any, list[str]]:
     """Read, extract, validate: (object or None, rejection reasons)."""
     raw_path = output_path.with_name(CLAUDE_STREAM) if backend == "claude" else output_path
-    try:
-        size = raw_path.stat().st_size
+    try:  # a worker may have left a directory, a FIFO or a link to /dev/zero here
+        data = read_bytes_safely(raw_path, MAX_FILE_BYTES if backend == "claude" else MAX_OUTPUT_BYTES)
     except FileNotFoundError:
         return None, [f"no output file ({raw_path.name}) was written"]
-    if size > MAX_OUTPUT_BYTES and backend != "claude":
-        return None, [f"output file is {size} bytes, over the {MAX_OUTPUT_BYTES} byte limit"]
-    with open(raw_path, "rb") as fh:  # a long Claude stream: its result is at the end
-        fh.seek(max(0, size - MAX_OUTPUT_BYTES))
-        text = fh.read().decode("utf-8", "replace")
+    except OSError as exc:
+        reason = "it is a symbolic link" if exc.errno == errno.ELOOP else exc.strerror or str(exc)
+        return None, [f"output file {raw_path.name} was not read: {reason}"]
+    text = data[-MAX_OUTPUT_BYTES:].decode("utf-8", "replace")  # a long Claude stream: its result is at the end
     if backend == "claude":
         try:
             envelope = claude_result(text)
@@ -2442,9 +2524,11 @@ WORKER_STOPPED = 143   # stopped by the manager (128 + SIGTERM): another worker 
 def worker_state(files: WorkerFiles) -> tuple[str, int | None]:
     """('running', None) until the wrapper wrote exit_code; then finished/failed/timeout/stopped."""
     try:
-        text = files.exit_code.read_text().strip()
+        text = read_bytes_safely(files.exit_code, 64).decode("ascii", "replace").strip()
     except FileNotFoundError:
         return "running", None
+    except OSError:  # not a file the wrapper wrote
+        return "failed", None
     try:
         code = int(text)
     except ValueError:
@@ -4748,7 +4832,8 @@ def find_finished_run(runs_root: Path, key: str, sha: str) -> dict | None:
     for record in reversed(read_jsonl(Path(runs_root) / "index.jsonl")):
         if record.get("issue_key") == key and record.get("target_sha") == sha \
                 and record.get("status") in ("ok", "needs-human", "not-specific") \
-                and (Path(runs_root) / str(record.get("run_id")) / "run_done.json").exists():
+                and RUN_ID_RE.fullmatch(str(record.get("run_id"))) \
+                and read_sealed(RunPaths(runs_root, record["run_id"]), Path(runs_root) / record["run_id"] / "run_done.json"):
             return record
     return None
 
@@ -4767,10 +4852,8 @@ def run_state(runs_root: Path, run_id: str, live_sessions: set[str] | None) -> s
     """run_state_of for a run directory (``live_sessions`` None: tmux could not say, so a
     run that has not ended counts as running)."""
     run_dir = Path(runs_root) / run_id
-    done = None
-    with contextlib.suppress(MminionsError):
-        done = read_json(run_dir / "run_done.json", None)
-    if done:
+    paths = RunPaths(runs_root, run_id)
+    if read_sealed(paths, paths.run_done_json):
         return "finished"
     cfg = sessions = None
     with contextlib.suppress(MminionsError):
@@ -4862,6 +4945,10 @@ class Run:
                        visible=tuple(_unique(os.path.realpath(p) for p in need if p)),
                        writable=tuple(os.path.realpath(p) for p in writable))
 
+    @property
+    def secrets(self) -> list[str]:
+        return secret_values(self.env)
+
     def untrusted(self, *worktrees: Path) -> Runner:
         """The runner for code from the report or a worker: sandboxed, clean environment,
         only these checkouts writable."""
@@ -4870,7 +4957,8 @@ class Run:
 
 def make_run(cfg: RunConfig, echo: bool = True, env: dict | None = None) -> Run:
     paths = RunPaths(cfg.runs_root, cfg.run_id)
-    return Run(cfg, paths, Tmux(cfg.tmux_socket), log=log_line(paths, echo),
+    env = dict(os.environ) if env is None else env
+    return Run(cfg, paths, Tmux(cfg.tmux_socket), log=log_line(paths, echo, secret_values(env)),
                env=dict(os.environ) if env is None else env)
 
 
@@ -4882,9 +4970,9 @@ def load_run(runs_root: Path, run_id: str) -> Run:
     return make_run(RunConfig.from_dict(data))
 
 
-def log_line(paths: RunPaths, echo: bool = True) -> Callable[[str], None]:
+def log_line(paths: RunPaths, echo: bool = True, secrets_: Sequence[str] = ()) -> Callable[[str], None]:
     def log(message: str) -> None:
-        line = f"{_dt.datetime.now(_dt.timezone.utc).strftime('%H:%M:%S')} {message}"
+        line = scrub(f"{_dt.datetime.now(_dt.timezone.utc).strftime('%H:%M:%S')} {message}", secrets_)
         if echo:
             with contextlib.suppress(OSError, ValueError):  # the pane may be gone (tmux killed)
                 print(line, flush=True)
@@ -5234,8 +5322,8 @@ def verify_in_fresh_worktree(run: Run, cand: dict, sha: str | None = None, runs:
     fault_point(run, "verification")
     try:
         issue = read_json(run.paths.issue_json, {})
-        return verify_candidate(cand, worktree, issue.get("signals", {}), runs or run.cfg.verify_runs,
-                                run.cfg.verify_timeout, run.untrusted(worktree))
+        return scrub(verify_candidate(cand, worktree, issue.get("signals", {}), runs or run.cfg.verify_runs,
+                                      run.cfg.verify_timeout, run.untrusted(worktree)), run.secrets)
     finally:
         worktree_remove(run.cfg.repo_path, worktree, run.runner)
 
@@ -5261,6 +5349,7 @@ def process_repro_worker(run: Run, files: WorkerFiles, state: str, code: int | N
         record["candidates"].append({"candidate": cand, "verification": verification})
         run.log(f"{files.worker_id}: {cand['candidate_id']} -> {verification['status']}"
                 + (f" ({'; '.join(verification['reasons'])})" if verification["reasons"] else ""))
+    record = scrub(record, run.secrets)  # a worker's words and its scripts' output: never a secret
     atomic_write_json(run.paths.candidate_json(files.worker_id), record)
     append_event(run.paths.run_dir, "candidates", worker_id=files.worker_id,
                  verified=sum(c["verification"]["status"] == "reproduced" for c in record["candidates"]))
@@ -5393,7 +5482,7 @@ def check_at_reference(run: Run, cand: dict, sha: str, label: str, runs: int | N
     passes = bool(results) and all(r["exit_code"] == 0 for r in results)
     failed = setup_error or next((_clip(tail_lines(r["output_tail"], 1), 200) or f"exit {r['exit_code']}"
                                   for r in results if r["exit_code"] != 0), "")
-    return {"ref": label, "sha": sha, "passes": passes, "runs": results,
+    return {"ref": label, "sha": sha, "passes": passes, "runs": scrub(results, run.secrets),
             "verdict": "fail-to-pass" if passes else f"still fails at {label} ({failed}): not specific to the bug"}
 
 
@@ -5783,7 +5872,7 @@ def phase_triage(run: Run) -> None:
         ranked = dedupe_hypotheses(rank_hypotheses(all_hyps, frames_in, bisect.get("files_changed", [])))
         doc = {"hypotheses": ranked, "top": [h["hypothesis_id"] for h in ranked[:3]], "dropped": dropped,
                "frames": frames_in, "culprit_commit": culprit or None, "diagnostics": diagnostics}
-        atomic_write_json(run.paths.hypotheses_json, doc)
+        atomic_write_json(run.paths.hypotheses_json, scrub(doc, run.secrets))
         run.log(f"triage: {len(ranked)} hypotheses kept, {len(dropped)} evidence rows dropped")
     finally:
         worktree_remove(run.cfg.repo_path, worktree, run.runner)
@@ -6091,18 +6180,18 @@ def finish_run(run: Run, status: str, rationale: str, diagnostics: Sequence[str]
     if not paths.run_dir.is_dir():  # deleted under us (gc, a user): never recreate it
         return {"run_id": run.cfg.run_id, "status": status, "exit_code": DECISION_EXIT.get(status, EXIT_INTERNAL)}
     with locked(paths.finish_lock):
-        done = read_json(paths.run_done_json, None)
+        done = read_sealed(paths, paths.run_done_json)
         if done:
             return done
         facts = load_facts(paths, run.cfg)
-        decision = build_decision(facts, status, rationale, diagnostics)
-        atomic_write_json(paths.decision_json, decision)
-        atomic_write_text(paths.final_md, render_final_md(facts, decision))
+        decision = scrub(build_decision(facts, status, rationale, diagnostics), run.secrets)
+        atomic_write_json(paths.decision_json, seal(paths, decision))
+        atomic_write_text(paths.final_md, scrub(render_final_md(facts, decision), run.secrets))
         title = (read_json(paths.config_json, {}) or {}).get("title", "")
         done = {"run_id": run.cfg.run_id, "status": status, "exit_code": DECISION_EXIT.get(status, EXIT_INTERNAL),
                 "decision": str(paths.decision_json), "final_md": str(paths.final_md), "title": title,
                 "finished_at": utc_now(), "issue_url": run.cfg.issue_url or run.cfg.issue_file}
-        atomic_write_json(paths.run_done_json, done)
+        atomic_write_json(paths.run_done_json, seal(paths, done))
         append_event(paths.run_dir, "run_done", status=status)
         if run.cfg.issue_key:
             with contextlib.suppress(OSError):
@@ -6129,7 +6218,7 @@ def report_to_issue(run: Run, facts: RunFacts, decision: dict) -> None:
         owner, name = issue["repo_slug"].split("/", 1)
         ref = parse_issue_url(issue["issue_url"])
         api = default_api_url(ref, cfg.github_api_url, run.env)
-        token = resolve_token(run.env, run.runner)
+        token = token_for(api, cfg.github_api_url, run.env, run.runner)
         record.update(github_upsert_comment(api, owner, name, int(issue["issue_number"]),
                                             render_issue_comment(facts, decision), token))
         record["posted"] = True
@@ -6143,8 +6232,8 @@ def report_to_issue(run: Run, facts: RunFacts, decision: dict) -> None:
         record["error"] = str(exc)
         decision["diagnostics"] = _unique(decision["diagnostics"] + [f"reporting to the issue failed: {exc}"])
         with locked(run.paths.finish_lock):
-            atomic_write_json(run.paths.decision_json, decision)
-            atomic_write_text(run.paths.final_md, render_final_md(facts, decision))
+            atomic_write_json(run.paths.decision_json, seal(run.paths, decision))
+            atomic_write_text(run.paths.final_md, scrub(render_final_md(facts, decision), run.secrets))
     atomic_write_json(run.paths.report_json, record)
     run.log(f"report: {'comment ' + str(record.get('action')) if record['posted'] else record.get('error')}")
 
@@ -6236,6 +6325,7 @@ def prepare_run(cfg: RunConfig, issue: dict, notes: Sequence[str] = (), env: dic
     fingerprint.  Only OSError (a full or read-only runs root) can go wrong here."""
     run = make_run(cfg, echo=False, env=env)
     run.paths.run_dir.mkdir(parents=True, exist_ok=True)
+    write_seal_key(run.paths)
     atomic_write_json(run.paths.config_json, dict(dataclasses.asdict(cfg), started_ts=time.time(), created_at=utc_now(),
                                                   title=str(issue.get("title") or "")[:200]))
     append_event(run.paths.run_dir, "phase", phase="preflight", status="done", target_sha=cfg.target_sha)
@@ -6378,8 +6468,8 @@ def read_status_inputs(runs_root: Path, run_id: str, lines: int = 40, tmux: Tmux
         panes = (tmux or Tmux(config.get("tmux_socket") or DEFAULT_SOCKET)).capture_many([n for n in names if n in live], lines)
     hypotheses = _read_dict(paths.hypotheses_json).get("hypotheses")
     return StatusInputs(
-        paths=paths, config=config, sessions=sessions, run_done=_read_dict(paths.run_done_json),
-        decision=_read_dict(paths.decision_json), candidate_files=candidate_records(paths),
+        paths=paths, config=config, sessions=sessions, run_done=read_sealed(paths, paths.run_done_json) or {},
+        decision=read_sealed(paths, paths.decision_json) or {}, candidate_files=candidate_records(paths),
         bisect=_read_dict(paths.bisect_json), hypotheses=hypotheses if isinstance(hypotheses, list) else [],
         done_phases={e.get("phase") for e in read_events(paths.run_dir) if e.get("kind") == "phase" and e.get("status") == "done"},
         artifacts=sorted(name for name, path in paths.artifacts().items() if path.is_file()),
@@ -6491,10 +6581,9 @@ def list_runs(runs_root: Path, limit: int | None = None, live: set[str] | None =
         names = names[:limit]
     out = []
     for name in names:
-        done = cfg = None
-        with contextlib.suppress(MminionsError):
-            done = read_json(root / name / "run_done.json", None)
-        done = done if isinstance(done, dict) else None
+        cfg = None
+        paths = RunPaths(root, name)
+        done = read_sealed(paths, paths.run_done_json)
         if not done:
             with contextlib.suppress(MminionsError):
                 cfg = read_json(root / name / "config.json", None)
@@ -7134,7 +7223,7 @@ def wait_for_run(run: Run, quiet: bool = False) -> dict:
     last, gone_since = "", None
     manager = run.cfg.session_name("manager")
     while True:
-        done = read_json(run.paths.run_done_json, None)
+        done = read_sealed(run.paths, run.paths.run_done_json)  # never one a worker forged
         if done:
             if tty and not quiet:
                 print()
@@ -7215,7 +7304,7 @@ def run_document(runs_root: Path, run_id: str, **extra: Any) -> dict:
 
 
 def report_done(run: Run, done: dict, as_json: bool) -> int:
-    decision = read_json(run.paths.decision_json, {}) or {}
+    decision = read_sealed(run.paths, run.paths.decision_json) or {}
     if as_json:
         print_json(run_document(run.paths.runs_root, run.cfg.run_id))
     else:
@@ -7225,9 +7314,10 @@ def report_done(run: Run, done: dict, as_json: bool) -> int:
 
 def resume_run(args: argparse.Namespace) -> int:
     run = load_run(runs_root_from(args), args.resume)
-    if run.paths.run_done_json.exists():
+    done = read_sealed(run.paths, run.paths.run_done_json)
+    if done:
         print(f"run {run.cfg.run_id} already ended")
-        return report_done(run, read_json(run.paths.run_done_json), args.json)
+        return report_done(run, done, args.json)
     if run.tmux.has_session(run.cfg.session_name("manager")):
         raise UsageError(f"run {run.cfg.run_id} still has a live manager; nothing to resume")
     start_manager_session(run, resume=True)
@@ -7252,10 +7342,11 @@ def cmd_manager(args: argparse.Namespace) -> int:
         else:
             cfg.run_id, _ = allocate_run_dir(runs_root)
         run = make_run(prepare_run(cfg, issue, notes).cfg)
-    run.log = log_line(run.paths, True)
-    if run.paths.run_done_json.exists():
+    run.log = log_line(run.paths, True, run.secrets)
+    done = read_sealed(run.paths, run.paths.run_done_json)
+    if done:
         run.log(f"run {run.cfg.run_id} already ended")
-        return DECISION_EXIT.get(read_json(run.paths.run_done_json)["status"], EXIT_INTERNAL)
+        return DECISION_EXIT.get(done.get("status"), EXIT_INTERNAL)
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGALRM):
         signal.signal(sig, _raise_stop)
     if run.cfg.max_runtime:
@@ -7293,7 +7384,7 @@ def cmd_wait(args: argparse.Namespace) -> int:
     """Block until a run ends; exit with its verdict's code (a cron-friendly `run --detach` pair)."""
     run = run_from(args)
     try:
-        done = read_json(run.paths.run_done_json, None) or wait_for_run(run, quiet=args.json)
+        done = read_sealed(run.paths, run.paths.run_done_json) or wait_for_run(run, quiet=args.json)
     except KeyboardInterrupt:
         return interrupted_wait(args, run.cfg.run_id)
     return report_done(run, done, args.json)
@@ -7326,20 +7417,23 @@ def gc_plan(runs_root: Path, tmux: Tmux, prefix: str = DEFAULT_PREFIX, older_tha
     root = worktrees_root()
     if root.is_dir():
         for entry in sorted(root.iterdir()):
-            cfg = read_json(runs_root / entry.name / "config.json", {}) if RUN_ID_RE.fullmatch(entry.name) else None
+            cfg = _read_dict(runs_root / entry.name / "config.json") if RUN_ID_RE.fullmatch(entry.name) else None
             if cfg and not run_is_live(runs_root, entry.name, names):
                 plan["worktrees"].append({"run_id": entry.name, "repo_path": cfg.get("repo_path", ""), "path": str(entry)})
     now = time.time()
     for item in list_runs(runs_root):
         run_dir = runs_root / item["run_id"]
         done = run_dir / "run_done.json"
-        if not done.exists():
+        if item["state"] != "finished":
             if (run_dir / "config.json").exists() and not run_is_live(runs_root, item["run_id"], names):
                 plan["orphaned"].append(item["run_id"])
         elif older_than is not None and now - done.stat().st_mtime > older_than:
             plan["old_runs"].append(item["run_id"])
     for lock in sorted((runs_root / "locks").glob("*.lock")) if (runs_root / "locks").is_dir() else []:
-        holder = lock.read_text(errors="replace").strip()
+        try:
+            holder = read_bytes_safely(lock, 200).decode("ascii", "replace").strip()
+        except OSError:
+            holder = ""
         if not run_is_live(runs_root, holder, names):
             plan["locks"].append(str(lock))
     return plan
@@ -7518,7 +7612,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         except ValueError:
             raise UsageError(f"--since {since!r}: give an ISO date (2026-01-31 or 2026-01-31T12:00:00Z) or 'last'") from None
     started = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    issues = github_list_issues(api, owner, name, resolve_token(env), args.label, since, args.max_issues)
+    issues = github_list_issues(api, owner, name, token_for(api, args.github_api_url, env), args.label, since,
+                                args.max_issues)
     if args.dry_run:
         for item in issues:
             print(f"#{item['number']:<6} {item.get('title', '')[:70]:70} would run")
