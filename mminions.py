@@ -631,6 +631,22 @@ def kill_marked_processes(markers: Sequence[str]) -> int:
     return count
 
 
+def kill_processes_under(root: Path | str) -> int:
+    """SIGKILL every process whose working directory lies under ``root`` (a run's checkouts):
+    without a PID namespace, what a script daemonized there and left is found this way."""
+    base = os.path.realpath(root).rstrip("/") + "/"
+    proc = Path("/proc")
+    count = 0
+    for entry in proc.iterdir() if proc.is_dir() else []:
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        with contextlib.suppress(OSError, ValueError):
+            if (os.readlink(entry / "cwd").rstrip("/") + "/").startswith(base):
+                os.kill(int(entry.name), signal.SIGKILL)
+                count += 1
+    return count
+
+
 def tail_lines(text: str, n: int) -> str:
     lines = text.rstrip("\n").splitlines()
     return "\n".join(lines[-n:]) if n > 0 else ""
@@ -1264,23 +1280,32 @@ def fetch_github_issue(ref: IssueRef, api_url: str, token: str | None,
     return issue, comments[:max_comments]
 
 
+MAX_ISSUE_BYTES = 5_000_000  # GitHub caps a body at 65,536 characters; a file this big is not a report
+
+
 def read_issue_file(path: str, stdin: Any = None) -> dict:
     """A Markdown or JSON issue file (``-`` for stdin) as {title, body, ...}."""
     if path == "-":
         stream = stdin if stdin is not None else sys.stdin
-        raw = stream.buffer.read() if hasattr(stream, "buffer") else stream.read()
+        raw = stream.buffer.read(MAX_ISSUE_BYTES + 1) if hasattr(stream, "buffer") else stream.read(MAX_ISSUE_BYTES + 1)
         raw = raw.encode("utf-8") if isinstance(raw, str) else raw
         label = "standard input"
     else:
+        if Path(path).is_dir():
+            raise UsageError(f"issue file {path} is a directory; give a .md or .json file")
         try:
-            raw = Path(path).read_bytes()
+            if Path(path).is_file():
+                raw = read_bytes_safely(path, MAX_ISSUE_BYTES + 1)
+            else:  # a pipe the user gave (<(...)): read, but never without a limit
+                with open(path, "rb") as fh:
+                    raw = fh.read(MAX_ISSUE_BYTES + 1)
         except FileNotFoundError:
             raise UsageError(f"issue file {path} does not exist") from None
-        except IsADirectoryError:
-            raise UsageError(f"issue file {path} is a directory; give a .md or .json file") from None
         except OSError as exc:
-            raise UsageError(f"cannot read issue file {path}: {exc.strerror}") from None
+            raise UsageError(f"cannot read issue file {path}: {exc.strerror or exc}") from None
         label = f"issue file {path}"
+    if len(raw) > MAX_ISSUE_BYTES:
+        raise UsageError(f"{label} is over {MAX_ISSUE_BYTES // 1_000_000} MB: that is not a bug report")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -1292,6 +1317,8 @@ def read_issue_file(path: str, stdin: Any = None) -> dict:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
             raise UsageError(f"{label} looks like JSON but is not valid ({exc.msg}, line {exc.lineno})") from None
+        except RecursionError:
+            raise UsageError(f"{label} is JSON nested too deeply to be an issue") from None
         if not isinstance(obj, dict) or not isinstance(obj.get("title"), str) \
                 or not isinstance(obj.get("body", ""), (str, type(None))) or "body" not in obj:
             raise UsageError(f"{label}: JSON must be an object with 'title' and 'body' strings "
@@ -1906,6 +1933,8 @@ def load_issue(issue_url: str | None, issue_file: str | None, api_url: str | Non
         raw_comments = payload.get("comments")
         if not isinstance(raw_comments, list):  # a GitHub payload has a count here
             raw_comments = []
+        if not all(isinstance(c, dict) and isinstance(c.get("body", ""), (str, type(None))) for c in raw_comments):
+            raise UsageError(f"issue file {issue_file}: each comment must be an object with a 'body' string")
         location = issue_file if issue_file == "-" else str(Path(issue_file).absolute())
         return normalize_issue(payload, raw_comments, "file", location)
     ref = parse_issue_url(issue_url or "")
@@ -5289,8 +5318,10 @@ def cleanup_run(run: Run) -> None:
         for session in run.tmux.list_sessions():
             if session["name"].startswith(prefix):
                 run.tmux.kill_session(session["name"])
-    # whatever untrusted code left running (a daemon of a verification run, say) carries the marker
+    # whatever untrusted code left running (a daemon of a verification run, say) carries the
+    # marker, or at least still sits in one of the run's checkouts
     kill_marked_processes([f"{SANDBOX_MARKER}={run.cfg.run_id}"])
+    kill_processes_under(run.worktree_dir)
     with contextlib.suppress(MminionsError):
         remove_run_worktrees(run.cfg.repo_path, run.cfg.run_id, run.runner)
 
@@ -6300,6 +6331,10 @@ def run_pipeline(run: Run, phases: Sequence[str] | None = None) -> dict:
     except MminionsError as exc:
         run.log(f"error: {exc}")
         outcome = ("failed", f"the run failed: {exc}", [str(exc)])
+    except OSError as exc:  # a full disk, a runs root gone read-only: one line, not a traceback
+        cause = f"the run could not write its files ({exc.strerror or exc}{': ' + exc.filename if exc.filename else ''})"
+        run.log(f"error: {cause}")
+        outcome = ("failed", cause, [cause])
     except Exception as exc:  # noqa: BLE001 - a manager must always end its run honestly
         import traceback
         detail = traceback.format_exc()
@@ -6312,10 +6347,11 @@ def run_pipeline(run: Run, phases: Sequence[str] | None = None) -> dict:
             break
         except StopRequested:
             continue
-    if outcome is None:
-        result = decide(run, before)
-    else:
-        result = finish_run(run, *outcome)
+    try:
+        result = decide(run, before) if outcome is None else finish_run(run, *outcome)
+    except OSError as exc:  # nowhere to write the verdict: say it once; gc ends the run later
+        run.log(f"the run ended but its verdict could not be written: {exc.strerror or exc}")
+        return {"run_id": cfg.run_id, "status": "failed", "exit_code": EXIT_INTERNAL}
     run.log(f"run ended: {result['status']}")
     return result
 
@@ -6626,7 +6662,21 @@ class ServerSettings:
 
 
 def is_loopback(host: str) -> bool:
-    return host in ("127.0.0.1", "localhost", "::1", "[::1]") or host.startswith("127.")
+    """Judged by the address a name stands for, never by how it is spelled: 127.0.0.1,
+    ::1 and localhost are loopback; "127.example.com" or 0.0.0.0 are not."""
+    import ipaddress
+    name = host.strip("[]")
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        pass
+    if name != "localhost":
+        return False  # a name: it could resolve anywhere, today or tomorrow
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(name, None)}
+    except OSError:
+        return False
+    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
 
 
 def allowed_hosts(settings: ServerSettings) -> set[str] | None:
@@ -6640,7 +6690,8 @@ def allowed_hosts(settings: ServerSettings) -> set[str] | None:
 def _json_response(start_response: Callable, code: int, obj: Any, extra: Sequence[tuple[str, str]] = ()) -> list[bytes]:
     body = json.dumps(obj, indent=1, sort_keys=True, default=str).encode("utf-8")
     reason = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-              404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 411: "Length Required",
+              404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict",
+              411: "Length Required",
               413: "Payload Too Large", 415: "Unsupported Media Type", 421: "Misdirected Request",
               500: "Internal Server Error", 502: "Bad Gateway"}.get(code, "Error")
     start_response(f"{code} {reason}", [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
@@ -6664,13 +6715,18 @@ def read_json_body(environ: dict) -> dict:
         raise HTTPError(400, "Content-Length is negative")
     if length > MAX_BODY:
         raise HTTPError(413, f"request body over {MAX_BODY} bytes")
-    data = environ["wsgi.input"].read(length) if length else b""
+    try:
+        data = environ["wsgi.input"].read(length) if length else b""
+    except (TimeoutError, socket.timeout, OSError):
+        raise HTTPError(408, "the request body did not arrive in time (shorter than Content-Length?)") from None
     if len(data) != length:
         raise HTTPError(400, "request body shorter than Content-Length")
     try:
         obj = json.loads(data.decode("utf-8") or "{}")
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise HTTPError(400, "request body is not valid JSON") from None
+    except RecursionError:
+        raise HTTPError(400, "request body is nested too deeply") from None
     if not isinstance(obj, dict):
         raise HTTPError(400, "request body must be a JSON object")
     return obj
@@ -6728,7 +6784,7 @@ def api_start_run(body: dict, settings: ServerSettings) -> dict:
             issue_file = str(Path(tmp) / "issue.md")
             atomic_write_text(issue_file, issue_text)
         cfg = RunConfig(run_id="run-pending", runs_root=str(settings.runs_root), repo_path=str(repo),
-                        issue_url=issue_url, issue_file=issue_file,
+                        issue_url=issue_url, issue_file=issue_file, sandbox="require",  # code from strangers, unattended
                         tmux_socket=socket_name(settings.tmux_socket, settings.env), **options)
         try:
             issue, notes = check_run(cfg, settings.env)
@@ -6799,9 +6855,13 @@ def _run_dir_or_404(settings: ServerSettings, run_id: str) -> RunPaths:
 def serve_artifact(settings: ServerSettings, run_id: str, name: str, start_response: Callable) -> list[bytes]:
     paths = _run_dir_or_404(settings, run_id)
     path = paths.artifacts().get(name) if ARTIFACT_NAME_RE.fullmatch(name) else None
-    if path is None or not path.is_file():
+    if path is None or not os.path.realpath(path).startswith(os.path.realpath(paths.run_dir) + os.sep):
         raise HTTPError(404, "no such artifact")
-    data = path.read_bytes()
+    try:  # never through a link, never a FIFO: a worker may have planted either
+        data = read_bytes_safely(path)
+    except OSError:
+        raise HTTPError(404, "no such artifact") from None
+    data = scrub(data.decode("utf-8", "replace"), secret_values(settings.env)).encode("utf-8")
     ctype = _CONTENT_TYPES.get(path.suffix, "text/plain; charset=utf-8")
     start_response("200 OK", [("Content-Type", ctype), ("Content-Length", str(len(data))),
                               ("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-store")])
@@ -6812,6 +6872,8 @@ def route(environ: dict, start_response: Callable, settings: ServerSettings) -> 
     method = environ.get("REQUEST_METHOD", "GET")
     path = environ.get("PATH_INFO", "/") or "/"
     check_request_origin(environ, settings)
+    if not is_loopback(settings.host) and path not in ("/", "/health"):
+        check_token(environ, settings)  # beyond loopback, pane tails and artifacts (code) need it too
     if path == "/" and method == "GET":
         body = DASHBOARD_HTML.encode("utf-8")
         start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body))),
@@ -6848,7 +6910,8 @@ def route(environ: dict, start_response: Callable, settings: ServerSettings) -> 
             if not 0 <= lines <= 2000:
                 raise HTTPError(400, "lines must be from 0 to 2000")
             tmux = Tmux(socket_name(settings.tmux_socket, settings.env)) if settings.tmux_socket else None
-            return _json_response(start_response, 200, status_document(paths.runs_root, paths.run_id, lines, tmux))
+            doc = status_document(paths.runs_root, paths.run_id, lines, tmux)
+            return _json_response(start_response, 200, scrub(doc, secret_values(settings.env)))
         if action == "artifacts" and len(parts) == 6 and method == "GET":
             return serve_artifact(settings, run_id, parts[5], start_response)
         if action in ("stop", "send") and len(parts) == 5:
@@ -6921,6 +6984,8 @@ def server_classes() -> tuple[type, type]:
 
 
 def make_server(settings: ServerSettings) -> Any:
+    if settings.token is not None and not settings.token.strip():
+        raise UsageError("the token is blank: give a real one (--token or $MMINIONS_TOKEN), or none on loopback")
     if not is_loopback(settings.host) and not settings.token:
         raise UsageError(f"refusing to listen on {settings.host} without a token: pass --token or set MMINIONS_TOKEN")
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
@@ -7453,11 +7518,12 @@ def cmd_gc(args: argparse.Namespace) -> int:
         print(f"{verb('removed', 'would remove')} worktrees of {item['run_id']} ({item['path']})")
         if not args.dry_run:
             kill_marked_processes([f"{SANDBOX_MARKER}={item['run_id']}"])
+            kill_processes_under(item["path"])
             remove_run_worktrees(item["repo_path"], item["run_id"])
     for run_id in plan["orphaned"]:
         print(f"{verb('ended', 'would end')} orphaned run {run_id} (its manager died) as failed")
         if not args.dry_run:
-            with contextlib.suppress(MminionsError):
+            with contextlib.suppress(MminionsError, OSError):
                 finish_run(load_run(runs_root, run_id), "failed",
                            "the manager died; gc removed the run's sessions and worktrees")
     for run_id in plan["old_runs"]:
@@ -7597,6 +7663,7 @@ def sweep_state(runs_root: Path) -> dict:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     owner, name = parse_repo_slug(args.repo)
+    args.sandbox = args.sandbox or "require"  # unattended, over a whole tracker: no sandbox, no run
     if not args.repo_path or not is_repo(args.repo_path):
         raise UsageError(f"--repo-path {args.repo_path!r} is not a git repository")
     runs_root = runs_root_from(args)
@@ -8002,7 +8069,8 @@ def cmd_issue(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     roots = [Path(r).absolute() for r in args.allow_repo_root] or [Path.cwd()]
     settings = ServerSettings(runs_root=runs_root_from(args), host=args.host, port=args.port,
-                              token=args.token or os.environ.get("MMINIONS_TOKEN") or None, allowed_roots=roots,
+                              token=args.token if args.token is not None else os.environ.get("MMINIONS_TOKEN") or None,
+                              allowed_roots=roots,
                               tmux_socket=args.tmux_socket)
     server = make_server(settings)
 
