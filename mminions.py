@@ -536,6 +536,59 @@ def _kill_group(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
+def _feed_stdin(stream: Any, data: bytes) -> None:
+    with contextlib.suppress(OSError):
+        stream.write(data)
+        stream.close()
+
+
+EXIT_DRAIN_SEC = 0.5  # what is read after the command exits: a daemon it left may hold its pipes forever
+
+
+def _collect_output(proc: subprocess.Popen, data: bytes | None, timeout: float | None,
+                    cap: int) -> tuple[bytes, bytes, bool]:
+    """(stdout tail, stderr tail, timed out): read both pipes until they close, or until
+    the command has exited and its output is drained (never wait on a setsid'd grandchild
+    that inherited them), keeping at most ``cap`` bytes of each; kill its group on timeout."""
+    if data is not None:
+        threading.Thread(target=_feed_stdin, args=(proc.stdin, data), daemon=True).start()
+    bufs = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray()}
+    open_fds = list(bufs)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    exited_at, timed_out = None, False
+    while open_fds:
+        now = time.monotonic()
+        if exited_at is None and proc.poll() is not None:
+            exited_at = now
+        if exited_at is not None and now - exited_at > EXIT_DRAIN_SEC:
+            break
+        if deadline is not None and now > deadline and exited_at is None:
+            timed_out = True
+            _kill_group(proc)
+            proc.wait()
+            exited_at = time.monotonic()
+            continue
+        ready, _, _ = select.select(open_fds, [], [], 0.05 if exited_at is not None else 0.2)
+        for fd in ready:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                open_fds.remove(fd)
+                continue
+            buf = bufs[fd]
+            buf += chunk
+            if len(buf) > 2 * cap:
+                del buf[:-cap]
+    if exited_at is None:  # it closed its output but runs on
+        try:
+            proc.wait(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc)
+            proc.wait()
+    out, err = (bytes(bufs[proc.stdout.fileno()][-cap:]), bytes(bufs[proc.stderr.fileno()][-cap:]))
+    return out, err, timed_out
+
+
 def run_cmd(argv: Sequence[str], cwd: str | Path | None = None, timeout: float | None = None,
             env: dict[str, str] | None = None, input: str | None = None,
             max_output: int = 4_000_000) -> CmdResult:
@@ -552,25 +605,16 @@ def run_cmd(argv: Sequence[str], cwd: str | Path | None = None, timeout: float |
         raise ToolNotFound(f"{argv[0]}: command not found; install it or fix PATH") from None
     except PermissionError as exc:
         raise CommandError(f"{argv[0]}: cannot execute ({exc.strerror})") from None
-    timed_out = False
     data = input.encode("utf-8") if input is not None else None
     try:
-        out, err = proc.communicate(data, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        _kill_group(proc)
-        try:
-            out, err = proc.communicate(timeout=5)
-        except subprocess.TimeoutExpired:  # a setsid'd grandchild still holds the pipes
-            for stream in (proc.stdout, proc.stderr):
-                with contextlib.suppress(OSError):
-                    stream.close()
-            proc.wait()
-            out, err = b"", b""
+        out, err, timed_out = _collect_output(proc, data, timeout, max_output)
     finally:
         if proc.poll() is None:
             _kill_group(proc)
             proc.wait()
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            with contextlib.suppress(OSError, AttributeError):
+                stream.close()
     # A clean exit can leave background children behind in the group: reap them too.
     _kill_group(proc)
     rc = proc.returncode if not timed_out else 124
@@ -1302,6 +1346,8 @@ def read_issue_file(path: str, stdin: Any = None) -> dict:
         except FileNotFoundError:
             raise UsageError(f"issue file {path} does not exist") from None
         except OSError as exc:
+            if exc.errno == errno.EFBIG:
+                raise UsageError(f"issue file {path} is over {MAX_ISSUE_BYTES // 1_000_000} MB: that is not a bug report") from None
             raise UsageError(f"cannot read issue file {path}: {exc.strerror or exc}") from None
         label = f"issue file {path}"
     if len(raw) > MAX_ISSUE_BYTES:
@@ -4877,6 +4923,20 @@ def run_state_of(run_done: dict | None, manager_alive: bool, manager_pid: Any, a
     return "starting" if not manager_pid and age_sec < STARTING_GRACE_SEC else "orphaned"
 
 
+def load_sessions(paths: RunPaths) -> dict:
+    """sessions.json as a dict with a manager dict and a list of worker dicts, whatever is
+    (or is not) on disk: one broken file never breaks the readers."""
+    data: Any = None
+    with contextlib.suppress(MminionsError):
+        data = read_json(paths.sessions_json, None)
+    data = data if isinstance(data, dict) else {}
+    data["run_id"] = paths.run_id
+    data["manager"] = data.get("manager") if isinstance(data.get("manager"), dict) else {}
+    workers = data.get("workers") if isinstance(data.get("workers"), list) else []
+    data["workers"] = [w for w in workers if isinstance(w, dict) and isinstance(w.get("worker_id"), str)]
+    return data
+
+
 def run_state(runs_root: Path, run_id: str, live_sessions: set[str] | None) -> str:
     """run_state_of for a run directory (``live_sessions`` None: tmux could not say, so a
     run that has not ended counts as running)."""
@@ -4884,18 +4944,17 @@ def run_state(runs_root: Path, run_id: str, live_sessions: set[str] | None) -> s
     paths = RunPaths(runs_root, run_id)
     if read_sealed(paths, paths.run_done_json):
         return "finished"
-    cfg = sessions = None
+    cfg = None
     with contextlib.suppress(MminionsError):
         cfg = read_json(run_dir / "config.json", None)
-        sessions = read_json(run_dir / "sessions.json", None)
-    cfg, sessions = (cfg if isinstance(cfg, dict) else {}), (sessions if isinstance(sessions, dict) else {})
+    cfg = cfg if isinstance(cfg, dict) else {}
     manager = session_name_for(cfg.get("prefix") or DEFAULT_PREFIX, run_id, "manager")
     alive = live_sessions is None or manager in live_sessions
     try:
         age = time.time() - float(cfg.get("started_ts") or run_dir.stat().st_mtime)
     except (OSError, TypeError, ValueError):
         age = STARTING_GRACE_SEC
-    return run_state_of(None, alive, (sessions.get("manager") or {}).get("pid"), age)
+    return run_state_of(None, alive, load_sessions(paths)["manager"].get("pid"), age)
 
 
 def run_is_live(runs_root: Path, run_id: str, live_sessions: set[str] | None) -> bool:
@@ -5021,20 +5080,6 @@ def fault_point(run: "Run", name: str) -> None:
         return
     marker.write_text(name)
     os.kill(os.getpid(), signal.SIGKILL)
-
-
-def load_sessions(paths: RunPaths) -> dict:
-    """sessions.json as a dict with a manager dict and a list of worker dicts, whatever is
-    (or is not) on disk: one broken file never breaks the readers."""
-    data: Any = None
-    with contextlib.suppress(MminionsError):
-        data = read_json(paths.sessions_json, None)
-    data = data if isinstance(data, dict) else {}
-    data["run_id"] = paths.run_id
-    data["manager"] = data.get("manager") if isinstance(data.get("manager"), dict) else {}
-    workers = data.get("workers") if isinstance(data.get("workers"), list) else []
-    data["workers"] = [w for w in workers if isinstance(w, dict) and isinstance(w.get("worker_id"), str)]
-    return data
 
 
 def update_sessions(paths: RunPaths, change: Callable[[dict], Any]) -> dict:
@@ -7272,8 +7317,8 @@ def config_from_args(args: argparse.Namespace, run_id: str = "run-pending") -> R
 
 
 def progress_text(paths: RunPaths) -> str:
-    sessions = read_json(paths.sessions_json, {}) or {}
-    workers = sessions.get("workers", [])
+    sessions = load_sessions(paths)
+    workers = sessions["workers"]
     active = sum(1 for w in workers if w.get("status") == "running")
     verified = 0
     for data in candidate_records(paths):
@@ -7581,8 +7626,7 @@ def known_worker(paths: RunPaths, worker: str) -> str:
     validate_worker_id(worker)
     if worker == "manager":
         return worker
-    sessions = read_json(paths.sessions_json, {}) or {}
-    workers = [w for w in sessions.get("workers", []) if isinstance(w, dict)]
+    workers = load_sessions(paths)["workers"]
     if any(w.get("worker_id") == worker for w in workers):
         return worker
     have = ", ".join(f"{w.get('worker_id')} ({w.get('role', '?')}, {w.get('status', '?')})" for w in workers) or "none yet"

@@ -51,6 +51,20 @@ class RunCmdTests(unittest.TestCase):
         pid = int(pidfile.read_text())
         self.assertTrue(any(not _alive(pid) or time.sleep(0.05) for _ in range(100)))
 
+    def test_a_daemon_holding_the_pipes_does_not_hold_the_caller(self):
+        root = temp_dir(self)
+        pidfile = root / "pid"
+        start = time.monotonic()
+        r = mminions.run_cmd(["sh", "-c", f"setsid sleep 300 & echo $! > {pidfile}; echo done"], timeout=30)
+        self.addCleanup(lambda: _alive(int(pidfile.read_text())) and os.kill(int(pidfile.read_text()), 9))
+        self.assertEqual((r.returncode, r.stdout, r.timed_out), (0, "done\n", False))
+        self.assertLess(time.monotonic() - start, 10)  # not the 30 s timeout
+
+    def test_output_is_capped_in_memory(self):
+        r = mminions.run_cmd(["sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' a; echo END"], max_output=1000)
+        self.assertEqual(len(r.stdout), 1000)
+        self.assertTrue(r.stdout.endswith("aEND\n"))
+
     def test_missing_binary_is_clear(self):
         with self.assertRaises(mminions.ToolNotFound) as ctx:
             mminions.run_cmd(["definitely-not-a-tool-xyz"])
