@@ -7,15 +7,12 @@ import json
 import os
 import shutil
 import socket
-import stat
-import subprocess
 import sys
 import time
 import unittest
-import urllib.request
 from pathlib import Path
 
-from helpers import (CALC_ISSUE, candidate, fake_env, make_buggy_repo, mminions, private_socket, run_cli, run_dirs,
+from helpers import (candidate, fake_env, make_buggy_repo, mminions, private_socket, run_cli, run_dirs,
                      temp_dir, wait_until, write_plan)
 
 SECRETS = {"GITHUB_TOKEN": "ghp_hostiletestsecret0000000000000001", "OPENAI_API_KEY": "sk-hostile-openai-000000000002",
