@@ -4859,6 +4859,17 @@ def tmux_new_enough(version: str | None) -> bool:
     return bool(m) and (int(m.group(1)), int(m.group(2))) >= (3, 2)
 
 
+def sandbox_row(runner: Runner = run_cmd) -> tuple[str, str, bool]:
+    """What --sandbox auto would give here; only bubblewrap counts as ok (sweep and the
+    server require a sandbox, and the fallback does not isolate files)."""
+    why_bwrap = probe_sandbox("bwrap", runner)
+    if not why_bwrap:
+        return ("sandbox", f"bubblewrap works ({tool_version(['bwrap', '--version'], runner) or 'bwrap'})", True)
+    if not probe_sandbox("unshare", runner):
+        return ("sandbox", f"unshare fallback only (no file isolation): {why_bwrap}", False)
+    return ("sandbox", f"none: {why_bwrap}; runs need --sandbox off (untrusted code runs unconfined)", False)
+
+
 def doctor_report(env: dict, runs_root: Path, agent: str, runner: Runner = run_cmd) -> tuple[list[tuple[str, str, bool]], bool]:
     """Rows of (what, finding, ok) and whether a run with ``agent`` could start."""
     rows: list[tuple[str, str, bool]] = []
@@ -4874,6 +4885,7 @@ def doctor_report(env: dict, runs_root: Path, agent: str, runner: Runner = run_c
     rows.append(("codex", codex_v or "not installed (npm i -g @openai/codex)", bool(codex_v)))
     rows.append(("claude", claude_v or "not installed (npm i -g @anthropic-ai/claude-code)", bool(claude_v)))
     rows.append(("builtin agent", "available (offline, no model)", True))
+    rows.append(sandbox_row(runner))
     token = next((n for n in ("GITHUB_TOKEN", "GH_TOKEN") if env.get(n)), None)
     rows.append(("GitHub token", f"{token} is set" if token else "not set (public issues only)", True))
     probe = runs_root if runs_root.exists() else next((p for p in runs_root.parents if p.exists()), Path("/"))

@@ -233,6 +233,11 @@ class DoctorTests(unittest.TestCase):
         self.assertIn("not installed", result.stdout)
         self.assertIn("GITHUB_TOKEN is set", result.stdout)
         self.assertNotIn(TOKEN, result.stdout)
+        self.assertRegex(result.stdout, r"--  sandbox +none: bwrap is not installed .*--sandbox off")
+        full = subprocess.run([os.sys.executable, str(Path(mminions.__file__)), "doctor", "--agent", "builtin",
+                               "--runs-root", str(root / "runs")], capture_output=True, text=True)
+        if mminions.probe_sandbox("bwrap") is None:
+            self.assertRegex(full.stdout, r"ok  sandbox +bubblewrap works")
         codex = subprocess.run([os.sys.executable, str(Path(mminions.__file__)), "doctor", "--agent", "codex",
                                 "--runs-root", str(root / "runs")], capture_output=True, text=True, env=env)
         self.assertEqual(codex.returncode, 2)

@@ -157,6 +157,20 @@ class SandboxedAttacks(HostileCase):
         self.assertEqual(stopped.returncode, 0, stopped.stderr)
         self.assert_contained(self.run_dir())
 
+    def test_no_process_outlives_a_crashed_manager(self):
+        # the manager dies mid-verification; `gc` (from cron, say) must still reap the daemon
+        script = ("import subprocess, time\nfrom calc import mean\n"
+                  f"subprocess.Popen(['sleep', '{SLEEP_MARK}'], start_new_session=True)\ntime.sleep(60)\nmean([])\n")
+        started = self.mm("--detach", plan={"default": {"output": {"candidates": [candidate(script)], "notes": ""}}})
+        self.assertEqual(started.returncode, 0, started.stderr)
+        self.assertTrue(wait_until(lambda: processes_with(SLEEP_MARK), 60), "the reproducer never ran")
+        manager = json.loads((self.run_dir() / "sessions.json").read_text())["manager"]["pid"]
+        os.kill(manager, 9)
+        gc = run_cli("gc", "--runs-root", str(self.runs), "--tmux-socket", self.socket, env=self.env(), timeout=60)
+        self.assertEqual(gc.returncode, 0, gc.stderr)
+        self.assertTrue(wait_until(lambda: not processes_with(SLEEP_MARK), 10), "a daemon outlived the crashed run")
+        self.assert_contained(self.run_dir())
+
     def test_a_worker_cannot_write_the_runs_state(self):
         # a `cmd` worker (sandboxed) tries to forge the verdict next to its own output file
         forge = self.root / "forge.py"
@@ -218,6 +232,8 @@ class UnsandboxedAttacks(HostileCase):
                 self.assertLess(time.monotonic() - start, 60)
                 final = (self.run_dir() / "final.md").read_text()
                 self.assertRegex(final, "not a regular file|symbolic link")
+
+    test_no_process_outlives_a_crashed_manager = SandboxedAttacks.test_no_process_outlives_a_crashed_manager
 
     def test_daemons_die_without_a_sandbox_too(self):
         script = ("import subprocess\nfrom calc import mean\n"
