@@ -8,12 +8,14 @@
   bisect     culprit search on a 1000-commit history vs plain `git bisect run`
   status     status latency with 6 live workers (p50/p99 over 500 requests),
              requests/s with 8 clients, `list` with 10,000 runs, subprocesses per status
+  sandbox    one oracle run (python3 reproducer in a checkout) plain vs in bubblewrap and in
+             the unshare fallback, median of 40 each (target: bwrap <= 15 ms over plain)
   start      `./dist/mminions.pyz --help` against `python3 -c pass` (median of 20 each)
   corpus     the real-report corpus (../shared/corpus/eval.py, or $CORPUS): --given (does a
              correct reproducer stay fail-to-pass?) and the built-in agent; needs the
              projects' mirrors at $MIRRORS/<owner>+<name>/repo (`make bench MIRRORS=DIR`)
 
-Usage: python3 tests/bench.py [start pipeline minimize bisect status corpus]
+Usage: python3 tests/bench.py [start sandbox pipeline minimize bisect status corpus]
 """
 
 from __future__ import annotations
@@ -311,6 +313,39 @@ def bench_start(root: Path) -> None:
           f"target <= 3x); `python3 -B mminions.py --help` (compiling the source) {source * 1000:.0f} ms\n")
 
 
+def bench_sandbox(root: Path) -> None:
+    repo, _, _ = make_buggy_repo(root)
+    script = repo / "mminions_repro.py"
+    script.write_text(GOOD_SCRIPT)
+    home = os.path.realpath(os.path.expanduser("~"))
+    visible = [sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable))]
+    argv = [sys.executable, str(script)]
+    env = mminions.clean_env(dict(os.environ), mminions.CLEAN_ENV_NAMES, "bench")
+
+    def median_ms(runner, n=40) -> float:
+        times = []
+        for _ in range(n):
+            start = time.perf_counter()
+            result = runner(argv, cwd=repo, timeout=60, env=dict(env))
+            times.append(time.perf_counter() - start)
+            assert "ZeroDivisionError" in result.stderr, result.stderr[-500:]
+        return statistics.median(times) * 1000
+    plain = median_ms(mminions.run_cmd)
+    print("## sandbox (one oracle run: python3 reproducer in a checkout, median of 40)")
+    print(f"plain {plain:.1f} ms")
+    for kind in ("bwrap", "unshare"):
+        why = mminions.probe_sandbox(kind)
+        if why:
+            print(f"{kind}: not measured ({why})")
+            continue
+        sb = mminions.Sandbox(kind=kind, marker="bench", hidden=(home,) if home != "/" else (),
+                              visible=tuple(visible), writable=(str(repo),))
+        ms = median_ms(mminions.sandboxed(mminions.run_cmd, sb))
+        note = "; target <= 15 ms" if kind == "bwrap" else " (no file isolation)"
+        print(f"{kind} {ms:.1f} ms: +{ms - plain:.1f} ms over plain{note}")
+    print()
+
+
 def bench_corpus(root: Path) -> None:
     corpus = Path(os.environ.get("CORPUS") or Path(__file__).resolve().parents[2] / "shared" / "corpus")
     mirrors = os.environ.get("MIRRORS", "")
@@ -339,13 +374,13 @@ def bench_corpus(root: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    chosen = argv or ["start", "pipeline", "minimize", "bisect", "status", "corpus"]
+    chosen = argv or ["start", "sandbox", "pipeline", "minimize", "bisect", "status", "corpus"]
     print(f"mminions {mminions.VERSION} benchmarks on {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
           f"{subprocess.run(['tmux', '-V'], capture_output=True, text=True).stdout.strip()}\n")
     for name in chosen:
         root = Path(tempfile.mkdtemp(prefix=f"mmbench-{name}-"))
         try:
-            {"start": bench_start, "pipeline": bench_pipeline, "minimize": bench_minimize, "bisect": bench_bisect,
+            {"start": bench_start, "sandbox": bench_sandbox, "pipeline": bench_pipeline, "minimize": bench_minimize, "bisect": bench_bisect,
              "status": bench_status, "corpus": bench_corpus}[name](root)
         finally:
             shutil.rmtree(root, ignore_errors=True)
