@@ -774,6 +774,8 @@ def sandbox_argv(sb: Sandbox, argv: Sequence[str], cwd: str | Path | None, env: 
         for path, _, op in sorted(mounts, key=lambda m: (len(Path(m[0]).parts), m[1])):
             out += [op, path] if op == "--tmpfs" else [op, path, path]
         out += ["--unshare-all", "--die-with-parent", "--new-session"]
+        if os.geteuid() == 0:  # bwrap run by root keeps every capability: remount / read-write, and out
+            out += ["--cap-drop", "ALL"]
         if sb.inherit_env:
             out += [x for name in sorted(secret_names(os.environ) | set(SECRET_ENV_NAMES)) for x in ("--unsetenv", name)]
         else:

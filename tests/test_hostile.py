@@ -243,6 +243,93 @@ class UnsandboxedAttacks(HostileCase):
         self.assertTrue(wait_until(lambda: not processes_with(SLEEP_MARK), 10), "a daemon outlived the run")
 
 
+class SandboxLayerTests(unittest.TestCase):
+    """The sandbox itself, command by command, for each kind this box can make."""
+
+    def setUp(self):
+        self.root = temp_dir(self)
+        self.work = self.root / "work"
+        self.work.mkdir()
+        self.outside = self.root / "outside.txt"
+        self.outside.write_text("untouched\n")
+        self.addCleanup(lambda: [os.kill(p, 9) for p in processes_with(SLEEP_MARK)])
+
+    def runner(self, kind):
+        why = mminions.probe_sandbox(kind)
+        if why:
+            if kind == "bwrap" and os.environ.get("MMINIONS_REQUIRE_SANDBOX") == "1":
+                self.fail(f"bubblewrap does not work here but MMINIONS_REQUIRE_SANDBOX=1: {why}")
+            self.skipTest(why)
+        home = os.path.realpath(os.path.expanduser("~"))
+        sb = mminions.Sandbox(kind=kind, marker="run-test", hidden=(home,) if home != "/" else (),
+                              visible=(sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable))),
+                              writable=(str(self.work),))
+        return mminions.sandboxed(mminions.run_cmd, sb)
+
+    def python(self, kind, code, **env):
+        return self.runner(kind)([sys.executable, "-c", code], cwd=self.work, timeout=30,
+                                 env=dict(os.environ, **SECRETS, **env))
+
+    def test_no_network(self):
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        self.addCleanup(server.close)
+        code = ("import socket\ntry:\n    socket.create_connection(('127.0.0.1', %d), timeout=3)\n    print('CONNECTED')\n"
+                "except OSError as e:\n    print('refused', e)\n") % server.getsockname()[1]
+        for kind in ("bwrap", "unshare"):
+            with self.subTest(kind):
+                result = self.python(kind, code)
+                self.assertIn("refused", result.stdout, result.stderr)
+
+    def test_files_under_bwrap(self):
+        code = ("import os, subprocess, sys\n"
+                "open('inside.txt', 'w').write('ok')\n"  # its own checkout: writable
+                "subprocess.run(['mount', '-o', 'remount,bind,rw', '/'], capture_output=True)\n"  # root's way out
+                "for path in (sys.argv[1], os.path.expanduser('~/.bashrc')):\n"
+                "    try:\n        open(path, 'w').write('hacked')\n    except OSError as e:\n        print('denied', e.errno)\n"
+                "print('home:', sorted(os.listdir(os.environ['HOME'])))\n")
+        result = self.runner("bwrap")([sys.executable, "-c", code, str(self.outside)], cwd=self.work, timeout=30,
+                                      env=dict(os.environ))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(self.outside.read_text(), "untouched\n")
+        self.assertEqual((self.work / "inside.txt").read_text(), "ok")
+        self.assertEqual(result.stdout.count("denied"), 1, result.stdout)  # HOME is its private temp dir
+        real_home = Path(os.path.expanduser("~"))
+        listing = self.runner("bwrap")(["ls", "-A", str(real_home)], timeout=30, env=dict(os.environ))
+        bound_back = {Path(p).relative_to(real_home.resolve()).parts[0] for p in (sys.prefix, sys.base_prefix)
+                      if Path(p).resolve().is_relative_to(real_home.resolve())}  # the Python in use, read-only
+        self.assertLessEqual(set(listing.stdout.split()), bound_back, "the user's home is visible")
+
+    def test_environment_and_processes(self):
+        code = ("import os, json, subprocess\n"
+                f"subprocess.Popen(['sleep', '{SLEEP_MARK}'], start_new_session=True)\n"
+                "print(json.dumps(dict(os.environ)))\n")
+        for kind in ("bwrap", "unshare"):
+            with self.subTest(kind):
+                result = self.python(kind, code, SOME_SERVICE_API_KEY="abcdefgh-secret-12345")
+                seen = json.loads(result.stdout)
+                self.assertFalse(set(seen) & (set(SECRETS) | {"SOME_SERVICE_API_KEY"}), sorted(seen))
+                self.assertEqual(seen.get("MMINIONS_SANDBOX"), "run-test")
+                self.assertTrue(wait_until(lambda: not processes_with(SLEEP_MARK), 5), "a daemon outlived its sandbox")
+
+    def test_require_without_bubblewrap_is_one_clear_line(self):
+        root = temp_dir(self)
+        repo, issue, _ = make_buggy_repo(root)
+        bindir = root / "bin"
+        bindir.mkdir()
+        for tool in ("tmux", "git", "env", "bash", "sh", "python3"):
+            found = shutil.which(tool)
+            if found:
+                os.symlink(found, bindir / tool)
+        result = run_cli("run", "--issue-file", str(issue), "--repo-path", str(repo), "--sandbox", "require",
+                         "--runs-root", str(root / "runs"), env={"PATH": str(bindir)}, timeout=60)
+        self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
+        self.assertIn("bwrap is not installed", result.stderr)
+        self.assertEqual(result.stderr.count("\n"), 1, result.stderr)
+        self.assertEqual(run_dirs(root / "runs"), [])
+
+
 class ReaderTests(unittest.TestCase):
     """One broken run directory never breaks `list`, `status`, `gc` or the API."""
 
