@@ -127,13 +127,15 @@ class SandboxedAttacks(HostileCase):
         outside = self.root / "escaped"
         # written so the static checks cannot see it: only the sandbox stands in the way
         escape = ("python3 -c \"import os; d = os.getcwd(); d = os.path.dirname(os.path.dirname(os.path.dirname(d))); "
-                  "[open(os.path.join(p, n), 'w') for p, n in ((d, 'escaped-setup'), (os.sep + 'tmp', 'mmt-escaped-setup'))]\"; true")
+                  f"[open(os.path.join(p, n), 'w') for p, n in ((d, 'escaped-setup'), (os.sep + 'tmp', '{self.root.name}-escaped-setup'))]\"; true")
         cand = candidate("from calc import mean\nmean([])\n", setup_commands=[escape],
-                         oracle_command=f"touch ../escaped-oracle {outside}-oracle /tmp/mmt-escaped-oracle; python3 {{repro_file}}")
+                         oracle_command=f"touch ../escaped-oracle {outside}-oracle /tmp/{self.root.name}-escaped-oracle; python3 {{repro_file}}")
         result = self.mm(plan={"default": {"output": {"candidates": [cand], "notes": ""}}})
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         self.assertEqual(sorted(p.name for p in self.root.iterdir() if "escaped" in p.name), [])
-        self.assertFalse(Path("/tmp/mmt-escaped-oracle").exists() or Path("/tmp/mmt-escaped-setup").exists())
+        escaped = [Path("/tmp", f"{self.root.name}-escaped-{what}") for what in ("oracle", "setup")]
+        self.addCleanup(lambda: [p.unlink(missing_ok=True) for p in escaped])
+        self.assertEqual([p for p in escaped if p.exists()], [])
         self.assert_contained(self.run_dir())
 
     def test_no_process_outlives_the_run(self):
