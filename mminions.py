@@ -720,6 +720,8 @@ class Sandbox:
     hidden: tuple[str, ...] = ()          # mounted over with an empty tmpfs (the user's home, a runs root)
     keep_env: tuple[str, ...] = CLEAN_ENV_NAMES
     inherit_env: bool = False             # keep the caller's environment, minus secrets (a worker's own command)
+    keep_secrets: tuple[str, ...] = ()    # with inherit_env: the secrets (name prefixes) it may keep (a model CLI's key)
+    network: bool = False                 # share the host's network (a model CLI must reach its API)
 
     def with_paths(self, writable: Sequence[str | Path] = (), visible: Sequence[str | Path] = ()) -> "Sandbox":
         return dataclasses.replace(self, writable=self.writable + tuple(str(p) for p in writable),
@@ -773,11 +775,12 @@ def sandbox_argv(sb: Sandbox, argv: Sequence[str], cwd: str | Path | None, env: 
             + [(p, 2, "--bind") for p in sb.writable]
         for path, _, op in sorted(mounts, key=lambda m: (len(Path(m[0]).parts), m[1])):
             out += [op, path] if op == "--tmpfs" else [op, path, path]
-        out += ["--unshare-all", "--die-with-parent", "--new-session"]
+        out += ["--unshare-all", *(["--share-net"] if sb.network else []), "--die-with-parent", "--new-session"]
         if os.geteuid() == 0:  # bwrap run by root keeps every capability: remount / read-write, and out
             out += ["--cap-drop", "ALL"]
         if sb.inherit_env:
-            out += [x for name in sorted(secret_names(os.environ) | set(SECRET_ENV_NAMES)) for x in ("--unsetenv", name)]
+            drop = {n for n in secret_names(os.environ) | set(SECRET_ENV_NAMES) if not (sb.keep_secrets and n.startswith(sb.keep_secrets))}
+            out += [x for name in sorted(drop) for x in ("--unsetenv", name)]
         else:
             out.append("--clearenv")
         for key, value in sorted(env.items()):
@@ -786,7 +789,7 @@ def sandbox_argv(sb: Sandbox, argv: Sequence[str], cwd: str | Path | None, env: 
             out += ["--chdir", str(cwd)]
         return out + ["--", *argv]
     if sb.kind == "unshare":  # no file protection: network and processes only
-        return ["unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", *(
+        return ["unshare", *([] if sb.network else ["--net"]), "--pid", "--fork", "--kill-child", "--mount-proc", *(
             [] if os.geteuid() == 0 else ["--map-root-user"]), "--", *argv]
     return list(argv)
 
@@ -2482,6 +2485,7 @@ class AgentSpec:
     model: str | None = None
     agent_args: list[str] = field(default_factory=list)
     cmd_template: str | None = None
+    sandboxed_outside: bool = False  # codex inside mminions' sandbox: its own turned off
 
 
 @dataclass
@@ -2524,8 +2528,11 @@ def agent_command(spec: AgentSpec, files: WorkerFiles, self_cmd: Sequence[str], 
     q = shlex.quote
     extra = " ".join(q(a) for a in spec.agent_args)
     if spec.backend == "codex":
-        parts = ["codex", "exec", "--skip-git-repo-check", "-C", q(str(files.worktree)),
-                 "-s", "workspace-write", "--output-schema", q(str(files.schema)),
+        # Codex sandboxes its own tools, unless mminions already runs it in a sandbox (two
+        # bubblewraps do not nest when capabilities are dropped)
+        own = ["--dangerously-bypass-approvals-and-sandbox"] if spec.sandboxed_outside else ["-s", "workspace-write"]
+        parts = ["codex", "exec", "--skip-git-repo-check", "-C", q(str(files.worktree)), *own,
+                 "--output-schema", q(str(files.schema)),
                  "-o", q(str(files.output))]
         if spec.model:
             parts += ["-m", q(spec.model)]
@@ -2646,6 +2653,50 @@ def session_unset(env: dict, who: str) -> list[str]:
     allowed = SESSION_SECRETS.get(who, ())
     names = (secret_names(env) | set(SECRET_ENV_NAMES)) - {k for k in env if allowed and k.startswith(allowed)}
     return [x for name in sorted(names) for x in ("-u", name)]
+
+
+def codex_home(env: dict) -> Path:
+    """Where Codex keeps its config, login and helpers ($CODEX_HOME, else ~/.codex)."""
+    return Path(env.get("CODEX_HOME") or Path(env.get("HOME") or os.path.expanduser("~")) / ".codex")
+
+
+def codex_install_paths(env: dict) -> list[str]:
+    """What the codex command needs to be seen inside a sandbox that hides the home: the
+    folder of the `codex` on PATH, the node_modules tree it lives in, node's prefix."""
+    out = []
+    for tool in ("codex", "node"):
+        found = shutil.which(tool, path=env.get("PATH"))
+        if not found:
+            continue
+        real = Path(os.path.realpath(found))
+        out.append(os.path.dirname(os.path.abspath(found)))
+        tree = next((p for p in real.parents if p.name == "node_modules"), None)
+        out.append(str(tree or real.parent.parent))
+    return _unique(out)
+
+
+def probe_codex_sandbox(env: dict, runner: Runner = run_cmd) -> str | None:
+    """None when Codex can run a tool in its own sandbox here, else why not (one line).
+    Runs Codex's own offline self-test, `codex sandbox` in workspace-write mode, with the
+    environment a codex worker gets, and checks the command really wrote its file."""
+    scratch = Path(tempfile.mkdtemp(prefix="mminions-codex-probe-"))
+    try:
+        result = runner(["codex", "sandbox", "-c", 'sandbox_mode="workspace-write"', "--", "sh", "-c",
+                         "echo ok > probe.txt"], cwd=scratch, timeout=30, env=session_env(env, who="codex"))
+        with contextlib.suppress(OSError):
+            if result.ok and (scratch / "probe.txt").read_text().strip() == "ok":
+                return None
+        text = result.stderr + result.stdout
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith(("stack backtrace", "note:", "  "))]
+        why = (lines[-1] if lines else f"exit code {result.returncode}") if not result.timed_out else "timed out"
+        if "under temporary dir" in text:
+            why += (f" (CODEX_HOME {codex_home(env)} is under a temporary directory, where Codex will not "
+                    "create its sandbox helper: set CODEX_HOME elsewhere, ~/.codex by default)")
+        return "codex sandbox self-test failed: " + why
+    except ToolNotFound:
+        return "codex is not installed"
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def self_command() -> list[str]:
@@ -4584,6 +4635,7 @@ class RunConfig:
     label_needs_info: str | None = None
     sandbox: str = "auto"        # what was asked: auto | require | off
     sandbox_kind: str = ""       # what runs untrusted code here: bwrap | unshare | off (resolved by check_run)
+    codex_sandbox: str = ""      # who sandboxes a codex worker's tools: codex | mminions (resolved by check_run)
 
     @classmethod
     def from_dict(cls, data: dict) -> "RunConfig":
@@ -4838,6 +4890,21 @@ def local_changes_note(cfg: RunConfig, runner: Runner = run_cmd) -> str | None:
             f"{cfg.ref} ({cfg.target_sha[:12]}) without them")
 
 
+def resolve_codex_sandbox(cfg: RunConfig, env: dict, runner: Runner = run_cmd) -> tuple[str, list[str]]:
+    """(codex | mminions | "", notes): Codex's own sandbox when its self-test passes; else,
+    with bubblewrap, mminions' sandbox around the whole CLI (Codex's own off); else an error."""
+    if "codex" not in {agent_for(cfg, role) for role in (ROLE_REPRO, ROLE_TRIAGE)}:
+        return "", []
+    why = probe_codex_sandbox(env, runner)
+    if not why:
+        return "codex", []
+    if cfg.sandbox_kind == "bwrap":
+        return "mminions", [f"Codex cannot sandbox its own tools here ({why}); codex workers run inside mminions' "
+                            "sandbox instead, with Codex's own off (their commands can reach the network the model API needs)"]
+    raise ToolNotFound(f"--agent codex: {why}, and there is no bubblewrap to run Codex in instead; "
+                       "fix that (mminions doctor), or use --agent builtin")
+
+
 def check_run(cfg: RunConfig, env: dict | None = None, stdin: Any = None) -> tuple[dict, list[str]]:
     """Everything that can be wrong with a run's input, checked before anything is written:
     the options, the repository, the tools, the issue.  Returns (issue, notes)."""
@@ -4845,6 +4912,8 @@ def check_run(cfg: RunConfig, env: dict | None = None, stdin: Any = None) -> tup
     finish_config(cfg)
     preflight(cfg, env=env)
     cfg.sandbox_kind, sandbox_notes = resolve_sandbox(cfg.sandbox)
+    cfg.codex_sandbox, codex_notes = resolve_codex_sandbox(cfg, env)
+    sandbox_notes += codex_notes
     issue = load_issue(cfg.issue_url, cfg.issue_file, cfg.github_api_url, env=env, stdin=stdin)
     cfg.issue_key = cfg.issue_key or issue_key_for(cfg.issue_url, None, issue)
     note = local_changes_note(cfg)
@@ -4885,6 +4954,14 @@ def doctor_report(env: dict, runs_root: Path, agent: str, runner: Runner = run_c
     codex_v = tool_version(["codex", "--version"], runner)
     claude_v = tool_version(["claude", "--version"], runner)
     rows.append(("codex", codex_v or "not installed (npm i -g @openai/codex)", bool(codex_v)))
+    codex_ok = True
+    if codex_v:
+        why = probe_codex_sandbox(env, runner)
+        fallback = probe_sandbox("bwrap", runner) is None
+        codex_ok = not why or fallback
+        rows.append(("codex sandbox", "works (`codex sandbox` self-test in workspace-write mode)" if not why else
+                     f"{why}; " + ("codex workers will run in mminions' sandbox instead" if fallback
+                                   else "codex workers cannot run their tools here"), not why))
     rows.append(("claude", claude_v or "not installed (npm i -g @anthropic-ai/claude-code)", bool(claude_v)))
     rows.append(("builtin agent", "available (offline, no model)", True))
     rows.append(sandbox_row(runner))
@@ -4896,7 +4973,7 @@ def doctor_report(env: dict, runs_root: Path, agent: str, runner: Runner = run_c
     rows.append(("runs root", f"{runs_root} ({free_gb:.1f} GB free)", free_gb > 0.2))
     writable = os.access(probe, os.W_OK)
     rows.append(("runs root writable", "yes" if writable else f"no: cannot write in {probe}", writable))
-    agent_ok = {"codex": bool(codex_v), "claude": bool(claude_v), "builtin": True, "cmd": True,
+    agent_ok = {"codex": bool(codex_v) and codex_ok, "claude": bool(claude_v), "builtin": True, "cmd": True,
                 "auto": True}.get(agent, False)
     ready = py_ok and tmux_ok and bool(git_v) and agent_ok and free_gb > 0.2 and writable
     return rows, ready
@@ -5190,7 +5267,8 @@ def start_worker(run: Run, role: str, backend: str, context: dict | None = None)
     issue = read_json(paths.issue_json, {})
     context = dict(context or {}, verify_runs=cfg.verify_runs, worker_id=wid)
     prompt = build_prompt(role, issue, wid, worktree, context)
-    spec = AgentSpec(backend, cfg.model, list(cfg.agent_args), cfg.agent_cmd)
+    spec = AgentSpec(backend, cfg.model, list(cfg.agent_args), cfg.agent_cmd,
+                     sandboxed_outside=backend == "codex" and cfg.codex_sandbox == "mminions")
     write_worker_files(files, spec, prompt, cfg.self_cmd or self_command(), paths.issue_json,
                        cfg.timeout_sec, context, sandbox=worker_sandbox(run, files))
     session = cfg.session_name(wid)
@@ -5213,14 +5291,24 @@ def start_worker(run: Run, role: str, backend: str, context: dict | None = None)
 def worker_sandbox(run: Run, files: WorkerFiles) -> str:
     """The sandbox a builtin or `cmd` worker's agent runs in (shell words, or nothing):
     its worktree and its own folder writable, the run's state read-only.  Model CLIs run
-    under their own sandboxes (codex -s workspace-write, claude's permission mode)."""
-    if files.backend not in ("builtin", "cmd") or run.cfg.sandbox_kind in ("", "off"):
+    under their own sandboxes (codex -s workspace-write, claude's permission mode); codex,
+    when its own cannot work here, in this one, with the network and its CODEX_HOME."""
+    codex_inside = files.backend == "codex" and run.cfg.codex_sandbox == "mminions"
+    if (files.backend not in ("builtin", "cmd") and not codex_inside) or run.cfg.sandbox_kind in ("", "off"):
         return ""
-    sb = dataclasses.replace(run.sandbox(writable=[files.worktree, files.worker_dir], visible=[run.paths.issue_json]),
-                             inherit_env=files.backend == "cmd")
     home = files.worker_dir / "home"
     home.mkdir(exist_ok=True)
     env = {"HOME": str(home), "TMPDIR": str(home), SANDBOX_MARKER: run.cfg.run_id}
+    if codex_inside:
+        chome = codex_home(run.env)
+        chome.mkdir(parents=True, exist_ok=True)
+        sb = dataclasses.replace(run.sandbox(writable=[files.worktree, files.worker_dir, chome],
+                                             visible=[run.paths.issue_json, *codex_install_paths(run.env)]),
+                                 inherit_env=True, keep_secrets=SESSION_SECRETS["codex"], network=True)
+        env["CODEX_HOME"] = str(chome)
+        return shlex.join(sandbox_argv(sb, [], None, env)[:-1])
+    sb = dataclasses.replace(run.sandbox(writable=[files.worktree, files.worker_dir], visible=[run.paths.issue_json]),
+                             inherit_env=files.backend == "cmd")
     if files.backend == "builtin":
         env.update({k: v for k, v in run.env.items() if k in CLEAN_ENV_NAMES or k.startswith("MMINIONS_")
                     and k not in secret_names(run.env)})

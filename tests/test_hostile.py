@@ -190,6 +190,40 @@ class SandboxedAttacks(HostileCase):
         self.assert_contained(self.run_dir())
 
 
+class CodexSandboxTests(HostileCase):
+    """A Codex whose own sandbox cannot work here (the fake fails its self-test the way
+    Codex 0.169 does): its workers run inside mminions' sandbox, or the run is refused."""
+
+    def codex_env(self):
+        plan = write_plan(self.root / "plan.json", {"default": {"output": {"candidates": [candidate(
+            "from calc import mean\nmean([])\n")], "notes": ""}}})
+        return fake_env(plan, None, MMINIONS_WORKTREE_ROOT=str(self.wt), MMINIONS_FAKE_CODEX_SANDBOX="broken", **SECRETS)
+
+    def test_codex_runs_in_our_sandbox_when_its_own_cannot(self):
+        result = run_cli("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--agent", "codex",
+                         "--verify-runs", "2", "--no-triage", "--runs-root", str(self.runs), "--tmux-socket", self.socket,
+                         env=self.codex_env(), timeout=180)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn("Codex cannot sandbox its own tools here", result.stderr)
+        w1 = self.run_dir() / "workers" / "w1"
+        self.assertIn("--dangerously-bypass-approvals-and-sandbox", (w1 / "agent.sh").read_text())
+        worker_sh = (w1 / "worker.sh").read_text()
+        self.assertIn("bwrap", worker_sh)
+        self.assertIn("--share-net", worker_sh)
+        self.assertNotIn(SECRETS["OPENAI_API_KEY"], worker_sh)  # passed by the session's environment only
+        self.assert_contained(self.run_dir())
+
+    def test_without_any_sandbox_the_run_is_refused(self):
+        result = run_cli("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--agent", "codex",
+                         "--sandbox", "off", "--runs-root", str(self.runs), "--tmux-socket", self.socket,
+                         env=self.codex_env(), timeout=60)
+        self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
+        self.assertIn("execvp codex-linux-sandbox", result.stderr)
+        self.assertIn("CODEX_HOME", result.stderr)
+        self.assertEqual(result.stderr.strip().count("\n"), 0, result.stderr)
+        self.assertEqual(run_dirs(self.runs), [])
+
+
 class UnsandboxedAttacks(HostileCase):
     """With --sandbox off the files are not protected: what mminions still guarantees."""
 

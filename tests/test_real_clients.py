@@ -79,18 +79,40 @@ class RealClientTests(unittest.TestCase):
         self.assertEqual(hyps["hypotheses"][0]["evidence"][0]["line"], 4)
         self.assertEqual(decision["next_fix_targets"], ["calc/ops.py:4"])
 
+    def codex_env(self, server, root, tmpdir: bool) -> dict:
+        codex_home = root / "codex-home"
+        codex_home.mkdir()
+        (codex_home / "config.toml").write_text(
+            'model = "mock-model"\nmodel_provider = "local"\n\n[model_providers.local]\nname = "local"\n'
+            f'base_url = "{server.url}/v1"\nenv_key = "OPENAI_API_KEY"\nwire_api = "responses"\n')
+        env = {"CODEX_HOME": str(codex_home), "OPENAI_API_KEY": "sk-test-not-real"}
+        if tmpdir:  # a box whose temp dir is elsewhere: Codex accepts this CODEX_HOME for its sandbox helper
+            (root / "tmp").mkdir()
+            env["TMPDIR"] = str(root / "tmp")
+        return env
+
     def test_codex(self):
-        def env_for(server, root):
-            codex_home = root / "codex-home"
-            codex_home.mkdir()
-            (codex_home / "config.toml").write_text(
-                'model = "mock-model"\nmodel_provider = "local"\n\n[model_providers.local]\nname = "local"\n'
-                f'base_url = "{server.url}/v1"\nenv_key = "OPENAI_API_KEY"\nwire_api = "responses"\n')
-            return {"CODEX_HOME": str(codex_home), "OPENAI_API_KEY": "sk-test-not-real"}
-        run_dir, server, _ = self.run_agent("codex", env_for)
+        """Codex sandboxes its own tools (bubblewrap is installed: .ci/run does it)."""
+        run_dir, server, _ = self.run_agent("codex", lambda server, root: self.codex_env(server, root, tmpdir=True))
         self.assert_pipeline_result(run_dir, server, "codex")
         self.assertTrue(all(r["path"].startswith("/v1/responses") for r in server.requests))
-        self.assertIn("codex exec", (run_dir / "workers/w1/agent.sh").read_text())
+        agent_sh = (run_dir / "workers/w1/agent.sh").read_text()
+        self.assertIn("codex exec", agent_sh)
+        self.assertIn("-s workspace-write", agent_sh)
+        self.assertNotIn("Codex cannot sandbox", (run_dir / "final.md").read_text())
+
+    def test_codex_whose_own_sandbox_cannot_work(self):
+        """CODEX_HOME under the temp dir: Codex will not create its helper there, every tool
+        call would fail; mminions runs the CLI in its own sandbox with Codex's turned off."""
+        if mminions.probe_sandbox("bwrap") is not None:
+            if os.environ.get("MMINIONS_REQUIRE_SANDBOX") == "1":
+                self.fail("bubblewrap does not work here but MMINIONS_REQUIRE_SANDBOX=1")
+            self.skipTest("needs bubblewrap (.ci/run installs it)")
+        run_dir, server, _ = self.run_agent("codex", lambda server, root: self.codex_env(server, root, tmpdir=False))
+        self.assert_pipeline_result(run_dir, server, "codex")
+        self.assertIn("--dangerously-bypass-approvals-and-sandbox", (run_dir / "workers/w1/agent.sh").read_text())
+        self.assertIn("bwrap", (run_dir / "workers/w1/worker.sh").read_text())
+        self.assertIn("Codex cannot sandbox its own tools here", (run_dir / "final.md").read_text())
 
     def test_claude(self):
         def env_for(server, root):
