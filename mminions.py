@@ -4993,6 +4993,20 @@ def issue_key_for(issue_url: str | None, issue_file: str | None, issue: dict | N
     return "file:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+def index_record(run_id: str, issue_key: str, target_sha: str, done: dict) -> dict:
+    """A finished run's line in the runs index: enough for --skip-if-done and for `list`
+    (which then opens no file of the run)."""
+    return {"run_id": run_id, "issue_key": issue_key, "target_sha": target_sha, "status": done.get("status"),
+            "exit_code": done.get("exit_code"), "finished_at": done.get("finished_at"),
+            "title": done.get("title") or "", "issue": done.get("issue_url") or ""}
+
+
+def read_index(runs_root: Path) -> dict[str, dict]:
+    """The runs index by run id (the last line of a run wins); broken lines are skipped."""
+    return {r["run_id"]: r for r in read_jsonl(Path(runs_root) / "index.jsonl")
+            if isinstance(r, dict) and RUN_ID_RE.fullmatch(str(r.get("run_id")))}
+
+
 def find_finished_run(runs_root: Path, key: str, sha: str) -> dict | None:
     """The newest run of this issue at this commit that ran to a verdict (index lookup)."""
     for record in reversed(read_jsonl(Path(runs_root) / "index.jsonl")):
@@ -6373,9 +6387,7 @@ def finish_run(run: Run, status: str, rationale: str, diagnostics: Sequence[str]
         append_event(paths.run_dir, "run_done", status=status)
         if run.cfg.issue_key:
             with contextlib.suppress(OSError):
-                append_jsonl(paths.index_jsonl, {
-                    "run_id": run.cfg.run_id, "issue_key": run.cfg.issue_key, "target_sha": run.cfg.target_sha,
-                    "status": status, "exit_code": done["exit_code"], "finished_at": done["finished_at"]})
+                append_jsonl(paths.index_jsonl, index_record(run.cfg.run_id, run.cfg.issue_key, run.cfg.target_sha, done))
             release_issue(paths.runs_root, run.cfg.issue_key, run.cfg.run_id)
         update_sessions(paths, mark_finished)
     report_to_issue(run, facts, decision)
@@ -6755,15 +6767,23 @@ def format_status(doc: dict) -> str:
 
 def list_runs(runs_root: Path, limit: int | None = None, live: set[str] | None = None) -> list[dict]:
     """Runs newest first: state (RUN_STATES), verdict, issue and times.  A finished run is
-    read from its run_done.json alone; a broken file in one run never hides the others."""
+    read from the runs index (the manager's, outside every sandbox), else from its sealed
+    run_done.json; a broken file in one run never hides the others."""
     root = Path(runs_root)
     if not root.is_dir():
         return []
     names = sorted((e.name for e in os.scandir(root) if e.is_dir() and RUN_ID_RE.fullmatch(e.name)), reverse=True)
     if limit:
         names = names[:limit]
+    index = read_index(root)
     out = []
     for name in names:
+        record = index.get(name)
+        if record and "title" in record:  # finished: the index has all `list` shows
+            out.append({"run_id": name, "state": "finished", "verdict": record.get("status"),
+                        "issue": str(record.get("issue") or ""), "title": str(record.get("title") or ""),
+                        "finished_at": record.get("finished_at")})
+            continue
         cfg = None
         paths = RunPaths(root, name)
         done = read_sealed(paths, paths.run_done_json)
@@ -6834,8 +6854,13 @@ def allowed_hosts(settings: ServerSettings) -> set[str] | None:
     return {f"{n}:{settings.port}" for n in names} | ({*names} if settings.port == 80 else set())
 
 
-def _json_response(start_response: Callable, code: int, obj: Any, extra: Sequence[tuple[str, str]] = ()) -> list[bytes]:
-    body = json.dumps(obj, indent=1, sort_keys=True, default=str).encode("utf-8")
+def json_body(obj: Any) -> bytes:
+    return json.dumps(obj, indent=1, sort_keys=True, default=str).encode("utf-8")
+
+
+def _json_response(start_response: Callable, code: int, obj: Any, extra: Sequence[tuple[str, str]] = (),
+                   body: bytes | None = None) -> list[bytes]:
+    body = json_body(obj) if body is None else body
     reason = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
               404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict",
               411: "Length Required",
@@ -7015,7 +7040,66 @@ def serve_artifact(settings: ServerSettings, run_id: str, name: str, start_respo
     return [data]
 
 
-def route(environ: dict, start_response: Callable, settings: ServerSettings) -> list[bytes]:
+STATUS_FRESH_SEC = 0.25   # a live run's status is rebuilt at most this often, however many watch it
+STATUS_CACHE_MAX = 256
+
+
+@dataclass
+class _CachedStatus:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    body: bytes | None = None
+    built_at: float = 0.0
+    ended: bool = False
+    files: tuple = ()
+
+
+class StatusCache:
+    """Status documents shared between requests.  A live run's is rebuilt at most every
+    STATUS_FRESH_SEC, by one request while concurrent ones for the same run wait for it and
+    reuse it (single flight: one list-sessions and one capture, not one per client); a
+    finished run's is kept until one of its files changes.  Other runs never wait."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, int], _CachedStatus] = {}
+
+    def get(self, run_id: str, lines: int, files: tuple, build: Callable[[], dict]) -> bytes:
+        with self._lock:
+            entry = self._entries.get((run_id, lines))
+            if entry is None:
+                if len(self._entries) >= STATUS_CACHE_MAX:
+                    for key in sorted(self._entries, key=lambda k: self._entries[k].built_at)[:STATUS_CACHE_MAX // 2]:
+                        del self._entries[key]
+                entry = self._entries[(run_id, lines)] = _CachedStatus()
+        with entry.lock:
+            if entry.body is not None and (entry.files == files if entry.ended
+                                           else self._clock() - entry.built_at < STATUS_FRESH_SEC):
+                return entry.body
+            doc = build()
+            entry.body, entry.built_at = json_body(doc), self._clock()
+            # finished, and its sessions gone: nothing but its files can change it now
+            entry.ended = doc.get("run_state") == "finished" and not (doc.get("manager") or {}).get("session_exists") \
+                and not any(w.get("session_exists") for w in doc.get("workers") or [])
+            entry.files = files
+            return entry.body
+
+
+def run_files_key(paths: RunPaths) -> tuple:
+    """What a finished run's status is made of, by size and mtime: a change to any of them
+    (a late gc, a re-finish, a deleted report) rebuilds its cached status."""
+    out = []
+    for path in [*paths.artifacts().values(), paths.config_json, paths.candidates_dir]:
+        try:
+            st = os.stat(path)
+            out.append((st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
+def route(environ: dict, start_response: Callable, settings: ServerSettings,
+          cache: StatusCache | None = None) -> list[bytes]:
     method = environ.get("REQUEST_METHOD", "GET")
     path = environ.get("PATH_INFO", "/") or "/"
     check_request_origin(environ, settings)
@@ -7057,8 +7141,12 @@ def route(environ: dict, start_response: Callable, settings: ServerSettings) -> 
             if not 0 <= lines <= 2000:
                 raise HTTPError(400, "lines must be from 0 to 2000")
             tmux = Tmux(socket_name(settings.tmux_socket, settings.env)) if settings.tmux_socket else None
-            doc = status_document(paths.runs_root, paths.run_id, lines, tmux)
-            return _json_response(start_response, 200, scrub(doc, secret_values(settings.env)))
+
+            def build() -> dict:
+                return scrub(status_document(paths.runs_root, paths.run_id, lines, tmux), secret_values(settings.env))
+            if cache is None:
+                return _json_response(start_response, 200, build())
+            return _json_response(start_response, 200, None, body=cache.get(run_id, lines, run_files_key(paths), build))
         if action == "artifacts" and len(parts) == 6 and method == "GET":
             return serve_artifact(settings, run_id, parts[5], start_response)
         if action in ("stop", "send") and len(parts) == 5:
@@ -7091,9 +7179,11 @@ def route(environ: dict, start_response: Callable, settings: ServerSettings) -> 
 
 def make_app(settings: ServerSettings) -> Callable:
     """The WSGI app: a plain function of environ; every error is JSON, never a traceback."""
+    cache = StatusCache()
+
     def app(environ: dict, start_response: Callable) -> list[bytes]:
         try:
-            return route(environ, start_response, settings)
+            return route(environ, start_response, settings, cache)
         except HTTPError as exc:
             return _json_response(start_response, exc.code, {"error": str(exc), "code": exc.code})
         except MminionsError as exc:

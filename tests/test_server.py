@@ -151,6 +151,55 @@ class ContractTests(ServerCase):
         self.assertEqual(status["decision"], {"status": "running"})
 
 
+class StatusCacheTests(unittest.TestCase):
+    def test_concurrent_requests_share_one_build(self):
+        cache = mminions.StatusCache()
+        builds, gate = [], threading.Event()
+
+        def build():
+            builds.append(1)
+            gate.wait(5)  # the first build is slow: the others must wait for it, not start their own
+            return {"run_state": "running", "n": len(builds)}
+        bodies = []
+        threads = [threading.Thread(target=lambda: bodies.append(cache.get("run-x", 40, (), build))) for _ in range(8)]
+        for t in threads:
+            t.start()
+        self.assertTrue(wait_until(lambda: builds, 5))
+        gate.set()
+        for t in threads:
+            t.join(10)
+        self.assertEqual((len(builds), len(bodies), len(set(bodies))), (1, 8, 1))
+
+    def test_live_runs_are_rebuilt_when_stale_and_finished_ones_when_their_files_change(self):
+        now = [100.0]
+        cache = mminions.StatusCache(clock=lambda: now[0])
+        count = [0]
+
+        def build(state):
+            def inner():
+                count[0] += 1
+                return {"run_state": state, "n": count[0], "manager": {"session_exists": False}, "workers": []}
+            return inner
+        first = cache.get("run-a", 40, ("f1",), build("running"))
+        self.assertEqual(cache.get("run-a", 40, ("f1",), build("running")), first)  # fresh: shared
+        self.assertNotEqual(cache.get("run-a", 41, ("f1",), build("running")), first)  # other lines: its own
+        now[0] += mminions.STATUS_FRESH_SEC + 0.01
+        second = cache.get("run-a", 40, ("f1",), build("finished"))
+        self.assertNotEqual(second, first)
+        now[0] += 3600  # finished: kept however old, while its files stay the same
+        self.assertEqual(cache.get("run-a", 40, ("f1",), build("finished")), second)
+        self.assertNotEqual(cache.get("run-a", 40, ("f2",), build("finished")), second)
+
+    def test_a_finished_run_with_a_live_session_is_not_frozen(self):
+        now = [0.0]
+        cache = mminions.StatusCache(clock=lambda: now[0])
+        docs = iter([{"run_state": "finished", "manager": {"session_exists": True}, "workers": []},
+                     {"run_state": "finished", "manager": {"session_exists": False}, "workers": []}])
+        first = cache.get("run-b", 40, ("f",), lambda: next(docs))
+        now[0] += 1
+        self.assertNotEqual(cache.get("run-b", 40, ("f",), lambda: next(docs)), first)
+
+
 class SecurityTests(ServerCase):
     def assert_error(self, expected, method, path, body=None, **kw):
         code, payload = call(self.app, method, path, body, **kw)
