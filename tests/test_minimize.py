@@ -3,6 +3,7 @@ and a reproducer that is fail-to-pass stays fail-to-pass, with a passing referen
 check every reduction against and without one (conservative: checks and their slice stay)."""
 
 import time
+import os
 import unittest
 
 from helpers import (CALC_INIT, CALC_OPS, CALC_OPS_FIXED, candidate, commit_files, git, make_repo, mminions,
@@ -205,6 +206,36 @@ class FailToPassTests(MinimizeCase):
         guarded, alone = self.both_modes(text, "AssertionError")
         self.assertIn(message, guarded)
         self.assertIn(message, alone)
+
+
+class VerificationRunsTests(unittest.TestCase):
+    def test_runs_side_by_side_never_make_a_reproducer_flaky(self):
+        # it fails whenever it runs alone and passes when another copy holds its lock: side
+        # by side some copies pass, and each of those must be run again alone
+        root = temp_dir(self)
+        repo = make_repo(root / "r", {"calc/__init__.py": CALC_INIT, "calc/ops.py": CALC_OPS})
+        script = ("import os, time\nfrom calc import mean\n"
+                  "try:\n    fd = os.open('busy.lock', os.O_CREAT | os.O_EXCL)\nexcept FileExistsError:\n    raise SystemExit(0)\n"
+                  "try:\n    time.sleep(0.3)\n    mean([])\nfinally:\n    os.remove('busy.lock')\n")
+        calls = []
+
+        def runner(argv, **kw):
+            calls.append(argv)
+            return mminions.run_cmd(argv, **kw)
+        verified = mminions.verify_candidate(candidate(script), repo, {}, runs=5, timeout=30, runner=runner)
+        self.assertEqual((verified["status"], verified["matched_runs"], verified["total_runs"]), ("reproduced", 5, 5), verified)
+        if (os.cpu_count() or 1) > 1:
+            self.assertGreater(len(calls), 5)  # some ran side by side, passed, and were run again alone
+
+    def test_a_flaky_reproducer_is_still_flaky(self):
+        root = temp_dir(self)
+        repo = make_repo(root / "r", {"calc/__init__.py": CALC_INIT, "calc/ops.py": CALC_OPS})
+        script = ("import os, itertools\nfrom calc import mean\n"  # the k-th run fails when k is even, alone or not
+                  "for k in itertools.count():\n    try:\n        os.close(os.open(f'run-{k}', os.O_CREAT | os.O_EXCL))\n"
+                  "        break\n    except FileExistsError:\n        continue\n"
+                  "if k % 2 == 0:\n    mean([])\n")
+        verified = mminions.verify_candidate(candidate(script), repo, {}, runs=4, timeout=30)
+        self.assertEqual(verified["status"], "flaky", verified)
 
 
 class FailureShapeTests(unittest.TestCase):
