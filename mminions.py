@@ -7548,7 +7548,7 @@ def progress_text(paths: RunPaths) -> str:
 def wait_for_run(run: Run, quiet: bool = False) -> dict:
     """Block until run_done.json appears; show progress; notice a manager that died."""
     tty = sys.stdout.isatty()
-    last, gone_since = "", None
+    last, gone_since, checked_at = "", None, 0.0
     manager = run.cfg.session_name("manager")
     while True:
         done = read_sealed(run.paths, run.paths.run_done_json)  # never one a worker forged
@@ -7563,14 +7563,16 @@ def wait_for_run(run: Run, quiet: bool = False) -> dict:
         if text != last and not quiet:
             print(("\r\x1b[K" + text) if tty else text, end="" if tty else "\n", flush=True)
             last = text
-        if not run.tmux.has_session(manager):
-            gone_since = gone_since or time.monotonic()
-            if time.monotonic() - gone_since > 3:
-                raise PipelineError(f"the manager session {manager} ended without finishing the run; "
-                                    f"see {run.paths.manager_log}, or resume with: {invocation()} run --resume {run.cfg.run_id}")
-        else:
-            gone_since = None
-        time.sleep(0.1)
+        if time.monotonic() - checked_at >= 0.5:  # a tmux call: not on every look at the done file
+            checked_at = time.monotonic()
+            if not run.tmux.has_session(manager):
+                gone_since = gone_since or time.monotonic()
+                if time.monotonic() - gone_since > 3:
+                    raise PipelineError(f"the manager session {manager} ended without finishing the run; see "
+                                        f"{run.paths.manager_log}, or resume with: {invocation()} run --resume {run.cfg.run_id}")
+            else:
+                gone_since = None
+        time.sleep(0.05)
 
 
 # ---- 13.2 Commands ---------------------------------------------------------

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """mminions benchmarks (`make bench`): measured here, printed, never asserted as tests.
 
-  pipeline   full run wall time with an instant fake agent (2 workers, verify-runs 5)
-             vs the bare cost of the tmux/git calls it needs; subprocess counts
+  pipeline   `mminions.pyz run` wall time with an instant fake agent (2 workers, verify-runs 5)
+             vs the bare cost of every process it needs, each timed alone; subprocess counts
+             ($BASELINE_PYZ: an older build timed on the same workload, side by side)
   minimize   mminions' AST reducer vs picire (line ddmin, from PyPI in a throwaway
              venv) on 5 bloated reproducers with the same oracle
   bisect     culprit search on a 1000-commit history vs plain `git bisect run`
@@ -46,26 +47,49 @@ def counting_runner(log: list):
     return runner
 
 
+def median_wall(argv: list[str], n: int = 10, **kw) -> float:
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        subprocess.run(argv, capture_output=True, check=True, **kw)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def shipped_pyz() -> Path:
+    pyz = MMINIONS_PY.parent / "dist" / "mminions.pyz"
+    if not pyz.exists():
+        subprocess.run([str(MMINIONS_PY.parent / "build.sh")], check=True, capture_output=True)
+    return pyz
+
+
 def bench_pipeline(root: Path) -> None:
+    """Wall time of `mminions.pyz run` against the bare cost of every process it needs, each
+    timed alone: the manager's git/tmux/bwrap calls (oracle runs included), two starts of
+    mminions (the command and the manager) and one instant agent turn per worker."""
+    pyz = shipped_pyz()
     repo, issue, _ = make_buggy_repo(root)
     plan = write_plan(root / "plan.json", {"default": {"output": {"candidates": [candidate(GOOD_SCRIPT)], "notes": ""}}})
     socket = unique_socket()
     env = dict(os.environ, **fake_env(plan, None, MMINIONS_WORKTREE_ROOT=str(root / "wt")))
-    walls = []
+    walls, base_walls = [], []
+    baseline = os.environ.get("BASELINE_PYZ")  # an older mminions.pyz, timed on the same workload
     try:
-        for _ in range(5):
-            start = time.monotonic()
-            r = subprocess.run([sys.executable, str(MMINIONS_PY), "run", "--issue-file", str(issue), "--repo-path", str(repo),
-                                "--agent", "codex", "--min-workers", "2", "--verify-runs", "5", "--runs-root",
-                                str(root / "runs"), "--tmux-socket", socket, "--json"], env=env, capture_output=True, text=True)
-            walls.append(time.monotonic() - start)
-            assert r.returncode == 0, r.stderr
+        for tool, into in ((pyz, walls), *(((Path(baseline), base_walls),) if baseline else ())):
+            for i in range(5):
+                start = time.monotonic()
+                r = subprocess.run([sys.executable, str(tool), "run", "--issue-file", str(issue), "--repo-path", str(repo),
+                                    "--agent", "codex", "--min-workers", "2", "--verify-runs", "5", "--runs-root",
+                                    str(root / f"runs-{len(into)}-{tool.stat().st_ino}"), "--tmux-socket", socket, "--json"],
+                                   env=env, capture_output=True, text=True)
+                into.append(time.monotonic() - start)
+                assert r.returncode == 0, r.stderr
         # the manager's own calls, counted in-process with the same options
         calls: list = []
         run_id, _ = mminions.allocate_run_dir(root / "runs2")
         cfg = mminions.RunConfig(run_id=run_id, runs_root=str(root / "runs2"), repo_path=str(repo), issue_file=str(issue),
                                  agent="codex", min_workers=2, verify_runs=5, tmux_socket=socket,
-                                 self_cmd=mminions.self_command())
+                                 self_cmd=[sys.executable, str(pyz)])
         os.environ["MMINIONS_WORKTREE_ROOT"] = str(root / "wt")
         issue_doc, notes = mminions.check_run(cfg, env=env)
         run = mminions.prepare_run(cfg, issue_doc, notes, env=env)
@@ -76,18 +100,29 @@ def bench_pipeline(root: Path) -> None:
         done = mminions.run_pipeline(run)
         inproc = time.monotonic() - start
         assert done["status"] == "ok"
+        workers = len(mminions.load_sessions(run.paths)["workers"])
     finally:
         kill_tmux_server(socket)
     by_tool = collections.Counter(t for t, _ in calls)
     cost = collections.defaultdict(float)
     for tool, d in calls:
         cost[tool] += d
-    print("## pipeline (instant fake codex, 2 workers, verify-runs 5, default phases)")
-    print(f"full `mminions run` wall time: median {statistics.median(walls):.2f} s, min {min(walls):.2f} s, "
-          f"max {max(walls):.2f} s over {len(walls)} runs")
-    print(f"manager pipeline in-process: {inproc:.2f} s; subprocesses: {sum(by_tool.values())} "
+    start_cost = median_wall([sys.executable, str(pyz), "--version"])
+    agent_cost = median_wall([sys.executable, str(MMINIONS_PY.parent / "tests" / "fakes" / "codex"), "--version"])
+    bare = sum(cost.values()) + 2 * start_cost + workers * agent_cost
+    wall = statistics.median(walls)
+    print("## pipeline (`mminions.pyz run`, instant fake codex, 2 workers, verify-runs 5, default phases)")
+    print(f"wall time: median {wall:.2f} s, min {min(walls):.2f} s, max {max(walls):.2f} s over {len(walls)} runs")
+    print(f"manager pipeline in-process: {inproc:.2f} s; its subprocesses: {sum(by_tool.values())} "
           + ", ".join(f"{k} {v}" for k, v in by_tool.most_common()))
-    print("bare cost of those calls: " + ", ".join(f"{k} {cost[k]:.2f} s" for k in sorted(cost)))
+    print("bare cost, each process alone: " + ", ".join(f"{k} {cost[k]:.2f} s" for k in sorted(cost))
+          + f", 2 mminions starts {2 * start_cost:.2f} s, {workers} agent turns {workers * agent_cost:.2f} s"
+          f" = {bare:.2f} s")
+    print(f"wall / bare cost: {wall / bare:.2f}x (target <= 1.5x); the manager's calls alone "
+          f"{sum(cost.values()):.2f} s: {wall / sum(cost.values()):.2f}x")
+    if base_walls:
+        base = statistics.median(base_walls)
+        print(f"baseline {baseline}: wall median {base:.2f} s, {base / bare:.2f}x the same bare cost")
     print()
 
 
@@ -319,19 +354,9 @@ def bench_status(root: Path) -> None:
 
 
 def bench_start(root: Path) -> None:
-    pyz = MMINIONS_PY.parent / "dist" / "mminions.pyz"
-    if not pyz.exists():
-        subprocess.run([str(MMINIONS_PY.parent / "build.sh")], check=True, capture_output=True)
-
-    def median_of(argv: list[str]) -> float:
-        times = []
-        for _ in range(20):
-            start = time.perf_counter()
-            subprocess.run(argv, capture_output=True, check=True, cwd=root)
-            times.append(time.perf_counter() - start)
-        return statistics.median(times)
-    bare, ours, source = median_of([sys.executable, "-c", "pass"]), median_of([str(pyz), "--help"]), \
-        median_of([sys.executable, "-B", str(MMINIONS_PY), "--help"])
+    pyz = shipped_pyz()
+    bare, ours, source = (median_wall(argv, 20, cwd=root) for argv in (
+        [sys.executable, "-c", "pass"], [str(pyz), "--help"], [sys.executable, "-B", str(MMINIONS_PY), "--help"]))
     print("## start (median of 20)")
     print(f"`python3 -c pass` {bare * 1000:.0f} ms; `mminions.pyz --help` {ours * 1000:.0f} ms ({ours / bare:.1f}x; "
           f"target <= 3x); `python3 -B mminions.py --help` (compiling the source) {source * 1000:.0f} ms\n")
