@@ -301,6 +301,15 @@ def append_jsonl(path: Path | str, record: dict) -> None:
         os.close(fd)
 
 
+def _read_dict(path: Path) -> dict:
+    """A JSON object from a run's file, or {} (missing, broken or the wrong type): one bad
+    file in one run never breaks `status`, `list`, `gc` or the API."""
+    data: Any = None
+    with contextlib.suppress(MminionsError):
+        data = read_json(path, None)
+    return data if isinstance(data, dict) else {}
+
+
 def read_jsonl(path: Path | str) -> list[dict]:
     """All complete records; a torn last line (crash mid-write) is ignored."""
     try:
@@ -423,6 +432,8 @@ class RunPaths:
     index_jsonl = property(lambda self: self.runs_root / "index.jsonl")
     locks_dir = property(lambda self: self.runs_root / "locks")
     sweeps_json = property(lambda self: self.runs_root / "sweeps.json")
+    sweeps_lock = property(lambda self: self.runs_root / ".sweeps.lock")
+    index_lock = property(lambda self: self.runs_root / ".index.lock")  # merging runs from other machines
 
     def worker_dir(self, wid: str) -> Path:
         return self.workers_dir / validate_worker_id(wid)
@@ -5033,6 +5044,72 @@ def read_index(runs_root: Path) -> dict[str, dict]:
             if isinstance(r, dict) and RUN_ID_RE.fullmatch(str(r.get("run_id")))}
 
 
+@dataclass
+class MergeResult:
+    merged: list[str] = field(default_factory=list)     # run directories copied in
+    present: list[str] = field(default_factory=list)    # already here (the same run id is the same run)
+    refused: list[str] = field(default_factory=list)    # "<run id or path>: why"
+
+
+def source_run_dirs(source: Path) -> list[Path]:
+    """The run directories of a runs root from another machine, or the one run directory given."""
+    if RUN_ID_RE.fullmatch(source.name) and (source / "config.json").is_file():
+        return [source]
+    if not source.is_dir():
+        raise UsageError(f"{source} is not a directory: give runs roots (or run directories) to merge")
+    return sorted(p for p in source.iterdir() if RUN_ID_RE.fullmatch(p.name) and p.is_dir() and not p.is_symlink())
+
+
+def merge_runs(runs_root: Path, sources: Sequence[Path]) -> MergeResult:
+    """Copy finished runs from other runs roots into this one and give each its line in the
+    runs index, so --skip-if-done, --since last and `list` see the whole fleet's work.
+    Only a run with a sealed run_done.json comes in; a run already here is never copied
+    twice, nor indexed twice; a copy appears whole or not at all (copied aside, renamed)."""
+    runs_root = Path(runs_root)
+    runs_root.mkdir(parents=True, exist_ok=True)
+    result = MergeResult()
+    with locked(RunPaths(runs_root, "").index_lock):
+        indexed = set(read_index(runs_root))
+        for source in sources:
+            for src in source_run_dirs(Path(source)):
+                rid, dest = src.name, RunPaths(runs_root, src.name)
+                if dest.run_dir.exists():
+                    result.present.append(rid)
+                else:
+                    if not read_sealed(RunPaths(src.parent, rid), src / "run_done.json"):
+                        result.refused.append(f"{src}: not finished, or its run_done.json is not sealed by its manager")
+                        continue
+                    aside = runs_root / f".merge-{rid}-{secrets.token_hex(3)}"
+                    try:
+                        shutil.copytree(src, aside, symlinks=True)  # links stay links: never followed out
+                        os.rename(aside, dest.run_dir)
+                    except OSError as exc:
+                        shutil.rmtree(aside, ignore_errors=True)
+                        result.refused.append(f"{src}: cannot copy ({exc.strerror or exc})")
+                        continue
+                    result.merged.append(rid)
+                done = read_sealed(dest, dest.run_done_json)
+                if done and rid not in indexed:
+                    cfg = _read_dict(dest.config_json)
+                    append_jsonl(dest.index_jsonl, index_record(rid, str(cfg.get("issue_key") or ""),
+                                                                str(cfg.get("target_sha") or ""), done))
+                    indexed.add(rid)
+    return result
+
+
+def record_sweep(runs_root: Path, plan: dict) -> None:
+    """A sweep's start, so the next `--since last` starts there (the latest one wins)."""
+    slug, started = str(plan.get("repo") or "").lower(), str(plan.get("started_at") or "")
+    if not slug or not started:
+        raise UsageError("the plan has no repo or started_at: give the output of `sweep --plan --json`")
+    paths = RunPaths(runs_root, "")
+    with locked(paths.sweeps_lock):
+        state = _read_dict(paths.sweeps_json)
+        if str((state.get(slug) or {}).get("last_sweep_at") or "") < started:
+            state[slug] = {"last_sweep_at": started, "issues": plan.get("count")}
+            atomic_write_json(paths.sweeps_json, state)
+
+
 def find_finished_run(runs_root: Path, key: str, sha: str) -> dict | None:
     """The newest run of this issue at this commit that ran to a verdict (index lookup)."""
     for record in reversed(read_jsonl(Path(runs_root) / "index.jsonl")):
@@ -6639,15 +6716,6 @@ def _worker_status(record: dict) -> str:
     return record.get("status") or "unknown"
 
 
-def _read_dict(path: Path) -> dict:
-    """A JSON object from a run's file, or {} (missing, broken or the wrong type): one bad
-    file in one run never breaks `status`, `list`, `gc` or the API."""
-    data: Any = None
-    with contextlib.suppress(MminionsError):
-        data = read_json(path, None)
-    return data if isinstance(data, dict) else {}
-
-
 @dataclass
 class StatusInputs:
     """What a status document is made from, read once: the run's files and, for live
@@ -7925,6 +7993,23 @@ def sweep_state(runs_root: Path) -> dict:
     return {}
 
 
+def sweep_plan(issues: Sequence[dict], runs_root: Path, target_sha: str, owner: str, name: str,
+               since: str | None, started: str) -> dict:
+    """What a sweep would run, for a CI matrix: the selected issues minus those with a
+    verdict at this commit in the runs index (what `run --skip-if-done` would skip)."""
+    todo, done = [], []
+    for item in issues:
+        url = item.get("html_url") or f"https://github.com/{owner}/{name}/issues/{item['number']}"
+        entry = {"number": int(item["number"]), "title": str(item.get("title") or "")[:200], "issue_url": url}
+        finished = find_finished_run(runs_root, issue_key_for(url, None), target_sha)
+        if finished:
+            done.append(dict(entry, run_id=finished["run_id"], status=finished["status"]))
+        else:
+            todo.append(entry)
+    return {"repo": f"{owner}/{name}", "since": since, "started_at": started, "target_sha": target_sha,
+            "count": len(todo), "issues": todo, "done": done}
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     owner, name = parse_repo_slug(args.repo)
     args.sandbox = args.sandbox or "require"  # unattended, over a whole tracker: no sandbox, no run
@@ -7945,6 +8030,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     started = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     issues = github_list_issues(api, owner, name, token_for(api, args.github_api_url, env), args.label, since,
                                 args.max_issues)
+    if args.plan:
+        plan = sweep_plan(issues, runs_root, resolve(args.repo_path, args.ref or "HEAD"), owner, name, since, started)
+        if args.json:
+            print_json(plan)
+        else:
+            for item in plan["issues"]:
+                print(f"#{item['number']:<6} {item['title'][:70]:70} would run")
+            for item in plan["done"]:
+                print(f"#{item['number']:<6} {item['title'][:70]:70} done ({item['status']}, {item['run_id']})")
+            print(f"{plan['count']} issue(s) to run, {len(plan['done'])} already done at {plan['target_sha'][:12]}")
+        return EXIT_OK
     if args.dry_run:
         for item in issues:
             print(f"#{item['number']:<6} {item.get('title', '')[:70]:70} would run")
@@ -7973,7 +8069,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 verdict = row.get("status", "?") + (f" ({row['skipped']})" if row.get("skipped") else "")
                 print(f"#{row['number']:<6} {row['title'][:60]:60} {verdict:28} {row.get('run_id', '')}", flush=True)
     counts = collections.Counter(r.get("status", "?") for r in rows)
-    with locked(runs_root / ".sweeps.lock"):
+    with locked(RunPaths(runs_root, "").sweeps_lock):
         state = sweep_state(runs_root)
         state[slug] = {"last_sweep_at": started, "issues": len(rows)}
         atomic_write_json(runs_root / "sweeps.json", state)
@@ -7982,6 +8078,61 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2))
     else:
         print(f"swept {len(rows)} issue(s) of {owner}/{name}: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing new"))
+    return EXIT_OK
+
+
+def merged_run_rows(runs_root: Path, run_ids: Sequence[str]) -> list[dict]:
+    """What a fleet summary shows of each run: issue, title, verdict, culprit, comment."""
+    rows = []
+    for rid in run_ids:
+        paths = RunPaths(runs_root, rid)
+        done, cfg = read_sealed(paths, paths.run_done_json) or {}, _read_dict(paths.config_json)
+        rows.append({"run_id": rid, "issue": str(done.get("issue_url") or cfg.get("issue_url") or ""),
+                     "title": str(done.get("title") or cfg.get("title") or ""), "verdict": done.get("status"),
+                     "culprit": (_read_dict(paths.bisect_json).get("first_bad") or {}).get("sha"),
+                     "comment": _read_dict(paths.report_json).get("url")})
+    return rows
+
+
+def render_summary_table(rows: Sequence[dict]) -> str:
+    """A Markdown table of runs (a CI job's step summary)."""
+    def cell(text: Any) -> str:
+        return str(text or "").replace("|", "\\|").replace("\n", " ")
+    out = [f"### mminions: {len(rows)} run(s)", "", "| issue | title | verdict | culprit | report |",
+           "| --- | --- | --- | --- | --- |"]
+    for r in rows:
+        m = re.search(r"/issues/(\d+)$", r["issue"])
+        issue = f"[#{m.group(1)}]({r['issue']})" if m else cell(r["issue"])
+        out.append(f"| {issue} | {cell(r['title'][:80])} | {cell(r['verdict'])} | "
+                   f"{'`' + r['culprit'][:12] + '`' if r['culprit'] else ''} | "
+                   f"{'[comment](' + r['comment'] + ')' if r['comment'] else ''} |")
+    return "\n".join(out) + "\n"
+
+
+def cmd_merge_index(args: argparse.Namespace) -> int:
+    runs_root = runs_root_from(args)
+    plan = None
+    if args.plan:
+        plan = read_json(args.plan, None)
+        if not isinstance(plan, dict):
+            raise UsageError(f"--plan {args.plan} is not a `sweep --plan --json` document")
+    result = merge_runs(runs_root, [Path(p) for p in args.sources])
+    if plan is not None:
+        record_sweep(runs_root, plan)
+    rows = merged_run_rows(runs_root, result.merged + result.present)
+    if args.summary:
+        with open(args.summary, "a", encoding="utf-8") as fh:
+            fh.write(render_summary_table(rows))
+    if args.json:
+        print_json({"runs_root": str(runs_root), "merged": result.merged, "present": result.present,
+                    "refused": result.refused, "runs": rows})
+    else:
+        for r in rows:
+            print(f"{r['run_id']:26} {r['verdict'] or '-':13} {r['issue']}")
+        for why in result.refused:
+            print(f"refused {why}", file=sys.stderr)
+        print(f"merged {len(result.merged)} run(s) into {runs_root}; {len(result.present)} already there; "
+              f"{len(result.refused)} refused")
     return EXIT_OK
 
 
@@ -8282,10 +8433,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-issues", type=int, default=20)
     p.add_argument("--parallel", type=int, default=1, help="issues run at once (default 1)")
     p.add_argument("--dry-run", action="store_true", help="list what would run, run nothing")
+    p.add_argument("--plan", action="store_true",
+                   help="print the issues to run (minus those done at this commit) for a CI matrix; run nothing")
     p.add_argument("--json", action="store_true")
     p.add_argument("--github-api-url", default=None)
     add_run_options(p, with_issue=False)
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("merge-index", help="merge runs roots from several machines (CI runners) into one")
+    add_common(p)
+    p.add_argument("sources", nargs="+", metavar="DIR", help="a runs root (or one run directory) from another machine")
+    p.add_argument("--plan", help="the `sweep --plan --json` document these runs came from: recorded as a sweep "
+                                  "(for --since last)")
+    p.add_argument("--summary", help="append a Markdown table of the merged runs to this file ($GITHUB_STEP_SUMMARY)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_merge_index)
 
     return parser
 
