@@ -2388,17 +2388,62 @@ def import_roots(root):
     return found
 
 
-if __name__ == "__main__" and len(sys.argv) == 2:
+def missing_modules(root, names):
+    """Of the project's top-level modules ``names``, those this checkout does not have: a
+    reproducer run here would import an installed copy instead, and prove nothing."""
+    roots = [os.path.join(root, r) for r in import_roots(root)]
+
+    def present(name):
+        for base in roots:
+            if os.path.isdir(os.path.join(base, name)) or os.path.isfile(os.path.join(base, name + ".py")):
+                return True
+            try:
+                if any(f.startswith(name + ".") and f.endswith((".so", ".pyd")) for f in os.listdir(base)):
+                    return True
+            except OSError:
+                pass
+        return False
+    return [n for n in names if n and not present(n)]
+
+
+if __name__ == "__main__" and len(sys.argv) in (2, 3):
+    if len(sys.argv) == 3 and missing_modules(sys.argv[1], sys.argv[2].split(",")):
+        sys.exit(3)
     print(os.pathsep.join(os.path.join(sys.argv[1], r) if r != "." else sys.argv[1]
                           for r in import_roots(sys.argv[1])))
 '''
 
 
-def import_roots(root: Path) -> list[Path]:
-    """The project's import roots (declared layout first, the worktree root last)."""
+def _import_roots_program() -> dict[str, Any]:
     namespace: dict[str, Any] = {"__name__": "mminions_import_roots"}
     exec(compile(IMPORT_ROOTS_PY, "<import_roots>", "exec"), namespace)  # noqa: S102 - our own constant
-    return [root / rel if rel != "." else root for rel in namespace["import_roots"](str(root))]
+    return namespace
+
+
+def import_roots(root: Path) -> list[Path]:
+    """The project's import roots (declared layout first, the worktree root last)."""
+    return [root / rel if rel != "." else root for rel in _import_roots_program()["import_roots"](str(root))]
+
+
+def missing_project_modules(root: Path, names: Sequence[str]) -> list[str]:
+    """Which of the project's modules a reproducer imports this checkout lacks (an old
+    commit before the package existed): run there, it would test an installed copy."""
+    return _import_roots_program()["missing_modules"](str(root), list(names)) if names else []
+
+
+def script_imports(script: str) -> set[str]:
+    """Top-level names a Python script imports (absolute imports only)."""
+    try:
+        tree = ast.parse(script)
+    except (SyntaxError, ValueError):
+        return set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names
 
 
 def layout_hint(worktree: Path) -> str:
@@ -3968,7 +4013,10 @@ def verify_candidate(cand: dict, worktree: Path, signals: dict, runs: int = 5, t
                               "runs": [], "reasons": [], "matched_runs": 0, "total_runs": 0,
                               "failure": None, "report_match": None,
                               "pythonpath": [str(p.relative_to(worktree)) if p != worktree else "."
-                                             for p in import_roots(worktree)]}
+                                             for p in import_roots(worktree)],
+                              # the project's modules it imports: elsewhere, a commit without them proves nothing
+                              "project_modules": sorted(script_imports(cand.get("script", "")) & set(packages))
+                              if (cand.get("file_extension") or "py") == "py" else []}
     reasons = static_rejections(cand, packages, worktree)
     if reasons:
         record["reasons"] = reasons
@@ -5758,12 +5806,20 @@ def repeated_rejections(paths: RunPaths, worker_ids: Sequence[str]) -> str:
     return ", ".join(_unique(repeated))
 
 
-def check_at_reference(run: Run, cand: dict, sha: str, label: str, runs: int | None = None) -> dict:
+def check_at_reference(run: Run, cand: dict, sha: str, label: str, runs: int | None = None,
+                       modules: Sequence[str] = ()) -> dict:
     """Run a candidate in a fresh worktree where the bug should be absent (the fix, a
-    good commit): a reproducer that fails there too is not specific to the bug."""
+    good commit): a reproducer that fails there too is not specific to the bug.  One
+    that passes only because the project's ``modules`` are missing there (an installed
+    copy ran) shows nothing: it does not pass."""
     worktree = new_worktree(run, f"ref-{secrets.token_hex(2)}", sha)
     results: list[dict] = []
     try:
+        missing = missing_project_modules(worktree, sorted(set(modules) & script_imports(cand.get("script", ""))))
+        if missing:
+            return {"ref": label, "sha": sha, "passes": False, "runs": [],
+                    "verdict": f"cannot run at {label}: the project's {', '.join(missing)} is not there "
+                               "(an installed copy would be tested instead)"}
         untrusted = run.untrusted(worktree)
         setup_error = run_setup(cand, worktree, run.cfg.verify_timeout, untrusted)
         for _ in range(0 if setup_error else runs or min(3, run.cfg.verify_runs)):
@@ -5798,7 +5854,8 @@ def phase_select(run: Run) -> dict | None:
                 continue
             if len(checks) >= 5:
                 break
-            checks[key] = check_at_reference(run, entry["candidate"], run.cfg.fixed_sha, run.cfg.fixed_ref)
+            checks[key] = check_at_reference(run, entry["candidate"], run.cfg.fixed_sha, run.cfg.fixed_ref,
+                                             modules=entry["verification"].get("project_modules") or ())
             run.log(f"{entry['candidate']['candidate_id']} at the fix {run.cfg.fixed_ref}: {checks[key]['verdict']}")
             if checks[key]["passes"]:
                 break
@@ -5852,6 +5909,7 @@ def phase_reference(run: Run) -> None:
     if not selected or not (cfg.good or cfg.bisect):
         return
     cand, failure = selected["candidate"], selected["verification"].get("failure")
+    modules = selected["verification"].get("project_modules") or []
     doc: dict[str, Any] = {"good": None, "searched": [], "notes": []}
     worktree = new_worktree(run, f"reference-{secrets.token_hex(2)}")
     try:
@@ -5859,13 +5917,17 @@ def phase_reference(run: Run) -> None:
         for label, sha in good_commit_candidates(run, worktree):
             check_stop(run)
             git(worktree, "checkout", "-q", "--detach", "--force", sha, runner=run.runner)
-            setup_error = run_setup(cand, worktree, cfg.verify_timeout, run.untrusted(worktree))
-            result, path = run_oracle(cand, worktree, cfg.verify_timeout, run.untrusted(worktree))
-            code = 125 if setup_error else classify_oracle_result(result, cand["claimed_failure_signature"],
-                                                                 failure, worktree, path)
-            path.unlink(missing_ok=True)
+            missing = missing_project_modules(worktree, modules)
+            if missing:  # before the project existed: only an installed copy could run
+                code, error = 125, f"the project's {', '.join(missing)} is not at this commit"
+            else:
+                setup_error = run_setup(cand, worktree, cfg.verify_timeout, run.untrusted(worktree))
+                result, path = run_oracle(cand, worktree, cfg.verify_timeout, run.untrusted(worktree))
+                code = 125 if setup_error else classify_oracle_result(result, cand["claimed_failure_signature"],
+                                                                     failure, worktree, path)
+                path.unlink(missing_ok=True)
+                error = setup_error or _clip(tail_lines(result.output, 1), 200)
             verdict = BISECT_VERDICTS[code]
-            error = setup_error or _clip(tail_lines(result.output, 1), 200)
             doc["searched"].append({"label": label, "sha": sha, "result": verdict,
                                     "error": error if verdict != "good" else ""})
             if verdict == "good":
@@ -5945,7 +6007,8 @@ def phase_minimize(run: Run) -> None:
         return
     reduced = dict(cand, script=text)
     confirm = verify_in_fresh_worktree(run, reduced)
-    ref_checks = [check_at_reference(run, reduced, sha, label) for label, sha in refs] \
+    ref_checks = [check_at_reference(run, reduced, sha, label, modules=verification.get("project_modules") or ())
+                  for label, sha in refs] \
         if confirm["status"] == "reproduced" else []
     doc["confirmation"] = {"status": confirm["status"], "matched_runs": confirm["matched_runs"],
                            "total_runs": confirm["total_runs"], "origin": confirm["origin"],
@@ -5977,7 +6040,8 @@ BISECT_ORACLE_SH = """\
 wt={worktree}
 cd "$wt" || exit 125
 # the project's import roots at THIS commit (layouts move), ahead of site-packages
-roots=$({python} -S -E -c {import_roots} "$wt") || exit 125
+# (a commit without the project's modules the reproducer imports would test an installed copy: skip)
+roots=$({python} -S -E -c {import_roots} "$wt" {modules}) || {{ printf '%s skip 125\\n' "$(git rev-parse HEAD)" >> {steps}; exit 125; }}
 cp {saved} {repro} || exit 125
 # the oracle runs sandboxed, with a clean environment and the import roots of this commit
 if command -v timeout >/dev/null 2>&1; then
@@ -6063,6 +6127,8 @@ def phase_bisect(run: Run) -> None:
         bisect_tmp.mkdir(parents=True)
         atomic_write_text(wrapper, BISECT_ORACLE_SH.format(
             run_id=cfg.run_id, worktree=q(str(worktree)), python=q(sys.executable), import_roots=q(IMPORT_ROOTS_PY),
+            modules=q(",".join(sorted(set(selected["verification"].get("project_modules") or [])
+                                      & script_imports(cand["script"])))),
             pydir=q(os.path.dirname(sys.executable)), saved=q(str(saved)),
             repro=q(str(repro)), timeout=int(cfg.verify_timeout),
             sandboxed_oracle=sandbox_command_line(run.sandbox(writable=[worktree]), oracle_env(worktree, run.env),

@@ -3,8 +3,8 @@
 import json
 import unittest
 
-from helpers import (only_run, CALC_ISSUE, git, leftover_worktrees, make_history, mminions, run_cli, temp_dir,
-                     private_socket)
+from helpers import (only_run, CALC_INIT, CALC_ISSUE, CALC_OPS, CALC_OPS_FIXED, commit_files, git,
+                     leftover_worktrees, make_history, make_repo, mminions, run_cli, temp_dir, private_socket)
 
 
 class BisectPipelineTests(unittest.TestCase):
@@ -78,6 +78,37 @@ class BisectPipelineTests(unittest.TestCase):
         self.assertEqual(sorted(p.name for p in (repo / ".git").glob("BISECT_*")), state_before)
         self.assertEqual(git(repo, "bisect", "log"), log_before)
         self.assertEqual(git(repo, "rev-parse", "HEAD"), head_before)
+
+
+class InstalledCopyTests(unittest.TestCase):
+    """A fixed copy of the project is installed (site-packages, here PYTHONPATH) and old
+    commits predate the package: there `import calc` finds the installed copy, which passes.
+    That proves nothing: such a commit is skipped, never a good commit, never fail-to-pass."""
+
+    def test_a_commit_without_the_project_is_not_a_good_commit(self):
+        root = temp_dir(self)
+        site = root / "site"
+        (site / "calc").mkdir(parents=True)
+        (site / "calc" / "__init__.py").write_text(CALC_OPS_FIXED)
+        repo = make_repo(root / "repo", {"README.md": "a project, soon\n"}, "root: nothing yet")
+        for n in range(1, 4):  # the bug is there from the package's first commit on
+            commit_files(repo, {"calc/__init__.py": CALC_INIT, "calc/ops.py": CALC_OPS, "log.txt": f"{n}\n"}, f"c{n}", n)
+        issue = root / "issue.md"
+        issue.write_text(CALC_ISSUE)
+        result = run_cli("run", "--issue-file", str(issue), "--repo-path", str(repo), "--agent", "builtin",
+                         "--min-workers", "1", "--verify-runs", "2", "--no-triage", "--runs-root", str(root / "runs"),
+                         "--tmux-socket", private_socket(self), "--json",
+                         env={"MMINIONS_WORKTREE_ROOT": str(root / "wt"), "PYTHONPATH": str(site)})
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        run_dir = only_run(root / "runs")
+        reference = json.loads((run_dir / "repro" / "reference.json").read_text())
+        self.assertIsNone(reference["good"], reference)
+        root_try = [s for s in reference["searched"] if s["label"] == "the root commit"]
+        self.assertEqual([s["result"] for s in root_try], ["skip"])
+        self.assertIn("the project's calc is not at this commit", root_try[0]["error"])
+        decision = json.loads((run_dir / "decision.json").read_text())
+        self.assertIsNone(decision["fail_to_pass"])
+        self.assertIsNone(decision["culprit_commit"])
 
 
 class BisectClassifyTests(unittest.TestCase):
