@@ -4302,6 +4302,22 @@ def mark_protected(tree: ast.Module, lines: Iterable[int] = ()) -> int:
     return len(kept)
 
 
+def backward_slice(tree: ast.Module, lines: Iterable[int]) -> str | None:
+    """The script cut to what mark_protected keeps (the statements at ``lines``, the checks,
+    and what they depend on), or None when that is everything or nothing."""
+    import copy
+    sliced = copy.deepcopy(tree)
+    if not mark_protected(sliced, lines):
+        return None
+    for node, name in _stmt_lists(sliced):
+        body = [s for s in getattr(node, name) if _kept(s)]
+        setattr(node, name, body if (body or isinstance(node, ast.Module) or name != "body") else [ast.Pass()])
+    for node in ast.walk(sliced):  # the marks are only for this cut
+        if isinstance(node, ast.stmt) and _kept(node):
+            delattr(node, _KEEP)
+    return _unparse(sliced) if sliced.body else None
+
+
 def _kept(stmt: ast.AST) -> bool:
     return bool(getattr(stmt, _KEEP, False))
 
@@ -4461,6 +4477,12 @@ def reduce_python(text: str, oracle: Oracle, conservative: bool = False, lines: 
     best = _unparse(tree)
     if not oracle(best):
         return text  # the normalized form does not reproduce: keep the original
+    if not conservative and lines:
+        # one call that often does most of the work: the failing statement's backward slice
+        # alone; ddmin then goes on from there (or from the whole, when the slice is not enough)
+        sliced = backward_slice(tree, lines)
+        if sliced is not None and len(sliced) < len(best) and oracle(sliced):
+            tree, best = ast.parse(sliced), sliced
     changed = True
     while changed and not oracle.expired:
         changed = _reduce_statement_lists(tree, oracle)
