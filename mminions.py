@@ -4567,18 +4567,6 @@ def minimize_text(text: str, ext: str, probe: Callable[[str], bool], budget_sec:
 
 
 BISECT_VERDICTS = {0: "good", 1: "bad", 125: "skip"}
-BISECT_SKIP_STREAK = 8   # this many skips in a row end the bisect: the range left cannot run the reproducer
-BISECT_ABORT = 128       # what makes `git bisect run` stop
-
-
-def skip_streak(steps_text: str) -> int:
-    """How many of the last bisect steps (lines "sha verdict rc") were skips, in a row."""
-    n = 0
-    for line in reversed(steps_text.strip().splitlines()):
-        if line.split()[1:2] != ["skip"]:
-            break
-        n += 1
-    return n
 
 
 def classify_oracle_result(result: CmdResult, signature: str, failure: dict | None, worktree: Path,
@@ -6113,11 +6101,8 @@ def bisect_step(run_dir: Path, worktree: Path, output: Path, rc: int) -> int:
     result = CmdResult(["sh"], rc, text, "", 0.0, timed_out=rc == 124)
     code = classify_oracle_result(result, cand["claimed_failure_signature"], subject.get("failure"), worktree, path)
     sha = git(worktree, "rev-parse", "HEAD", check=False).stdout.strip()
-    steps = RunPaths(run_dir.parent, run_dir.name).bisect_steps_txt
-    with open(steps, "a", encoding="utf-8") as fh:
+    with open(RunPaths(run_dir.parent, run_dir.name).bisect_steps_txt, "a", encoding="utf-8") as fh:
         fh.write(f"{sha} {BISECT_VERDICTS[code]} {result.returncode}\n")
-    if code == 125 and skip_streak(steps.read_text(encoding="utf-8", errors="replace")) >= BISECT_SKIP_STREAK:
-        return BISECT_ABORT  # the commits left do not run this reproducer: more steps only skip
     return code
 
 
@@ -6189,9 +6174,7 @@ def phase_bisect(run: Run) -> None:
         budget = max(5, cfg.bisect_budget_sec - (time.monotonic() - start))
         result = git(worktree, "bisect", "run", "sh", str(wrapper), runner=run.runner, timeout=budget, check=False)
         log = git(worktree, "bisect", "log", runner=run.runner, check=False).stdout
-        skipped_out = not result.timed_out and skip_streak(
-            steps_file.read_text(encoding="utf-8", errors="replace") if steps_file.exists() else "") >= BISECT_SKIP_STREAK
-        left = bisect_range_left(worktree, run.runner) if result.timed_out or skipped_out else []
+        left = bisect_range_left(worktree, run.runner) if result.timed_out else []
         git(worktree, "bisect", "reset", runner=run.runner, check=False)
         parsed = parse_bisect_output(result.stdout)
         steps = [dict(zip(("sha", "result"), line.split()[:2]))
@@ -6217,11 +6200,6 @@ def phase_bisect(run: Run) -> None:
             doc["summary"] = (f"bisect stopped at its {cfg.bisect_budget_sec} s budget (--bisect-budget-sec) after "
                               f"{len(steps)} steps: the culprit is one of {len(left)} commits"
                               + (" (" + ", ".join(c[:12] for c in left[:8]) + ")" if left else ""))
-        elif skipped_out:
-            doc.update(status="skips", range=left[:200])
-            doc["summary"] = (f"bisect stopped after {BISECT_SKIP_STREAK} skipped commits in a row ({len(steps)} steps): "
-                              f"the culprit is one of {len(left)} commits that mostly cannot run this reproducer "
-                              "(they fail otherwise)" + (" (" + ", ".join(c[:12] for c in left[:8]) + ")" if left else ""))
         elif parsed["status"] == "ambiguous":
             doc["range"] = parsed["candidates"]
             doc["summary"] = (f"skipped commits hide the culprit: it is one of {len(parsed['candidates'])} commits "
