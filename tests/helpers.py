@@ -49,7 +49,7 @@ def temp_dir(case: unittest.TestCase, prefix: str = "mmt-") -> Path:
     return path
 
 
-def _processes_mentioning(word: str) -> list[int]:
+def processes_mentioning(word: str) -> list[int]:
     pids = []
     for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else []:
         if entry.name.isdigit() and int(entry.name) != os.getpid():
@@ -66,7 +66,7 @@ def kill_tmux_server(socket: str) -> None:
     (so a temp dir removed next is not recreated), and remove the socket file."""
     subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
     deadline = time.monotonic() + 10
-    while _processes_mentioning(socket) and time.monotonic() < deadline:
+    while processes_mentioning(socket) and time.monotonic() < deadline:
         time.sleep(0.05)
     base = os.environ.get("TMUX_TMPDIR") or "/tmp"
     Path(base, f"tmux-{os.getuid()}", socket).unlink(missing_ok=True)
