@@ -15,8 +15,10 @@ CALC_OPS_FIXED_LOCALLY = CALC_OPS_FIXED + "\n# a local edit the user has not com
 CHEAT = "import calc\nraise ZeroDivisionError('division by zero')\n"
 NO_IMPORT = "x = 1 / 0\n"
 WRONG = "from calc import mean\nmean(None)\n"
-FLAKY = ("import os\nfrom calc import mean\nn = int(open('count').read()) if os.path.exists('count') else 0\n"
-         "open('count', 'w').write(str(n + 1))\nif n % 2 == 0:\n    mean([])\n")
+# every other run fails; the counter is claimed atomically, since verification runs side by side
+FLAKY = ("import os\nfrom calc import mean\nn = 0\nwhile True:\n    try:\n"
+         "        os.close(os.open(f'count.{n}', os.O_CREAT | os.O_EXCL)); break\n"
+         "    except FileExistsError:\n        n += 1\nif n % 2 == 0:\n    mean([])\n")
 BOTH_REFS = ("from calc import mean\n\nclass Empty:\n    def __bool__(self):\n        return True\n"
              "    def __iter__(self):\n        return iter(())\n    def __len__(self):\n        return 0\n\nmean(Empty())\n")
 
@@ -153,7 +155,9 @@ class EndToEndTests(PipelineCase):
         self.assertIn("failed differently", wrong["verification"]["reasons"][0])
         self.assertIn("never imports the project", noimp["verification"]["reasons"][0])
         self.assertEqual(cands["w5"]["candidates"][0]["verification"]["status"], "flaky")
-        self.assertEqual(cands["w5"]["candidates"][0]["verification"]["matched_runs"], 2)
+        flaky = cands["w5"]["candidates"][0]["verification"]
+        self.assertEqual(flaky["total_runs"], 4)  # how many of them match depends on how runs interleave
+        self.assertTrue(0 < flaky["matched_runs"] < 4, flaky)
         self.assertEqual(cands["w6"]["candidates"][0]["verification"]["status"], "reproduced")
         prompt3 = (self.record / "w3.prompt.md").read_text()
         self.assertIn("raises ZeroDivisionError itself", prompt3)  # escalation tells what failed before
