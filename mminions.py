@@ -2243,7 +2243,7 @@ PROMPT_HOW_RUN = """\
 How mminions runs your candidate: it writes `script` to `{repro_name}` in a fresh worktree
 of this repository at the same commit, runs the setup commands and then the oracle command
 with `sh -c` from the worktree root, with PYTHONPATH={pythonpath} (the worktree's code is
-ahead of site-packages; {installed}), PYTHONDONTWRITEBYTECODE=1, no network."""
+ahead of site-packages; {installed}), PYTHONDONTWRITEBYTECODE=1, no network.{plugins}"""
 
 PROMPT_TEMPLATES = {
     ROLE_REPRO: """\
@@ -2497,6 +2497,46 @@ def python_packages(root: Path) -> list[str]:
     return sorted(names)
 
 
+_ENTRY_POINT_RE = lazy_re(r"^\s*['\"]?([\w.-]+)\s*=\s*([\w.]+(?::[\w.]+)?)\s*['\"]?,?\s*$")
+
+
+def project_entry_points(root: Path) -> dict[str, dict[str, str]]:
+    """Entry points a project declares, by group ("console_scripts" for its commands):
+    name -> "module:attr".  Read from pyproject.toml, setup.cfg or setup.py, whichever
+    has them: a plain checkout is not installed, so nothing else would know them."""
+    import configparser
+    import tomllib
+    groups: dict[str, dict[str, str]] = {}
+    with contextlib.suppress(OSError, ValueError):
+        project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8")).get("project", {})
+        tables = {"console_scripts": project.get("scripts", {}), **project.get("entry-points", {})}
+        for group, table in tables.items():
+            if isinstance(table, dict):
+                groups[group] = {k: v for k, v in table.items() if isinstance(v, str)}
+    if not groups:
+        cfg = configparser.ConfigParser()
+        with contextlib.suppress(OSError, configparser.Error, UnicodeDecodeError):
+            cfg.read(root / "setup.cfg", encoding="utf-8")
+        if cfg.has_section("options.entry_points"):
+            for group, lines in cfg.items("options.entry_points"):
+                groups[group] = {m.group(1): m.group(2) for m in map(_ENTRY_POINT_RE.match, lines.splitlines()) if m}
+    if not groups:
+        with contextlib.suppress(OSError, SyntaxError, ValueError):
+            for node in ast.walk(ast.parse((root / "setup.py").read_text(encoding="utf-8", errors="replace"))):
+                if isinstance(node, ast.keyword) and node.arg == "entry_points" and isinstance(node.value, ast.Dict):
+                    for key, value in zip(node.value.keys, node.value.values):
+                        entries = ast.literal_eval(value) if isinstance(key, ast.Constant) else []
+                        entries = entries.splitlines() if isinstance(entries, str) else entries
+                        groups[key.value] = {m.group(1): m.group(2) for m in map(_ENTRY_POINT_RE.match, entries) if m}
+    return {g: {k: v.strip() for k, v in t.items() if re.fullmatch(r"[\w.]+(:[\w.]+)?", v.strip())}
+            for g, t in groups.items()}
+
+
+def project_plugins(groups: dict[str, dict[str, str]], packages: Sequence[str]) -> dict[str, dict[str, str]]:
+    """The entry-point groups the project itself looks plugins up in ("pkg.extensions")."""
+    return {group: table for group, table in groups.items() if group.split(".")[0] in packages and table}
+
+
 def _installed_elsewhere(package: str) -> bool:
     """Is a package of the project also importable from site-packages (a stale copy that a
     script could test by mistake)?"""
@@ -2518,7 +2558,9 @@ def build_prompt(role: str, issue: dict, worker_id: str, worktree: Path, context
     snippets = "\n".join(f"- {b['source']} {b.get('form', 'block')} ({b['lang'] or 'untagged'}):\n```\n{_clip(b['text'], 1500)}\n```"
                          for b in sig.get("code_blocks", [])[:8]) or "- none: the report has no code block"
     roots = [str(p.relative_to(worktree)) if p != worktree else "." for p in import_roots(worktree)]
-    installed = [p for p in python_packages(worktree) if _installed_elsewhere(p)]
+    packages = python_packages(worktree)
+    installed = [p for p in packages if _installed_elsewhere(p)]
+    plugins = list(project_plugins(project_entry_points(worktree), packages))
     earlier = context.get("earlier") or []
     earlier_text = "\n".join(f"- {e}" for e in earlier) or "- none yet"
     values = {
@@ -2529,7 +2571,10 @@ def build_prompt(role: str, issue: dict, worker_id: str, worktree: Path, context
         "how_run": PROMPT_HOW_RUN.format(
             repro_name="mminions_repro.py", pythonpath=":".join(roots),
             installed=(f"{', '.join(installed)} is ALSO installed in site-packages here: print its __file__ if in doubt"
-                       if installed else "nothing of it is installed in site-packages")),
+                       if installed else "nothing of it is installed in site-packages"),
+            plugins=(f"\nThe worktree is not installed: the entry points it declares for its plugins "
+                     f"({', '.join(plugins)}) are not registered, so short plugin names will not load "
+                     "unless the script names their modules or registers them itself." if plugins else "")),
         "verify_runs": context.get("verify_runs", 5), "layout": layout_hint(worktree),
         "schema": json.dumps(ROLE_SCHEMAS[role], indent=1),
         "repro": _clip(context.get("repro", ""), 8000), "repro_command": context.get("repro_command", ""),
@@ -2894,29 +2939,20 @@ def _parses(text: str) -> bool:
 # what a project exports, read statically; imports a snippet forgot
 
 
-def project_scripts(root: Path) -> dict[str, str]:
-    """Console scripts a project declares (pyproject [project.scripts]): name -> "module:func"."""
-    import tomllib
-    try:
-        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    scripts = data.get("project", {}).get("scripts", {})
-    return {k: v for k, v in scripts.items() if isinstance(v, str) and re.fullmatch(r"[\w.]+:[\w.]+", v)}
-
-
 _EXC_BASE_RE = lazy_re(r"(Error|Exception|Warning)$")
 
 
 @dataclass
 class ProjectIndex:
     """What a project exports, read statically (nothing of it is imported): how to import
-    each public name, its packages, the exception classes it defines, its console scripts."""
+    each public name, its packages, the exception classes it defines, its console scripts
+    and the plugins it declares."""
 
     packages: list[str] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)    # public name -> "from pkg import name"
     exceptions: list[str] = field(default_factory=list)    # "pkg.Name" (exported) or "pkg.mod.Name"
-    scripts: dict[str, str] = field(default_factory=dict)
+    scripts: dict[str, str] = field(default_factory=dict)  # console script -> "module:func"
+    plugins: dict[str, dict[str, str]] = field(default_factory=dict)  # the project's own entry-point groups
 
 
 def _module_file(base: Path, dotted: str) -> Path | None:
@@ -2968,7 +3004,11 @@ def _exception_classes(tree: ast.Module | None) -> list[str]:
 
 def project_index(worktree: Path, max_files: int = 400) -> ProjectIndex:
     """The static index of what the project's top-level packages export."""
-    index = ProjectIndex(packages=python_packages(worktree), scripts=project_scripts(worktree))
+    groups = project_entry_points(worktree)
+    packages = python_packages(worktree)
+    plugins = project_plugins(groups, packages)
+    scripts = {k: v for k, v in groups.get("console_scripts", {}).items() if ":" in v}
+    index = ProjectIndex(packages=packages, scripts=scripts, plugins=plugins)
     for base in import_roots(worktree):
         for pkg in index.packages:
             init = _module_file(base, pkg)
@@ -3051,6 +3091,53 @@ def add_missing_imports(text: str, index: ProjectIndex, aliases: dict[str, str])
             lines.append(f"import {name}")
     lines = _unique(lines)
     return ("\n".join(lines) + "\n" + text if lines else text), lines
+
+
+def unresolved_plugins(output: str, index: ProjectIndex) -> list[str]:
+    """The project's plugins a run failed to import by short name ("No module named 'x'"):
+    an installed copy finds them through its entry points; a checkout has none."""
+    names = {name for table in index.plugins.values() for name in table}
+    return sorted(set(re.findall(r"No module named '([\w.]+)'", output)) & names)
+
+
+_ENTRY_POINTS_PREAMBLE = """\
+# The project finds its plugins through entry points, which only an installed copy has:
+# declare the checkout's own here, as installing it would.
+import importlib.metadata as _mm_metadata
+import sys as _mm_sys
+
+
+class _MMCheckout(_mm_metadata.Distribution):
+    def read_text(self, filename):
+        return {{"METADATA": "Metadata-Version: 2.1\\nName: {name}\\nVersion: 0\\n",
+                 "entry_points.txt": {entry_points!r}}}.get(filename)
+
+    def locate_file(self, path):
+        return path
+
+
+class _MMCheckoutFinder:
+    @staticmethod
+    def find_spec(*args):
+        return None
+
+    @staticmethod
+    def find_distributions(context=None):
+        return iter([_MMCheckout()] if getattr(context, "name", None) in (None, {name!r}) else [])
+
+
+_mm_sys.meta_path.append(_MMCheckoutFinder)
+
+"""
+
+
+def entry_points_preamble(index: ProjectIndex) -> str:
+    """Lines that make the checkout's own plugin entry points visible to
+    importlib.metadata, so the script runs the same from a plain checkout."""
+    ini = "".join(f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in table.items()) + "\n"
+                  for group, table in index.plugins.items())
+    name = (index.packages or ["project"])[0] + "-checkout"
+    return _ENTRY_POINTS_PREAMBLE.format(name=name, entry_points=ini)
 
 
 # ---- 8.3 Programs in a report ----------------------------------------------
@@ -3183,6 +3270,20 @@ def console_runs(block_text: str) -> list[dict]:
     return runs
 
 
+def _output_block_after(blocks: Sequence[dict], i: int) -> str | None:
+    """The output a report shows for its i-th block (1-based): the next fenced block of the
+    same comment when it is plain text, not code, a console or a traceback."""
+    if i >= len(blocks) or blocks[i - 1].get("form"):
+        return None
+    block = blocks[i]
+    text = block["text"].strip("\n")
+    if (block.get("form") or block["source"] != blocks[i - 1]["source"] or block["lang"] in PY_INFOS | SHELL_INFOS
+            or not text.strip() or "Traceback (most recent call last)" in text or is_pycon(block)
+            or _parses(text) or re.match(r"\s*\$ ", text)):
+        return None
+    return text
+
+
 def collect_programs(issue: dict, index: ProjectIndex | None = None) -> list[dict]:
     """Candidate programs in a report, most certain first: Python blocks, >>> transcripts
     (a ``python -ic`` line's code first), ``python -c`` lines, a block run as the file a
@@ -3206,7 +3307,8 @@ def collect_programs(issue: dict, index: ProjectIndex | None = None) -> list[dic
         if block["lang"] in PY_INFOS or (not block["lang"] and _parses(text) and not text.startswith("$ ")
                                          and any(k in text for k in ("import ", "(", "="))):
             if _parses(text):
-                program = {"label": label, "kind": "py", "text": text, "comments": comment_outputs(text)}
+                program = {"label": label, "kind": "py", "text": text, "comments": comment_outputs(text),
+                           "shown_output": _output_block_after(sig.get("code_blocks", []), i)}
                 if block.get("form"):
                     later.append(program)
                 else:
@@ -3299,21 +3401,86 @@ def observed_values(output: str) -> dict[int, str]:
     return out
 
 
-def check_script(text: str, index: int, render: str, expected: str | None = None,
-                 reference: str | None = None) -> str | None:
-    """The program up to the statement that showed a wrong value, then an assertion that it
-    shows ``expected`` (or what ``reference``, an equivalent expression, shows), with both
-    values in the message.  The script passes once the bug is fixed."""
+def _up_to_shown(text: str, index: int, render: str) -> tuple[str, str, str] | None:
+    """(the program before its statement ``index``, how that statement shows a value, the
+    expression it shows), or None when it shows none."""
     tree = ast.parse(text)
     expr = _shown_expression(tree.body[index], render)
     if expr is None:
         return None
     code, how = expr
     show = {"str": "str", "repr": "repr"}.get(how, "(lambda v: v if isinstance(v, str) else repr(v))")
-    head = _unparse(ast.Module(body=tree.body[:index], type_ignores=[])) if index else ""
+    return (_unparse(ast.Module(body=tree.body[:index], type_ignores=[])) if index else ""), show, code
+
+
+def check_script(text: str, index: int, render: str, expected: str | None = None,
+                 reference: str | None = None) -> str | None:
+    """The program up to the statement that showed a wrong value, then an assertion that it
+    shows ``expected`` (or what ``reference``, an equivalent expression, shows), with both
+    values in the message.  The script passes once the bug is fixed."""
+    parts = _up_to_shown(text, index, render)
+    if parts is None:
+        return None
+    head, show, code = parts
     want = repr(expected) if reference is None else f"{show}({reference})"
     return (head + _MM_NORM + f"_mm_got = {show}({code})\n_mm_want = {want}\n"
             "assert _mm_norm(_mm_got) == _mm_norm(_mm_want), 'expected %r, got %r' % (_mm_want, _mm_got)\n")
+
+
+_MOMENT_RE = lazy_re(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?")
+_MM_REPORTED = "_mm_reported"  # the name a check that the reported output is gone binds
+
+
+def shows_as_reported(now: str, reported: str) -> str | None:
+    """Does a value shown now match what the report shows: "exact" (up to addresses and
+    whitespace), "moments" (also up to date-times, which differ only because the
+    reporter ran it at another moment) or None."""
+    if normalize_output(now) == normalize_output(reported):
+        return "exact"
+    if normalize_output(_MOMENT_RE.sub("<moment>", now)) == normalize_output(_MOMENT_RE.sub("<moment>", reported)):
+        return "moments"
+    return None
+
+
+def _reported_norm(match: str) -> str:
+    if match != "moments":
+        return _MM_NORM
+    return ("import re as _mm_re\n\n\ndef _mm_norm(text):\n"
+            "    \"\"\"Compare outputs without memory addresses, whitespace or the moment it ran.\"\"\"\n"
+            f"    text = _mm_re.sub({_MOMENT_RE.pattern!r}, \"<moment>\", str(text))\n"
+            "    return \" \".join(_mm_re.sub(r\"0x[0-9a-fA-F]+\", \"0x?\", text).split())\n\n\n")
+
+
+def unlike_reported_script(text: str, index: int, render: str, reported: str, match: str) -> str | None:
+    """The program up to the statement whose value the report shows as wrong, then an
+    assertion that it no longer shows that value.  For a report that says what is wrong
+    but not what is right: it passes once the value changes, whatever it becomes."""
+    parts = _up_to_shown(text, index, render)
+    if parts is None:
+        return None
+    head, show, code = parts
+    return (head + _reported_norm(match) + f"_mm_got = {show}({code})\n{_MM_REPORTED} = {reported!r}\n"
+            f"assert _mm_norm(_mm_got) != _mm_norm({_MM_REPORTED}), "
+            "'still shows what the report calls wrong: %r' % (_mm_got,)\n")
+
+
+def unlike_reported_output_script(text: str, reported: str, match: str) -> str | None:
+    """The program with what it prints captured (and printed), then an assertion that it
+    no longer prints the output the report shows as wrong."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+    if any(isinstance(s, ast.ImportFrom) and s.module == "__future__" for s in tree.body):
+        return None
+    capture = ast.parse("with _mm_contextlib.redirect_stdout(_mm_out):\n    pass\n").body[0]
+    capture.body = tree.body
+    tree.body = [capture]
+    return ("import contextlib as _mm_contextlib\nimport io as _mm_io\n" + _reported_norm(match)
+            + "_mm_out = _mm_io.StringIO()\n" + _unparse(tree) + "\nprint(_mm_out.getvalue(), end='')\n"
+            + f"{_MM_REPORTED} = {reported!r}\n"
+            f"assert _mm_norm(_mm_out.getvalue()) != _mm_norm({_MM_REPORTED}), "
+            "'still prints what the report calls wrong'\n")
 
 
 def console_check_script(text: str, runs: list[dict], expected: dict[int, str], packages: Sequence[str]) -> str:
@@ -3521,6 +3688,48 @@ def value_checks(program: dict, text: str, attempt: Attempt, sig: dict, index: P
     return checks
 
 
+def unlike_checks(at: Attempts, program: dict, text: str, attempt: Attempt) -> list[tuple[str, str]]:
+    """For a report that shows wrong output but no right one: a check that the program no
+    longer shows it, when it shows it here (the last transcript value that matches, or
+    the whole output of a block the report shows the output of)."""
+    render = "repr" if program.get("outputs") is not None else "auto"
+    checks: list[tuple[str, str]] = []
+    if program.get("outputs") is not None:
+        with contextlib.suppress(SyntaxError, ValueError):
+            count = len(ast.parse(text).body)
+            offset = count - len(program["outputs"])
+            shown = {i: o["output"] for i, o in enumerate(program["outputs"], offset) if i >= 0 and o["output"]}
+            matches = [(i, shows_as_reported(got, shown[i])) for i, got in sorted(attempt.values.items()) if i in shown]
+            matches = [(i, m) for i, m in matches if m]
+            if matches:
+                i, match = matches[-1]
+                script = unlike_reported_script(text, i, render, shown[i], match)
+                if script:
+                    checks.append((script, f"shows {_clip(shown[i], 60)!r} as the report does, which it calls wrong"))
+    comments = {line: shown[0]["value"] for line, shown in (program.get("comments") or {}).items() if len(shown) == 1}
+    if comments:  # a `# Output:` comment under a print shows what it printed
+        with contextlib.suppress(SyntaxError, ValueError):
+            tree = ast.parse(text)
+            matches = [(i, shows_as_reported(got, comments[tree.body[i].lineno]))
+                       for i, got in sorted(attempt.values.items())
+                       if i < len(tree.body) and tree.body[i].lineno in comments]
+            matches = [(i, m) for i, m in matches if m]
+            if matches:
+                i, match = matches[-1]
+                script = unlike_reported_script(text, i, render, comments[tree.body[i].lineno], match)
+                if script:
+                    checks.append((script, f"prints {_clip(attempt.values[i], 60)!r} as the report's comment shows, "
+                                           "which it calls wrong"))
+    if program.get("shown_output"):
+        at.n += 1
+        plain = _run_program(program["kind"], text, at.worktree, at.n, at.timeout, at.runner)
+        match = shows_as_reported(plain.stdout, program["shown_output"]) if plain.ok else None
+        script = unlike_reported_output_script(text, program["shown_output"], match) if match else None
+        if script:
+            checks.append((script, "prints the output the report shows, which it calls wrong"))
+    return checks
+
+
 def console_checks(program: dict, text: str, worktree: Path, n: int, timeout: float, runner: Runner,
                    index: ProjectIndex) -> list[tuple[str, str]]:
     """For a script a console session runs under two versions: the output of each run at
@@ -3587,13 +3796,18 @@ def _checks_of(at: Attempts, program: dict, text: str, attempt: Attempt, n: int)
         swallowed = reraise_swallowed(text)
         if swallowed:
             checks.append((swallowed, "catches and prints the exceptions the report calls crashes; re-raised"))
-    for script, why in checks:
+    # only what is wrong, nothing about what is right: a weaker check, and said so
+    weaker = unlike_checks(at, program, text, attempt) if program["kind"] == "py" and not checks else []
+    for (script, why), (score, kind) in [(c, (2.0, "check")) for c in checks] + [(c, (1.5, "unlike")) for c in weaker]:
         m, check = at.run("py", script)
         etype, emsg, _ = last_exception(check.output)
         if check.returncode != 0 and etype and etype not in _NOT_THE_BUG:
-            at.found.append((2.0, _candidate(at.worker_id, m, "py", script, _short_name(etype), "check")))
-            at.notes.append(f"{program['label']}: {why}; wrote a check that fails now ({_clip(etype + ': ' + emsg, 120)})")
+            at.found.append((score, _candidate(at.worker_id, m, "py", script, _short_name(etype), kind)))
+            at.notes.append(f"{program['label']}: {why}; wrote a check that fails now ({_clip(etype + ': ' + emsg, 120)})"
+                            + ("; it only checks that this output is gone, not what should replace it"
+                               if kind == "unlike" else ""))
             return
+    checks += weaker
     at.notes.append(f"{program['label']}: ran without error (exit 0)"
                     + ("; the report shows no value to expect instead" if not checks else
                        "; its checks did not fail here") + ": does not reproduce at this commit")
@@ -3630,12 +3844,29 @@ def _crash_of(at: Attempts, program: dict, text: str, attempt: Attempt, n: int) 
                         f"{' or '.join(_short_name(e) for e in expected)} (or nothing) instead")
 
 
+def _with_entry_points(at: Attempts, program: dict, text: str, attempt: Attempt) -> tuple[str, Attempt]:
+    """A program that failed to load the project's plugins by name (a checkout has no
+    entry points): the same program declaring them first, run again, when that loads them."""
+    names = unresolved_plugins(attempt.result.output, at.index)
+    if not names:
+        return text, attempt
+    declared = entry_points_preamble(at.index) + text
+    at.n += 1
+    retry = _attempt(dict(program, comments=comment_outputs(declared)), declared, at.worktree, at.n, at.timeout, at.runner)
+    if unresolved_plugins(retry.result.output, at.index):
+        return text, attempt
+    at.notes.append(f"{program['label']}: the project loads {', '.join(map(repr, names))} through entry points; "
+                    "declared the checkout's own first, as installing it would")
+    return declared, retry
+
+
 def builtin_repro(issue: dict, worktree: Path, worker_id: str = "w1", timeout: float = 20,
                   runner: Runner = run_cmd) -> dict:
     """Reproduce from the report itself: run each snippet (its missing imports added), and
     turn what it shows into candidates that fail now and pass once the bug is fixed: the
     crash as reported, the error the report says it should raise, a check of the value
-    the report expects.  Candidate ids end in -crash or -check."""
+    the report expects, or else a check that the output it calls wrong is gone.  Candidate
+    ids end in -crash, -check or -unlike."""
     at = Attempts(issue, worktree, worker_id, timeout, runner, project_index(worktree))
     programs = collect_programs(issue, at.index)
     if not programs:
@@ -3650,6 +3881,9 @@ def builtin_repro(issue: dict, worktree: Path, worker_id: str = "w1", timeout: f
                 program = dict(program, comments=comment_outputs(text))
         at.n += 1
         attempt = _attempt(program, text, worktree, at.n, timeout, runner)
+        if program["kind"] == "py" and at.index.plugins:
+            text, attempt = _with_entry_points(at, program, text, attempt)
+            program = dict(program, comments=comment_outputs(text))
         if attempt.result.timed_out:
             at.notes.append(f"{program['label']}: still running after {timeout:g} s, stopped")
         elif attempt.result.ok:
@@ -3662,7 +3896,10 @@ def builtin_repro(issue: dict, worktree: Path, worker_id: str = "w1", timeout: f
     if found:
         kinds = collections.Counter(c["candidate_id"].rsplit("-", 1)[-1] for _, c in found)
         at.notes.append(f"candidates: {kinds.get('crash', 0)} only crash as reported, {kinds.get('check', 0)} check "
-                        "the behaviour the report expects (with --fixed-ref, the one that passes at the fix wins)")
+                        "the behaviour the report expects"
+                        + (f", {kinds['unlike']} only check that the output the report calls wrong is gone"
+                           if kinds.get("unlike") else "")
+                        + " (with --fixed-ref, the one that passes at the fix wins)")
     return {"candidates": [c for _, c in found], "notes": "\n".join(at.notes)}
 
 
@@ -4079,14 +4316,26 @@ def checks_behaviour(script: str) -> bool:
     return any(isinstance(n, (ast.Assert, ast.Raise, ast.Try)) for n in ast.walk(tree))
 
 
+CHECK_KINDS = ("checks behaviour", "checks the reported output is gone", "only crashes")  # best first
+
+
+def check_kind(script: str) -> str:
+    """What a script shows when it fails: behaviour it says should happen, only that the
+    output the report calls wrong is still there, or only that the code crashes."""
+    if re.search(rf"^{_MM_REPORTED} = ", script, re.M):
+        return CHECK_KINDS[1]
+    return CHECK_KINDS[0] if checks_behaviour(script) else CHECK_KINDS[2]
+
+
 def candidate_rank(cand: dict, verification: dict, fail_to_pass: bool | None = None) -> tuple:
     """Verified first; then fail-to-pass at a passing reference; then failing the way the
-    report describes; then one that checks behaviour before one that only crashes; then
+    report describes; then one that checks behaviour before one that checks only that the
+    reported output is gone, before one that only crashes; then
     the project's own error before an assertion; then the smallest."""
     script = cand.get("script", "")
     return (STATUS_RANK.get(verification.get("status"), 9), TRISTATE_RANK[fail_to_pass],
             TRISTATE_RANK[(verification.get("report_match") or {}).get("matches")],
-            0 if checks_behaviour(script) else 1,
+            CHECK_KINDS.index(check_kind(script)),
             ORIGIN_RANK.get(verification.get("origin") or "unknown", 2),
             len(script.strip().splitlines()), len(cand.get("setup_commands", [])), len(script))
 
@@ -6343,6 +6592,10 @@ def verdict_of(facts: RunFacts, checkout_changes: Sequence[str] = ()) -> tuple[s
             rationale += "; no commit where the bug is absent was known, so fail-to-pass was not checked"
         if (v.get("report_match") or {}).get("matches") is False:
             rationale += f"; verified but different from the report: it {v['report_match']['how']}"
+        rationale += {CHECK_KINDS[1]: "; it checks only that the output the report calls wrong is gone, "
+                                      "not what should replace it",
+                      CHECK_KINDS[2]: "; it only crashes: it does not say what should happen instead"
+                      }.get(check_kind(selected["candidate"].get("script", "")), "")
         return status, rationale, diagnostics
     entries = _entries(facts)
     repro = [w for w in facts.workers if w.get("role") == ROLE_REPRO]
@@ -6383,7 +6636,8 @@ def build_decision(facts: RunFacts, status: str, rationale: str, extra_diagnosti
                           "status": v["status"], "origin": v.get("origin"),
                           "matched_runs": v.get("matched_runs", 0), "total_runs": v.get("total_runs", 0),
                           "reasons": v.get("reasons", []), "report_match": v.get("report_match"),
-                          "checks_behaviour": checks_behaviour(item["candidate"].get("script", ""))})
+                          "checks_behaviour": checks_behaviour(item["candidate"].get("script", "")),
+                          "kind": check_kind(item["candidate"].get("script", ""))})
     diagnostics += facts.hypotheses.get("diagnostics", []) + facts.notes
     top = facts.hypotheses.get("hypotheses", [])[:3]
     targets = _unique(f"{e['file']}:{e['line']}" for h in top for e in h["evidence"])
@@ -6506,7 +6760,7 @@ def render_final_md(facts: RunFacts, decision: dict) -> str:
                 "| --- | --- | --- | --- | --- | --- |"]
         for row in decision["verification"]:
             why = "; ".join(row["reasons"]).replace("|", "\\|").replace("\n", " ") or "-"
-            kind = "checks behaviour" if row.get("checks_behaviour") else "only crashes"
+            kind = row.get("kind") or ("checks behaviour" if row.get("checks_behaviour") else "only crashes")
             out.append(f"| {row['candidate_id']} | {row['worker_id']} | {kind} | {row['status']} | "
                        f"{row['matched_runs']}/{row['total_runs']} | {_clip(why, 300)} |")
         out.append("")

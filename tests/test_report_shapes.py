@@ -7,7 +7,9 @@ import unittest
 
 from helpers import make_repo, mminions, run_py
 
-CORE = '''__all__ = ["mean", "Span", "render", "split_words", "label", "parse_level", "describe"]
+CORE = '''import datetime
+
+__all__ = ["mean", "Span", "render", "split_words", "label", "parse_level", "describe", "stamp"]
 
 LEVELS = {"low": 1, "high": 2}
 
@@ -57,6 +59,19 @@ def parse_level(text):
 
 def describe(args):
     return "args: " + ",".join(args)
+
+
+class Stamp:
+    def __init__(self, moment):
+        self.moment = moment
+
+    def __repr__(self):
+        return f"<Stamp [{self.moment.isoformat()}]>"
+
+
+def stamp(offset=0):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return Stamp(now)
 '''
 FIXES = [("    total = sum(xs)\n", "    if not xs:\n        return 0.0\n    total = sum(xs)\n"),
          ("return (self.start, self.stop, self.step) == (other.start, other.stop, other.step)",
@@ -67,7 +82,8 @@ FIXES = [("    total = sum(xs)\n", "    if not xs:\n        return 0.0\n    tota
          ("    return LEVELS[text.strip().lower()]",
           "    if text.strip().lower() not in LEVELS:\n        raise LevelError(f'unknown level {text!r}')\n"
           "    return LEVELS[text.strip().lower()]"),
-         ('",".join(args)', '", ".join(args)')]
+         ('",".join(args)', '", ".join(args)'),
+         ("    return Stamp(now)", "    return Stamp(now.astimezone(datetime.timezone(datetime.timedelta(hours=offset))))")]
 FILES = {"tally/__init__.py": "from .core import *\nfrom .errors import TallyError, LevelError\n",
          "tally/errors.py": "class TallyError(ValueError):\n    pass\n\n\nclass LevelError(TallyError):\n    pass\n",
          "tally/core.py": "from .errors import LevelError, TallyError\n" + CORE}
@@ -251,12 +267,39 @@ class WhatTheReporterExpected(ShapeCase):
         check = self.check_candidates()[0]
         self.assertIn("show.py", check["script"])
 
-    def test_only_the_wrong_output_is_shown(self):
-        # `# Output:` gives what it printed, not what it should: no check can be written honestly
+    def unlike_candidates(self):
+        """Checks that only the output the report calls wrong is gone: fail-to-pass, and said so."""
+        unlike = [c for c in self.fail_to_pass() if c["candidate_id"].endswith("-unlike")]
+        self.assertTrue(unlike, self.result["notes"])
+        for cand in unlike:
+            self.assertEqual(mminions.check_kind(cand["script"]), "checks the reported output is gone")
+        self.assertIn("only check that the output the report calls wrong is gone", self.result["notes"])
+        return unlike
+
+    def test_only_the_wrong_output_is_shown_in_a_comment(self):
         self.report("# split\n\n```python\nfrom tally import split_words\nprint(split_words('a  b'))\n"
-                    "# Output:\n# ['a', '', 'b']\n```\n")
+                    "# Output:\n# ['a', '', 'b']\n```\n\nThe empty string should not be there.\n")
+        self.unlike_candidates()
+
+    def test_only_the_wrong_output_is_shown_in_the_next_block(self):
+        self.report("# comments cut the list\n\n```\nimport tally\nprint(tally.render(['a', '<!-- x -->', 'b']))\n```\n"
+                    "```\n<ul>\n<li>a</li>\n</ul>\n```\n\nThe items after the comment are lost.\n")
+        script = self.unlike_candidates()[0]["script"]
+        self.assertIn("redirect_stdout", script)
+
+    def test_a_wrong_value_shown_with_the_moment_it_ran(self):
+        # the reporter's moment differs from this run's; the offset it shows is the bug
+        self.report("# stamp ignores offset\n\n```pycon\n>>> import tally\n>>> tally.stamp(offset=2)\n"
+                    "<Stamp [2019-08-01T18:30:24.799081+00:00]>\n```\n\nThe offset is silently dropped.\n")
+        script = self.unlike_candidates()[0]["script"]
+        self.assertIn("<moment>", script)
+
+    def test_output_this_commit_does_not_print_is_not_called_wrong(self):
+        # what the report shows is not what this code prints: no evidence of the bug here
+        self.report("# split\n\n```python\nfrom tally import split_words\nprint(split_words('a  b'))\n```\n"
+                    "```\n['a', 'b', 'c']\n```\n")
         self.assertEqual(self.result["candidates"], [])
-        self.assertIn("no value to expect", self.result["notes"])
+        self.assertIn("does not reproduce at this commit", self.result["notes"])
 
     def test_should_raise_instead(self):
         self.report("# label('')\n\n```pycon\n>>> import tally\n>>> tally.label('')\nTraceback (most recent call last):\n"
@@ -277,6 +320,90 @@ class WhatTheReporterExpected(ShapeCase):
                     "    try:\n        print(tally.mean(data))\n    except Exception as e:\n"
                     "        print('Crash confirmed!', repr(e))\n```\n\nSome inputs crash the library.\n")
         self.check_candidates()
+
+
+PLUG_INIT = '''import importlib
+import importlib.metadata
+
+
+def load(name):
+    """A format by its entry-point name (an installed copy declares them) or a dotted path."""
+    for ep in importlib.metadata.entry_points(group="plug.formats"):
+        if ep.name == name:
+            return ep.load()
+    return importlib.import_module(name)
+
+
+def render(value, *formats):
+    for fmt in formats:
+        value = load(fmt)().render(value)
+    return value
+'''
+PLUG_FORMATS = "class Upper:\n    def render(self, v):\n        return v.upper()\n\n\n" \
+               "class Shout:\n    def render(self, v):\n        return render(v, 'upper') + '!'[5]\n\n\n" \
+               "from plug import render\n"
+PLUG_PYPROJECT = ('[project]\nname = "plug"\nversion = "1.0"\n\n[project.entry-points."plug.formats"]\n'
+                  'upper = "plug.formats:Upper"\nshout = "plug.formats:Shout"\n')
+
+
+class PluginsByEntryPoint(unittest.TestCase):
+    """A project that finds its plugins through entry points, which a checkout lacks."""
+
+    def test_plugin_named_by_its_entry_point(self):
+        import shutil
+        import tempfile
+        from pathlib import Path
+        root = Path(tempfile.mkdtemp(prefix="mmt-plug-"))
+        self.addCleanup(shutil.rmtree, root, True)
+        files = {"pyproject.toml": PLUG_PYPROJECT, "plug/__init__.py": PLUG_INIT, "plug/formats.py": PLUG_FORMATS}
+        buggy = make_repo(root / "buggy", files)
+        fixed = make_repo(root / "fixed", dict(files, **{"plug/formats.py": PLUG_FORMATS.replace("'!'[5]", "'!'")}))
+        self.assertEqual(mminions.project_index(buggy).plugins,
+                         {"plug.formats": {"upper": "plug.formats:Upper", "shout": "plug.formats:Shout"}})
+        title, body = mminions.parse_markdown_issue(
+            "# shout crashes\n\n```python\nimport plug\nprint(plug.render('hi', 'shout'))\n```\n\n"
+            "IndexError: string index out of range\n")
+        issue = mminions.normalize_issue({"title": title, "body": body}, [], "file", "test.md")
+        result = mminions.builtin_repro(issue, buggy, "w1", timeout=20)
+        self.assertTrue(result["candidates"], result["notes"])
+        self.assertIn("through entry points", result["notes"])
+        cand = result["candidates"][0]
+        self.assertEqual(cand["claimed_failure_signature"].split(":")[0], "IndexError")
+        v = mminions.verify_candidate(cand, buggy, issue["signals"], runs=2, timeout=20)
+        self.assertEqual(v["status"], "reproduced", v)
+        broken = run_py(cand["script"], buggy)  # the same, run as the grader runs it: from a plain checkout
+        self.assertIn("IndexError", broken.stderr)
+        self.assertEqual(run_py(cand["script"], fixed).returncode, 0, run_py(cand["script"], fixed).stderr)
+        prompt = mminions.build_prompt(mminions.ROLE_REPRO, issue, "w2", buggy, {})
+        self.assertIn("the entry points it declares for its plugins (plug.formats) are not registered", prompt)
+
+
+    def test_entry_points_from_each_kind_of_project_file(self):
+        import shutil
+        import tempfile
+        from pathlib import Path
+        root = Path(tempfile.mkdtemp(prefix="mmt-eps-"))
+        self.addCleanup(shutil.rmtree, root, True)
+        want = {"plug.formats": {"upper": "plug.formats:Upper", "raw": "plug.raw"}, "console_scripts": {"plug": "plug.cli:main"}}
+        layouts = {
+            "pyproject": {"pyproject.toml": '[project]\nname = "plug"\n[project.scripts]\nplug = "plug.cli:main"\n'
+                                            '[project.entry-points."plug.formats"]\nupper = "plug.formats:Upper"\nraw = "plug.raw"\n'},
+            "setup.cfg": {"setup.cfg": "[metadata]\nname = plug\n\n[options.entry_points]\nconsole_scripts =\n"
+                                       "    plug = plug.cli:main\nplug.formats =\n    upper = plug.formats:Upper\n    raw = plug.raw\n"},
+            "setup.py": {"setup.py": "from setuptools import setup\nsetup(name='plug', entry_points={\n"
+                                     "    'console_scripts': ['plug = plug.cli:main'],\n"
+                                     "    'plug.formats': ['upper = plug.formats:Upper', 'raw = plug.raw'],\n})\n"},
+        }
+        for name, files in layouts.items():
+            with self.subTest(name):
+                (root / name).mkdir()
+                for rel, text in files.items():
+                    (root / name / rel).write_text(text)
+                self.assertEqual(mminions.project_entry_points(root / name), want)
+        (root / "broken").mkdir()
+        (root / "broken" / "pyproject.toml").write_text("[project\n")
+        (root / "broken" / "setup.py").write_text("setup(entry_points=")
+        self.assertEqual(mminions.project_entry_points(root / "broken"), {})
 
 
 class NothingToRun(ShapeCase):
