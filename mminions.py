@@ -3279,9 +3279,18 @@ def _output_block_after(blocks: Sequence[dict], i: int) -> str | None:
     text = block["text"].strip("\n")
     if (block.get("form") or block["source"] != blocks[i - 1]["source"] or block["lang"] in PY_INFOS | SHELL_INFOS
             or not text.strip() or "Traceback (most recent call last)" in text or is_pycon(block)
-            or _parses(text) or re.match(r"\s*\$ ", text)):
+            or (_parses(text) and not _only_literals(text)) or re.match(r"\s*\$ ", text)):
         return None
     return text
+
+
+def _only_literals(text: str) -> bool:
+    """Is a block that parses as Python only values (``3``, ``['a', 'b']``), as printed?"""
+    try:
+        body = ast.parse(text).body
+        return bool(body) and all(isinstance(s, ast.Expr) and ast.literal_eval(s.value) is not ... for s in body)
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
+        return False
 
 
 def collect_programs(issue: dict, index: ProjectIndex | None = None) -> list[dict]:
@@ -6194,10 +6203,18 @@ def phase_reference(run: Run) -> None:
     modules = selected["verification"].get("project_modules") or []
     doc: dict[str, Any] = {"good": None, "searched": [], "notes": []}
     worktree = new_worktree(run, f"reference-{secrets.token_hex(2)}")
+    # passing means only "prints something else": an older commit printing anything else
+    # would look good, so only a commit the user vouches for is tried
+    only_given = check_kind(cand.get("script", "")) == CHECK_KINDS[1]
     try:
         skips = 0
         for label, sha in good_commit_candidates(run, worktree):
             check_stop(run)
+            if only_given and not label.startswith("--good"):
+                doc["notes"].append("the reproducer checks only that the output the report calls wrong is gone, "
+                                    "so older commits were not searched (any other output would pass there): "
+                                    "give --good for a culprit")
+                break
             git(worktree, "checkout", "-q", "--detach", "--force", sha, runner=run.runner)
             missing = missing_project_modules(worktree, modules)
             if missing:  # before the project existed: only an installed copy could run

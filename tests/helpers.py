@@ -238,10 +238,13 @@ def leftover_worktrees(repo: Path) -> list[str]:
     return [l.split(" ", 1)[1] for l in out.splitlines() if l.startswith("worktree ")][1:]
 
 
-def make_history(path: Path, commits: int, culprit: int, broken: range = range(0)) -> dict[int, str]:
+def make_history(path: Path, commits: int, culprit: int, broken: range = range(0),
+                 ops: tuple[str, str] = ("", "")) -> dict[int, str]:
     """A linear history of ``commits`` commits (1-based) built with git fast-import:
-    calc is correct before ``culprit`` and buggy from it on; commits in ``broken`` do
-    not even import.  Returns {commit number: sha}."""
+    calc is correct before ``culprit`` and buggy from it on (``ops``: its good and buggy
+    calc/ops.py, by default mean() on an empty list); commits in ``broken`` do not even
+    import.  Returns {commit number: sha}."""
+    good_ops, bad_ops = ops[0] or CALC_OPS_FIXED, ops[1] or CALC_OPS
     path.mkdir(parents=True)
     git(path, "init", "-q", "-b", "main")
     chunks = []
@@ -251,7 +254,7 @@ def make_history(path: Path, commits: int, culprit: int, broken: range = range(0
         return f"data {len(data)}\n" + text + "\n"
 
     for n in range(1, commits + 1):
-        ops = CALC_OPS if n >= culprit else CALC_OPS_FIXED
+        ops_text = bad_ops if n >= culprit else good_ops
         init = "this is not python (broken build\n" if n in broken else CALC_INIT
         msg = f"commit {n}" + (" - refactor mean" if n == culprit else "")
         chunks.append(f"commit refs/heads/main\nmark :{n}\n"
@@ -259,7 +262,7 @@ def make_history(path: Path, commits: int, culprit: int, broken: range = range(0
                       f"committer Test Author <author@example.invalid> {1767225600 + n * 60} +0000\n"
                       + blob(msg) + (f"from :{n - 1}\n" if n > 1 else "")
                       + "M 644 inline calc/__init__.py\n" + blob(init)
-                      + "M 644 inline calc/ops.py\n" + blob(ops)
+                      + "M 644 inline calc/ops.py\n" + blob(ops_text)
                       + "M 644 inline log.txt\n" + blob("\n".join(f"line {i}" for i in range(n))) + "\n")
     subprocess.run(["git", "-C", str(path), "fast-import", "--quiet", f"--export-marks={path}/.git/marks"],
                    input="".join(chunks), text=True, check=True, env=dict(os.environ, **GIT_ENV))

@@ -7,13 +7,22 @@ from helpers import (only_run, CALC_INIT, CALC_ISSUE, CALC_OPS, CALC_OPS_FIXED, 
                      leftover_worktrees, make_history, make_repo, mminions, run_cli, temp_dir, private_socket)
 
 
+MEDIAN_UPPER = CALC_OPS  # median of an even list: the upper middle value
+MEDIAN_MIDPOINT = CALC_OPS.replace("    return s[len(s) // 2]",
+                                   "    if len(s) % 2:\n        return s[len(s) // 2]\n"
+                                   "    return (s[len(s) // 2 - 1] + s[len(s) // 2]) / 2")
+# shows only the wrong output, not the right one
+MEDIAN_ISSUE = ("# median is off\n\n```python\nfrom calc import median\nprint(median([1, 2, 3, 4]))\n```\n"
+                "```\n3\n```\n\nThat is not the median of this list.\n")
+
+
 class BisectPipelineTests(unittest.TestCase):
-    def run_pipeline(self, commits, culprit, broken=range(0), extra=()):
+    def run_pipeline(self, commits, culprit, broken=range(0), extra=(), issue_text=CALC_ISSUE, ops=("", "")):
         root = temp_dir(self)
         repo = root / "repo"
-        marks = make_history(repo, commits, culprit, broken)
+        marks = make_history(repo, commits, culprit, broken, ops)
         issue = root / "issue.md"
-        issue.write_text(CALC_ISSUE)
+        issue.write_text(issue_text)
         socket = private_socket(self)
         result = run_cli("run", "--issue-file", str(issue), "--repo-path", str(repo), "--agent", "builtin",
                          "--min-workers", "1", "--verify-runs", "2", "--no-triage", "--runs-root", str(root / "runs"),
@@ -56,6 +65,21 @@ class BisectPipelineTests(unittest.TestCase):
         self.assertEqual(doc["status"], "skipped")
         self.assertIn("no good commit found", doc["summary"])
         self.assertIn("no good commit found", (run_dir / "final.md").read_text())
+
+    def test_a_check_that_the_reported_output_is_gone_bisects_only_from_a_given_good(self):
+        # any older commit printing anything else would pass it: no search, only --good
+        ops = (MEDIAN_MIDPOINT, MEDIAN_UPPER)
+        _, marks, doc, run_dir = self.run_pipeline(40, 25, issue_text=MEDIAN_ISSUE, ops=ops)
+        decision = json.loads((run_dir / "decision.json").read_text())
+        self.assertEqual(decision["status"], "ok")
+        self.assertIn("checks only that the output the report calls wrong is gone", decision["rationale"])
+        self.assertEqual(doc["status"], "skipped")
+        self.assertIn("older commits were not searched", doc["summary"])
+        self.assertIsNone(decision["culprit_commit"])
+        _, marks, doc, run_dir = self.run_pipeline(40, 25, issue_text=MEDIAN_ISSUE, ops=ops,
+                                                   extra=("--good", "HEAD~30"))
+        self.assertEqual(doc["status"], "found", doc)
+        self.assertEqual(doc["first_bad"]["sha"], marks[25])
 
     def test_users_bisect_state_untouched(self):
         root = temp_dir(self)
