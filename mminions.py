@@ -835,12 +835,39 @@ def sandbox_command_line(sb: Sandbox, env: dict[str, str], argv: Sequence[str], 
                      *(q(w) for w in sandbox_argv(sb, argv, None, {}))])
 
 
+SANDBOX_TMP_PREFIX = "mminions-sbx-"  # then the pid that made it: gc removes those whose maker died
+
+
+def stale_sandbox_dirs(tmp_root: Path | None = None) -> list[Path]:
+    """Private temp dirs of sandboxed commands whose maker died before removing them
+    (a manager killed mid-command)."""
+    out = []
+    for path in sorted(Path(tmp_root or tempfile.gettempdir()).glob(f"{SANDBOX_TMP_PREFIX}*")):
+        m = re.match(rf"{re.escape(SANDBOX_TMP_PREFIX)}(\d+)-", path.name)
+        if m and path.is_dir() and not path.is_symlink() and not _pid_alive(int(m.group(1))):
+            out.append(path)
+    return out
+
+
+def _pid_alive(pid: int) -> bool:
+    """Is ``pid`` a running process (not gone, not a zombie waiting to be reaped)?"""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's: alive
+        return True
+    with contextlib.suppress(OSError, IndexError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    return True
+
+
 def sandboxed(runner: Runner, sb: Sandbox) -> Runner:
     """A runner that runs every command inside ``sb`` with a clean environment (HOME and
     TMPDIR in a private temp dir it may write); under --sandbox off, still a clean env."""
     def run(argv: Sequence[str], cwd: str | Path | None = None, timeout: float | None = None,
             env: dict[str, str] | None = None, **kw: Any) -> CmdResult:
-        tmp = tempfile.mkdtemp(prefix="mminions-sbx-")  # its private temp dir, also its HOME
+        tmp = tempfile.mkdtemp(prefix=f"{SANDBOX_TMP_PREFIX}{os.getpid()}-")  # its private temp dir, also its HOME
         inner = clean_env(env if env is not None else dict(os.environ), sb.keep_env, sb.marker)
         inner.update(HOME=tmp, TMPDIR=tmp)
         try:
@@ -8172,11 +8199,13 @@ def parse_age(text: str) -> float:
 
 def gc_plan(runs_root: Path, tmux: Tmux, prefix: str = DEFAULT_PREFIX, older_than: float | None = None) -> dict:
     """What gc would clean: sessions and worktrees of ended or orphaned runs, runs to mark
-    failed (manager died), run directories past ``older_than``, and stale issue locks.
+    failed (manager died), run directories past ``older_than``, stale issue locks, and
+    sandbox temp dirs whose maker died.
     A live run (manager up, or just starting) is never touched."""
     names = {x["name"] for x in tmux.list_sessions()}
     pattern = re.compile(rf"^{re.escape(prefix)}-(run-[0-9A-Za-z-]+?)-(manager|w\d+)$")
-    plan: dict[str, list] = {"sessions": [], "worktrees": [], "orphaned": [], "old_runs": [], "locks": []}
+    plan: dict[str, list] = {"sessions": [], "worktrees": [], "orphaned": [], "old_runs": [], "locks": [],
+                             "scratch": [str(p) for p in stale_sandbox_dirs()]}
     for name in sorted(names):
         m = pattern.match(name)
         if m and not run_is_live(runs_root, m.group(1), names):
@@ -8238,6 +8267,10 @@ def cmd_gc(args: argparse.Namespace) -> int:
         print(f"{verb('removed', 'would remove')} stale lock {lock}")
         if not args.dry_run:
             Path(lock).unlink(missing_ok=True)
+    for path in plan["scratch"]:
+        print(f"{verb('removed', 'would remove')} a sandbox temp dir its maker left behind ({path})")
+        if not args.dry_run:
+            shutil.rmtree(path, ignore_errors=True)
     if not any(plan.values()):
         print("nothing to clean")
     return EXIT_OK

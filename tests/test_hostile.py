@@ -66,7 +66,9 @@ class HostileCase(unittest.TestCase):
 
     def env(self, plan=None, **extra):
         plan_path = write_plan(self.root / "plan.json", plan) if plan is not None else None
-        return fake_env(plan_path, self.root / "record", MMINIONS_WORKTREE_ROOT=str(self.wt), **SECRETS, **extra)
+        (self.root / "tmp").mkdir(exist_ok=True)
+        return fake_env(plan_path, self.root / "record", MMINIONS_WORKTREE_ROOT=str(self.wt), TMPDIR=str(self.root / "tmp"),
+                        **SECRETS, **extra)
 
     def mm(self, *args, plan=None, agent="codex", issue=None, sandbox=None, **env):
         return run_cli("run", "--issue-file", str(issue or self.issue), "--repo-path", str(self.repo), "--agent", agent,
@@ -168,10 +170,13 @@ class SandboxedAttacks(HostileCase):
         self.assertEqual(started.returncode, 0, started.stderr)
         self.assertTrue(wait_until(lambda: processes_mentioning(SLEEP_MARK), 60), "the reproducer never ran")
         manager = json.loads((self.run_dir() / "sessions.json").read_text())["manager"]["pid"]
+        scratch = self.root / "tmp"  # where the manager's sandboxed commands get their temp dirs
+        self.assertTrue(list(scratch.glob(f"mminions-sbx-{manager}-*")), "the command in flight has no temp dir")
         os.kill(manager, 9)
         gc = run_cli("gc", "--runs-root", str(self.runs), "--tmux-socket", self.socket, env=self.env(), timeout=60)
         self.assertEqual(gc.returncode, 0, gc.stderr)
         self.assertTrue(wait_until(lambda: not processes_mentioning(SLEEP_MARK), 10), "a daemon outlived the crashed run")
+        self.assertEqual(list(scratch.glob("mminions-sbx-*")), [], gc.stdout)  # nor a temp dir
         self.assert_contained(self.run_dir())
 
     def test_a_worker_cannot_write_the_runs_state(self):
