@@ -77,6 +77,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 import time
 import urllib.parse
@@ -2548,13 +2549,18 @@ def project_entry_points(root: Path) -> dict[str, dict[str, str]]:
             for group, lines in cfg.items("options.entry_points"):
                 groups[group] = {m.group(1): m.group(2) for m in map(_ENTRY_POINT_RE.match, lines.splitlines()) if m}
     if not groups:
-        with contextlib.suppress(OSError, SyntaxError, ValueError):
+        with contextlib.suppress(OSError, SyntaxError, ValueError, configparser.Error):
             for node in ast.walk(ast.parse((root / "setup.py").read_text(encoding="utf-8", errors="replace"))):
                 if isinstance(node, ast.keyword) and node.arg == "entry_points" and isinstance(node.value, ast.Dict):
                     for key, value in zip(node.value.keys, node.value.values):
                         entries = ast.literal_eval(value) if isinstance(key, ast.Constant) else []
                         entries = entries.splitlines() if isinstance(entries, str) else entries
                         groups[key.value] = {m.group(1): m.group(2) for m in map(_ENTRY_POINT_RE.match, entries) if m}
+                elif isinstance(node, ast.keyword) and node.arg == "entry_points" and isinstance(node.value, ast.Constant):
+                    ini = configparser.ConfigParser(delimiters=("=",))  # the INI text form
+                    ini.optionxform = str  # type: ignore[assignment,method-assign]
+                    ini.read_string(textwrap.dedent(str(node.value.value)))
+                    groups.update({g: dict(ini.items(g)) for g in ini.sections()})
     return {g: {k: v.strip() for k, v in t.items() if re.fullmatch(r"[\w.]+(:[\w.]+)?", v.strip())}
             for g, t in groups.items()}
 
@@ -3297,6 +3303,57 @@ def console_runs(block_text: str) -> list[dict]:
     return runs
 
 
+def cli_session(blocks: Sequence[dict], scripts: dict[str, str]) -> dict | None:
+    """The report's console sessions of the project's own command: the files it shows
+    (``$ cat FILE`` and its content, or a ``cat > FILE <<EOF`` here-document) and each run
+    of the command with its output, in the order shown.  {command, target, files, runs:
+    [{args, output}]}, or None when the report never runs the project's command."""
+    files: dict[str, str] = {}
+    runs: list[dict] = []
+    head = ""
+    for block in blocks:
+        if block["lang"] not in SHELL_INFOS and block["lang"]:
+            continue
+        current: list[str] | None = None
+        until = ""
+        for line in block["text"].split("\n"):
+            if until:
+                if line.strip() == until:
+                    until = ""
+                else:
+                    current.append(line)  # type: ignore[union-attr]
+                continue
+            if not line.startswith(("$ ", "% ")):
+                if current is not None:
+                    current.append(line)
+                continue
+            try:
+                words = shlex.split(line[2:], comments=True)
+            except ValueError:
+                current = None
+                continue
+            current = None
+            heredoc = re.fullmatch(r"cat\s*(?:>\s*(\S+)\s*<<-?\s*['\"]?(\w+)['\"]?|<<-?\s*['\"]?(\w+)['\"]?\s*>\s*(\S+))\s*",
+                                   line[2:].strip())
+            if heredoc:
+                name, until = heredoc.group(1) or heredoc.group(4), heredoc.group(2) or heredoc.group(3)
+                current = files.setdefault(name, [])  # type: ignore[arg-type]
+                current.clear()
+            elif words[:1] == ["cat"] and len(words) == 2 and not words[1].startswith("-"):
+                current = files.setdefault(words[1], [])  # type: ignore[arg-type]
+                current.clear()
+            elif words and words[0] in scripts and (not head or words[0] == head):
+                head = words[0]
+                runs.append({"args": words[1:], "output": []})
+                current = runs[-1]["output"]
+    if not runs:
+        return None
+    return {"command": head, "target": scripts[head],
+            "files": {name: "\n".join(lines).strip("\n") + "\n" for name, lines in files.items()
+                      if not os.path.isabs(name) and ".." not in Path(name).parts},
+            "runs": [dict(r, output="\n".join(r["output"]).strip("\n")) for r in runs]}
+
+
 def _output_block_after(blocks: Sequence[dict], i: int) -> str | None:
     """The output a report shows for its i-th block (1-based): the next fenced block of the
     same comment when it is plain text, not code, a console or a traceback."""
@@ -3371,6 +3428,10 @@ def collect_programs(issue: dict, index: ProjectIndex | None = None) -> list[dic
         if _parses(joined):
             programs.append({"label": "all Python blocks together", "kind": "py", "text": joined,
                              "comments": comment_outputs(joined)})
+    session = cli_session(sig.get("code_blocks", []), index.scripts)
+    if session and any(r["output"] for r in session["runs"]):
+        programs.append({"label": f"the project's `{session['command']}` command as the report's console runs it",
+                         "kind": "py", "text": cli_script(session), "cli": session})
     for item in sig.get("shell_commands", []):
         if _python_c_code(item["command"]):
             continue
@@ -3541,6 +3602,46 @@ def console_check_script(text: str, runs: list[dict], expected: dict[int, str], 
     return "\n".join(out)
 
 
+def cli_script(session: dict, asserts: Sequence[tuple[int, str, bool]] = ()) -> str:
+    """A script that runs the project's command as the report's console session does, in
+    a temp dir holding the files it shows (entered before the project is imported: a
+    default may be read from the current directory then), and, for each (run, output,
+    same) in ``asserts``, asserts it prints that output (or, ``same`` false, no longer
+    prints it).  Without asserts it reports each run's output between markers."""
+    module, func = session["target"].split(":")
+    out = ["import contextlib\nimport io\nimport json\nimport os\nimport sys\nimport tempfile\n", _MM_NORM,
+           f"_MM_FILES = {session['files']!r}\n"
+           "sys.path[:] = [os.path.abspath(p) for p in sys.path]\n"
+           "_mm_where = tempfile.TemporaryDirectory()  # removed when the script ends\n"
+           "for _mm_name, _mm_text in _MM_FILES.items():\n"
+           "    os.makedirs(os.path.dirname(os.path.join(_mm_where.name, _mm_name)), exist_ok=True)\n"
+           "    with open(os.path.join(_mm_where.name, _mm_name), 'w') as _mm_fh:\n        _mm_fh.write(_mm_text)\n"
+           "os.chdir(_mm_where.name)  # where the report's console session runs\n"
+           f"from {module} import {func.split('.')[0]}  # the project's `{session['command']}` command\n\n\n"
+           "def _mm_run(args):\n"
+           f"    \"\"\"What `{session['command']} ARGS` prints (stdout and stderr).\"\"\"\n"
+           "    argv, buf = sys.argv, io.StringIO()\n"
+           f"    sys.argv = [{session['command']!r}, *args]\n"
+           "    try:\n        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):\n"
+           f"            try:\n                {func}()\n"
+           "            except SystemExit:\n                pass\n"
+           "    finally:\n        sys.argv = argv\n"
+           "    return buf.getvalue()\n\n\n"]
+    if not asserts:
+        out.append(f"for _mm_i, _mm_args in enumerate({[r['args'] for r in session['runs']]!r}):\n"
+                   "    print('\\x1emm:%d:%s\\x1e' % (_mm_i, json.dumps(_mm_run(_mm_args))))\n")
+    for i, want, same in asserts:
+        args = session["runs"][i]["args"]
+        if same:
+            out.append(f"_mm_got = _mm_run({args!r})\n_mm_want = {want!r}\n"
+                       "assert _mm_norm(_mm_got) == _mm_norm(_mm_want), 'expected %r, got %r' % (_mm_want, _mm_got)\n")
+        else:
+            out.append(f"_mm_got = _mm_run({args!r})\n{_MM_REPORTED} = {want!r}\n"
+                       f"assert _mm_norm(_mm_got) != _mm_norm({_MM_REPORTED}), "
+                       "'still prints what the report calls wrong: %r' % (_mm_got,)\n")
+    return "".join(out)
+
+
 def versioned_expectation(shown: Sequence[dict], got: str) -> str | None:
     """Of outputs a report shows for one statement under different versions or labels, the
     one to expect: exactly two differ, and what this commit shows is the other one."""
@@ -3672,7 +3773,7 @@ class Attempt:
 def _attempt(program: dict, text: str, worktree: Path, n: int, timeout: float, runner: Runner) -> Attempt:
     render = "repr" if program.get("outputs") is not None else "auto"
     probe = text
-    if program["kind"] == "py" and not program.get("console"):
+    if program["kind"] == "py" and not program.get("console") and not program.get("cli"):
         with contextlib.suppress(SyntaxError, ValueError):
             probe, _ = instrument(text, render)
     result = _run_program(program["kind"], probe, worktree, n, timeout, runner)
@@ -3724,6 +3825,26 @@ def value_checks(program: dict, text: str, attempt: Attempt, sig: dict, index: P
     return checks
 
 
+def cli_checks(program: dict, attempt: Attempt) -> list[tuple[str, str]]:
+    """For the project's command run in a console session under two versions: a check
+    that each run prints what the other version printed."""
+    session = program["cli"]
+    asserts, seen = [], set()
+    for i, run in enumerate(session["runs"]):
+        key = tuple(run["args"])
+        if i not in attempt.values or key in seen:
+            continue
+        shown = [{"label": "", "value": r["output"]} for r in session["runs"] if tuple(r["args"]) == key and r["output"]]
+        want = versioned_expectation(shown, attempt.values[i])
+        if want is not None:
+            seen.add(key)
+            asserts.append((i, want, True))
+    if not asserts:
+        return []
+    return [(cli_script(session, asserts), f"`{session['command']}` prints what the report shows for one version; "
+                                           "it should print what the other version printed")]
+
+
 def unlike_checks(at: Attempts, program: dict, text: str, attempt: Attempt) -> list[tuple[str, str]]:
     """For a report that shows wrong output but no right one: a check that the program no
     longer shows it, when it shows it here (the last transcript value that matches, or
@@ -3756,6 +3877,13 @@ def unlike_checks(at: Attempts, program: dict, text: str, attempt: Attempt) -> l
                 if script:
                     checks.append((script, f"prints {_clip(attempt.values[i], 60)!r} as the report's comment shows, "
                                            "which it calls wrong"))
+    if program.get("cli"):  # the last run of the project's command that prints what the report shows
+        runs = program["cli"]["runs"]
+        matches = [i for i, got in sorted(attempt.values.items())
+                   if i < len(runs) and runs[i]["output"] and shows_as_reported(got, runs[i]["output"]) == "exact"]
+        if matches:
+            checks.append((cli_script(program["cli"], [(matches[-1], runs[matches[-1]]["output"], False)]),
+                           f"`{program['cli']['command']}` prints what the report shows, which it calls wrong"))
     if program.get("shown_output"):
         at.n += 1
         plain = _run_program(program["kind"], text, at.worktree, at.n, at.timeout, at.runner)
@@ -3825,7 +3953,7 @@ class Attempts:
 def _checks_of(at: Attempts, program: dict, text: str, attempt: Attempt, n: int) -> None:
     """A snippet that ran without error: the first check of what the report expects that
     fails here becomes a candidate."""
-    checks = value_checks(program, text, attempt, at.signals, at.index)
+    checks = value_checks(program, text, attempt, at.signals, at.index) if not program.get("cli") else cli_checks(program, attempt)
     if program.get("console"):
         checks += console_checks(program, text, at.worktree, n, at.timeout, at.runner, at.index)
     if program["kind"] == "py" and _CRASH_WORDS_RE.search(at.words):

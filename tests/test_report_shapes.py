@@ -393,6 +393,9 @@ class PluginsByEntryPoint(unittest.TestCase):
             "setup.py": {"setup.py": "from setuptools import setup\nsetup(name='plug', entry_points={\n"
                                      "    'console_scripts': ['plug = plug.cli:main'],\n"
                                      "    'plug.formats': ['upper = plug.formats:Upper', 'raw = plug.raw'],\n})\n"},
+            "setup.py, INI text": {"setup.py": "from setuptools import setup\nsetup(name='plug', entry_points=\'\'\'\n"
+                                               "    [console_scripts]\n    plug=plug.cli:main\n    [plug.formats]\n"
+                                               "    upper = plug.formats:Upper\n    raw = plug.raw\n\'\'\')\n"},
         }
         for name, files in layouts.items():
             with self.subTest(name):
@@ -400,10 +403,77 @@ class PluginsByEntryPoint(unittest.TestCase):
                 for rel, text in files.items():
                     (root / name / rel).write_text(text)
                 self.assertEqual(mminions.project_entry_points(root / name), want)
+                self.assertEqual(mminions.project_index(root / name).scripts, {"plug": "plug.cli:main"})
         (root / "broken").mkdir()
         (root / "broken" / "pyproject.toml").write_text("[project\n")
         (root / "broken" / "setup.py").write_text("setup(entry_points=")
         self.assertEqual(mminions.project_entry_points(root / "broken"), {})
+
+
+COUNT_CLI = '''import os
+import sys
+
+DEFAULT = os.path.join(os.getcwd(), "items.txt")  # read where the command starts, at import
+
+
+def main():
+    args = sys.argv[1:]
+    with open(args[1] if len(args) > 1 else DEFAULT) as fh:
+        items = fh.read().split("\\n")
+    if args[:1] == ["count"]:
+        print(len(items))
+    return 0
+'''
+COUNT_FIX = ('items = fh.read().split("\\n")', 'items = [x for x in fh.read().split("\\n") if x.strip()]')
+
+
+class ConsoleSessionsOfTheProjectsCommand(unittest.TestCase):
+    """Reports that show a file (cat, a here-document) and the project's command run on it."""
+
+    @classmethod
+    def setUpClass(cls):
+        import shutil
+        import tempfile
+        from pathlib import Path
+        cls.root = Path(tempfile.mkdtemp(prefix="mmt-cli-"))
+        cls.addClassCleanup(shutil.rmtree, cls.root, True)
+        files = {"pyproject.toml": '[project]\nname = "counter"\n[project.scripts]\ncounter = "counter.cli:main"\n',
+                 "counter/__init__.py": "", "counter/cli.py": COUNT_CLI}
+        cls.buggy = make_repo(cls.root / "buggy", files)
+        assert COUNT_FIX[0] in COUNT_CLI
+        cls.fixed = make_repo(cls.root / "fixed", dict(files, **{"counter/cli.py": COUNT_CLI.replace(*COUNT_FIX)}))
+
+    def reproduce(self, markdown, kind):
+        title, body = mminions.parse_markdown_issue(markdown)
+        issue = mminions.normalize_issue({"title": title, "body": body}, [], "file", "test.md")
+        result = mminions.builtin_repro(issue, self.buggy, "w1", timeout=20)
+        cands = [c for c in result["candidates"] if c["candidate_id"].endswith(kind)]
+        self.assertTrue(cands, result["notes"])
+        v = mminions.verify_candidate(cands[0], self.buggy, issue["signals"], runs=2, timeout=20)
+        self.assertEqual(v["status"], "reproduced", v)
+        self.assertNotEqual(run_py(cands[0]["script"], self.buggy).returncode, 0)
+        fixed = run_py(cands[0]["script"], self.fixed)
+        self.assertEqual(fixed.returncode, 0, fixed.stderr)
+        return cands[0]
+
+    def test_two_versions_of_the_command_on_a_file_it_cats(self):
+        cand = self.reproduce("# count is off since 2.0\n\n```\n$ cat items.txt\na\n\nb\n```\n\nNow:\n\n"
+                              "```console\n$ counter count\n4\n```\n\nIn 1.0 (right):\n\n```\n$ counter count\n2\n```\n",
+                              "-check")
+        self.assertIn("'items.txt': 'a\\n\\nb\\n'", cand["script"])
+
+    def test_a_here_document_and_only_the_wrong_output(self):
+        cand = self.reproduce("# blank lines are counted\n\n```sh\n$ cat > items.txt <<EOF\nx\n\ny\n\nz\nEOF\n"
+                              "$ counter count\n6\n```\n\nBlank lines should not count.\n", "-unlike")
+        self.assertEqual(mminions.check_kind(cand["script"]), "checks the reported output is gone")
+
+    def test_files_outside_the_directory_are_not_written(self):
+        title, body = mminions.parse_markdown_issue("# x\n\n```\n$ cat /etc/items.txt\na\n$ cat ../up.txt\nb\n"
+                                                    "$ counter count /etc/items.txt\n2\n```\n")
+        issue = mminions.normalize_issue({"title": title, "body": body}, [], "file", "test.md")
+        session = mminions.cli_session(issue["signals"]["code_blocks"], {"counter": "counter.cli:main"})
+        self.assertEqual(session["files"], {})
+        self.assertEqual(session["runs"], [{"args": ["count", "/etc/items.txt"], "output": "2"}])
 
 
 class NothingToRun(ShapeCase):
