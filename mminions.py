@@ -1850,10 +1850,11 @@ def extract_expected_actual(text: str, source: str = "body") -> list[dict]:
     return pairs
 
 
-def _unique(items: Iterable[Any]) -> list[Any]:
+def _unique(items: Iterable[Any], by: Callable[[Any], Any] | None = None) -> list[Any]:
+    """The items in order, each once (``by``: what makes two the same)."""
     seen, out = set(), []
     for item in items:
-        key = json.dumps(item, sort_keys=True) if isinstance(item, (dict, list)) else item
+        key = by(item) if by else json.dumps(item, sort_keys=True) if isinstance(item, (dict, list)) else item
         if key not in seen:
             seen.add(key)
             out.append(item)
@@ -4077,7 +4078,16 @@ def prose_next_step(issue: dict, worktree: Path, index: ProjectIndex, tried: boo
     words = set(_unique((quoted or bare).rsplit(".", 1)[-1] for quoted, bare in re.findall(pattern, text))[:40])
     quoted = {" ".join(line.split()) for b in sig.get("code_blocks", []) for line in b["text"].split("\n")
               if len(line.strip()) > 12}
-    places = []
+    # the fixed words of each error message it quotes ({placeholders} and quoted values vary)
+    # (three words at a time: source code splits long messages over several string literals)
+    said = {" ".join(words[i:i + 3]) for msg in sig.get("messages", [])
+            for frag in re.split(r"\{[^}]*\}|'[^']*'|\"[^\"]*\"|\d+|[.?!:;](?:\s|$)",
+                                 msg[1:-1] if re.fullmatch(r"'.*'|\".*\"", msg, re.S) else msg)
+            for words in [frag.split()] for i in range(max(1, len(words) - 2))
+            if len(" ".join(words[i:i + 3])) >= 14}
+    places = [f"{path}:{line} (linked)" for path, line in
+              re.findall(r"github\.com/[\w.-]+/[\w.-]+/blob/[\w.-]+/([\w./-]+)#L(\d+)", text)
+              if (worktree / path).is_file() and ".." not in Path(path).parts]
     for base in import_roots(worktree):
         for pkg in index.packages:
             root = base / pkg
@@ -4090,7 +4100,9 @@ def prose_next_step(issue: dict, worktree: Path, index: ProjectIndex, tried: boo
                             places.append(f"{path.relative_to(worktree)}:{n} ({m.group(1)})")
                         elif quoted and any(q in " ".join(line.split()) for q in quoted):
                             places.append(f"{path.relative_to(worktree)}:{n} (the line the report quotes)")
-        if places:
+                        elif said and any(f in line for f in said):
+                            places.append(f"{path.relative_to(worktree)}:{n} (where the quoted error message is)")
+        if len(places) > sum(p.endswith("(linked)") for p in places):
             break
     ask = ["a snippet that runs on its own and shows the problem (the report's did not reproduce it here)"
            if tried else "a minimal Python snippet that shows the problem",
@@ -4104,7 +4116,7 @@ def prose_next_step(issue: dict, worktree: Path, index: ProjectIndex, tried: boo
         if sig.get("reproducible_hint") == "neither":
             reason += " and no failure signal (no traceback, error line or expected/actual)"
     return (f"Next step: ask the reporter for {', '.join(a for a in ask if a)}"
-            + (f"; the report points at {', '.join(_unique(places)[:6])}" if places else "") + f". ({reason})")
+            + (f"; the report points at {', '.join(_unique(places, by=lambda p: p.split(' (')[0])[:6])}" if places else "") + f". ({reason})")
 
 
 # ---- 8.6 Triage ------------------------------------------------------------

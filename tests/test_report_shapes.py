@@ -54,6 +54,9 @@ def label(code):
 
 
 def parse_level(text):
+    if not text:
+        raise KeyError("unknown level among the "
+                       "levels known here")
     return LEVELS[text.strip().lower()]
 
 
@@ -485,6 +488,16 @@ class NothingToRun(ShapeCase):
         self.assertIn("tally/core.py:", result["notes"])
         self.assertIn("(parse_level)", result["notes"])
 
+
+    def test_a_quoted_message_and_linked_lines_are_pointed_at(self):
+        # no snippet; the message it quotes is built from two string literals in the code
+        result = self.report("# wrong message\n\nSee https://github.com/o/tally/blob/0123abc/tally/core.py#L12 "
+                             "and https://github.com/o/tally/blob/0123abc/../../etc/passwd#L1\n\n"
+                             "What I get now:\n\n```\nKeyError: 'unknown level \"{text}\" among the levels known here'\n```\n")
+        self.assertEqual(result["candidates"], [])
+        self.assertIn("tally/core.py:12 (linked)", result["notes"])
+        self.assertNotIn("passwd", result["notes"])
+        self.assertIn("(where the quoted error message is)", result["notes"])
 
     def test_quoted_library_lines_are_pointed_at(self):
         result = self.report("# too eager\n\nIn the library,\n\n```\nout.append(f\"<li>{item}</li>\")\n```\n\n"
