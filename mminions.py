@@ -2562,8 +2562,8 @@ def project_entry_points(root: Path) -> dict[str, dict[str, str]]:
                     ini.optionxform = str  # type: ignore[assignment,method-assign]
                     ini.read_string(textwrap.dedent(str(node.value.value)))
                     groups.update({g: dict(ini.items(g)) for g in ini.sections()})
-    return {g: {k: v.strip() for k, v in t.items() if re.fullmatch(r"[\w.]+(:[\w.]+)?", v.strip())}
-            for g, t in groups.items()}
+    return {g: {k: v.strip() for k, v in t.items() if re.fullmatch(r"[\w.-]+", k) and re.fullmatch(r"[\w.]+(:[\w.]+)?", v.strip())}
+            for g, t in groups.items() if re.fullmatch(r"[\w.-]+", g)}
 
 
 def project_plugins(groups: dict[str, dict[str, str]], packages: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -3143,8 +3143,7 @@ import sys as _mm_sys
 
 class _MMCheckout(_mm_metadata.Distribution):
     def read_text(self, filename):
-        return {{"METADATA": "Metadata-Version: 2.1\\nName: {name}\\nVersion: 0\\n",
-                 "entry_points.txt": {entry_points!r}}}.get(filename)
+        return {{"METADATA": {metadata!r}, "entry_points.txt": {entry_points!r}}}.get(filename)
 
     def locate_file(self, path):
         return path
@@ -3171,7 +3170,8 @@ def entry_points_preamble(index: ProjectIndex) -> str:
     ini = "".join(f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in table.items()) + "\n"
                   for group, table in index.plugins.items())
     name = (index.packages or ["project"])[0] + "-checkout"
-    return _ENTRY_POINTS_PREAMBLE.format(name=name, entry_points=ini)
+    return _ENTRY_POINTS_PREAMBLE.format(name=name, entry_points=ini,
+                                         metadata=f"Metadata-Version: 2.1\nName: {name}\nVersion: 0\n")
 
 
 # ---- 8.3 Programs in a report ----------------------------------------------
@@ -4087,7 +4087,7 @@ def prose_next_step(issue: dict, worktree: Path, index: ProjectIndex, tried: boo
             if len(" ".join(words[i:i + 3])) >= 14}
     places = [f"{path}:{line} (linked)" for path, line in
               re.findall(r"github\.com/[\w.-]+/[\w.-]+/blob/[\w.-]+/([\w./-]+)#L(\d+)", text)
-              if (worktree / path).is_file() and ".." not in Path(path).parts]
+              if not Path(path).is_absolute() and ".." not in Path(path).parts and (worktree / path).is_file()]
     for base in import_roots(worktree):
         for pkg in index.packages:
             root = base / pkg
