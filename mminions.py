@@ -7242,15 +7242,25 @@ def launch_run(cfg: RunConfig, issue: dict, tmux: Tmux, notes: Sequence[str] = (
 
 # ==== 11. Status ===========================================================
 
-def _worker_status(record: dict) -> str:
-    """A worker's state from its own exit file when it has one (0 finished, 124 timeout,
-    143 stopped, else failed), so the table never contradicts the file."""
-    wdir = record.get("worker_dir")
-    if wdir:
-        state, code = worker_state(WorkerFiles(record["worker_id"], record.get("role", ""), "", Path(wdir), Path(".")))
-        if state != "running":
-            return "stopped" if code == WORKER_STOPPED else state
-    return record.get("status") or "unknown"
+def read_worker_exits(sessions: dict) -> dict[str, tuple[str, int | None]]:
+    """Each ended worker's (state, exit code) from its own exit file (0 finished, 124
+    timeout, 143 stopped, else failed): the file, not the manager's record, is what happened."""
+    out = {}
+    for record in sessions["workers"]:
+        if record.get("worker_dir"):
+            files = WorkerFiles(record["worker_id"], record.get("role", ""), "", Path(record["worker_dir"]), Path("."))
+            state, code = worker_state(files)
+            if state != "running":
+                out[record["worker_id"]] = (state, code)
+    return out
+
+
+def _worker_status(record: dict, exits: dict[str, tuple[str, int | None]]) -> tuple[str, int | None]:
+    """A worker's state and exit code: its exit file's when it has one, so the table never
+    contradicts the file (a worker that finished as it was being stopped is finished, 0)."""
+    if record["worker_id"] in exits:
+        return exits[record["worker_id"]]
+    return record.get("status") or "unknown", record.get("exit_code")
 
 
 @dataclass
@@ -7271,6 +7281,7 @@ class StatusInputs:
     live: set[str]
     panes: dict[str, str]
     now: float
+    exits: dict[str, tuple[str, int | None]] = field(default_factory=dict)
 
 
 def read_status_inputs(runs_root: Path, run_id: str, lines: int = 40, tmux: Tmux | None = None,
@@ -7299,7 +7310,7 @@ def read_status_inputs(runs_root: Path, run_id: str, lines: int = 40, tmux: Tmux
         bisect=_read_dict(paths.bisect_json), hypotheses=hypotheses if isinstance(hypotheses, list) else [],
         done_phases={e.get("phase") for e in read_events(paths.run_dir) if e.get("kind") == "phase" and e.get("status") == "done"},
         artifacts=sorted(name for name, path in paths.artifacts().items() if path.is_file()),
-        live=live, panes=panes, now=time.time())
+        live=live, panes=panes, now=time.time(), exits=read_worker_exits(sessions))
 
 
 def _manager_session(config: dict, sessions: dict, run_id: str) -> str:
@@ -7316,7 +7327,7 @@ def build_status(inp: StatusInputs) -> dict:
     workers = []
     summary = {"total": 0, "active": 0, "finished": 0, "failed": 0, "timeout": 0, "unknown": 0}
     for record in sessions["workers"]:
-        status = _worker_status(record)
+        status, exit_code = _worker_status(record, inp.exits)
         name = _worker_session(config, run_id, record)
         exists = name in inp.live
         workers.append({"worker_id": record["worker_id"], "role": record.get("role", ""), "status": status,
@@ -7324,7 +7335,7 @@ def build_status(inp: StatusInputs) -> dict:
                         "worktree_path": record.get("worktree_path", ""), "output_path": record.get("output_path", ""),
                         "script_path": record.get("script_path", ""), "pane_tail": inp.panes.get(name, "") if exists else "",
                         "backend": record.get("backend", ""), "started_at": record.get("started_at"),
-                        "finished_at": record.get("finished_at"), "exit_code": record.get("exit_code")})
+                        "finished_at": record.get("finished_at"), "exit_code": exit_code})
         summary["total"] += 1
         key = {"running": "active", "finished": "finished", "failed": "failed", "timeout": "timeout",
                "stopped": "failed"}.get(status, "unknown")

@@ -79,8 +79,15 @@ class ParserTests(unittest.TestCase):
             wdir = root / f"w{code}"
             wdir.mkdir()
             (wdir / "exit_code").write_text(code + "\n")
-            record = {"worker_id": "w1", "role": "REPRO_BUILDER", "worker_dir": str(wdir), "status": "stopped"}
-            self.assertEqual(mminions._worker_status(record), want, code)
+            # the manager recorded "stopped 143": it stopped the worker as it was finishing
+            record = {"worker_id": "w1", "role": "REPRO_BUILDER", "worker_dir": str(wdir), "status": "stopped",
+                      "exit_code": 143}
+            sessions = {"workers": [record]}
+            exits = mminions.read_worker_exits(sessions)
+            self.assertEqual(mminions._worker_status(record, exits), (want, int(code)), code)
+        running = {"worker_id": "w2", "role": "REPRO_BUILDER", "worker_dir": str(root / "w-none"), "status": "running"}
+        self.assertEqual(mminions.read_worker_exits({"workers": [running]}), {})
+        self.assertEqual(mminions._worker_status(running, {}), ("running", None))
 
 
 class VerdictCommandTests(unittest.TestCase):
