@@ -992,7 +992,15 @@ class Tmux:
         # tmux gives a new pane the PATH of the *client* that asked for it, whatever -e
         # says, so the client itself must run with the PATH the session needs.
         client_env = dict(os.environ, PATH=env["PATH"]) if env and env.get("PATH") else None
-        result = self._run(*args, env=client_env)
+        for delay in (0.05, 0.1, 0.2, None):
+            result = self._run(*args, env=client_env, check=False)
+            # a server whose last session just ended is exiting: a client that reached it
+            # dies with it; the next one starts a new server
+            if result.ok or delay is None or "server exited unexpectedly" not in result.stderr + result.stdout:
+                break
+            time.sleep(delay)
+        if not result.ok:
+            raise TmuxError(f"tmux new-session: {(result.stderr or result.stdout).strip() or f'exit {result.returncode}'}")
         # The session must vanish when its command exits, whatever a global option says.
         self._run("set-option", "-t", self._target(name), "remain-on-exit", "off", check=False)
         pid = result.stdout.strip()

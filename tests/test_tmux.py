@@ -106,6 +106,19 @@ class TmuxLiveTests(unittest.TestCase):
         wait_until(lambda: out.exists() and out.read_text().strip())
         self.assertEqual(out.read_text().strip(), f"v a l|{path}")
 
+    def test_a_session_started_as_the_server_exits(self):
+        # the server's only session ends just as a new one is asked for (a resumed run after
+        # its manager died): the client that reaches the exiting server dies with it; the
+        # new session must still start.  Timings around the end, so some land in the window.
+        import subprocess
+        import time
+        for i in range(30):
+            self.tmux.new_session("last", self.cwd, "sleep 0.05")
+            time.sleep(0.035 + (i % 10) * 0.003)
+            self.tmux.new_session("next", self.cwd, "cat")
+            self.assertTrue(self.tmux.has_session("next"))
+            subprocess.run(self.tmux.argv("kill-server"), capture_output=True)
+
     def test_errors_carry_tmux_message(self):
         with self.assertRaises(mminions.TmuxError) as ctx:
             self.tmux.capture("nope", 5)
