@@ -3381,9 +3381,13 @@ def _only_literals(text: str) -> bool:
     """Is a block that parses as Python only values (``3``, ``['a', 'b']``), as printed?"""
     try:
         body = ast.parse(text).body
-        return bool(body) and all(isinstance(s, ast.Expr) and ast.literal_eval(s.value) is not ... for s in body)
+        for stmt in body:
+            if not isinstance(stmt, ast.Expr):
+                return False
+            ast.literal_eval(stmt.value)
     except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
         return False
+    return bool(body)
 
 
 def collect_programs(issue: dict, index: ProjectIndex | None = None) -> list[dict]:
@@ -3454,9 +3458,35 @@ def collect_programs(issue: dict, index: ProjectIndex | None = None) -> list[dic
 # ---- 8.4 Checks ------------------------------------------------------------
 # what the fixed code should do, as a script that fails now and passes then
 
-_MM_NORM = ("import re as _mm_re\n\n\ndef _mm_norm(text):\n"
-            "    \"\"\"Compare outputs without memory addresses or whitespace.\"\"\"\n"
-            "    return \" \".join(_mm_re.sub(r\"0x[0-9a-fA-F]+\", \"0x?\", str(text)).split())\n\n\n")
+_MOMENT_RE = lazy_re(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?")
+_MM_REPORTED = "_mm_reported"  # the name a check that the reported output is gone binds
+
+
+def norm_source(moments: bool = False) -> str:
+    """A generated check's _mm_norm: compare outputs without memory addresses or
+    whitespace (``moments``: nor the date-times of when it ran)."""
+    return ("import re as _mm_re\n\n\ndef _mm_norm(text):\n"
+            f"    \"\"\"Compare outputs without memory addresses, whitespace{' or the moment it ran' if moments else ''}.\"\"\"\n"
+            "    text = str(text)\n"
+            + (f"    text = _mm_re.sub({_MOMENT_RE.pattern!r}, \"<moment>\", text)\n" if moments else "")
+            + "    return \" \".join(_mm_re.sub(r\"0x[0-9a-fA-F]+\", \"0x?\", text).split())\n\n\n")
+
+
+_MM_NORM = norm_source()
+
+
+def assert_shows(got: str, want: str) -> str:
+    """Lines asserting the expression ``got`` shows what the expression ``want`` does."""
+    return (f"_mm_got = {got}\n_mm_want = {want}\n"
+            "assert _mm_norm(_mm_got) == _mm_norm(_mm_want), 'expected %r, got %r' % (_mm_want, _mm_got)\n")
+
+
+def assert_gone(got: str, reported: str) -> str:
+    """Lines asserting the expression ``got`` no longer shows ``reported``, the output
+    the report calls wrong."""
+    return (f"_mm_got = {got}\n{_MM_REPORTED} = {reported!r}\n"
+            f"assert _mm_norm(_mm_got) != _mm_norm({_MM_REPORTED}), "
+            "'still shows what the report calls wrong: %r' % (_mm_got,)\n")
 
 
 def normalize_output(text: str) -> str:
@@ -3529,12 +3559,7 @@ def check_script(text: str, index: int, render: str, expected: str | None = None
         return None
     head, show, code = parts
     want = repr(expected) if reference is None else f"{show}({reference})"
-    return (head + _MM_NORM + f"_mm_got = {show}({code})\n_mm_want = {want}\n"
-            "assert _mm_norm(_mm_got) == _mm_norm(_mm_want), 'expected %r, got %r' % (_mm_want, _mm_got)\n")
-
-
-_MOMENT_RE = lazy_re(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?")
-_MM_REPORTED = "_mm_reported"  # the name a check that the reported output is gone binds
+    return head + _MM_NORM + assert_shows(f"{show}({code})", want)
 
 
 def shows_as_reported(now: str, reported: str) -> str | None:
@@ -3548,15 +3573,6 @@ def shows_as_reported(now: str, reported: str) -> str | None:
     return None
 
 
-def _reported_norm(match: str) -> str:
-    if match != "moments":
-        return _MM_NORM
-    return ("import re as _mm_re\n\n\ndef _mm_norm(text):\n"
-            "    \"\"\"Compare outputs without memory addresses, whitespace or the moment it ran.\"\"\"\n"
-            f"    text = _mm_re.sub({_MOMENT_RE.pattern!r}, \"<moment>\", str(text))\n"
-            "    return \" \".join(_mm_re.sub(r\"0x[0-9a-fA-F]+\", \"0x?\", text).split())\n\n\n")
-
-
 def unlike_reported_script(text: str, index: int, render: str, reported: str, match: str) -> str | None:
     """The program up to the statement whose value the report shows as wrong, then an
     assertion that it no longer shows that value.  For a report that says what is wrong
@@ -3565,9 +3581,7 @@ def unlike_reported_script(text: str, index: int, render: str, reported: str, ma
     if parts is None:
         return None
     head, show, code = parts
-    return (head + _reported_norm(match) + f"_mm_got = {show}({code})\n{_MM_REPORTED} = {reported!r}\n"
-            f"assert _mm_norm(_mm_got) != _mm_norm({_MM_REPORTED}), "
-            "'still shows what the report calls wrong: %r' % (_mm_got,)\n")
+    return head + norm_source(match == "moments") + assert_gone(f"{show}({code})", reported)
 
 
 def unlike_reported_output_script(text: str, reported: str, match: str) -> str | None:
@@ -3582,11 +3596,9 @@ def unlike_reported_output_script(text: str, reported: str, match: str) -> str |
     capture = ast.parse("with _mm_contextlib.redirect_stdout(_mm_out):\n    pass\n").body[0]
     capture.body = tree.body
     tree.body = [capture]
-    return ("import contextlib as _mm_contextlib\nimport io as _mm_io\n" + _reported_norm(match)
+    return ("import contextlib as _mm_contextlib\nimport io as _mm_io\n" + norm_source(match == "moments")
             + "_mm_out = _mm_io.StringIO()\n" + _unparse(tree) + "\nprint(_mm_out.getvalue(), end='')\n"
-            + f"{_MM_REPORTED} = {reported!r}\n"
-            f"assert _mm_norm(_mm_out.getvalue()) != _mm_norm({_MM_REPORTED}), "
-            "'still prints what the report calls wrong'\n")
+            + assert_gone("_mm_out.getvalue()", reported))
 
 
 def console_check_script(text: str, runs: list[dict], expected: dict[int, str], packages: Sequence[str]) -> str:
@@ -3606,8 +3618,7 @@ def console_check_script(text: str, runs: list[dict], expected: dict[int, str], 
            "    finally:\n        sys.argv = argv\n    return buf.getvalue()\n\n"]
     for i, want in expected.items():
         run = runs[i]
-        out.append(f"_mm_got = _mm_run({os.path.basename(run['file'])!r}, {run['args']!r})\n_mm_want = {want!r}\n"
-                   "assert _mm_norm(_mm_got) == _mm_norm(_mm_want), 'expected %r, got %r' % (_mm_want, _mm_got)\n")
+        out.append(assert_shows(f"_mm_run({os.path.basename(run['file'])!r}, {run['args']!r})", repr(want)))
     return "\n".join(out)
 
 
@@ -3641,13 +3652,7 @@ def cli_script(session: dict, asserts: Sequence[tuple[int, str, bool]] = ()) -> 
                    "    print('\\x1emm:%d:%s\\x1e' % (_mm_i, json.dumps(_mm_run(_mm_args))))\n")
     for i, want, same in asserts:
         args = session["runs"][i]["args"]
-        if same:
-            out.append(f"_mm_got = _mm_run({args!r})\n_mm_want = {want!r}\n"
-                       "assert _mm_norm(_mm_got) == _mm_norm(_mm_want), 'expected %r, got %r' % (_mm_want, _mm_got)\n")
-        else:
-            out.append(f"_mm_got = _mm_run({args!r})\n{_MM_REPORTED} = {want!r}\n"
-                       f"assert _mm_norm(_mm_got) != _mm_norm({_MM_REPORTED}), "
-                       "'still prints what the report calls wrong: %r' % (_mm_got,)\n")
+        out.append(assert_shows(f"_mm_run({args!r})", repr(want)) if same else assert_gone(f"_mm_run({args!r})", want))
     return "".join(out)
 
 
@@ -3797,6 +3802,21 @@ def _script_line(attempt: Attempt, worktree: Path, n: int, kind: str) -> int | N
     return lines[0] if lines else None
 
 
+def transcript_outputs(program: dict, tree: ast.Module) -> dict[int, str]:
+    """What a transcript shows each top-level statement print (the transcript's outputs
+    end with the program; a prelude may stand before them): {statement index: output}."""
+    offset = len(tree.body) - len(program.get("outputs") or [])
+    return {i: o["output"] for i, o in enumerate(program.get("outputs") or [], offset) if i >= 0 and o["output"]}
+
+
+def reported_outputs(program: dict, tree: ast.Module) -> dict[int, str]:
+    """The one output the report shows for each statement: a `# Output:` comment under
+    it (one version only), else the transcript's."""
+    comments = {line: shown[0]["value"] for line, shown in (program.get("comments") or {}).items() if len(shown) == 1}
+    out = {i: comments[stmt.lineno] for i, stmt in enumerate(tree.body) if stmt.lineno in comments}
+    return {**out, **transcript_outputs(program, tree)}
+
+
 def value_checks(program: dict, text: str, attempt: Attempt, sig: dict, index: ProjectIndex) -> list[tuple[str, str]]:
     """Checks of behaviour for a program that ran: (script, why) for each value the report
     shows a better one for: its expected/actual, outputs it shows per version (comments,
@@ -3822,8 +3842,8 @@ def value_checks(program: dict, text: str, attempt: Attempt, sig: dict, index: P
             if script:
                 checks.append((script, f"prints {_clip(got, 60)!r}; the report shows {_clip(want, 60)!r} for the other version"))
     if program.get("outputs") is not None:
-        offset = len(tree.body) - len(program["outputs"])
-        outputs = [{"output": ""}] * max(0, offset) + list(program["outputs"])[max(0, -offset):]
+        shown_at = transcript_outputs(program, tree)
+        outputs = [{"output": shown_at.get(i, "")} for i in range(len(tree.body))]
         for mine, theirs in analogy_pairs(tree, outputs, index):
             if mine in attempt.values and theirs in attempt.values and attempt.values[mine] != attempt.values[theirs]:
                 script = check_script(text, mine, render,
@@ -3860,32 +3880,15 @@ def unlike_checks(at: Attempts, program: dict, text: str, attempt: Attempt) -> l
     the whole output of a block the report shows the output of)."""
     render = "repr" if program.get("outputs") is not None else "auto"
     checks: list[tuple[str, str]] = []
-    if program.get("outputs") is not None:
-        with contextlib.suppress(SyntaxError, ValueError):
-            count = len(ast.parse(text).body)
-            offset = count - len(program["outputs"])
-            shown = {i: o["output"] for i, o in enumerate(program["outputs"], offset) if i >= 0 and o["output"]}
-            matches = [(i, shows_as_reported(got, shown[i])) for i, got in sorted(attempt.values.items()) if i in shown]
-            matches = [(i, m) for i, m in matches if m]
-            if matches:
-                i, match = matches[-1]
-                script = unlike_reported_script(text, i, render, shown[i], match)
-                if script:
-                    checks.append((script, f"shows {_clip(shown[i], 60)!r} as the report does, which it calls wrong"))
-    comments = {line: shown[0]["value"] for line, shown in (program.get("comments") or {}).items() if len(shown) == 1}
-    if comments:  # a `# Output:` comment under a print shows what it printed
-        with contextlib.suppress(SyntaxError, ValueError):
-            tree = ast.parse(text)
-            matches = [(i, shows_as_reported(got, comments[tree.body[i].lineno]))
-                       for i, got in sorted(attempt.values.items())
-                       if i < len(tree.body) and tree.body[i].lineno in comments]
-            matches = [(i, m) for i, m in matches if m]
-            if matches:
-                i, match = matches[-1]
-                script = unlike_reported_script(text, i, render, comments[tree.body[i].lineno], match)
-                if script:
-                    checks.append((script, f"prints {_clip(attempt.values[i], 60)!r} as the report's comment shows, "
-                                           "which it calls wrong"))
+    with contextlib.suppress(SyntaxError, ValueError):
+        shown = reported_outputs(program, ast.parse(text))
+        matches = [(i, shows_as_reported(got, shown[i])) for i, got in sorted(attempt.values.items()) if i in shown]
+        matches = [(i, m) for i, m in matches if m]
+        if matches:  # the last statement that shows what the report shows
+            i, match = matches[-1]
+            script = unlike_reported_script(text, i, render, shown[i], match)
+            if script:
+                checks.append((script, f"shows {_clip(shown[i], 60)!r} as the report does, which it calls wrong"))
     if program.get("cli"):  # the last run of the project's command that prints what the report shows
         runs = program["cli"]["runs"]
         matches = [i for i, got in sorted(attempt.values.items())
