@@ -2537,6 +2537,12 @@ def python_packages(root: Path) -> list[str]:
 _ENTRY_POINT_RE = lazy_re(r"^\s*['\"]?([\w.-]+)\s*=\s*([\w.]+(?::[\w.]+)?)\s*['\"]?,?\s*$")
 
 
+def _entry_lines(lines: Any) -> dict[str, str]:
+    """``name = module:attr`` lines (one string or a list of them) as {name: target}."""
+    lines = lines.splitlines() if isinstance(lines, str) else lines if isinstance(lines, (list, tuple)) else []
+    return {m.group(1): m.group(2) for m in (_ENTRY_POINT_RE.match(x) for x in lines if isinstance(x, str)) if m}
+
+
 def project_entry_points(root: Path) -> dict[str, dict[str, str]]:
     """Entry points a project declares, by group ("console_scripts" for its commands):
     name -> "module:attr".  Read from pyproject.toml, setup.cfg or setup.py, whichever
@@ -2551,25 +2557,25 @@ def project_entry_points(root: Path) -> dict[str, dict[str, str]]:
             if isinstance(table, dict):
                 groups[group] = {k: v for k, v in table.items() if isinstance(v, str)}
     if not groups:
-        cfg = configparser.ConfigParser()
+        cfg = configparser.ConfigParser(interpolation=None)
         with contextlib.suppress(OSError, configparser.Error, UnicodeDecodeError):
             cfg.read(root / "setup.cfg", encoding="utf-8")
-        if cfg.has_section("options.entry_points"):
-            for group, lines in cfg.items("options.entry_points"):
-                groups[group] = {m.group(1): m.group(2) for m in map(_ENTRY_POINT_RE.match, lines.splitlines()) if m}
+            if cfg.has_section("options.entry_points"):
+                groups = {group: _entry_lines(lines) for group, lines in cfg.items("options.entry_points")}
     if not groups:
-        with contextlib.suppress(OSError, SyntaxError, ValueError, configparser.Error):
-            for node in ast.walk(ast.parse((root / "setup.py").read_text(encoding="utf-8", errors="replace"))):
-                if isinstance(node, ast.keyword) and node.arg == "entry_points" and isinstance(node.value, ast.Dict):
-                    for key, value in zip(node.value.keys, node.value.values):
-                        entries = ast.literal_eval(value) if isinstance(key, ast.Constant) else []
-                        entries = entries.splitlines() if isinstance(entries, str) else entries
-                        groups[key.value] = {m.group(1): m.group(2) for m in map(_ENTRY_POINT_RE.match, entries) if m}
-                elif isinstance(node, ast.keyword) and node.arg == "entry_points" and isinstance(node.value, ast.Constant):
-                    ini = configparser.ConfigParser(delimiters=("=",))  # the INI text form
-                    ini.optionxform = str  # type: ignore[assignment,method-assign]
-                    ini.read_string(textwrap.dedent(str(node.value.value)))
-                    groups.update({g: dict(ini.items(g)) for g in ini.sections()})
+        with contextlib.suppress(OSError, SyntaxError, ValueError):
+            tree = ast.parse((root / "setup.py").read_text(encoding="utf-8", errors="replace"))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.keyword) and node.arg == "entry_points":
+                    with contextlib.suppress(ValueError, TypeError, SyntaxError, configparser.Error):
+                        value = ast.literal_eval(node.value)
+                        if isinstance(value, str):  # the INI text form
+                            ini = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+                            ini.optionxform = str  # type: ignore[assignment,method-assign]
+                            ini.read_string(textwrap.dedent(value))
+                            groups.update({g: dict(ini.items(g)) for g in ini.sections()})
+                        elif isinstance(value, dict):
+                            groups.update({str(g): _entry_lines(lines) for g, lines in value.items()})
     return {g: {k: v.strip() for k, v in t.items() if re.fullmatch(r"[\w.-]+", k) and re.fullmatch(r"[\w.]+(:[\w.]+)?", v.strip())}
             for g, t in groups.items() if re.fullmatch(r"[\w.-]+", g)}
 
