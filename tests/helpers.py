@@ -217,13 +217,29 @@ def write_plan(path: Path, plan: dict) -> Path:
 
 
 def fake_env(plan: Path | None = None, record: Path | None = None, **extra) -> dict:
+    """The environment of a run with the fake agent CLIs first on PATH.  The plan goes in
+    inline too (MMINIONS_FAKE_PLAN_JSON): a fake in mminions' sandbox sees no test folder."""
     env = {"PATH": f"{FAKES_DIR}{os.pathsep}{os.environ['PATH']}"}
     if plan:
         env["MMINIONS_FAKE_PLAN"] = str(plan)
+        env["MMINIONS_FAKE_PLAN_JSON"] = Path(plan).read_text()
     if record:
         env["MMINIONS_FAKE_RECORD"] = str(record)
     env.update(extra)
     return env
+
+
+def fake_record(record: Path, runs_root: Path, name: str) -> str:
+    """What a fake agent recorded under ``name``: from its record folder when it could write
+    there, else from the `MMINIONS_FAKE_RECORD` line it printed to its worker's agent.log."""
+    import json
+    if (Path(record) / name).exists():
+        return (Path(record) / name).read_text()
+    for log in sorted(Path(runs_root).glob("run-*/workers/*/agent.log")):
+        for line in log.read_text(errors="replace").splitlines():
+            if line.startswith(f"MMINIONS_FAKE_RECORD {name} "):
+                return json.loads(line.split(" ", 2)[2])
+    raise FileNotFoundError(f"no fake record {name} in {record} or under {runs_root}")
 
 
 def leftover_worktree_dirs(root: Path) -> list[Path]:

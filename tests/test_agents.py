@@ -7,7 +7,7 @@ import subprocess
 import unittest
 from pathlib import Path
 
-from helpers import (CALC_ISSUE, GOOD_SCRIPT, candidate, fake_env, make_buggy_repo, mminions, only_run,
+from helpers import (CALC_ISSUE, GOOD_SCRIPT, candidate, fake_env, fake_record, make_buggy_repo, mminions, only_run,
                      private_socket, private_tmux, run_cli,
                      temp_dir, write_plan)
 
@@ -150,11 +150,11 @@ class WorkerRuntimeTests(unittest.TestCase):
         self.assertIn("[fake codex] turn completed", log)
         self.assertNotIn("a GitHub token is available", log)  # a codex worker gets OpenAI's key, never GitHub's
         self.assertFalse(self.tmux.has_session(run.cfg.session_name(files.worker_id)))
-        prompt = (self.record / "w1.prompt.md").read_text()
+        prompt = fake_record(self.record, self.runs, "w1.prompt.md")
         self.assertIn("mean() crashes on an empty list", prompt)
         self.assertIn("{repro_file}", prompt)
         self.assertIn('"additionalProperties": false', prompt)
-        env = json.loads((self.record / "w1.env.json").read_text())
+        env = json.loads(fake_record(self.record, self.runs, "w1.env.json"))
         self.assertEqual(os.path.realpath(env["cwd"]), os.path.realpath(files.worktree))
         self.assertTrue(env.get("has_openai_key"), env)  # its own backend's key it does get
         for path in run.paths.run_dir.rglob("*"):  # ... but written nowhere

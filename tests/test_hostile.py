@@ -12,7 +12,7 @@ import time
 import unittest
 from pathlib import Path
 
-from helpers import (candidate, fake_env, make_buggy_repo, mminions, private_socket, processes_mentioning, run_cli, run_dirs,
+from helpers import (candidate, fake_env, fake_record, make_buggy_repo, mminions, private_socket, processes_mentioning, run_cli, run_dirs,
                      temp_dir, wait_until, write_plan)
 
 SECRETS = {"GITHUB_TOKEN": "ghp_hostiletestsecret0000000000000001", "OPENAI_API_KEY": "sk-hostile-openai-000000000002",
@@ -103,12 +103,13 @@ class SandboxedAttacks(HostileCase):
         result = self.mm(agent="builtin", issue=issue)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         run_dir = self.run_dir()
-        self.assertIn("SANDBOX", (run_dir / "repro" / "candidates" / "w1.json").read_text())  # it did print its env
+        printed = "".join(p.read_text() for p in (run_dir / "repro" / "candidates").glob("w*.json"))
+        self.assertIn("SANDBOX", printed)  # it did print its env (whichever builtin worker won)
         self.assert_contained(run_dir)
         codex = self.mm(plan={"default": {"output": {"candidates": [candidate("from calc import mean\nmean([])\n")],
                                                        "notes": ""}}}, sandbox="require")
         self.assertEqual(codex.returncode, 0, codex.stderr)
-        seen = json.loads((self.root / "record" / "w1.env.json").read_text())
+        seen = json.loads(fake_record(self.root / "record", self.runs, "w1.env.json"))
         self.assertEqual((seen["has_github_token"], seen["has_server_token"], seen["has_anthropic_key"]),
                          (False, False, False))
         self.assertTrue(seen["has_openai_key"])  # its own backend's key, and only that
@@ -191,8 +192,9 @@ class SandboxedAttacks(HostileCase):
 
 
 class CodexSandboxTests(HostileCase):
-    """A Codex whose own sandbox cannot work here (the fake fails its self-test the way
-    Codex 0.169 does): its workers run inside mminions' sandbox, or the run is refused."""
+    """With bubblewrap, codex workers run inside mminions' sandbox (Codex's own off), whatever
+    Codex's own self-test says (the fake fails it the way Codex 0.169 does); without any
+    sandbox and a Codex that cannot sandbox itself, the run is refused."""
 
     def codex_env(self):
         plan = write_plan(self.root / "plan.json", {"default": {"output": {"candidates": [candidate(
@@ -204,7 +206,6 @@ class CodexSandboxTests(HostileCase):
                          "--verify-runs", "2", "--no-triage", "--runs-root", str(self.runs), "--tmux-socket", self.socket,
                          env=self.codex_env(), timeout=180)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
-        self.assertIn("Codex cannot sandbox its own tools here", result.stderr)
         w1 = self.run_dir() / "workers" / "w1"
         self.assertIn("--dangerously-bypass-approvals-and-sandbox", (w1 / "agent.sh").read_text())
         worker_sh = (w1 / "worker.sh").read_text()
@@ -324,7 +325,8 @@ class SandboxLayerTests(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(self.outside.read_text(), "untouched\n")
         self.assertEqual((self.work / "inside.txt").read_text(), "ok")
-        self.assertEqual(result.stdout.count("denied"), 1, result.stdout)  # HOME is its private temp dir
+        # HOME is its private temp dir; the host's /tmp is not there (what it wrote "there" went to its own)
+        self.assertFalse(os.path.exists(os.path.join(os.path.dirname(str(self.work)), "inside.txt")))
         real_home = Path(os.path.expanduser("~"))
         listing = self.runner("bwrap")(["ls", "-A", str(real_home)], timeout=30, env=dict(os.environ))
         bound_back = {Path(p).relative_to(real_home.resolve()).parts[0] for p in (sys.prefix, sys.base_prefix)

@@ -7,7 +7,7 @@ import subprocess
 import unittest
 from pathlib import Path
 
-from helpers import (leftover_worktree_dirs, run_dirs, CALC_OPS_FIXED, GOOD_SCRIPT, candidate, fake_env, git, leftover_worktrees,
+from helpers import (leftover_worktree_dirs, run_dirs, CALC_OPS_FIXED, GOOD_SCRIPT, candidate, fake_env, fake_record, git, leftover_worktrees,
                      make_buggy_repo, mminions, run_cli, temp_dir, private_socket, wait_until, write_plan)
 
 CALC_OPS_FIXED_LOCALLY = CALC_OPS_FIXED + "\n# a local edit the user has not committed\n"
@@ -159,7 +159,7 @@ class EndToEndTests(PipelineCase):
         self.assertEqual(flaky["total_runs"], 4)  # how many of them match depends on how runs interleave
         self.assertTrue(0 < flaky["matched_runs"] < 4, flaky)
         self.assertEqual(cands["w6"]["candidates"][0]["verification"]["status"], "reproduced")
-        prompt3 = (self.record / "w3.prompt.md").read_text()
+        prompt3 = fake_record(self.record, self.runs, "w3.prompt.md")
         self.assertIn("raises ZeroDivisionError itself", prompt3)  # escalation tells what failed before
         decision = json.loads((rd / "decision.json").read_text())
         self.assertEqual(decision["selected_candidate"]["worker_id"], "w6")

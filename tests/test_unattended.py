@@ -4,6 +4,7 @@ or left behind: no session, no worktree, no lock, and always an honest run_done.
 import json
 import os
 import random
+import shutil
 import subprocess
 import threading
 import time
@@ -12,7 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from helpers import (leftover_worktree_dirs, CALC_ISSUE, GOOD_SCRIPT, REPO_ROOT, candidate, fake_env, git, leftover_worktrees, make_buggy_repo, make_history, mminions, only_run, private_socket,
+from helpers import (leftover_worktree_dirs, CALC_ISSUE, GOOD_SCRIPT, REPO_ROOT, candidate, fake_env, fake_record, git, processes_mentioning, leftover_worktrees, make_buggy_repo, make_history, mminions, only_run, private_socket,
                      run_cli, run_dirs, temp_dir, wait_until, write_plan)
 
 BLOATED_ISSUE = '''# mean() crashes on an empty list
@@ -165,24 +166,26 @@ class MisbehavingWorkerTests(UnattendedCase):
         self.assert_nothing_left(self.repo)
 
     def test_forked_daemon_is_killed(self):
-        r = self.run_plan({"default": {"output": {"candidates": [candidate(GOOD_SCRIPT)], "notes": ""}, "daemon": True}})
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        pid = int((self.record / "daemon.pid").read_text())
-
-        def gone():
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return True
-            with open(f"/proc/{pid}/stat") as fh:
-                return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
-        self.assertTrue(wait_until(gone, 5), f"daemon {pid} survived its worker")
-        self.assert_nothing_left(self.repo)
+        mark = "617.2718"  # the daemon's sleep: found by it in /proc, whatever PID namespace it is in
+        for sandbox in ("auto", "off"):
+            with self.subTest(sandbox=sandbox):
+                self.addCleanup(lambda: [os.kill(p, 9) for p in processes_mentioning(mark)])
+                r = self.run_plan({"default": {"output": {"candidates": [candidate(GOOD_SCRIPT)], "notes": ""},
+                                               "daemon": mark}}, "--sandbox", sandbox)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                fake_record(self.record, self.runs, "daemon.pid")  # it did start one
+                self.assertTrue(wait_until(lambda: not processes_mentioning(mark), 5), "a daemon survived its worker")
+                self.assert_nothing_left(self.repo)
 
     def test_worker_touching_the_users_checkout_is_reported(self):
         evil = self.repo / "EVIL.txt"
-        r = self.run_plan({"default": {"output": {"candidates": [candidate(GOOD_SCRIPT)], "notes": ""},
-                                       "touch": str(evil)}})
+        plan = {"default": {"output": {"candidates": [candidate(GOOD_SCRIPT)], "notes": ""}, "touch": str(evil)}}
+        if mminions.probe_sandbox("bwrap") is None:  # in the sandbox the checkout is not even there to touch
+            r = self.run_plan(plan, "--sandbox", "require")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertFalse(evil.exists())
+            shutil.rmtree(self.runs)
+        r = self.run_plan(plan, "--sandbox", "off")
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)  # never ok, whatever was reproduced
         final = (only_run(self.runs) / "final.md").read_text()
         self.assertIn("**Verdict: FAILED.** the user's checkout changed during the run", final)

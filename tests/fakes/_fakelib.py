@@ -1,9 +1,12 @@
 """Shared behaviour of the fake agent CLIs: what to answer comes from a plan file.
 
-MMINIONS_FAKE_PLAN (a JSON file) maps a worker id (MMINIONS_WORKER_ID) or "default" to:
+MMINIONS_FAKE_PLAN_JSON (the plan itself; else MMINIONS_FAKE_PLAN, a JSON file) maps a worker id
+(MMINIONS_WORKER_ID) or "default" to:
   {"output": <object or text>, "exit": 0, "sleep": 0, "stdout": "...", "repeat_kb": 0,
    "daemon": false, "touch": "relative/path", "flaky_file": "..."}
-MMINIONS_FAKE_RECORD (a directory): the prompt each worker got is saved there.
+MMINIONS_FAKE_RECORD (a directory): the prompt each worker got is saved there.  A fake inside
+mminions' sandbox cannot reach that directory, so each record is also printed to stderr (the
+worker's agent.log) as one `MMINIONS_FAKE_RECORD <name> <json>` line (tests/helpers.fake_record).
 """
 
 import json
@@ -14,27 +17,36 @@ from pathlib import Path
 
 
 def plan_for_worker() -> dict:
-    path = os.environ.get("MMINIONS_FAKE_PLAN")
-    if not path:
+    inline, path = os.environ.get("MMINIONS_FAKE_PLAN_JSON"), os.environ.get("MMINIONS_FAKE_PLAN")
+    if not inline and not path:
         return {"output": {"candidates": [], "notes": "no plan given to the fake agent"}}
-    plan = json.loads(Path(path).read_text())
+    plan = json.loads(inline) if inline else json.loads(Path(path).read_text())
     wid = os.environ.get("MMINIONS_WORKER_ID", "")
     role = os.environ.get("MMINIONS_ROLE", "")
     return plan.get(wid) or plan.get(role) or plan.get("default") or {}
 
 
-def record_prompt(prompt: str) -> None:
+def record(name: str, text: str) -> None:
+    """Save one record: in MMINIONS_FAKE_RECORD when it can be written, and always as a line on stderr."""
+    print(f"MMINIONS_FAKE_RECORD {name} {json.dumps(text)}", file=sys.stderr, flush=True)
     where = os.environ.get("MMINIONS_FAKE_RECORD")
     if where:
-        wid = os.environ.get("MMINIONS_WORKER_ID", "unknown")
-        Path(where).mkdir(parents=True, exist_ok=True)
-        Path(where, f"{wid}.prompt.md").write_text(prompt)
-        Path(where, f"{wid}.env.json").write_text(json.dumps({
-            "has_github_token": bool(os.environ.get("GITHUB_TOKEN")), "cwd": os.getcwd(),
-            "has_openai_key": bool(os.environ.get("OPENAI_API_KEY")),
-            "has_anthropic_key": bool(os.environ.get("ANTHROPIC_API_KEY")),
-            "has_server_token": bool(os.environ.get("MMINIONS_TOKEN")),
-            "argv": sys.argv[1:]}))
+        try:
+            Path(where).mkdir(parents=True, exist_ok=True)
+            Path(where, name).write_text(text)
+        except OSError:
+            pass
+
+
+def record_prompt(prompt: str) -> None:
+    wid = os.environ.get("MMINIONS_WORKER_ID", "unknown")
+    record(f"{wid}.prompt.md", prompt)
+    record(f"{wid}.env.json", json.dumps({
+        "has_github_token": bool(os.environ.get("GITHUB_TOKEN")), "cwd": os.getcwd(),
+        "has_openai_key": bool(os.environ.get("OPENAI_API_KEY")),
+        "has_anthropic_key": bool(os.environ.get("ANTHROPIC_API_KEY")),
+        "has_server_token": bool(os.environ.get("MMINIONS_TOKEN")),
+        "env_names": sorted(os.environ), "argv": sys.argv[1:]}))
 
 
 def act(plan: dict) -> str:
@@ -43,12 +55,9 @@ def act(plan: dict) -> str:
         pid = os.fork()
         if pid == 0:  # a child that would outlive the agent if not killed with its session
             os.setpgid(0, 0)  # even out of the agent's process group
-            time.sleep(600)
-            os._exit(0)
-        where = os.environ.get("MMINIONS_FAKE_RECORD")
-        if where:
-            Path(where).mkdir(parents=True, exist_ok=True)
-            Path(where, "daemon.pid").write_text(str(pid))
+            mark = str(plan["daemon"]) if not isinstance(plan["daemon"], bool) else "600"
+            os.execvp("sleep", ["sleep", mark])  # its mark finds it in /proc, inside a PID namespace too
+        record("daemon.pid", str(pid))
     if plan.get("touch"):
         Path(plan["touch"]).write_text("written by the fake agent\n")
     if plan.get("rm_cwd"):
