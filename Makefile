@@ -3,7 +3,7 @@ PYTHON ?= python3
 CODEX_VERSION ?= 0.169.0
 CLAUDE_VERSION ?= 2.1.332
 
-.PHONY: build test demo bench clients dev-tools lint clean
+.PHONY: build test demo bench corpus clients dev-tools lint clean
 
 build:
 	./build.sh
@@ -17,6 +17,11 @@ demo: build
 # MIRRORS=DIR: the corpus projects' clones (DIR/<owner>+<name>/repo) for the real-report part
 bench: build
 	MIRRORS=$(MIRRORS) $(PYTHON) tests/bench.py
+
+# The unseen corpus (bench/corpus): the built-in agent on each half, then --given, with mirrors at MIRRORS
+corpus:
+	$(PYTHON) bench/corpus/grade.py --mirrors $(MIRRORS) --json bench/corpus/last-builtin.json
+	$(PYTHON) bench/corpus/grade.py --mirrors $(MIRRORS) --given --json bench/corpus/last-given.json
 
 # The real agent CLIs, pinned, into .clients/ (for tests/test_real_clients.py; never global).
 clients:

@@ -253,7 +253,7 @@ def md_text(text: str) -> str:
     Markdown and a GitHub comment: one line; HTML escaped; no link, image, code span or
     table cell can open; @mentions, #references and URLs stay text that notifies and links nothing.
 
-    >>> md_text("<img src=x> @al [x](https://e) #3") == "&lt;img src=x&gt; @\u200bal \\[x\\](https:\u200b//e) #\u200b3"
+    >>> md_text("<img src=x> @al [x](https://e) #3") == "&lt;img src=x&gt; @\u200bal \\\\[x\\\\](https:\u200b//e) #\u200b3"
     True
     """
     text = re.sub(r"[\r\n\t]+", " ", term_safe(str(text)))
@@ -729,6 +729,7 @@ class CmdResult:
     stderr: str
     duration: float
     timed_out: bool = False
+    limited: str = ""     # why mminions stopped it before its time (a limit it passed), else ""
 
     @property
     def ok(self) -> bool:
@@ -756,21 +757,32 @@ def _feed_stdin(stream: Any, data: bytes) -> None:
 EXIT_DRAIN_SEC = 0.5  # what is read after the command exits: a daemon it left may hold its pipes forever
 
 
+WATCH_EVERY_SEC = 0.5  # how often a command's watch (its disk use) is asked
+
+
 def _collect_output(proc: subprocess.Popen, data: bytes | None, timeout: float | None,
-                    cap: int) -> tuple[bytes, bytes, bool]:
-    """(stdout tail, stderr tail, timed out): read both pipes until they close, or until
-    the command has exited and its output is drained (never wait on a setsid'd grandchild
-    that inherited them), keeping at most ``cap`` bytes of each; kill its group on timeout."""
+                    cap: int, watch: Callable[[], str] | None = None) -> tuple[bytes, bytes, bool, str]:
+    """(stdout tail, stderr tail, timed out, limited): read both pipes until they close, or
+    until the command has exited and its output is drained (never wait on a setsid'd
+    grandchild that inherited them), keeping at most ``cap`` bytes of each; kill its group
+    on timeout, or when ``watch`` (asked every WATCH_EVERY_SEC) says why it must stop."""
     if data is not None:
         threading.Thread(target=_feed_stdin, args=(proc.stdin, data), daemon=True).start()
     bufs = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray()}
     open_fds = list(bufs)
     deadline = None if timeout is None else time.monotonic() + timeout
-    exited_at, timed_out = None, False
+    exited_at, timed_out, limited, watched_at = None, False, "", time.monotonic()
     while open_fds:
         now = time.monotonic()
         if exited_at is None and proc.poll() is not None:
             exited_at = now
+        if watch is not None and exited_at is None and now - watched_at >= WATCH_EVERY_SEC:
+            watched_at, limited = now, watch()
+            if limited:
+                _kill_group(proc)
+                proc.wait()
+                exited_at = time.monotonic()
+                continue
         if exited_at is not None and now - exited_at > EXIT_DRAIN_SEC:
             break
         if deadline is not None and now > deadline and exited_at is None:
@@ -797,13 +809,14 @@ def _collect_output(proc: subprocess.Popen, data: bytes | None, timeout: float |
             _kill_group(proc)
             proc.wait()
     out, err = (bytes(bufs[proc.stdout.fileno()][-cap:]), bytes(bufs[proc.stderr.fileno()][-cap:]))
-    return out, err, timed_out
+    return out, err, timed_out, limited
 
 
 def run_cmd(argv: Sequence[str], cwd: str | Path | None = None, timeout: float | None = None,
             env: dict[str, str] | None = None, input: str | None = None,
-            max_output: int = 4_000_000) -> CmdResult:
-    """Run one subprocess in its own process group; on timeout kill the whole group."""
+            max_output: int = 4_000_000, watch: Callable[[], str] | None = None) -> CmdResult:
+    """Run one subprocess in its own process group; on timeout (or when ``watch`` says so)
+    kill the whole group."""
     argv = [str(a) for a in argv]
     start = time.monotonic()
     try:
@@ -818,7 +831,7 @@ def run_cmd(argv: Sequence[str], cwd: str | Path | None = None, timeout: float |
         raise CommandError(f"{argv[0]}: cannot execute ({exc.strerror})") from None
     data = input.encode("utf-8") if input is not None else None
     try:
-        out, err, timed_out = _collect_output(proc, data, timeout, max_output)
+        out, err, timed_out, limited = _collect_output(proc, data, timeout, max_output, watch)
     finally:
         if proc.poll() is None:
             _kill_group(proc)
@@ -831,7 +844,7 @@ def run_cmd(argv: Sequence[str], cwd: str | Path | None = None, timeout: float |
     rc = proc.returncode if not timed_out else 124
     return CmdResult(argv, rc, out[-max_output:].decode("utf-8", "backslashreplace"),
                      err[-max_output:].decode("utf-8", "backslashreplace"),
-                     time.monotonic() - start, timed_out)
+                     time.monotonic() - start, timed_out, limited)
 
 
 def kill_process_session(sid: int, marker: str | None = None) -> int:
@@ -909,19 +922,105 @@ SANDBOX_TMPFS_MB = 512  # the sandbox's own /tmp (memory-backed, so capped)
 @dataclass(frozen=True)
 class Limits:
     """What one sandboxed command may use (0: no limit): data memory, processes (threads
-    count), the size of any one file it writes, CPU seconds.  Past one, the kernel stops it."""
+    count), the size of any one file it writes, CPU seconds, and how much it may fill the
+    disk its checkout is on.  Past one, the kernel (or the watch in run_cmd) stops it."""
 
     memory_mb: int = 0
     processes: int = 0
     file_mb: int = 0
     cpu_sec: int = 0
+    disk_mb: int = 0
+    cgroup: str = ""  # a pids cgroup the command joins first (root: the kernel's per-user count exempts it)
 
     def prlimit_argv(self) -> list[str]:
-        """`prlimit` words that set these limits on the command after them (empty: none set)."""
+        """Words that set these limits on the command after them (empty: none set)."""
         words = [f"--data={self.memory_mb << 20}"] * bool(self.memory_mb) \
             + [f"--nproc={self.processes}"] * bool(self.processes) \
             + [f"--fsize={self.file_mb << 20}"] * bool(self.file_mb) + [f"--cpu={self.cpu_sec}"] * bool(self.cpu_sec)
-        return ["prlimit", *words, "--"] if words and shutil.which("prlimit") else []
+        join = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', self.cgroup] if self.cgroup else []
+        return join + (["prlimit", *words, "--"] if words and shutil.which("prlimit") else [])
+
+
+CGROUP_PREFIX = "mminions-"  # then the pid that made it: gc removes those whose maker died
+
+
+def make_pids_cgroup(limit: int) -> str:
+    """For root only (whom RLIMIT_NPROC does not bind): a fresh pids cgroup capped at
+    ``limit`` processes, v2 or v1, or "" where none can be made."""
+    if os.geteuid() != 0 or limit <= 0:
+        return ""
+    for base in ("/sys/fs/cgroup", "/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified"):
+        with contextlib.suppress(OSError):
+            controllers = Path(base, "cgroup.subtree_control")
+            if controllers.exists() and "pids" not in controllers.read_text().split():
+                continue
+            if not Path(base, "cgroup.procs").exists():
+                continue
+            path = Path(base, f"{CGROUP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}")
+            path.mkdir()
+            try:
+                (path / "pids.max").write_text(str(limit))
+                return str(path)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+    return ""
+
+
+def remove_cgroup(path: str) -> None:
+    if path and Path(path).name.startswith(CGROUP_PREFIX):
+        with contextlib.suppress(OSError):
+            os.rmdir(path)
+
+
+def stale_cgroups() -> list[str]:
+    """pids cgroups of sandboxed commands whose maker died before removing them."""
+    out = []
+    for base in ("/sys/fs/cgroup", "/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified"):
+        with contextlib.suppress(OSError):
+            for path in Path(base).glob(f"{CGROUP_PREFIX}*"):
+                m = re.match(rf"{re.escape(CGROUP_PREFIX)}(\d+)-", path.name)
+                if m and not _pid_alive(int(m.group(1))):
+                    out.append(str(path))
+    return out
+
+
+def disk_watch(paths: Sequence[str | Path], limit_mb: int) -> Callable[[], str] | None:
+    """A watch for run_cmd: why to stop a command that filled the disk its writable paths
+    are on by more than ``limit_mb`` MB since it started (checked on the filesystem's free
+    space: one call, whatever the size of the checkout)."""
+    if limit_mb <= 0 or not paths:
+        return None
+    try:
+        stats = [(p, os.statvfs(p)) for p in paths]
+    except OSError:
+        return None
+    start = {p: s.f_bavail * s.f_frsize for p, s in stats}
+
+    def check() -> str:
+        for p, free0 in start.items():
+            with contextlib.suppress(OSError):
+                s = os.statvfs(p)
+                if free0 - s.f_bavail * s.f_frsize > limit_mb << 20:
+                    return f"it filled the disk by over {limit_mb} MB (--max-disk-mb)"
+        return ""
+    return check
+
+
+def limit_hit(result: "CmdResult", limits: Limits) -> str:
+    """Which limit a finished command ran into, from how it ended ("" when none shows)."""
+    if result.limited:
+        return result.limited
+    rc, out = result.returncode, result.output[-4000:]
+    if limits.cpu_sec and rc in (-24, 152, 128 + 24):
+        return f"it used its {limits.cpu_sec} CPU seconds (--max-cpu-sec)"
+    if limits.file_mb and (rc in (-25, 153, 128 + 25) or "File too large" in out):
+        return f"it wrote a file over {limits.file_mb} MB (--max-file-mb)"
+    if limits.memory_mb and re.search(r"^MemoryError|Cannot allocate memory|out of memory", out, re.M):
+        return f"it ran out of its {limits.memory_mb} MB of memory (--max-memory-mb)"
+    if limits.processes and re.search(r"Resource temporarily unavailable|fork: retry|can't fork", out):
+        return f"it hit its limit of {limits.processes} processes (--max-processes)"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -1159,12 +1258,19 @@ def sandboxed(runner: Runner, sb: Sandbox) -> Runner:
         tmp = tempfile.mkdtemp(prefix=f"{SANDBOX_TMP_PREFIX}{os.getpid()}-")  # its private temp dir, also its HOME
         inner = clean_env(env if env is not None else dict(os.environ), sb.keep_env, sb.marker)
         inner.update(HOME=tmp, TMPDIR=tmp)
+        cgroup = make_pids_cgroup(sb.limits.processes) if sb.kind != "off" else ""
         try:
-            wrapped = sandbox_argv(sb.with_paths(writable=[tmp]), [str(a) for a in argv], cwd, inner)
+            box = dataclasses.replace(sb.with_paths(writable=[tmp]), limits=dataclasses.replace(sb.limits, cgroup=cgroup))
+            wrapped = sandbox_argv(box, [str(a) for a in argv], cwd, inner)
             outer = inner if sb.kind != "bwrap" else {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-            return runner(wrapped, cwd=cwd, timeout=timeout, env=outer, **kw)
+            watch = disk_watch(list(sb.writable) or [tmp], sb.limits.disk_mb) if sb.kind != "off" else None
+            result = runner(wrapped, cwd=cwd, timeout=timeout, env=outer, **(dict(kw, watch=watch) if watch else kw))
+            if not result.ok and not result.limited and sb.kind != "off":
+                result.limited = limit_hit(result, sb.limits)
+            return result
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+            remove_cgroup(cgroup)
     return run
 
 
@@ -5006,6 +5112,7 @@ class OracleRun:
     matched: bool
     output_tail: str
     timed_out: bool = False
+    limited: str = ""  # the resource limit it ran into (--max-memory-mb and the like), if one shows
 
 
 def run_oracle(cand: dict, worktree: Path, timeout: float, runner: Runner = run_cmd,
@@ -5085,7 +5192,7 @@ def verify_candidate(cand: dict, worktree: Path, signals: dict, runs: int = 5, t
         output = result.output
         matched = (not result.ok) and not result.timed_out and signature_matches(output, cand["claimed_failure_signature"])
         record["runs"].append(dataclasses.asdict(OracleRun(result.returncode, round(result.duration, 3), matched,
-                                                           tail_lines(output, 30), result.timed_out)))
+                                                           tail_lines(output, 30), result.timed_out, result.limited)))
         if matched:
             failures.append(failure_fingerprint(output, worktree, path))
             first_output = first_output or output
@@ -5107,7 +5214,8 @@ def verify_candidate(cand: dict, worktree: Path, signals: dict, runs: int = 5, t
     else:
         record["status"] = "not-reproduced"
         last = record["runs"][-1]
-        why = ("timed out" if last["timed_out"] else "exited 0 (passed)" if last["exit_code"] == 0
+        why = (f"stopped: {last['limited']}" if last.get("limited") else "timed out" if last["timed_out"]
+               else "exited 0 (passed)" if last["exit_code"] == 0
                else f"failed differently (exit {last['exit_code']}): {_clip(tail_lines(last['output_tail'], 1), 160)}")
         record["reasons"] = [f"did not fail with {cand['claimed_failure_signature']!r}: {why}"]
     return record
@@ -6427,8 +6535,9 @@ class Run:
         and the tools it runs) gets more room, and its time limit is --timeout-sec."""
         c = self.cfg
         if who == "worker":
-            return Limits(max(4096, 2 * c.max_memory_mb), max(1024, 4 * c.max_processes), max(1024, c.max_file_mb), 0)
-        return Limits(c.max_memory_mb, c.max_processes, c.max_file_mb, c.max_cpu_sec)
+            return Limits(max(4096, 2 * c.max_memory_mb), max(1024, 4 * c.max_processes), max(1024, c.max_file_mb), 0,
+                          2 * c.max_disk_mb)
+        return Limits(c.max_memory_mb, c.max_processes, c.max_file_mb, c.max_cpu_sec, c.max_disk_mb)
 
     @property
     def secrets(self) -> list[str]:
@@ -6633,8 +6742,12 @@ def worker_sandbox(run: Run, files: WorkerFiles, session: dict[str, str]) -> str
     visible = [files.worker_dir, run.paths.issue_json, *tool_install_paths(spec.tools, run.env)]
     if spec.inherit:
         visible += command_paths(cfg.agent_cmd, session)
+    limits = run.limits("worker")
+    cgroup = make_pids_cgroup(limits.processes)
+    if cgroup:
+        update_worker_record(run.paths, files.worker_id, cgroup=cgroup)
     sb = dataclasses.replace(run.sandbox(writable=[files.worktree, files.out_dir], visible=visible),
-                             network=spec.network, limits=run.limits("worker"))
+                             network=spec.network, limits=dataclasses.replace(limits, cgroup=cgroup))
     return sandbox_shell_prefix(sb, literal, files.worktree)
 
 
@@ -6713,8 +6826,12 @@ def _settle_worker(run: Run, wid: str, files: WorkerFiles, deadline: float, live
 
 
 def forget_private_home(run: Run, wid: str) -> None:
-    """A worker's private home holds copies of its CLI's login: gone once the worker is."""
+    """A worker's private home holds copies of its CLI's login: gone once the worker is (and
+    the pids cgroup it ran in, when there is one)."""
     shutil.rmtree(run.paths.worker_dir(wid) / "out" / "home", ignore_errors=True)
+    for record in load_sessions(run.paths)["workers"]:
+        if record.get("worker_id") == wid and record.get("cgroup"):
+            remove_cgroup(str(record["cgroup"]))
 
 
 def _record_worker_end(run: Run, wid: str, state: str, code: int | None) -> None:
@@ -7305,13 +7422,16 @@ def phase_bisect(run: Run) -> None:
         wrapper = run.paths.bisect_oracle_sh
         bisect_tmp = run.worktree_dir / f"bisect-tmp-{secrets.token_hex(2)}"
         bisect_tmp.mkdir(parents=True)
+        box = run.sandbox(writable=[worktree])
+        cgroup = make_pids_cgroup(box.limits.processes) if box.kind != "off" else ""
+        box = dataclasses.replace(box, limits=dataclasses.replace(box.limits, cgroup=cgroup))
         atomic_write_text(wrapper, BISECT_ORACLE_SH.format(
             run_id=cfg.run_id, worktree=q(str(worktree)), python=q(sys.executable), import_roots=q(IMPORT_ROOTS_PY),
             modules=q(",".join(sorted(set(selected["verification"].get("project_modules") or [])
                                       & script_imports(cand["script"])))),
             pydir=q(os.path.dirname(sys.executable)), saved=q(str(saved)),
             repro=q(str(repro)), timeout=int(cfg.verify_timeout),
-            sandboxed_oracle=sandbox_command_line(run.sandbox(writable=[worktree]), oracle_env(worktree, run.env),
+            sandboxed_oracle=sandbox_command_line(box, oracle_env(worktree, run.env),
                                                   ["sh", "-c", render_oracle(cand["oracle_command"], repro)],
                                                   tmp=bisect_tmp, dynamic=[("PYTHONPATH", '"$roots"')]),
             out=q(str(run.paths.bisect_step_out)), steps=q(str(steps_file)),
@@ -7354,6 +7474,7 @@ def phase_bisect(run: Run) -> None:
         else:
             doc["summary"] = "git bisect run did not conclude: " + _clip(tail_lines(result.output, 3), 300)
     finally:
+        remove_cgroup(locals().get("cgroup") or "")
         doc["seconds"] = round(time.monotonic() - start, 2)
         atomic_write_json(run.paths.bisect_json, doc)
         with contextlib.suppress(MminionsError):
@@ -8193,6 +8314,9 @@ class ServerSettings:
     tmux_socket: str | None = None
     env: dict = field(default_factory=lambda: dict(os.environ))
     log: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True)
+    max_connections: int = 64      # served at once; past that a client gets 503 at once, no thread
+    request_deadline: float = 30.0  # a whole request, however slowly its bytes arrive
+    max_live_runs: int = 4         # runs in flight under this runs root before POST /api/runs says 429
 
 
 def allowed_hosts(settings: ServerSettings) -> set[str] | None:
@@ -8214,7 +8338,8 @@ def _json_response(start_response: Callable, code: int, obj: Any, extra: Sequenc
               404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict",
               411: "Length Required",
               413: "Payload Too Large", 415: "Unsupported Media Type", 421: "Misdirected Request",
-              500: "Internal Server Error", 502: "Bad Gateway"}.get(code, "Error")
+              429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
+              503: "Service Unavailable"}.get(code, "Error")
     start_response(f"{code} {reason}", [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
                                         ("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"),
                                         *extra])
@@ -8292,6 +8417,10 @@ def check_repo_path(value: Any, settings: ServerSettings) -> Path:
 def api_start_run(body: dict, settings: ServerSettings) -> dict:
     """POST /api/runs: the same options, defaults, checks and launch as `run`."""
     repo = check_repo_path(body.get("repo_path"), settings)
+    live = [r for r in list_runs(settings.runs_root, 1000) if r.get("state") in ("starting", "running")]
+    if len(live) >= settings.max_live_runs:
+        raise HTTPError(429, f"{len(live)} runs are in flight (the server takes {settings.max_live_runs} at once); "
+                             "try again when one has ended")
     issue_url, issue_text = body.get("issue_url"), body.get("issue_file")
     if bool(issue_url) == bool(issue_text) or not isinstance(issue_url or issue_text, str):
         raise HTTPError(400, "give exactly one of issue_url or issue_file (the issue's text)")
@@ -8558,13 +8687,54 @@ def server_classes() -> tuple[type, type]:
             self.server.log_line(f"{self.client_address[0]} {format % args}")  # type: ignore[attr-defined]
 
         def handle(self) -> None:
-            with contextlib.suppress(socket.timeout, ConnectionError, TimeoutError):
+            with contextlib.suppress(socket.timeout, ConnectionError, TimeoutError, OSError):
                 super().handle()
 
     class ThreadingWSGIServer(socketserver.ThreadingMixIn, simple_server.WSGIServer):
+        """Threads, but a bounded number of them, and a deadline for each whole request: a
+        client that trickles its bytes is cut off, and a flood of them gets 503 at once."""
+
         daemon_threads = True
         allow_reuse_address = True
         request_queue_size = 128
+        max_connections, request_deadline = 64, 30.0
+
+        def server_activate(self) -> None:
+            super().server_activate()
+            self._slots = threading.BoundedSemaphore(self.max_connections)
+            self._open: dict[Any, float] = {}
+            self._open_lock = threading.Lock()
+            threading.Thread(target=self._reap_slow, daemon=True).start()
+
+        def process_request(self, request: Any, client_address: Any) -> None:
+            if not self._slots.acquire(blocking=False):
+                with contextlib.suppress(OSError):
+                    body = json_body({"error": "the server is busy; try again", "code": 503})
+                    request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                                    b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+                self.shutdown_request(request)
+                return
+            with self._open_lock:
+                self._open[request] = time.monotonic() + self.request_deadline
+            super().process_request(request, client_address)
+
+        def process_request_thread(self, request: Any, client_address: Any) -> None:
+            try:
+                super().process_request_thread(request, client_address)
+            finally:
+                with self._open_lock:
+                    self._open.pop(request, None)
+                self._slots.release()
+
+        def _reap_slow(self) -> None:
+            while True:
+                time.sleep(0.5)
+                now = time.monotonic()
+                with self._open_lock:
+                    late = [r for r, deadline in self._open.items() if now > deadline]
+                for request in late:
+                    with contextlib.suppress(OSError):
+                        request.shutdown(socket.SHUT_RDWR)
 
     return Handler, ThreadingWSGIServer
 
@@ -8576,7 +8746,9 @@ def make_server(settings: ServerSettings) -> Any:
         raise UsageError(f"refusing to listen on {settings.host} without a token: pass --token or set MMINIONS_TOKEN")
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     handler, threading_server = server_classes()
-    server_cls = type("Server", (threading_server,), {"address_family": family})
+    server_cls = type("Server", (threading_server,), {"address_family": family,
+                                                      "max_connections": settings.max_connections,
+                                                      "request_deadline": settings.request_deadline})
     try:
         server = server_cls((settings.host.strip("[]"), settings.port), handler)
     except OSError as exc:
@@ -9064,7 +9236,7 @@ def gc_plan(runs_root: Path, tmux: Tmux, prefix: str = DEFAULT_PREFIX, older_tha
     names = {x["name"] for x in tmux.list_sessions()}
     pattern = re.compile(rf"^{re.escape(prefix)}-(run-[0-9A-Za-z-]+?)-(manager|w\d+)$")
     plan: dict[str, list] = {"sessions": [], "worktrees": [], "orphaned": [], "old_runs": [], "locks": [],
-                             "scratch": [str(p) for p in stale_sandbox_dirs()]}
+                             "scratch": [str(p) for p in stale_sandbox_dirs()], "cgroups": stale_cgroups()}
     for name in sorted(names):
         m = pattern.match(name)
         if m and not run_is_live(runs_root, m.group(1), names):
@@ -9131,6 +9303,10 @@ def cmd_gc(args: argparse.Namespace) -> int:
         print(f"{verb('removed', 'would remove')} a sandbox temp dir its maker left behind ({path})")
         if not args.dry_run:
             shutil.rmtree(path, ignore_errors=True)
+    for path in plan["cgroups"]:
+        print(f"{verb('removed', 'would remove')} a pids cgroup its maker left behind ({path})")
+        if not args.dry_run:
+            remove_cgroup(path)
     if not any(plan.values()):
         print("nothing to clean")
     return EXIT_OK
@@ -9685,6 +9861,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--token", default=None, help="bearer token for POSTs (default: $MMINIONS_TOKEN)")
     p.add_argument("--allow-repo-root", action="append", default=[],
                    help="repo_path must lie under one of these (default: the current directory)")
+    p.add_argument("--max-runs", type=int, default=4,
+                   help="runs in flight at once before POST /api/runs answers 429 (default 4)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("issue", help="show what mminions understands of an issue (normalized JSON)")
@@ -9782,7 +9960,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     roots = [Path(r).absolute() for r in args.allow_repo_root] or [Path.cwd()]
     settings = ServerSettings(runs_root=runs_root_from(args), host=args.host, port=args.port,
                               token=args.token if args.token is not None else os.environ.get("MMINIONS_TOKEN") or None,
-                              allowed_roots=roots,
+                              allowed_roots=roots, max_live_runs=max(1, args.max_runs),
                               tmux_socket=args.tmux_socket)
     server = make_server(settings)
 
