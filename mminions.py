@@ -1223,6 +1223,8 @@ def sandbox_command_line(sb: Sandbox, env: dict[str, str], argv: Sequence[str], 
                      *(q(w) for w in sandbox_argv(sb, argv, None, {}))])
 
 
+SANDBOX_WORDS = {"bwrap": "bubblewrap", "unshare": "unshare fallback (network and processes only, not files)",
+                 "off": "none (--sandbox off, or nothing works here)"}
 SANDBOX_TMP_PREFIX = "mminions-sbx-"  # then the pid that made it: gc removes those whose maker died
 
 
@@ -1258,10 +1260,8 @@ def sandboxed(runner: Runner, sb: Sandbox) -> Runner:
         tmp = tempfile.mkdtemp(prefix=f"{SANDBOX_TMP_PREFIX}{os.getpid()}-")  # its private temp dir, also its HOME
         inner = clean_env(env if env is not None else dict(os.environ), sb.keep_env, sb.marker)
         inner.update(HOME=tmp, TMPDIR=tmp)
-        cgroup = make_pids_cgroup(sb.limits.processes) if sb.kind != "off" else ""
         try:
-            box = dataclasses.replace(sb.with_paths(writable=[tmp]), limits=dataclasses.replace(sb.limits, cgroup=cgroup))
-            wrapped = sandbox_argv(box, [str(a) for a in argv], cwd, inner)
+            wrapped = sandbox_argv(sb.with_paths(writable=[tmp]), [str(a) for a in argv], cwd, inner)
             outer = inner if sb.kind != "bwrap" else {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
             watch = disk_watch(list(sb.writable) or [tmp], sb.limits.disk_mb) if sb.kind != "off" else None
             result = runner(wrapped, cwd=cwd, timeout=timeout, env=outer, **(dict(kw, watch=watch) if watch else kw))
@@ -1270,7 +1270,6 @@ def sandboxed(runner: Runner, sb: Sandbox) -> Runner:
             return result
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-            remove_cgroup(cgroup)
     return run
 
 
@@ -4955,7 +4954,7 @@ def builtin_triage(context: dict, worktree: Path, worker_id: str = "w1", runner:
 
 REPRO_BASENAME = "mminions_repro"
 STATUS_RANK = {"reproduced": 0, "flaky": 1, "not-reproduced": 2, "rejected": 3}
-ORIGIN_RANK = {"repo": 0, "assertion": 1, "unknown": 2}
+ORIGIN_RANK = {"repo": 0, "assertion": 1, "script": 2, "unknown": 3}
 TRISTATE_RANK = {True: 0, None: 1, False: 2}  # fail_to_pass and report matches: yes, unknown, no
 
 
@@ -4985,7 +4984,8 @@ def signature_matches(output: str, claimed: str) -> bool:
 
 
 def static_rejections(cand: dict, packages: Sequence[str], worktree: Path) -> list[str]:
-    """Reasons to refuse a candidate without running it."""
+    """Reasons to refuse a candidate without running it: what it is, never what its text
+    seems to do (where its failure arises is read from how it really fails: verify_candidate)."""
     reasons = []
     script, oracle = cand.get("script", ""), cand.get("oracle_command", "")
     claimed = cand.get("claimed_failure_signature", "").strip()
@@ -5003,7 +5003,6 @@ def static_rejections(cand: dict, packages: Sequence[str], worktree: Path) -> li
                 break
         if re.search(r"\bpip3?\s+install\b", cmd) and not re.search(r"(--target|-t\s|--prefix|\.venv|venv/)", cmd):
             reasons.append(f"setup command installs into the user's environment: {_clip(cmd, 120)}")
-    ctype = _short_name(claimed.partition(":")[0].strip())
     if ext == "py":
         try:
             tree = parse_python(script)
@@ -5015,20 +5014,15 @@ def static_rejections(cand: dict, packages: Sequence[str], worktree: Path) -> li
                 imported.update(a.name.split(".")[0] for a in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 imported.add(node.module.split(".")[0])
-            elif isinstance(node, ast.Raise) and node.exc is not None and ctype and ctype != "AssertionError":
-                target = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
-                name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
-                if name == ctype:
-                    reasons.append(f"the script raises {ctype} itself")
         if packages and not imported & set(packages):
             reasons.append("the script never imports the project (" + ", ".join(packages[:5]) + ")")
-        if ctype != "AssertionError" and claimed:
-            literals = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
-            _, _, cmsg = claimed.partition(":")
-            needles = [claimed] + ([cmsg.strip()] if len(cmsg.strip()) >= 8 else [])
-            if any(needle in lit for lit in literals for needle in needles):
-                reasons.append("the script contains the failure signature as a literal (prints it itself)")
     return _unique(reasons)
+
+
+_SELF_RAISE_RE = lazy_re(r"(?:raise\b|(?:sys\.)?exit\(|os\._exit\(|quit\()")
+# a script failing with these in its own frame never ran far enough to show anything of the project
+BROKEN_SCRIPT_ERRORS = ("ImportError", "ModuleNotFoundError", "SyntaxError", "IndentationError", "TabError",
+                        "NameError", "UnboundLocalError")
 
 
 def failure_origin(output: str, worktree: Path, repro_file: Path) -> str:
@@ -5043,7 +5037,7 @@ def failure_fingerprint(output: str, worktree: Path, repro_file: Path) -> dict:
     project frame ("file:function") and the line of the script it surfaced at."""
     etype, message, frames = last_exception(output)
     root, repro = worktree.resolve(), repro_file.resolve()
-    origin, frame, script_lines = "unknown", "", []
+    origin, frame, script_lines, raising = "unknown", "", [], ""
     for f in reversed(frames):
         resolved = _frame_path(f, worktree)
         if resolved is None:
@@ -5052,15 +5046,22 @@ def failure_fingerprint(output: str, worktree: Path, repro_file: Path) -> dict:
             script_lines.append(f["line"])
             if origin == "unknown":
                 origin = "assertion" if _short_name(etype) == "AssertionError" else "script"
+                raising = f.get("code") or ""
             continue
         with contextlib.suppress(ValueError):
             rel = resolved.relative_to(root)
             if origin == "unknown":
                 origin = "repo"
             frame = frame or f"{rel}:{f.get('function', '')}"
+    # where the failure really arises: an operation of the script on what the project gave it
+    # (a lookup, a call) is the project's failure shown in its caller; a `raise` or an exit of
+    # the script itself, or an end with no traceback at all, is the script's own verdict
+    self_raised = (origin == "script" and bool(_SELF_RAISE_RE.match(raising))) or (origin == "unknown")
     return {"type": _short_name(etype), "message": normalize_message(message), "origin": origin,
             "frame": frame, "script_line": script_lines[0] if script_lines else None,
-            "script_lines": sorted(set(script_lines))}
+            "script_lines": sorted(set(script_lines)), "self_raised": self_raised,
+            "raising_line": _clip(raising, 200),
+            "broken": origin in ("script", "unknown") and _short_name(etype) in BROKEN_SCRIPT_ERRORS}
 
 
 def same_failure(got: dict, want: dict, strict: bool, same_line: bool = False) -> bool:
@@ -5068,7 +5069,7 @@ def same_failure(got: dict, want: dict, strict: bool, same_line: bool = False) -
     and origin.  ``strict`` (no passing reference to check against): also the same message
     (when it was stable) and, for the project's own errors, the same innermost frame.
     ``same_line`` (the same script at another commit): it surfaced at the same line."""
-    if got["type"] != want["type"] or got["origin"] != want["origin"] or got["origin"] == "script":
+    if got["type"] != want["type"] or got["origin"] != want["origin"]:
         return False
     if same_line and got.get("script_line") != want.get("script_line"):
         return False
@@ -5187,30 +5188,48 @@ def verify_candidate(cand: dict, worktree: Path, signals: dict, runs: int = 5, t
     if setup_error:
         record["reasons"] = [setup_error]
         return record
-    failures, first_output = [], ""
+    # A run matches when it fails the way the first failing run did (type and origin): the
+    # worker's claimed signature is its label, checked and said, never what decides.
+    failures, first_output, claims, first = [], "", [], None
+    claimed = cand["claimed_failure_signature"]
     for result, path in oracle_runs(cand, worktree, timeout, runner, max(1, runs)):
         output = result.output
-        matched = (not result.ok) and not result.timed_out and signature_matches(output, cand["claimed_failure_signature"])
+        got = failure_fingerprint(output, worktree, path) if not result.ok and not result.timed_out else None
+        first = first or got
+        matched = got is not None and (got["type"], got["origin"]) == (first["type"], first["origin"])
         record["runs"].append(dataclasses.asdict(OracleRun(result.returncode, round(result.duration, 3), matched,
                                                            tail_lines(output, 30), result.timed_out, result.limited)))
         if matched:
-            failures.append(failure_fingerprint(output, worktree, path))
+            failures.append(got)
+            claims.append(signature_matches(output, claimed))
             first_output = first_output or output
     matched_n = len(failures)
     record.update(matched_runs=matched_n, total_runs=len(record["runs"]))
-    if any(f["origin"] == "script" for f in failures):
-        record["reasons"] = ["the failure comes from the reproducer itself, not from the project's code"]
-        record["origin"] = "script"
+    if failures and failures[0]["broken"]:
+        record["origin"] = failures[0]["origin"]
+        record["reasons"] = [f"the script itself is broken: it fails with {failures[0]['type']} in its own code "
+                             f"({_clip(tail_lines(first_output, 1), 160)})"]
         return record
     if failures:
         failure = dict(failures[0], message_stable=all(f["message"] == failures[0]["message"] for f in failures))
         record.update(origin=failure["origin"], failure=failure,
-                      report_match=report_match(first_output, failure, signals))
+                      report_match=report_match(first_output, failure, signals),
+                      claim_matched=all(claims))
+        # a failure of the script's own making, or one it mislabels, shows the bug only where it
+        # also passes at a commit without the bug: a reference decides (phase_select)
+        record["needs_reference"] = failure["self_raised"] or not all(claims)
+        if not all(claims):
+            record["reasons"].append(f"it claims {claimed!r} but fails with {failure['type']}"
+                                     + (f": {failure['message']}" if failure["message"] else ""))
+        if failure["self_raised"]:
+            record["reasons"].append("the failure is raised by the script itself"
+                                     + (f" (`{failure['raising_line']}`)" if failure["raising_line"] else " (no traceback)")
+                                     + ": it counts only where it passes at a commit without the bug")
     if matched_n == len(record["runs"]):
         record["status"] = "reproduced"
     elif matched_n:
         record["status"] = "flaky"
-        record["reasons"] = [f"reproduced in {matched_n} of {len(record['runs'])} runs"]
+        record["reasons"] = [f"reproduced in {matched_n} of {len(record['runs'])} runs"] + record["reasons"]
     else:
         record["status"] = "not-reproduced"
         last = record["runs"][-1]
@@ -5250,18 +5269,33 @@ def candidate_rank(cand: dict, verification: dict, fail_to_pass: bool | None = N
     script = cand.get("script", "")
     return (STATUS_RANK.get(verification.get("status"), 9), TRISTATE_RANK[fail_to_pass],
             TRISTATE_RANK[(verification.get("report_match") or {}).get("matches")],
+            bool(verification.get("needs_reference")), verification.get("claim_matched") is False,
             CHECK_KINDS.index(check_kind(script)),
-            ORIGIN_RANK.get(verification.get("origin") or "unknown", 2),
+            ORIGIN_RANK.get(verification.get("origin") or "unknown", 3),
             len(script.strip().splitlines()), len(cand.get("setup_commands", [])), len(script))
 
 
-def usable_candidates(entries: Sequence[dict], f2p: dict[str, bool | None] | None = None) -> list[dict]:
-    """[{candidate, verification, ...}] that mminions verified (reproduced or flaky), best
-    first; ``f2p`` maps candidate_key -> whether it passed at the fix."""
+def counts_as_reproduced(verification: dict) -> bool:
+    """Reproduced every time, and trusted without a reference: what ends the search for more."""
+    return verification.get("status") == "reproduced" and not verification.get("needs_reference")
+
+
+def verified_candidates(entries: Sequence[dict], f2p: dict[str, bool | None] | None = None) -> list[dict]:
+    """[{candidate, verification, ...}] that failed every time (or some times: flaky) when
+    mminions ran them, best first; ``f2p`` maps candidate_key -> whether it passed at a
+    commit without the bug."""
     f2p = f2p or {}
-    usable = [e for e in entries if e["verification"]["status"] in ("reproduced", "flaky")]
-    return sorted(usable, key=lambda e: candidate_rank(e["candidate"], e["verification"],
-                                                       f2p.get(candidate_key(e["candidate"]))))
+    verified = [e for e in entries if e["verification"]["status"] in ("reproduced", "flaky")]
+    return sorted(verified, key=lambda e: candidate_rank(e["candidate"], e["verification"],
+                                                         f2p.get(candidate_key(e["candidate"]))))
+
+
+def usable_candidates(entries: Sequence[dict], f2p: dict[str, bool | None] | None = None) -> list[dict]:
+    """The verified candidates that count as reproducers: a failure the script makes itself
+    (or mislabels) counts only where it was shown to pass at a commit without the bug."""
+    f2p = f2p or {}
+    return [e for e in verified_candidates(entries, f2p)
+            if not e["verification"].get("needs_reference") or f2p.get(candidate_key(e["candidate"])) is True]
 
 
 def select_candidate(entries: Sequence[dict], f2p: dict[str, bool | None] | None = None) -> dict | None:
@@ -5283,6 +5317,15 @@ def fail_to_pass_of(selected: dict, reference: dict) -> tuple[bool | None, dict 
         if item["label"].startswith("--good") and item["result"] == "bad":
             return False, {"kind": "good", "ref": item["label"], "sha": item["sha"]}
     return None, None
+
+
+def failure_label(cand: dict, verification: dict) -> str:
+    """What a verified candidate fails with: its claimed signature when that is what happens,
+    else what mminions saw (type and message)."""
+    failure = verification.get("failure") or {}
+    if verification.get("claim_matched", True) or not failure.get("type"):
+        return cand.get("claimed_failure_signature", "")
+    return failure["type"] + (f": {failure['message']}" if failure.get("message") else "")
 
 
 def candidate_key(cand: dict) -> str:
@@ -5689,11 +5732,11 @@ def make_probe(cand: dict, worktree: Path, failure: dict | None, timeout: float,
 
     def fails_here(text: str) -> bool:
         result, path = run_oracle(dict(cand, script=text), worktree, timeout, runner)
-        if result.ok or result.timed_out or not signature_matches(result.output, signature):
+        if result.ok or result.timed_out:
             return False
         got = failure_fingerprint(result.output, worktree, path)
         if failure is None:
-            return got["origin"] != "script"
+            return not got["self_raised"] and signature_matches(result.output, signature)
         return same_failure(got, failure, strict)
 
     def passes_at(ref: Path, text: str) -> bool:
@@ -5744,7 +5787,7 @@ def classify_oracle_result(result: CmdResult, signature: str, failure: dict | No
         return 125
     got = failure_fingerprint(result.output, worktree, repro_file)
     if failure is None:
-        return 1 if got["origin"] != "script" and signature_matches(result.output, signature) else 125
+        return 1 if not got["self_raised"] and signature_matches(result.output, signature) else 125
     if same_failure(got, failure, strict=False, same_line=True):
         return 1
     # the same bug can surface as another exception at older commits (an AttributeError
@@ -6503,6 +6546,7 @@ class Run:
     env: dict = field(default_factory=lambda: dict(os.environ))
     deadline: float | None = None  # time.monotonic() past which --max-runtime stops the run
     _object_dirs: list[str] | None = None
+    _pids_cgroup: str | None = None
 
     @property
     def worktree_dir(self) -> Path:
@@ -6532,12 +6576,15 @@ class Run:
 
     def limits(self, who: str) -> Limits:
         """What a reproducer (or setup, oracle) may use, from the run options; a worker (an agent
-        and the tools it runs) gets more room, and its time limit is --timeout-sec."""
+        and the tools it runs) gets more room, and its time limit is --timeout-sec.  Under root the
+        run's reproducers share one pids cgroup (made once, removed with the run's checkouts)."""
         c = self.cfg
         if who == "worker":
             return Limits(max(4096, 2 * c.max_memory_mb), max(1024, 4 * c.max_processes), max(1024, c.max_file_mb), 0,
                           2 * c.max_disk_mb)
-        return Limits(c.max_memory_mb, c.max_processes, c.max_file_mb, c.max_cpu_sec, c.max_disk_mb)
+        if self._pids_cgroup is None:
+            self._pids_cgroup = make_pids_cgroup(c.max_processes) if c.sandbox_kind not in ("", "off") else ""
+        return Limits(c.max_memory_mb, c.max_processes, c.max_file_mb, c.max_cpu_sec, c.max_disk_mb, self._pids_cgroup)
 
     @property
     def secrets(self) -> list[str]:
@@ -6915,6 +6962,8 @@ def cleanup_run(run: Run) -> None:
     # whatever untrusted code left running (a daemon of a verification run, say) carries the
     # marker, or at least still sits in one of the run's checkouts
     kill_marked_processes([f"{SANDBOX_MARKER}={run.cfg.run_id}"])
+    remove_cgroup(run._pids_cgroup or "")
+    run._pids_cgroup = None
     with contextlib.suppress(MminionsError):
         remove_run_worktrees(run.cfg.repo_path, run.cfg.run_id, run.runner)
 
@@ -6976,8 +7025,8 @@ def process_repro_worker(run: Run, files: WorkerFiles, state: str, code: int | N
     record = scrub(record, run.secrets)  # a worker's words and its scripts' output: never a secret
     atomic_write_json(run.paths.candidate_json(files.worker_id), record)
     append_event(run.paths.run_dir, "candidates", worker_id=files.worker_id,
-                 verified=sum(c["verification"]["status"] == "reproduced" for c in record["candidates"]))
-    return any(c["verification"]["status"] == "reproduced" for c in record["candidates"])
+                 verified=sum(counts_as_reproduced(c["verification"]) for c in record["candidates"]))
+    return any(counts_as_reproduced(c["verification"]) for c in record["candidates"])
 
 
 def earlier_attempts(paths: RunPaths) -> list[str]:
@@ -7019,7 +7068,7 @@ def phase_repro(run: Run) -> None:
         seen[key] = entry["verification"]
 
     def reproduced() -> bool:
-        return any(e["verification"]["status"] == "reproduced" for e in load_candidate_entries(paths))
+        return any(counts_as_reproduced(e["verification"]) for e in load_candidate_entries(paths))
 
     def on_done(files: WorkerFiles, state: str, code: int | None) -> bool:
         return process_repro_worker(run, files, state, code, seen) and cfg.first_wins
@@ -7124,25 +7173,20 @@ def phase_select(run: Run) -> dict | None:
     fail-to-pass ranks first.  Writes selected_candidate.json (with its fixed_ref check)
     and a first minimal_repro (the selected script as it is)."""
     entries = load_candidate_entries(run.paths)
+    verified = verified_candidates(entries)
     usable = usable_candidates(entries)
-    if not usable:
-        return None
     checks: dict[str, dict] = {}
-    if run.cfg.fixed_sha:
-        for entry in usable:
-            key = candidate_key(entry["candidate"])
-            if key in checks:
-                continue
-            if len(checks) >= 5:
-                break
-            checks[key] = check_at_reference(run, entry["candidate"], run.cfg.fixed_sha, run.cfg.fixed_ref,
-                                             modules=entry["verification"].get("project_modules") or ())
-            run.log(f"{entry['candidate']['candidate_id']} at the fix {run.cfg.fixed_ref}: {checks[key]['verdict']}")
-            if checks[key]["passes"]:
-                break
+    if verified and run.cfg.fixed_sha:
+        checks = checks_at_reference(run, verified, run.cfg.fixed_sha, f"the fix {run.cfg.fixed_ref}")
         # only what was run at the fix can be chosen: an unchecked candidate is no better than a failing one
         usable = [e for e in usable_candidates(entries, {k: c["passes"] for k, c in checks.items()})
                   if candidate_key(e["candidate"]) in checks]
+    elif verified and not usable and run.cfg.good:
+        # only failures the scripts make themselves (or mislabel): --good is the evidence they need
+        good = checks_at_reference(run, verified, resolve(run.cfg.repo_path, run.cfg.good, run.runner), f"--good {run.cfg.good}")
+        usable = usable_candidates(entries, {k: c["passes"] for k, c in good.items()})
+    if not usable:
+        return None
     best = usable[0]
     cand = best["candidate"]
     record = {"candidate": cand, "verification": best["verification"], "worker_id": best.get("worker_id"),
@@ -7150,6 +7194,24 @@ def phase_select(run: Run) -> dict | None:
     atomic_write_json(run.paths.selected_candidate_json, record)
     atomic_write_text(run.paths.minimal_repro(cand.get("file_extension", "py")), cand["script"])
     return record
+
+
+def checks_at_reference(run: Run, entries: Sequence[dict], sha: str, label: str, most: int = 5) -> dict[str, dict]:
+    """The best ``most`` candidates run at a commit without the bug, best first, until one
+    passes there: {candidate_key: its check}."""
+    checks: dict[str, dict] = {}
+    for entry in entries:
+        key = candidate_key(entry["candidate"])
+        if key in checks:
+            continue
+        if len(checks) >= most:
+            break
+        checks[key] = check_at_reference(run, entry["candidate"], sha, label.removeprefix("the fix "),
+                                         modules=entry["verification"].get("project_modules") or ())
+        run.log(f"{entry['candidate']['candidate_id']} at {label}: {checks[key]['verdict']}")
+        if checks[key]["passes"]:
+            break
+    return checks
 
 
 def good_commit_candidates(run: Run, worktree: Path) -> list[tuple[str, str]]:
@@ -7423,8 +7485,6 @@ def phase_bisect(run: Run) -> None:
         bisect_tmp = run.worktree_dir / f"bisect-tmp-{secrets.token_hex(2)}"
         bisect_tmp.mkdir(parents=True)
         box = run.sandbox(writable=[worktree])
-        cgroup = make_pids_cgroup(box.limits.processes) if box.kind != "off" else ""
-        box = dataclasses.replace(box, limits=dataclasses.replace(box.limits, cgroup=cgroup))
         atomic_write_text(wrapper, BISECT_ORACLE_SH.format(
             run_id=cfg.run_id, worktree=q(str(worktree)), python=q(sys.executable), import_roots=q(IMPORT_ROOTS_PY),
             modules=q(",".join(sorted(set(selected["verification"].get("project_modules") or [])
@@ -7474,7 +7534,6 @@ def phase_bisect(run: Run) -> None:
         else:
             doc["summary"] = "git bisect run did not conclude: " + _clip(tail_lines(result.output, 3), 300)
     finally:
-        remove_cgroup(locals().get("cgroup") or "")
         doc["seconds"] = round(time.monotonic() - start, 2)
         atomic_write_json(run.paths.bisect_json, doc)
         with contextlib.suppress(MminionsError):
@@ -7563,6 +7622,7 @@ class RunFacts:
     candidate_files: list[dict] = field(default_factory=list)  # repro/candidates/<wid>.json, by worker
     workers: list[dict] = field(default_factory=list)          # sessions.json's workers
     notes: list[str] = field(default_factory=list)             # the run's "note" events
+    sandbox: str = ""                                          # what ran untrusted code: bwrap | unshare | off
 
 
 def load_facts(paths: RunPaths, cfg: RunConfig) -> RunFacts:
@@ -7578,7 +7638,7 @@ def load_facts(paths: RunPaths, cfg: RunConfig) -> RunFacts:
         reference=read_json(paths.reference_json, {}) or {}, minimize=read_json(paths.minimize_json, {}) or {},
         minimal_script=minimal, bisect=read_json(paths.bisect_json, {}) or {},
         hypotheses=read_json(paths.hypotheses_json, {}) or {}, candidate_files=candidate_records(paths),
-        workers=load_sessions(paths)["workers"],
+        workers=load_sessions(paths)["workers"], sandbox=cfg.sandbox_kind,
         notes=[e["text"] for e in read_events(paths.run_dir) if e.get("kind") == "note" and isinstance(e.get("text"), str)])
 
 
@@ -7601,7 +7661,7 @@ def verdict_of(facts: RunFacts, checkout_changes: Sequence[str] = ()) -> tuple[s
         f2p, reference = fail_to_pass_of(selected, facts.reference)
         status = "not-specific" if f2p is False else "ok"
         rationale = (f"{selected['candidate']['candidate_id']} failed with "
-                     f"{selected['candidate']['claimed_failure_signature']!r} in {v['matched_runs']} of "
+                     f"{failure_label(selected['candidate'], v)!r} in {v['matched_runs']} of "
                      f"{v['total_runs']} runs in a fresh worktree" + (" (flaky)" if v["status"] == "flaky" else ""))
         if f2p:
             rationale += f"; it passes at {reference['ref']} ({reference['sha'][:12]}): fail-to-pass"
@@ -7699,7 +7759,7 @@ def _reproducer_md(facts: RunFacts, decision: dict) -> list[str]:
     ext = cand.get("file_extension", "py")
     script = facts.minimal_script or cand["script"]
     out = ["## Reproducer", "",
-           f"Verified by mminions: failed with {md_code(cand['claimed_failure_signature'])} in "
+           f"Verified by mminions: failed with {md_code(failure_label(cand, v))} in "
            f"{v['matched_runs']} of {v['total_runs']} runs (origin: {v.get('origin') or 'unknown'}).", ""]
     match = v.get("report_match") or {}
     if match.get("how"):
@@ -7776,7 +7836,8 @@ def render_final_md(facts: RunFacts, decision: dict) -> str:
     if issue.get("ignored_comments"):
         out += [md_text(ignored_comments_line(issue)), ""]
     out += [f"**Verdict: {VERDICT_HEADLINES.get(decision['status'], decision['status'])}.** {md_text(decision['rationale'])}", "",
-            f"Run {md_code(facts.run_id)} at {md_code(facts.target_sha[:12] or facts.ref)} of {md_code(facts.repo_path)}.", ""]
+            f"Run {md_code(facts.run_id)} at {md_code(facts.target_sha[:12] or facts.ref)} of {md_code(facts.repo_path)}"
+            + (f"; untrusted code ran in: {SANDBOX_WORDS.get(facts.sandbox, facts.sandbox)}" if facts.sandbox else "") + ".", ""]
     if decision.get("selected_candidate"):
         out += _reproducer_md(facts, decision)
     out += _culprit_md(facts, decision) + _hypotheses_md(facts, decision)
@@ -7818,7 +7879,7 @@ def render_issue_comment(facts: RunFacts, decision: dict) -> str:
         script = facts.minimal_script or cand["script"]
         times = "every time" if v["status"] == "reproduced" else f"in {v['matched_runs']} of them (flaky)"
         out += [f"Verified by re-running it {v['total_runs']} times in a clean checkout of "
-                f"{md_code(facts.target_sha[:12])}: it fails with {md_code(cand['claimed_failure_signature'])} {times}.", "",
+                f"{md_code(facts.target_sha[:12])}: it fails with {md_code(failure_label(cand, v))} {times}.", "",
                 *md_fence(script, "python" if ext == "py" else ext), "",
                 f"Save it as {md_code('repro.' + ext)} and run it from the repository root:", "",
                 *md_fence("\n".join(how_to_run(cand, v.get("pythonpath") or ["."])), "sh"), ""]
@@ -8217,6 +8278,7 @@ def build_status(inp: StatusInputs) -> dict:
         # the seed's shape says "running" here until a verdict exists; "verdict" is the field to read
         "decision": decision if decision else {"status": "running" if state in ("starting", "running") else state},
         "verdict": run_done.get("status"), "run_dir": str(inp.paths.run_dir),
+        "sandbox": {"asked": str(config.get("sandbox") or ""), "kind": str(config.get("sandbox_kind") or "")},
         "final_md": str(inp.paths.final_md) if "final.md" in inp.artifacts else None,
         "run_done": run_done, "phase": current, "verification": verification,
         "culprit": (inp.bisect.get("first_bad") or {}).get("sha"), "created_at": config.get("created_at"),
@@ -8233,7 +8295,9 @@ def status_document(runs_root: Path, run_id: str, lines: int = 40, tmux: Tmux | 
 def format_status(doc: dict) -> str:
     out = [f"run {doc['run_id']}  state: {doc['run_state']}  phase: {doc.get('phase')}",
            f"issue: {doc['manager']['issue_url']}" + (f"  ({doc['title']})" if doc.get("title") else ""),
-           f"manager: {doc['manager']['session_name']} ({'live' if doc['manager']['session_exists'] else 'gone'})", ""]
+           f"manager: {doc['manager']['session_name']} ({'live' if doc['manager']['session_exists'] else 'gone'})"
+           + (f"  sandbox: {SANDBOX_WORDS.get(doc['sandbox']['kind'], doc['sandbox']['kind'])}"
+              if (doc.get("sandbox") or {}).get("kind") else ""), ""]
     if doc["workers"]:
         out.append(f"{'worker':7} {'role':14} {'agent':8} {'status':9} {'exit':5} session")
         for w in doc["workers"]:

@@ -388,7 +388,8 @@ def bench_sandbox(root: Path) -> None:
             print(f"{kind}: not measured ({why})")
             continue
         sb = mminions.Sandbox(kind=kind, marker="bench", hidden=(home,) if home != "/" else (),
-                              visible=tuple(visible), writable=(str(repo),))
+                              visible=tuple(visible), writable=(str(repo),),
+                              limits=mminions.Limits(2048, 256, 256, 600, 1024))  # a run's defaults
         ms = median_ms(mminions.sandboxed(mminions.run_cmd, sb))
         note = "; target <= 15 ms" if kind == "bwrap" else " (no file isolation)"
         print(f"{kind} {ms:.1f} ms: +{ms - plain:.1f} ms over plain{note}")

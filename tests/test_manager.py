@@ -1,6 +1,7 @@
 """The manager pipeline end to end: real tmux, real git, fake agents that are real executables."""
 
 import json
+import shutil
 import os
 import signal
 import subprocess
@@ -145,14 +146,17 @@ class EndToEndTests(PipelineCase):
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         rd = self.run_dir()
         cands = {w: json.loads((rd / f"repro/candidates/{w}.json").read_text()) for w in ("w1", "w2", "w3", "w4", "w5", "w6")}
-        self.assertIn("raises ZeroDivisionError itself", cands["w1"]["candidates"][0]["verification"]["reasons"][0])
-        self.assertEqual(cands["w1"]["candidates"][0]["verification"]["status"], "rejected")
+        cheat = cands["w1"]["candidates"][0]["verification"]
+        # it fails every time, but by its own `raise`: with no commit to show it passes where the
+        # bug is absent, that counts for nothing (and never stops the search)
+        self.assertIn("raised by the script itself", cheat["reasons"][0])
+        self.assertTrue(cheat["needs_reference"])
         self.assertEqual(cands["w2"]["rejections"], ["no JSON object found in the output"])
         self.assertEqual(cands["w3"]["worker_status"], "timeout")
         self.assertIn("exit code 124", cands["w3"]["diagnostic"])
         wrong, noimp = cands["w4"]["candidates"]
-        self.assertEqual(wrong["verification"]["status"], "not-reproduced")
-        self.assertIn("failed differently", wrong["verification"]["reasons"][0])
+        self.assertIn("claims 'ZeroDivisionError' but fails with TypeError", wrong["verification"]["reasons"][0])
+        self.assertTrue(wrong["verification"]["needs_reference"])
         self.assertIn("never imports the project", noimp["verification"]["reasons"][0])
         self.assertEqual(cands["w5"]["candidates"][0]["verification"]["status"], "flaky")
         flaky = cands["w5"]["candidates"][0]["verification"]
@@ -160,12 +164,12 @@ class EndToEndTests(PipelineCase):
         self.assertTrue(0 < flaky["matched_runs"] < 4, flaky)
         self.assertEqual(cands["w6"]["candidates"][0]["verification"]["status"], "reproduced")
         prompt3 = fake_record(self.record, self.runs, "w3.prompt.md")
-        self.assertIn("raises ZeroDivisionError itself", prompt3)  # escalation tells what failed before
+        self.assertIn("raised by the script itself", prompt3)  # escalation tells what failed before
         decision = json.loads((rd / "decision.json").read_text())
         self.assertEqual(decision["selected_candidate"]["worker_id"], "w6")
         self.assertTrue(any("w3" in d and "timeout" in d for d in decision["diagnostics"]))
         final = (rd / "final.md").read_text()
-        self.assertIn("the script raises ZeroDivisionError itself", final)
+        self.assertIn("raised by the script itself", final)
         self.assertIn("Diagnostics", final)
         self.assert_clean()
 
@@ -258,7 +262,8 @@ class StopResumeTests(PipelineCase):
 
     def wait_workers_running(self, run_id, n=1):
         path = self.runs / run_id / "sessions.json"
-        ok = wait_until(lambda: path.exists() and sum(w.get("status") == "running" for w in
+        # running, and its session is up (its pane's pid is recorded once tmux started it)
+        ok = wait_until(lambda: path.exists() and sum(w.get("status") == "running" and bool(w.get("pane_pid")) for w in
                                                       json.loads(path.read_text()).get("workers", [])) >= n, 20)
         self.assertTrue(ok)
 
@@ -355,3 +360,78 @@ class StopResumeTests(PipelineCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# the project: a lookup that loses a key, a function that hangs, a helper with a dead `raise`
+NOVETO_OPS = '''def settings():
+    return {"name": "x"}  # bug: "size" went missing
+
+
+def wait_ready(n):
+    while n:  # bug: never counts down
+        pass
+    return True
+
+
+def parse(text):
+    return int(text, base=None)  # bug: base=None raises TypeError
+'''
+NOVETO_FIXED = NOVETO_OPS.replace('{"name": "x"}', '{"name": "x", "size": 3}').replace(
+    "    while n:  # bug: never counts down\n        pass\n", "    while n:\n        n -= 1\n").replace(
+    "int(text, base=None)", "int(text)")
+
+
+class NoVetoTests(PipelineCase):
+    """Where a passing reference exists, fail-to-pass is the evidence: how a script looks
+    never vetoes a candidate that imports the project and passes at the fix (issue 26)."""
+
+    def setUp(self):
+        super().setUp()
+        from helpers import make_repo, commit_files
+        self.repo = make_repo(self.root / "noveto", {"app/__init__.py": "", "app/ops.py": NOVETO_OPS})
+        git(self.repo, "checkout", "-q", "-b", "fix")
+        self.fixed = commit_files(self.repo, {"app/ops.py": NOVETO_FIXED}, "fix the three bugs", 3)
+        git(self.repo, "checkout", "-q", "main")
+        self.issue = self.root / "noveto.md"
+        self.issue.write_text("# settings lose size, wait_ready hangs, parse raises\n\nSee the title.\n")
+
+    def verify(self, script, signature, *extra):
+        shutil.rmtree(self.runs, ignore_errors=True)
+        plan = {"default": out(dict(candidate(script), claimed_failure_signature=signature))}
+        result = self.mm("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--agent", "codex",
+                         "--verify-runs", "2", "--no-triage", "--no-bisect", "--min-workers", "1", "--max-workers", "1",
+                         "--json", *extra, plan=plan, timeout=180)
+        decision = json.loads((self.run_dir() / "decision.json").read_text())
+        return result, decision
+
+    def test_failures_read_from_how_the_script_really_fails(self):
+        cases = {
+            # a helper class holds a `raise TypeError` that never runs; the TypeError is the project's
+            "dead raise": ("from app.ops import parse\nclass Check:\n    def fail(self):\n        raise TypeError('x')\n"
+                           "parse('12')\n", "TypeError", "repo"),
+            # the project returns a mapping without the key: the KeyError shows in the caller's frame
+            "caller's lookup": ("from app.ops import settings\nprint(settings()['size'])\n", "KeyError: 'size'", "script"),
+        }
+        for name, (script, signature, origin) in cases.items():
+            with self.subTest(name):
+                for extra in ((), ("--fixed-ref", self.fixed)):
+                    result, decision = self.verify(script, signature, *extra)
+                    self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+                    self.assertEqual(decision["selected_candidate"]["verification"]["origin"], origin)
+                    self.assertEqual(decision["fail_to_pass"], True if extra else None)
+
+    def test_a_self_made_verdict_counts_only_fail_to_pass(self):
+        hang = ("import sys, threading\nfrom app.ops import wait_ready\nt = threading.Thread(target=wait_ready, args=(3,), "
+                "daemon=True)\nt.start()\nt.join(2)\nif t.is_alive():\n    print('Wrong output: wait_ready(3) still running "
+                "after 2 s')\n    sys.exit(1)\n")
+        mislabelled = "from app.ops import settings\nassert settings().get('size') == 3, settings()\n"
+        for name, script, signature in (("hang detected by the script", hang, "Wrong output: wait_ready(3) still running"),
+                                        ("a claim that is not what happens", mislabelled, "Wrong output")):
+            with self.subTest(name):
+                result, decision = self.verify(script, signature)  # no reference: nothing shows it is the bug
+                self.assertEqual(result.returncode, 3, result.stdout + result.stderr)
+                self.assertIn("counts only where it passes" if "hang" in name else "but fails with AssertionError",
+                              json.dumps(decision["verification"]))
+                result, decision = self.verify(script, signature, "--fixed-ref", self.fixed)
+                self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+                self.assertTrue(decision["fail_to_pass"])

@@ -65,6 +65,13 @@ def act(plan: dict) -> str:
         shutil.rmtree(os.getcwd(), ignore_errors=True)
     if plan.get("stdout"):
         print(plan["stdout"], file=sys.stderr, flush=True)
+    if plan.get("spew_mb"):  # a flood on one line
+        for _ in range(int(plan["spew_mb"])):
+            sys.stderr.write("x" * (1 << 20))
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+    if plan.get("rewrite_config") and os.environ.get("CODEX_HOME"):  # what a prompt-injected agent could do
+        Path(os.environ["CODEX_HOME"], "config.toml").write_text(plan["rewrite_config"])
     if os.environ.get("GITHUB_TOKEN"):
         print("fake agent: a GitHub token is available in the environment", file=sys.stderr, flush=True)
     time.sleep(float(plan.get("sleep", 0)))
