@@ -15,7 +15,8 @@ only the sections above it (``grep -n '^# ====' mminions.py`` prints this outlin
      2. Filesystem & JSON      atomic writes, tolerant reads, locks, events, RunPaths, run ids
      3. Processes
         3.1 Running commands         run_cmd(): the one subprocess edge (timeouts, group kill)
-        3.2 The sandbox              bubblewrap (unshare fallback), clean environments, secrets
+        3.2 The sandbox              bubblewrap (unshare fallback), clean environments, secrets, limits
+        3.3 A model worker's network  an egress proxy: the model's API and nothing else
      4. tmux                   Tmux: a private ``tmux -L <socket>`` server, never the default
      5. git                    worktrees, rev-parse, the "user's checkout untouched" check
      6. Issue
@@ -757,7 +758,7 @@ def _feed_stdin(stream: Any, data: bytes) -> None:
 EXIT_DRAIN_SEC = 0.5  # what is read after the command exits: a daemon it left may hold its pipes forever
 
 
-WATCH_EVERY_SEC = 0.5  # how often a command's watch (its disk use) is asked
+WATCH_EVERY_SEC = 0.2  # how often a command's watch (its disk use) is asked
 
 
 def _collect_output(proc: subprocess.Popen, data: bytes | None, timeout: float | None,
@@ -931,10 +932,12 @@ class Limits:
     cpu_sec: int = 0
     disk_mb: int = 0
     cgroup: str = ""  # a pids cgroup the command joins first (root: the kernel's per-user count exempts it)
+    address_mb: int = 0  # the address space: what bounds shared mappings, which data memory does not count
 
     def prlimit_argv(self) -> list[str]:
         """Words that set these limits on the command after them (empty: none set)."""
         words = [f"--data={self.memory_mb << 20}"] * bool(self.memory_mb) \
+            + [f"--as={self.address_mb << 20}"] * bool(self.address_mb) \
             + [f"--nproc={self.processes}"] * bool(self.processes) \
             + [f"--fsize={self.file_mb << 20}"] * bool(self.file_mb) + [f"--cpu={self.cpu_sec}"] * bool(self.cpu_sec)
         join = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', self.cgroup] if self.cgroup else []
@@ -985,24 +988,31 @@ def stale_cgroups() -> list[str]:
     return out
 
 
+DISK_FLOOR = 0.05  # a sandboxed command is stopped before the disk it writes on is this full
+
+
 def disk_watch(paths: Sequence[str | Path], limit_mb: int) -> Callable[[], str] | None:
-    """A watch for run_cmd: why to stop a command that filled the disk its writable paths
-    are on by more than ``limit_mb`` MB since it started (checked on the filesystem's free
-    space: one call, whatever the size of the checkout)."""
+    """A watch for run_cmd: why to stop a command that filled the disk its writable paths are
+    on by more than ``limit_mb`` MB, or with more than 64 files per MB of it, since it started,
+    or to within DISK_FLOOR of full (read from the filesystem's free space and inodes: one call,
+    whatever the size of the checkout; a fast writer gets ahead by what it writes in one look)."""
     if limit_mb <= 0 or not paths:
         return None
     try:
-        stats = [(p, os.statvfs(p)) for p in paths]
+        start = {str(p): os.statvfs(p) for p in paths}
     except OSError:
         return None
-    start = {p: s.f_bavail * s.f_frsize for p, s in stats}
 
     def check() -> str:
-        for p, free0 in start.items():
+        for p, s0 in start.items():
             with contextlib.suppress(OSError):
                 s = os.statvfs(p)
-                if free0 - s.f_bavail * s.f_frsize > limit_mb << 20:
+                if (s0.f_bavail - s.f_bavail) * s.f_frsize > limit_mb << 20:
                     return f"it filled the disk by over {limit_mb} MB (--max-disk-mb)"
+                if s0.f_favail and s0.f_favail - s.f_favail > 64 * limit_mb:
+                    return f"it made over {64 * limit_mb} files (--max-disk-mb)"
+                if s.f_blocks and s.f_bavail < DISK_FLOOR * s.f_blocks <= s0.f_bavail:
+                    return "it filled the disk to within 5% (--max-disk-mb)"
         return ""
     return check
 
@@ -1047,10 +1057,13 @@ class Sandbox:
 
 # A variable is a secret by its name (a word of it: GITHUB_TOKEN, TOKEN_FOR_X, AWS_SECRET_ACCESS_KEY,
 # DATABASE_PASSWORD) or by its value (a known token shape, a URL with a password, a long random word).
-_SECRET_NAME_RE = lazy_re(r"(?:^|_)(?:TOKEN|SECRET|PASSWORD|PASSWD|PASS|PWD_?KEY|APIKEY|API_KEY|ACCESS_KEY|PRIVATE_KEY|"
-                          r"CREDENTIALS?|AUTH|COOKIE|SESSION|WEBHOOK|DSN|KEY)(?:_|$)", re.I)
+_SECRET_NAME_RE = lazy_re(r"(?:^|_)(?:TOKENS?|SECRETS?|PASSWORDS?|PASSWD|PASS|PASSPHRASE|PW|PWD_?KEY|APIKEY|API_KEY|"
+                          r"ACCESS_KEY|PRIVATE_KEY|CREDENTIALS?|CREDS?|AUTH|COOKIE|SESSION|WEBHOOK|DSN|KEY|SALT|LOGIN|"
+                          r"SIGNING|HTPASSWD)(?:_|$)|^(?:PGPASSWORD|MYSQL_PWD|SSHPASS|BORG_PASSPHRASE)$", re.I)
 _SECRET_VALUE_RE = lazy_re(r"^(?:gh[pousr]_|github_pat_|glpat-|sk-|sk_live_|rk_live_|xox[abposr]-|AKIA[0-9A-Z]{12}|"
-                           r"AIza|ya29\.|npm_|pypi-|hf_)|-----BEGIN [A-Z ]*PRIVATE KEY|://[^/\s:@]+:[^/\s@]+@")
+                           r"AIza|ya29\.|npm_|pypi-|hf_)|-----BEGIN [A-Z ]*PRIVATE KEY|://[^/\s:@]*:[^/\s@]+@")
+_CREDENTIAL_FILE_NAME_RE = lazy_re(r"CONFIG|NETRC|PGPASS|HISTFILE|KUBE|AWS|GOOGLE|AZURE|SSH|GPG|GNUPG|DOCKER|VAULT|"
+                                   r"CERT|CA_BUNDLE|KEYRING|SHARED_CREDENTIALS", re.I)
 _NOT_SECRET_NAMES = frozenset({"PWD", "OLDPWD", "PATH", "HOME", "TERM", "LANG", "SHELL", "USER", "LOGNAME",
                                "XDG_SESSION_ID", "XDG_SESSION_TYPE", "XDG_SESSION_CLASS", "SSH_AUTH_SOCK"})
 
@@ -1101,10 +1114,25 @@ def scrub(value: Any, secrets: Sequence[str]) -> Any:
     return value
 
 
+def absolute_search_paths(env: Any) -> Any:
+    """Drop empty and relative entries from PATH and PYTHONPATH (in place): mminions runs
+    programs and its own Python with an untrusted checkout as the current directory, where a
+    planted `sh`, `rm` or `argparse.py` must never be what an empty or `node_modules/.bin`
+    entry finds."""
+    for name in ("PATH", "PYTHONPATH"):
+        if name in env:
+            kept = [p for p in str(env[name]).split(os.pathsep) if p.startswith("/")]
+            if kept or name == "PYTHONPATH":
+                env[name] = os.pathsep.join(kept)
+            if name == "PYTHONPATH" and not kept:
+                del env[name]
+    return env
+
+
 def clean_env(env: dict[str, str], keep: Sequence[str] = CLEAN_ENV_NAMES, marker: str = "") -> dict[str, str]:
     """What untrusted code is given: the named variables and nothing else (no token, no
     key), a HOME and TMPDIR of its own to be set by the caller, and the run's marker."""
-    out = {k: v for k, v in env.items() if k in keep}
+    out = absolute_search_paths({k: v for k, v in env.items() if k in keep})
     if marker:
         out[SANDBOX_MARKER] = marker
     return out
@@ -1146,7 +1174,9 @@ def _bwrap_mounts(sb: Sandbox) -> list[str]:
     def under(path: str, parents: Sequence[str]) -> bool:
         return any(path == s or path.startswith(s.rstrip("/") + "/") for s in parents)
 
-    mounts.append(("/tmp", 0, ["--size", str(SANDBOX_TMPFS_MB << 20), "--tmpfs", "/tmp"]))
+    mounts += [("/tmp", 0, ["--size", str(SANDBOX_TMPFS_MB << 20), "--tmpfs", "/tmp"]),
+               ("/dev", 0, ["--dev", "/dev"]), ("/proc", 0, ["--proc", "/proc"]),
+               ("/dev/shm", 1, ["--size", str(SANDBOX_TMPFS_MB << 19), "--tmpfs", "/dev/shm"])]  # memory-backed: capped
     if os.geteuid() == 0:
         mounts += [(p, 4, ["--tmpfs", p] if is_dir else ["--ro-bind", "/dev/null", p]) for p, is_dir in _root_only_files()]
     shown = system + list(sb.visible) + list(sb.writable)
@@ -1167,7 +1197,7 @@ def _bwrap_mounts(sb: Sandbox) -> list[str]:
 
 
 def _bwrap_words(sb: Sandbox, env: dict[str, str], cwd: str | Path | None) -> list[str]:
-    out = ["bwrap", *_bwrap_mounts(sb), "--dev", "/dev", "--proc", "/proc",
+    out = ["bwrap", *_bwrap_mounts(sb),
            "--unshare-all", *(["--share-net"] if sb.network else []), "--die-with-parent", "--new-session"]
     if os.geteuid() == 0:  # bwrap run by root keeps every capability: remount / read-write, and out
         out += ["--cap-drop", "ALL"]
@@ -1310,6 +1340,20 @@ def probe_sandbox(kind: str, runner: Runner = run_cmd) -> str | None:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def limit_notes() -> list[str]:
+    """What of the resource limits cannot be enforced here, said once per run."""
+    notes = []
+    if not shutil.which("prlimit"):
+        notes.append("limits: prlimit (util-linux) is not installed: no memory, process, file size or CPU limit is set")
+    elif os.geteuid() == 0:
+        probe = make_pids_cgroup(1)
+        remove_cgroup(probe)
+        if not probe:
+            notes.append("limits: running as root with no writable pids cgroup, so --max-processes is not enforced "
+                         "(the kernel's per-user process limit exempts root); the sandbox still ends every process")
+    return notes
+
+
 def resolve_sandbox(mode: str, runner: Runner = run_cmd) -> tuple[str, list[str]]:
     """(kind, notes) for --sandbox auto|require|off: bubblewrap when it is shown to confine;
     require accepts nothing less (an error, before any run exists); auto falls back to
@@ -1317,16 +1361,167 @@ def resolve_sandbox(mode: str, runner: Runner = run_cmd) -> tuple[str, list[str]
     if mode == "off":
         return "off", ["--sandbox off: code from the report and the workers runs with no sandbox"]
     why_bwrap = probe_sandbox("bwrap", runner)
+    limits = limit_notes()
+    if mode == "require" and not shutil.which("prlimit"):
+        raise UsageError("--sandbox require: prlimit is not installed (util-linux), so no memory, process, file or "
+                         "CPU limit could be set; install it, or use --sandbox auto")
     if not why_bwrap:
-        return "bwrap", []
+        return "bwrap", limits
     if mode == "require":
         raise UsageError(f"--sandbox require: no working bubblewrap sandbox here ({why_bwrap}); "
                          "install bubblewrap (mminions doctor says what is wrong), or use --sandbox auto")
     why_unshare = probe_sandbox("unshare", runner)
     if not why_unshare:
         return "unshare", [f"sandbox: the unshare fallback (bubblewrap unavailable: {why_bwrap}); it isolates the "
-                           "network and processes, not the files"]
+                           "network and processes, not the files"] + limits
     return "off", [f"sandbox: none ({why_bwrap}; {why_unshare}): untrusted code runs unconfined"]
+
+
+# ---- 3.3 A model worker's network ---------------------------------------
+# an agent CLI must reach its model's API and nothing else of the host or its network
+
+def _splice(a: socket.socket, b: socket.socket) -> None:
+    """Copy bytes both ways until either side closes."""
+    def pump(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                data = src.recv(1 << 16)
+                if not data:
+                    break
+                dst.sendall(data)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+    other = threading.Thread(target=pump, args=(b, a), daemon=True)
+    other.start()
+    pump(a, b)
+    other.join(600)
+    for s in (a, b):
+        with contextlib.suppress(OSError):
+            s.close()
+
+
+def parse_host_port(text: str, default_port: int = 443) -> tuple[str, int] | None:
+    """("host", port) of `host`, `host:port`, `[v6]:port` or a URL; None when it is none."""
+    text = text.strip()
+    if "://" in text:
+        parts = urllib.parse.urlsplit(text)
+        if not parts.hostname:
+            return None
+        return parts.hostname.lower(), parts.port or (443 if parts.scheme == "https" else 80)
+    m = re.fullmatch(r"\[?([A-Za-z0-9.:-]+?)\]?(?::(\d{1,5}))?", text)
+    return (m.group(1).lower(), int(m.group(2) or default_port)) if m else None
+
+
+class EgressProxy:
+    """An HTTP proxy on a Unix socket, for one worker: CONNECT (and plain http) only to the
+    hosts and ports it allows, everything else refused.  The worker's sandbox has a network of
+    its own (nothing of the host's loopback, no abstract socket, no cloud metadata service) and
+    reaches its API only through this socket (a relay inside turns it into 127.0.0.1 ports)."""
+
+    def __init__(self, path: Path, allowed: Sequence[tuple[str, int]], log: Callable[[str], None] = lambda _: None):
+        self.path, self.allowed, self.log = Path(path), set(allowed), log
+        self.server = socket.socket(socket.AF_UNIX)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+        self.server.bind(str(self.path))
+        self.server.listen(32)
+        self.slots = threading.BoundedSemaphore(32)
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.server.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            if not self.slots.acquire(blocking=False):
+                conn.close()
+                continue
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        try:
+            conn.settimeout(30)
+            head = b""
+            while b"\r\n\r\n" not in head and len(head) < 16384:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            line = head.split(b"\r\n", 1)[0].decode("latin-1")
+            method, _, rest = line.partition(" ")
+            target = rest.rsplit(" ", 1)[0]
+            where = parse_host_port(target if method != "CONNECT" else target, 443 if method == "CONNECT" else 80)
+            if where is None or where not in self.allowed:
+                self.log(f"network: refused {method} {target[:120]}")
+                conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                return
+            upstream = socket.create_connection(where, timeout=30)
+            upstream.settimeout(None)
+            conn.settimeout(None)
+            if method == "CONNECT":
+                conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                rest_bytes = head.split(b"\r\n\r\n", 1)[1]
+                if rest_bytes:
+                    upstream.sendall(rest_bytes)
+            else:  # plain http through a proxy: the absolute URL becomes a path
+                path = urllib.parse.urlsplit(target)
+                origin_form = (path.path or "/") + (f"?{path.query}" if path.query else "")
+                upstream.sendall(head.replace(target.encode("latin-1"), origin_form.encode("latin-1"), 1))
+            _splice(conn, upstream)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                conn.close()
+            self.slots.release()
+
+
+def net_relay(socket_path: str, proxy_port: int, forwards: Sequence[tuple[str, int]]) -> None:
+    """Inside a worker's sandbox: 127.0.0.1:``proxy_port`` is the proxy (HTTPS_PROXY points
+    there), and each loopback ``forwards`` address the API lives at (a local model server) is
+    a tunnel to it through the proxy; both go out through ``socket_path``."""
+    def listen(port: int, tunnel: tuple[str, int] | None) -> None:
+        server = socket.socket()
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", port))
+        server.listen(32)
+        while True:
+            conn, _ = server.accept()
+            threading.Thread(target=connect, args=(conn, tunnel), daemon=True).start()
+
+    def connect(conn: socket.socket, tunnel: tuple[str, int] | None) -> None:
+        out = socket.socket(socket.AF_UNIX)
+        try:
+            out.connect(socket_path)
+            if tunnel:
+                out.sendall(f"CONNECT {tunnel[0]}:{tunnel[1]} HTTP/1.1\r\nHost: {tunnel[0]}:{tunnel[1]}\r\n\r\n".encode())
+                answer = b""
+                while b"\r\n\r\n" not in answer:
+                    chunk = out.recv(4096)
+                    if not chunk:
+                        raise OSError("proxy closed")
+                    answer += chunk
+                if b" 200 " not in answer.split(b"\r\n", 1)[0]:
+                    raise OSError("refused")
+        except OSError:
+            conn.close()
+            out.close()
+            return
+        _splice(conn, out)
+
+    threads = [threading.Thread(target=listen, args=(proxy_port, None), daemon=True)]
+    threads += [threading.Thread(target=listen, args=(port, (host, port)), daemon=True) for host, port in forwards]
+    for t in threads:
+        t.start()
+    while any(t.is_alive() for t in threads):
+        time.sleep(3600)
 
 
 # ==== 4. tmux ==============================================================
@@ -1661,10 +1856,18 @@ def object_dirs(repo: str | Path, runner: Runner = run_cmd) -> list[str]:
 
 
 def restore_checkout(worktree: str | Path, runner: Runner = run_cmd) -> None:
-    """Undo what untrusted code did to a checkout's files (planted links and FIFOs, edited
-    sources) before mminions reads it or git checks out the next commit there."""
+    """Undo what untrusted code did to a checkout's files (planted links, FIFOs and sockets,
+    edited sources) before mminions reads it or git checks out the next commit there."""
     git(worktree, "clean", "-ffdxq", runner=runner, check=False)
     git(worktree, "reset", "-q", "--hard", runner=runner, check=False)
+    for top, dirs, files in os.walk(worktree):  # git clean leaves FIFOs and sockets where they are
+        dirs[:] = [d for d in dirs if d != ".git" or top != str(worktree)]
+        for name in files + dirs:
+            path = os.path.join(top, name)
+            with contextlib.suppress(OSError):
+                mode = os.lstat(path).st_mode
+                if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+                    os.unlink(path)
 
 
 def checkout_fingerprint(repo: str | Path, runner: Runner = run_cmd,
@@ -2978,7 +3181,7 @@ def _clip(text: str, limit: int) -> str:
 
 
 # Where a project keeps its importable code, as a self-contained program: mminions runs it
-# in-process (import_roots) and the bisect wrapper runs it with `python3 -S -E -c` at every
+# in-process (import_roots) and the bisect wrapper runs it with `python3 -I -S -c` at every
 # commit it visits, because layouts move (a package goes from the root to src/ in some commit).
 IMPORT_ROOTS_PY = r'''
 import os, re, sys
@@ -3406,9 +3609,21 @@ finish "$rc"
 """
 
 
+RELAY_PORT = 3128  # inside a model worker's own network: where its proxy is
+
+
+def relay_lines(self_cmd: Sequence[str], socket_path: Path, forwards: Sequence[tuple[str, int]]) -> str:
+    """agent.sh's first lines for a model worker: the relay to its proxy, running before the CLI asks."""
+    q = shlex.quote
+    fwd = " ".join(f"--forward {q(f'{h}:{p}')}" for h, p in forwards)
+    return (f"{' '.join(q(str(a)) for a in self_cmd)} _net-relay --socket {q(str(socket_path))} --port {RELAY_PORT} {fwd} "
+            ">/dev/null 2>&1 &\n"
+            f"for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/{RELAY_PORT}) 2>/dev/null && break; sleep 0.05; done\n")
+
+
 def write_worker_files(files: WorkerFiles, spec: AgentSpec, prompt: str, self_cmd: Sequence[str],
                        issue_json: Path, timeout: int, context: dict | None = None, sandbox: str = "",
-                       log_bytes: int = 0, keep_env: Sequence[str] = ()) -> None:
+                       log_bytes: int = 0, keep_env: Sequence[str] = (), relay: str = "") -> None:
     """prompt.md, schema.json, context.json, agent.sh (the agent's command) and worker.sh
     (runs it with only the ``keep_env`` variables, ``sandbox`` in front, with a time limit;
     writes exit_code; keeps the last ``log_bytes`` of its output in agent.log)."""
@@ -3418,7 +3633,7 @@ def write_worker_files(files: WorkerFiles, spec: AgentSpec, prompt: str, self_cm
     atomic_write_json(files.schema, ROLE_SCHEMAS[files.role])
     atomic_write_json(files.context, context or {})
     command = agent_command(spec, files, self_cmd, issue_json)
-    atomic_write_text(files.agent_script, f"#!/usr/bin/env bash\nset -u\n{command}\n", 0o700)
+    atomic_write_text(files.agent_script, f"#!/usr/bin/env bash\nset -u\n{relay}{command}\n", 0o700)
     logger = (" ".join(shlex.quote(str(a)) for a in self_cmd) + f" _log-tail --max-bytes {int(log_bytes)}"
               if log_bytes else "tee -a")
     atomic_write_text(files.script, WORKER_SH.format(
@@ -3466,12 +3681,22 @@ class BackendEnv:
     tools: tuple[str, ...] = ()      # commands whose install trees a sandbox must show
     network: bool = False            # talks to a model's API
     inherit: bool = False            # the user's own command: the caller's environment minus secrets
+    api_hosts: tuple[str, ...] = ()  # host:port its model's API is at (its network reaches these only)
+    api_url_names: tuple[str, ...] = ()  # variables that move its API elsewhere (a proxy, a local model)
 
 
 BACKEND_ENV = {
-    "codex": BackendEnv(("OPENAI_", "CODEX_"), ("OPENAI_", "CODEX_", "RUST_LOG"), ("codex", "node"), network=True),
-    "claude": BackendEnv(("ANTHROPIC_", "CLAUDE_"), ("ANTHROPIC_", "CLAUDE_", "DISABLE_", "NODE_OPTIONS"),
-                         ("claude", "node"), network=True),
+    # HOME, TMPDIR and XDG_ dirs: a model CLI outside mminions' sandbox (--sandbox off) finds its
+    # config and makes its own sandbox there; inside, they are its private ones
+    "codex": BackendEnv(("OPENAI_", "CODEX_"), ("OPENAI_", "CODEX_", "RUST_LOG", "HOME", "TMPDIR", "XDG_"),
+                        ("codex", "node"), network=True,
+                        api_hosts=("api.openai.com:443", "chatgpt.com:443", "auth.openai.com:443"),
+                        api_url_names=("OPENAI_BASE_URL", "OPENAI_API_BASE")),
+    "claude": BackendEnv(("ANTHROPIC_", "CLAUDE_"), ("ANTHROPIC_", "CLAUDE_", "DISABLE_", "NODE_OPTIONS", "HOME",
+                                                     "TMPDIR", "XDG_"), ("claude", "node"), network=True,
+                         api_hosts=("api.anthropic.com:443", "statsig.anthropic.com:443", "claude.ai:443",
+                                    "console.anthropic.com:443"),
+                         api_url_names=("ANTHROPIC_BASE_URL",)),
     "cmd": BackendEnv(inherit=True),
     "builtin": BackendEnv(names=("PYTHON",)),
     # the manager holds what it passes on to workers, and the GitHub token it reports with
@@ -3527,10 +3752,29 @@ def tool_install_paths(tools: Sequence[str], env: dict) -> list[str]:
         if not found:
             continue
         real = Path(os.path.realpath(found))
-        out += [os.path.dirname(os.path.abspath(found)), str(real.parent)]
         tree = next((p for p in real.parents if p.name == "node_modules"), None)
-        out.append(str(tree or real.parent.parent))
+        # an npm install shows its node_modules tree; else its folder, unless that lies in
+        # the home (~/bin, ~/.local/bin: beside the user's other files and sockets): then the
+        # program alone
+        home = os.path.realpath(env.get("HOME") or os.path.expanduser("~"))
+        folder = str(real.parent)
+        in_home = home not in ("/", "") and (folder == home or folder.startswith(home + "/") or home.startswith(folder + "/"))
+        out += [found, str(real), *([str(tree)] if tree else []), *([] if in_home else [folder])]
     return list(dict.fromkeys(p for p in out if p not in ("/", "")))
+
+
+def model_api_hosts(backend: str, env: dict, home: Path, extra: Sequence[str] = ()) -> list[tuple[str, int]]:
+    """Where a model worker's network may go: its API's usual hosts, a base URL its environment
+    or its (private copy of its) config names, and what the user added (--worker-host)."""
+    spec = BACKEND_ENV.get(backend, BackendEnv())
+    texts = list(spec.api_hosts) + [env[n] for n in spec.api_url_names if env.get(n)] + list(extra)
+    if backend == "codex":  # model providers of its config.toml
+        with contextlib.suppress(OSError, ValueError, UnicodeDecodeError):
+            import tomllib
+            config = tomllib.loads(read_bytes_safely(home / ".codex" / "config.toml", 1_000_000).decode("utf-8"))
+            providers = config.get("model_providers") or {}
+            texts += [p["base_url"] for p in providers.values() if isinstance(p, dict) and isinstance(p.get("base_url"), str)]
+    return list(dict.fromkeys(hp for hp in (parse_host_port(t) for t in texts) if hp))
 
 
 # A model CLI in mminions' sandbox gets a private copy of its configuration and login (never
@@ -3582,7 +3826,9 @@ def self_command() -> list[str]:
     """How to re-invoke this very tool (.py or .pyz) for manager and worker sessions."""
     here = Path(__file__).resolve()
     target = here.parent if here.parent.is_file() else here  # inside a .pyz: the archive
-    return [sys.executable, str(target)]
+    # -I: the tool runs with a checkout as its current directory (a bisect step, a worker's
+    # log); nothing there, nor PYTHONPATH, may become one of its modules
+    return [sys.executable, "-I", str(target)]
 
 
 def tool_version(argv: Sequence[str], runner: Runner = run_cmd) -> str | None:
@@ -4115,6 +4361,9 @@ def _only_literals(text: str) -> bool:
     return bool(body)
 
 
+PROGRAM_MAX_CHARS = 20_000  # a block longer than this is a log or a module, not a snippet a reporter ran
+
+
 def collect_programs(issue: dict, index: ProjectIndex | None = None) -> list[dict]:
     """Candidate programs in a report, most certain first: Python blocks, >>> transcripts
     (a ``python -ic`` line's code first), ``python -c`` lines, a block run as the file a
@@ -4131,6 +4380,8 @@ def collect_programs(issue: dict, index: ProjectIndex | None = None) -> list[dic
             prelude += found[0] + "\n"
     later: list[dict] = []
     for i, block in enumerate(sig.get("code_blocks", []), 1):
+        if len(block["text"]) > PROGRAM_MAX_CHARS:
+            continue
         text = _fix_fragment(block["text"].strip("\n"))
         label = f"{block['source']} {block.get('form', 'block')} {i} ({block['lang'] or 'untagged'})"
         if not text.strip() or is_pycon(block) or "Traceback (most recent call last)" in text:
@@ -4147,7 +4398,7 @@ def collect_programs(issue: dict, index: ProjectIndex | None = None) -> list[dic
                     programs.append(program)
     for i, item in enumerate(sig.get("pycon", []), 1):
         script = (prelude + item["script"]) if prelude else item["script"]
-        if item["script"].strip() and _parses(script):
+        if item["script"].strip() and len(script) <= PROGRAM_MAX_CHARS and _parses(script):
             outputs = ([{"code": c, "output": ""} for c in prelude.strip().split("\n")] if prelude else []) + item["outputs"]
             programs.append({"label": f"{item['source']} transcript {i}", "kind": "py", "text": script,
                              "outputs": outputs})
@@ -5210,6 +5461,11 @@ def verify_candidate(cand: dict, worktree: Path, signals: dict, runs: int = 5, t
         record["reasons"] = [f"the script itself is broken: it fails with {failures[0]['type']} in its own code "
                              f"({_clip(tail_lines(first_output, 1), 160)})"]
         return record
+    hit = _unique(r["limited"] for r in record["runs"] if r.get("limited"))
+    if hit:  # a failure mminions' own limit caused shows nothing of the project
+        record["reasons"].append("stopped by a limit: " + "; ".join(hit))
+        record["status"] = "not-reproduced"
+        return record
     if failures:
         failure = dict(failures[0], message_stable=all(f["message"] == failures[0]["message"] for f in failures))
         record.update(origin=failure["origin"], failure=failure,
@@ -5724,14 +5980,18 @@ def size_of(text: str, ext: str) -> dict:
 
 
 def make_probe(cand: dict, worktree: Path, failure: dict | None, timeout: float, runner: Runner = run_cmd,
-               references: Sequence[Path] = (), strict: bool = False) -> Callable[[str], bool]:
+               references: Sequence[Path] = (), strict: bool = False,
+               runner_for: Callable[[Path], Runner] | None = None) -> Callable[[str], bool]:
     """Interesting = fails at ``worktree`` as the verified run did (``same_failure``; never
     a failure the script raises itself) AND passes in every ``references`` worktree (a
-    commit where the bug is absent).  HEAD and the references run at once."""
+    commit where the bug is absent).  HEAD and the references run at once, each in a runner
+    of its own (``runner_for``: a sandbox where only that checkout is writable, so a run at
+    HEAD cannot touch the reference it is compared with)."""
     signature = cand["claimed_failure_signature"]
+    runners = {path: runner_for(path) if runner_for else runner for path in (worktree, *references)}
 
     def fails_here(text: str) -> bool:
-        result, path = run_oracle(dict(cand, script=text), worktree, timeout, runner)
+        result, path = run_oracle(dict(cand, script=text), worktree, timeout, runners[worktree])
         if result.ok or result.timed_out:
             return False
         got = failure_fingerprint(result.output, worktree, path)
@@ -5740,7 +6000,7 @@ def make_probe(cand: dict, worktree: Path, failure: dict | None, timeout: float,
         return same_failure(got, failure, strict)
 
     def passes_at(ref: Path, text: str) -> bool:
-        result, _ = run_oracle(dict(cand, script=text), ref, timeout, runner)
+        result, _ = run_oracle(dict(cand, script=text), ref, timeout, runners[ref])
         return result.ok
 
     def probe(text: str) -> bool:
@@ -5964,6 +6224,7 @@ class RunConfig:
     comments: str = "trusted"    # whose comments are part of the report: trusted | all
     sandbox_ro: list[str] = field(default_factory=list)   # more paths sandboxed commands may read
     pass_env: list[str] = field(default_factory=list)     # more variables the workers get
+    worker_hosts: list[str] = field(default_factory=list)  # more host:port a model worker's network may reach
     max_memory_mb: int = 2048    # a reproducer's data memory; workers get twice (at least 4096)
     max_processes: int = 256     # processes and threads of one sandboxed command (workers: 4x)
     max_file_mb: int = 256       # the largest file a reproducer may write
@@ -5976,6 +6237,10 @@ class RunConfig:
     @classmethod
     def from_dict(cls, data: dict) -> "RunConfig":
         names = {f.name for f in dataclasses.fields(cls)}
+        missing = [f for f in ("run_id", "runs_root", "repo_path") if not isinstance(data.get(f), str)]
+        if missing:
+            raise UsageError(f"run {str(data.get('run_id'))[:80]!r} has a broken config.json (no {', '.join(missing)}); "
+                             "it was not written by a manager: remove it, or leave it")
         return cls(**{k: v for k, v in data.items() if k in names})
 
     def session_name(self, who: str) -> str:
@@ -6052,6 +6317,8 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
               "the system, the Python in use and their checkout otherwise", "list"),
     RunOption("pass_env", "--pass-env", "an environment variable the workers also get (repeatable); each gets only "
               "what its agent needs otherwise", "list", pattern=r"[A-Za-z_][A-Za-z0-9_]{0,100}"),
+    RunOption("worker_hosts", "--worker-host", "a host:port a model worker (codex, claude) may also reach (repeatable); "
+              "its network reaches its model's API only otherwise", "list"),
     RunOption("max_memory_mb", "--max-memory-mb", "data memory of one reproducer run, MB (default 2048; workers twice)",
               "int", api=True, low=64, high=1_000_000),
     RunOption("max_processes", "--max-processes", "processes and threads of one reproducer run (default 256; "
@@ -6381,6 +6648,19 @@ def source_run_dirs(source: Path) -> list[Path]:
     return sorted(p for p in source.iterdir() if RUN_ID_RE.fullmatch(p.name) and p.is_dir() and not p.is_symlink())
 
 
+def copy_plain_tree(src: Path, dest: Path, limit: int = MAX_FILE_BYTES) -> None:
+    """Copy a run folder from elsewhere: its plain files and folders only (a link, a FIFO or a
+    device in it is left behind: later commands on the run never meet one), each file at most
+    ``limit`` bytes."""
+    dest.mkdir(mode=0o700)
+    for entry in os.scandir(src):
+        target = dest / entry.name
+        if entry.is_dir(follow_symlinks=False):
+            copy_plain_tree(Path(entry.path), target, limit)
+        elif entry.is_file(follow_symlinks=False):
+            atomic_write_bytes(target, read_bytes_safely(entry.path, limit))
+
+
 def merge_runs(runs_root: Path, sources: Sequence[Path]) -> MergeResult:
     """Copy finished runs from other runs roots into this one and give each its line in the
     runs index, so --skip-if-done, --since last and `list` see the whole fleet's work.
@@ -6397,12 +6677,12 @@ def merge_runs(runs_root: Path, sources: Sequence[Path]) -> MergeResult:
                 if dest.run_dir.exists():
                     result.present.append(rid)
                 else:
-                    if not read_sealed(RunPaths(src.parent, rid), src / "run_done.json"):
+                    if not (src / ".seal-key").is_file() or not read_sealed(RunPaths(src.parent, rid), src / "run_done.json"):
                         result.refused.append(f"{src}: not finished, or its run_done.json is not sealed by its manager")
                         continue
                     aside = runs_root / f".merge-{rid}-{secrets.token_hex(3)}"
                     try:
-                        shutil.copytree(src, aside, symlinks=True)  # links stay links: never followed out
+                        copy_plain_tree(src, aside)
                         os.rename(aside, dest.run_dir)
                     except OSError as exc:
                         shutil.rmtree(aside, ignore_errors=True)
@@ -6547,6 +6827,7 @@ class Run:
     deadline: float | None = None  # time.monotonic() past which --max-runtime stops the run
     _object_dirs: list[str] | None = None
     _pids_cgroup: str | None = None
+    proxies: dict = field(default_factory=dict)  # worker id -> its EgressProxy (model workers in bubblewrap)
 
     @property
     def worktree_dir(self) -> Path:
@@ -6584,7 +6865,8 @@ class Run:
                           2 * c.max_disk_mb)
         if self._pids_cgroup is None:
             self._pids_cgroup = make_pids_cgroup(c.max_processes) if c.sandbox_kind not in ("", "off") else ""
-        return Limits(c.max_memory_mb, c.max_processes, c.max_file_mb, c.max_cpu_sec, c.max_disk_mb, self._pids_cgroup)
+        return Limits(c.max_memory_mb, c.max_processes, c.max_file_mb, c.max_cpu_sec, c.max_disk_mb, self._pids_cgroup,
+                      address_mb=2 * c.max_memory_mb + 2048)
 
     @property
     def secrets(self) -> list[str]:
@@ -6739,9 +7021,13 @@ def start_worker(run: Run, role: str, backend: str, context: dict | None = None)
                      sandboxed_outside=backend == "codex" and cfg.codex_sandbox == "mminions")
     env = session_env(run.env, {"MMINIONS_RUN_ID": cfg.run_id, "MMINIONS_WORKER_ID": wid, "MMINIONS_ROLE": role},
                       who=backend, pass_env=cfg.pass_env)
+    sandbox = worker_sandbox(run, files, env)
+    relay = ""
+    if BACKEND_ENV.get(backend, BackendEnv()).network and cfg.sandbox_kind == "bwrap":
+        relay = relay_lines(cfg.self_cmd or self_command(), files.worker_dir / "net.sock", worker_proxy(run, files, run.env))
     write_worker_files(files, spec, prompt, cfg.self_cmd or self_command(), paths.issue_json,
-                       cfg.timeout_sec, context, sandbox=worker_sandbox(run, files, env), log_bytes=cfg.log_max_kb << 10,
-                       keep_env=list(env))
+                       cfg.timeout_sec, context, sandbox=sandbox, log_bytes=cfg.log_max_kb << 10,
+                       keep_env=list(env), relay=relay)
     session = cfg.session_name(wid)
     update_worker_record(paths, wid, role=role, backend=backend, status="running", session_name=session,
                          worktree_path=str(worktree), worker_dir=str(wdir),
@@ -6768,7 +7054,12 @@ def command_paths(template: str | None, env: dict[str, str]) -> list[str]:
         found = shutil.which(words[0], path=env.get("PATH"))
         out += [found] if found else []
     out += [w for w in words if w.startswith("/") and os.path.exists(w)]
-    out += [v for v in env.values() if v.startswith("/") and len(v) < 4096 and os.path.isfile(v)]
+    # a file its environment names (a case file, a data file), but never one in the home
+    # (KUBECONFIG, NETRC, HISTFILE live there) nor one named like a secret or a credential file
+    home = os.path.realpath(os.path.expanduser("~"))
+    out += [v for k, v in env.items() if v.startswith("/") and len(v) < 4096 and os.path.isfile(v)
+            and not _SECRET_NAME_RE.search(k) and not _CREDENTIAL_FILE_NAME_RE.search(k)
+            and not (os.path.realpath(v) + "/").startswith(home.rstrip("/") + "/")]
     return list(dict.fromkeys(out))
 
 
@@ -6793,14 +7084,31 @@ def worker_sandbox(run: Run, files: WorkerFiles, session: dict[str, str]) -> str
     cgroup = make_pids_cgroup(limits.processes)
     if cgroup:
         update_worker_record(run.paths, files.worker_id, cgroup=cgroup)
+    if spec.network and cfg.sandbox_kind == "bwrap":  # its own network: the proxy's relay is all it has
+        proxy = f"http://127.0.0.1:{RELAY_PORT}"
+        literal.update(HTTPS_PROXY=proxy, HTTP_PROXY=proxy, https_proxy=proxy, http_proxy=proxy, NO_PROXY="", no_proxy="")
     sb = dataclasses.replace(run.sandbox(writable=[files.worktree, files.out_dir], visible=visible),
-                             network=spec.network, limits=dataclasses.replace(limits, cgroup=cgroup))
+                             limits=dataclasses.replace(limits, cgroup=cgroup))
     return sandbox_shell_prefix(sb, literal, files.worktree)
 
 
-def worker_files_from_record(record: dict) -> WorkerFiles:
-    return WorkerFiles(record["worker_id"], record["role"], record.get("backend", ""),
-                       Path(record["worker_dir"]), Path(record["worktree_path"]))
+def worker_proxy(run: Run, files: WorkerFiles, env: dict) -> list[tuple[str, int]]:
+    """Start a model worker's egress proxy (on a socket in its folder, which it can connect to
+    but not replace) and return the loopback addresses its relay must forward (a local model)."""
+    allowed = model_api_hosts(files.backend, env, files.home, run.cfg.worker_hosts)
+    old = run.proxies.pop(files.worker_id, None)
+    if old:
+        old.close()
+    run.proxies[files.worker_id] = EgressProxy(files.worker_dir / "net.sock", allowed, run.log)
+    return [(h, p) for h, p in allowed if h in ("127.0.0.1", "localhost", "::1") or h.startswith("127.")]
+
+
+def worker_files_from_record(run: Run, record: dict) -> WorkerFiles:
+    """A worker's files where this run keeps them (sessions.json names the worker; the paths
+    come from the run, never from the file: a copied or edited one could point anywhere)."""
+    wid = validate_worker_id(record["worker_id"])
+    return WorkerFiles(wid, record.get("role", ROLE_REPRO), str(record.get("backend", "")), run.paths.worker_dir(wid),
+                       run.worktree_dir / f"{run.cfg.run_id[4:]}-{wid}")
 
 
 def write_exit_code(files: WorkerFiles, code: int) -> None:
@@ -6872,10 +7180,25 @@ def _settle_worker(run: Run, wid: str, files: WorkerFiles, deadline: float, live
     return state, code
 
 
+WORKER_KEEPS = ("output.json", CLAUDE_STREAM)  # what a worker's out/ keeps once it ended
+
+
 def forget_private_home(run: Run, wid: str) -> None:
-    """A worker's private home holds copies of its CLI's login: gone once the worker is (and
-    the pids cgroup it ran in, when there is one)."""
-    shutil.rmtree(run.paths.worker_dir(wid) / "out" / "home", ignore_errors=True)
+    """A worker's private home holds copies of its CLI's login: gone once the worker is, with
+    everything else it left in out/ but its answer (and the pids cgroup it ran in)."""
+    proxy = run.proxies.pop(wid, None)
+    if proxy:
+        proxy.close()
+    out = run.paths.worker_dir(wid) / "out"
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(out):
+            if entry.name in WORKER_KEEPS and entry.is_file(follow_symlinks=False):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
     for record in load_sessions(run.paths)["workers"]:
         if record.get("worker_id") == wid and record.get("cgroup"):
             remove_cgroup(str(record["cgroup"]))
@@ -6908,12 +7231,22 @@ def wait_for_workers(run: Run, pending: dict[str, WorkerFiles], on_done: Callabl
     fault_point(run, f"workers:{next(iter(pending.values())).role}" if pending else "workers")
     deadlines = _worker_deadlines(run, pending)
     last_live_check = 0.0
+    disk = disk_watch([run.worktree_dir], run.limits("worker").disk_mb) if run.cfg.sandbox_kind not in ("", "off") \
+        and run.worktree_dir.is_dir() else None
     while pending:
         check_stop(run)
         poll_manager_stdin(run)
         live = None
         if time.monotonic() - last_live_check > LIVE_CHECK_SEC:
             live, last_live_check = {s["name"] for s in run.tmux.list_sessions()}, time.monotonic()
+            full = disk() if disk else ""
+            if full:  # a worker (or what it ran) filling the disk: every worker of this batch stops
+                for wid, files in pending.items():
+                    run.tmux.kill_session(run.cfg.session_name(wid))
+                    with contextlib.suppress(OSError):
+                        append_text(files.log, f"[mminions] stopped: {full}\n")
+                    write_exit_code(files, WORKER_STOPPED)
+                append_event(run.paths.run_dir, "note", text=f"workers stopped: {full}")
         for wid, files in list(pending.items()):
             state, code = _settle_worker(run, wid, files, deadlines[wid], live)
             if state == "running":
@@ -6945,11 +7278,13 @@ def worker_diagnostic(files: WorkerFiles, state: str, code: int | None) -> str:
 def cleanup_run(run: Run) -> None:
     """Kill every worker session of the run and remove every worktree."""
     for record in load_sessions(run.paths)["workers"]:
-        run.tmux.kill_session(record.get("session_name") or run.cfg.session_name(record["worker_id"]))
+        if not WORKER_ID_RE.fullmatch(str(record.get("worker_id"))):
+            continue
+        run.tmux.kill_session(run.cfg.session_name(record["worker_id"]))  # its name by the rule, never the file's
         kill_worker_leftovers(run, record["worker_id"])
         with contextlib.suppress(UsageError):
             forget_private_home(run, record["worker_id"])
-        files = worker_files_from_record(record) if record.get("worker_dir") else None
+        files = worker_files_from_record(run, record) if record.get("worker_dir") else None
         if record.get("status") == "running":
             update_worker_record(run.paths, record["worker_id"], status="stopped", finished_at=utc_now())
             if files:
@@ -7051,7 +7386,9 @@ def adopt_workers(run: Run, role: str) -> dict[str, WorkerFiles]:
     pending = {}
     for record in load_sessions(run.paths)["workers"]:
         if record.get("role") == role and record.get("status") == "running":
-            pending[record["worker_id"]] = worker_files_from_record(record)
+            files = pending[record["worker_id"]] = worker_files_from_record(run, record)
+            if BACKEND_ENV.get(files.backend, BackendEnv()).network and run.cfg.sandbox_kind == "bwrap":
+                worker_proxy(run, files, run.env)  # the manager that served its network is gone
     return pending
 
 
@@ -7077,7 +7414,7 @@ def phase_repro(run: Run) -> None:
     for record in load_sessions(paths)["workers"]:  # finished while the manager was down
         if record.get("role") == ROLE_REPRO and record["worker_id"] not in pending \
                 and not paths.candidate_json(record["worker_id"]).exists():
-            files = worker_files_from_record(record)
+            files = worker_files_from_record(run, record)
             state, code = worker_state(files)
             if state == "running":
                 write_exit_code(files, WORKER_LOST)
@@ -7342,8 +7679,8 @@ def phase_minimize(run: Run) -> None:
         for worktree in worktrees:
             run_setup(cand, worktree, run.cfg.verify_timeout, run.untrusted(worktree))
         fault_point(run, "minimize")
-        probe = make_probe(cand, worktrees[0], failure, run.cfg.verify_timeout, run.untrusted(*worktrees),
-                           references=worktrees[1:], strict=conservative)
+        probe = make_probe(cand, worktrees[0], failure, run.cfg.verify_timeout, references=worktrees[1:],
+                           strict=conservative, runner_for=run.untrusted)
         text, oracle = minimize_text(cand["script"], ext, probe, run.cfg.minimize_budget_sec,
                                      conservative, (failure or {}).get("script_lines") or [])
     finally:
@@ -7392,9 +7729,11 @@ wt={worktree}
 cd "$wt" || exit 125
 # the project's import roots at THIS commit (layouts move), ahead of site-packages
 # (a commit without the project's modules the reproducer imports would test an installed copy: skip)
-roots=$({python} -S -E -c {import_roots} "$wt" {modules}) || {{ printf '%s skip 125\\n' "$(git rev-parse HEAD)" >> {steps}; exit 125; }}
+roots=$({python} -I -S -c {import_roots} "$wt" {modules}) || {{ printf '%s skip 125\\n' "$(git rev-parse HEAD)" >> {steps}; exit 125; }}
 # whatever is there by the reproducer's name (a link, a FIFO, a tracked file) is removed, never followed
 rm -rf {repro} && cp {saved} {repro} || exit 125
+# a HOME and temp dir of its own for every step: nothing one step leaves steers the next
+rm -rf {tmp} && mkdir -m 700 {tmp} || exit 125
 # the oracle runs sandboxed, with a clean environment and the import roots of this commit
 if command -v timeout >/dev/null 2>&1; then
   timeout -k 2 {timeout} {sandboxed_oracle} > {out} 2>&1
@@ -7494,7 +7833,7 @@ def phase_bisect(run: Run) -> None:
             sandboxed_oracle=sandbox_command_line(box, oracle_env(worktree, run.env),
                                                   ["sh", "-c", render_oracle(cand["oracle_command"], repro)],
                                                   tmp=bisect_tmp, dynamic=[("PYTHONPATH", '"$roots"')]),
-            out=q(str(run.paths.bisect_step_out)), steps=q(str(steps_file)),
+            out=q(str(run.paths.bisect_step_out)), steps=q(str(steps_file)), tmp=q(str(bisect_tmp)),
             self_cmd=" ".join(q(a) for a in (cfg.self_cmd or self_command())), run_dir=q(str(run.paths.run_dir))), 0o755)
         git(worktree, "bisect", "start", cfg.target_sha, good["sha"], runner=run.runner)
         fault_point(run, "bisect")
@@ -8096,9 +8435,13 @@ def start_manager_session(run: Run, resume: bool = False) -> str:
 
 
 def stop_run(run: Run, reason: str = "stopped by the user") -> dict:
-    """Kill the run's sessions, remove its worktrees, and end it as stopped (idempotent)."""
+    """Kill the run's sessions, remove its worktrees, and end it as stopped (idempotent).  A
+    run that already has its verdict is left as it is: nothing is killed, written or removed."""
+    done = read_sealed(run.paths, run.paths.run_done_json)
+    if done:
+        return done
     with contextlib.suppress(OSError):
-        run.paths.stop_requested.write_text(reason)
+        atomic_write_text(run.paths.stop_requested, reason)  # a rename: a link by that name is replaced, never followed
     run.tmux.kill_session(run.cfg.session_name("manager"))
     cleanup_run(run)
     return finish_run(run, "stopped", reason)
@@ -8221,11 +8564,12 @@ def read_status_inputs(runs_root: Path, run_id: str, lines: int = 40, tmux: Tmux
 
 
 def _manager_session(config: dict, sessions: dict, run_id: str) -> str:
-    return sessions["manager"].get("session_name") or session_name_for(config.get("prefix") or DEFAULT_PREFIX, run_id, "manager")
+    return session_name_for(str(config.get("prefix") or DEFAULT_PREFIX), run_id, "manager")
 
 
 def _worker_session(config: dict, run_id: str, record: dict) -> str:
-    return record.get("session_name") or session_name_for(config.get("prefix") or DEFAULT_PREFIX, run_id, record["worker_id"])
+    # by the rule, never the name a run's file holds (a copied one could name another run's pane)
+    return session_name_for(str(config.get("prefix") or DEFAULT_PREFIX), run_id, str(record.get("worker_id")))
 
 
 def build_status(inp: StatusInputs) -> dict:
@@ -9265,8 +9609,10 @@ def run_from(args: argparse.Namespace) -> Run:
 
 def cmd_stop(args: argparse.Namespace) -> int:
     run = run_from(args)
-    done = stop_run(run)
-    print_json({"run_id": run.cfg.run_id, "status": "stopped", "final_status": done["status"]})
+    already = read_sealed(run.paths, run.paths.run_done_json)
+    done = already or stop_run(run)
+    print_json({"run_id": run.cfg.run_id, "status": "already finished" if already else "stopped",
+                "final_status": done["status"]})
     return EXIT_OK
 
 
@@ -9675,6 +10021,13 @@ def cmd_stream_view(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_net_relay(args: argparse.Namespace) -> int:
+    """Hidden: a model worker's relay to its proxy (runs inside its sandbox, in its own network)."""
+    forwards = [hp for hp in (parse_host_port(f, 80) for f in args.forward) if hp]
+    net_relay(args.socket, args.port, forwards)
+    return EXIT_OK
+
+
 def cmd_log_tail(args: argparse.Namespace) -> int:
     """Hidden: a worker's output (stdin) to its log, capped, and to the pane."""
     with contextlib.suppress(OSError):
@@ -9996,6 +10349,12 @@ def build_hidden_parser() -> argparse.ArgumentParser:
     p.add_argument("--rc", type=int, required=True)
     p.set_defaults(func=cmd_bisect_step)
 
+    p = sub.add_parser("_net-relay")  # hidden: a model worker's relay to its proxy, inside its sandbox
+    p.add_argument("--socket", required=True)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--forward", action="append", default=[])
+    p.set_defaults(func=cmd_net_relay)
+
     p = sub.add_parser("_log-tail")  # hidden: a worker's output to its capped log and its pane
     p.add_argument("--max-bytes", type=int, required=True)
     p.add_argument("path")
@@ -10003,7 +10362,7 @@ def build_hidden_parser() -> argparse.ArgumentParser:
     return parser
 
 
-HIDDEN_COMMANDS = ("_builtin", "_bisect-step", "_stream-view", "_log-tail")
+HIDDEN_COMMANDS = ("_builtin", "_bisect-step", "_stream-view", "_log-tail", "_net-relay")
 
 
 def cmd_issue(args: argparse.Namespace) -> int:
@@ -10044,6 +10403,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    absolute_search_paths(os.environ)
     args = parse_command_line(argv)
     if not getattr(args, "func", None):
         build_parser().print_help()

@@ -396,6 +396,55 @@ def bench_sandbox(root: Path) -> None:
     print()
 
 
+def bench_parse(root: Path) -> None:
+    """Reading hostile reports: every extractor over 1 MB adversarial bodies (the part GitHub's
+    limit allows is what is read), and POST /api/runs with a 64 KB one while /health is asked."""
+    import threading
+    import urllib.request
+    print("## parsing 1 MB adversarial bodies (extract_signals + collect_programs; target well under 1 s)")
+    repo, _, _ = make_buggy_repo(root)
+    index = mminions.project_index(repo)
+    shapes = {"long word": "a" * (1 << 20), "long spaces": "x" + " " * (1 << 20) + "y",
+              "deep brackets": "(" * (1 << 19) + ")" * (1 << 19), "many fences": "```\n" * (1 << 18),
+              "one line of words": "foo bar " * (1 << 17), "error words": "ValueError" * (1 << 17),
+              "expected/got": "expected `a` got `b` " * 50000, "blank lines": "\n" * (1 << 20),
+              "frames": 'File "x.py", line 1, in f\n' * 40000, "prompts": ">>> f(\n" * 150000,
+              "python lines": "x = f(1)\n" * 110000}
+    worst = 0.0
+    for name, body in shapes.items():
+        start = time.perf_counter()
+        issue = mminions.normalize_issue({"title": body[:200], "body": body}, [], "file", "x.md")
+        mminions.collect_programs(issue, index)
+        took = time.perf_counter() - start
+        worst = max(worst, took)
+        print(f"{name:18} {took * 1000:7.0f} ms")
+    print(f"worst {worst * 1000:.0f} ms")
+    socket = f"mmbench-{os.getpid()}"  # the run the POST starts lives on a socket of its own
+    settings = mminions.ServerSettings(runs_root=root / "runs", port=0, allowed_roots=[root], tmux_socket=socket)
+    server = mminions.make_server(settings)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+    port = server.server_address[1]
+    body = json.dumps({"repo_path": str(repo), "issue_file": "ValueError" * 6000}).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/runs", data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    def send() -> None:
+        try:
+            urllib.request.urlopen(req, timeout=60).read()
+        except Exception:  # noqa: BLE001 - a 4xx answer is an answer; only the timing counts here
+            pass
+    post = threading.Thread(target=send)
+    post.start()
+    time.sleep(0.05)
+    start = time.perf_counter()
+    urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10).read()
+    print(f"/health during a 64 KB POST /api/runs: {(time.perf_counter() - start) * 1000:.0f} ms")
+    post.join(60)
+    server.shutdown()
+    server.server_close()
+    subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+    print()
+
+
 def bench_corpus(root: Path) -> None:
     corpus = Path(os.environ.get("CORPUS") or Path(__file__).resolve().parents[2] / "shared" / "corpus")
     mirrors = os.environ.get("MIRRORS", "")
@@ -424,13 +473,14 @@ def bench_corpus(root: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    chosen = argv or ["start", "sandbox", "pipeline", "minimize", "bisect", "status", "corpus"]
+    chosen = argv or ["start", "sandbox", "parse", "pipeline", "minimize", "bisect", "status", "corpus"]
     print(f"mminions {mminions.VERSION} benchmarks on {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
           f"{subprocess.run(['tmux', '-V'], capture_output=True, text=True).stdout.strip()}\n")
     for name in chosen:
         root = Path(tempfile.mkdtemp(prefix=f"mmbench-{name}-"))
         try:
-            {"start": bench_start, "sandbox": bench_sandbox, "pipeline": bench_pipeline, "minimize": bench_minimize, "bisect": bench_bisect,
+            {"start": bench_start, "sandbox": bench_sandbox, "parse": bench_parse, "pipeline": bench_pipeline,
+             "minimize": bench_minimize, "bisect": bench_bisect,
              "status": bench_status, "corpus": bench_corpus}[name](root)
         finally:
             shutil.rmtree(root, ignore_errors=True)

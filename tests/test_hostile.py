@@ -740,6 +740,25 @@ class ModelWorkerAttacks(HostileCase):
         self.assertFalse((self.run_dir() / "workers" / "w1" / "out" / "home").exists())  # the copy and its login are gone
         self.assert_contained(self.run_dir())
 
+    def test_a_model_worker_reaches_its_api_and_nothing_else(self):
+        host_tcp = socket.socket()
+        host_tcp.bind(("127.0.0.1", 0))
+        host_tcp.listen(4)
+        self.addCleanup(host_tcp.close)
+        abstract = socket.socket(socket.AF_UNIX)
+        abstract.bind(f"\0mmt-abstract-{os.getpid()}")
+        abstract.listen(4)
+        self.addCleanup(abstract.close)
+        port = host_tcp.getsockname()[1]
+        plan = {"default": {"output": {"candidates": [candidate(GOOD)], "notes": ""},
+                            "connect": [f"127.0.0.1:{port}", f"@mmt-abstract-{os.getpid()}:0", "169.254.169.254:80"]}}
+        result = self.mm(plan=plan)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        log = (self.run_dir() / "workers" / "w1" / "agent.log").read_text()
+        self.assertNotIn("REACHED", log)
+        self.assertEqual(log.count("could not reach"), 3, log[-2000:])
+        self.assert_contained(self.run_dir())
+
     def test_a_flood_on_one_line_costs_the_log_its_tail(self):
         plan = {"default": {"output": {"candidates": [candidate(GOOD)], "notes": ""}, "spew_mb": 60}}
         result = self.mm("--log-max-kb", "256", plan=plan)
@@ -1058,6 +1077,152 @@ def urllib_post(port, body):
                                  headers={"Content-Type": "application/json"})
     with contextlib.suppress(urllib.error.HTTPError, OSError):
         urllib.request.urlopen(req, timeout=30).read()
+
+
+
+class OwnRedTeamAttacks(HostileCase):
+    """Attacks our own red team found beyond issue 25's list (see the closing note's table)."""
+
+    def setUp(self):
+        super().setUp()
+        self.outside = self.root / "outside"
+        self.outside.mkdir()
+
+    def run_snippet(self, snippet: str, *args, repo=None, **env):
+        issue = self.root / "snippet.md"
+        issue.write_text(f"# mean crashes\n\n```python\n{snippet}```\n\nZeroDivisionError: division by zero\n")
+        return run_cli("run", "--issue-file", str(issue), "--repo-path", str(repo or self.repo), "--agent", "builtin",
+                       "--min-workers", "1", "--verify-runs", "2", "--no-triage", "--sandbox", "require",
+                       "--runs-root", str(self.runs), "--tmux-socket", self.socket, "--json", *args,
+                       env=self.env(**env), timeout=180)
+
+    def test_a_relative_search_path_never_runs_what_a_checkout_planted(self):
+        # `node_modules/.bin` on PATH and an empty PYTHONPATH entry: a reproducer plants sh, rm,
+        # git, prlimit, bwrap and argparse.py in its checkout, for mminions to find from there
+        planted = "".join(
+            f"p = os.path.join('node_modules', '.bin', {name!r})\n"
+            f"open(p, 'w').write('#!/bin/sh\\necho {name} >> {self.outside}/ran\\nexec /usr/bin/{name} \"$@\"\\n')\n"
+            "os.chmod(p, 0o755)\n" for name in ("sh", "rm", "mv", "git", "prlimit", "bwrap", "timeout"))
+        snippet = ("import os\nos.makedirs(os.path.join('node_modules', '.bin'), exist_ok=True)\n" + planted
+                   + "open('argparse.py', 'w').write(" + repr(f"open({str(self.outside / 'imported')!r}, 'w').write('x')\n") + ")\n"
+                   "from calc import mean\nmean([])\n")
+        marks = make_history(self.root / "h", 8, 5)
+        result = self.run_snippet(snippet, "--good", marks[2], repo=self.root / "h",
+                                  PATH=f"node_modules/.bin::{os.environ['PATH']}", PYTHONPATH=":")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertEqual(json.loads((self.run_dir() / "triage" / "bisect.json").read_text())["status"], "found")
+        self.assertEqual(sorted(p.name for p in self.outside.iterdir()), [])
+
+    def test_a_repository_module_named_like_the_stdlib_never_runs_outside(self):
+        # a commit on the bisect path adds re.py at the repository root (vendored, or hostile)
+        repo = self.root / "vendored"
+        marks = make_history(repo, 8, 5)
+        git(repo, "checkout", "-q", "-b", "rewritten", marks[3])
+        (repo / "re.py").write_text(f"open({str(self.outside / 're-ran')!r}, 'w').write('x')\nfrom sre_compile import *\n")
+        git(repo, "add", "re.py")
+        git(repo, "commit", "-q", "-m", "vendor a helper named re")
+        for n in range(4, 9):
+            git(repo, "cherry-pick", "--allow-empty", marks[n])
+        git(repo, "branch", "-f", "main", "HEAD")
+        git(repo, "checkout", "-q", "main")
+        result = self.run_snippet("from calc import mean\nmean([])\n", "--good", marks[2], repo=repo)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertFalse((self.outside / "re-ran").exists())
+
+    def test_a_bisect_step_cannot_steer_the_next_through_its_home(self):
+        # each step sees a HOME of its own: a counter kept there cannot make later steps pass
+        repo = self.root / "steer"
+        marks = make_history(repo, 16, 9)
+        snippet = ("import os\nfrom calc import mean\nseen = os.path.join(os.environ['HOME'], '.seen')\n"
+                   "n = int(open(seen).read()) if os.path.exists(seen) else 0\nopen(seen, 'w').write(str(n + 1))\n"
+                   "mean([] if n < 2 else [1])\n")
+        result = self.run_snippet(snippet, "--good", marks[2], "--verify-runs", "1", repo=repo)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        bisect = json.loads((self.run_dir() / "triage" / "bisect.json").read_text())
+        self.assertEqual(bisect.get("first_bad", {}).get("sha"), marks[9], bisect.get("summary"))
+
+    def test_a_hostile_run_folder_merged_in_is_inert(self):
+        victim = self.outside / "important.conf"
+        victim.write_text("keep\n")
+        other = self.root / "artifact" / "run-20990101000000-dead"
+        other.mkdir(parents=True)
+        (other / "config.json").write_text(json.dumps({"run_id": other.name, "runs_root": str(self.runs),
+                                                       "repo_path": str(self.repo)}))
+        (other / "run_done.json").write_text(json.dumps({"run_id": other.name, "status": "ok"}))
+        (other / ".stop-requested").symlink_to(victim)
+        (other / "final.md").symlink_to(victim)
+        (other / "sessions.json").write_text(json.dumps({"manager": {"session_name": f"mminions-{other.name}-manager"},
+                                                        "workers": [{"worker_id": "w1", "status": "running",
+                                                                     "worker_dir": str(self.outside / "made")}]}))
+        merged = run_cli("merge-index", "--runs-root", str(self.runs), str(self.root / "artifact"), env=self.env())
+        self.assertEqual(merged.returncode, 0, merged.stderr)
+        for run_dir in run_dirs(self.runs):
+            self.assertFalse(any(p.is_symlink() for p in run_dir.rglob("*")))
+        if run_dirs(self.runs):
+            stopped = run_cli("stop", other.name, "--runs-root", str(self.runs), "--tmux-socket", self.socket,
+                              env=self.env())
+            self.assertEqual(stopped.returncode, 0, stopped.stderr)
+            self.assertEqual(json.loads(stopped.stdout)["status"], "already finished")
+        self.assertEqual(victim.read_text(), "keep\n")
+        self.assertFalse((self.outside / "made").exists())
+
+
+class SandboxCornerTests(unittest.TestCase):
+    """The sandbox's own corners: shared memory, /dev/shm, a fast disk filler, the home."""
+
+    def setUp(self):
+        if not has_bwrap():
+            if os.environ.get("MMINIONS_REQUIRE_SANDBOX") == "1":
+                self.fail("bubblewrap does not work here but MMINIONS_REQUIRE_SANDBOX=1")
+            self.skipTest("bubblewrap is not installed")
+        self.root = temp_dir(self)
+        self.work = self.root / "work"
+        self.work.mkdir()
+
+    def run_in(self, code, limits):
+        sb = mminions.Sandbox("bwrap", writable=(str(self.work),), limits=limits,
+                              visible=(sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable))))
+        return mminions.sandboxed(mminions.run_cmd, sb)([sys.executable, "-c", code], cwd=self.work, timeout=60)
+
+    def test_shared_memory_and_dev_shm_are_bounded(self):
+        code = ("import mmap, os\ntry:\n    m = mmap.mmap(-1, 3 << 30)\n    print('MAPPED')\nexcept (OSError, MemoryError) as e:\n"
+                "    print('no map', e)\nn = 0\ntry:\n    for i in range(64):\n        open(f'/dev/shm/f{i}', 'wb').write(b'x' * (16 << 20)); n += 1\n"
+                "except OSError as e:\n    print('shm full after', n, e.errno)\n")
+        result = self.run_in(code, mminions.Limits(memory_mb=256, address_mb=1024))
+        self.assertNotIn("MAPPED", result.stdout)
+        self.assertIn("shm full after", result.stdout)
+
+    def test_a_fast_disk_filler_is_stopped(self):
+        code = "import time\nfor i in range(100):\n    open(f'f{i}', 'wb').write(b'x' * (4 << 20)); time.sleep(0.02)\n"
+        result = self.run_in(code, mminions.Limits(disk_mb=16, file_mb=64))
+        self.assertIn("--max-disk-mb", result.limited)
+        self.assertLess(sum(p.stat().st_size for p in self.work.iterdir()), 300 << 20)
+
+    def test_what_a_worker_may_see_of_the_users_files(self):
+        home = self.root / "home"
+        (home / "bin").mkdir(parents=True)
+        (home / ".kube").mkdir()
+        (home / "bin" / "agentcli").write_text("#!/bin/sh\necho hi\n")
+        (home / "bin" / "agentcli").chmod(0o755)
+        (home / ".kube" / "config").write_text("token: secret")
+        shown = mminions.tool_install_paths(["agentcli"], {"PATH": str(home / "bin"), "HOME": str(home)})
+        self.assertEqual(shown, [str(home / "bin" / "agentcli")])  # the program alone, never its folder in the home
+        outside = self.root / "case.json"
+        outside.write_text("{}")
+        env = {"KUBECONFIG": str(home / ".kube" / "config"), "CORPUS_CASE": str(outside), "DB_PASSWORD_FILE": str(outside)}
+        old_home = os.environ.get("HOME")
+        os.environ["HOME"] = str(home)
+        try:
+            paths = mminions.command_paths("python3 /x {output_file}", env)
+        finally:
+            os.environ["HOME"] = old_home or ""
+        self.assertNotIn(str(home / ".kube" / "config"), paths)
+        self.assertIn(str(outside), paths)
+        names = mminions.secret_names({k: "value-of-it" for k in ("PGPASSWORD", "MYSQL_PWD", "SSHPASS", "DB_PW", "APP_CREDS",
+                                                                  "SONAR_LOGIN", "SIGNING_SALT", "PATH")}
+                                      | {"REDIS_URL": "redis://:pw@host/0"})
+        self.assertEqual(sorted(names), ["APP_CREDS", "DB_PW", "MYSQL_PWD", "PGPASSWORD", "REDIS_URL", "SIGNING_SALT",
+                                         "SONAR_LOGIN", "SSHPASS"])
 
 
 if __name__ == "__main__":

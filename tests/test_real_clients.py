@@ -33,7 +33,7 @@ class RealClientTests(unittest.TestCase):
             self.skipTest(f"{name} is not installed in {CLIENT_BIN} (run `make clients`)")
         return path
 
-    def run_agent(self, agent: str, env_for) -> tuple[Path, ModelServer, Path]:
+    def run_agent(self, agent: str, env_for, *extra: str) -> tuple[Path, ModelServer, Path]:
         self.client(agent)
         root = temp_dir(self)
         repo, issue, _ = make_buggy_repo(root)
@@ -49,7 +49,7 @@ class RealClientTests(unittest.TestCase):
         result = run_cli("run", "--issue-file", str(issue), "--repo-path", str(repo), "--agent", agent,
                          "--min-workers", "1", "--max-workers", "1", "--verify-runs", "2", "--no-bisect",
                          "--timeout-sec", "120", "--runs-root", str(root / "runs"), "--tmux-socket", socket,
-                         "--json", env=env, timeout=300)
+                         "--json", *extra, env=env, timeout=300)
         run_dir = only_run(root / "runs")
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr + "\n"
                          + "\n".join(p.read_text(errors="replace")[-2000:] for p in run_dir.glob("workers/*/agent.log")))
@@ -91,28 +91,58 @@ class RealClientTests(unittest.TestCase):
             env["TMPDIR"] = str(root / "tmp")
         return env
 
-    def test_codex(self):
-        """Codex sandboxes its own tools (bubblewrap is installed: .ci/run does it)."""
-        run_dir, server, _ = self.run_agent("codex", lambda server, root: self.codex_env(server, root, tmpdir=True))
-        self.assert_pipeline_result(run_dir, server, "codex")
-        self.assertTrue(all(r["path"].startswith("/v1/responses") for r in server.requests))
-        agent_sh = (run_dir / "workers/w1/agent.sh").read_text()
-        self.assertIn("codex exec", agent_sh)
-        self.assertIn("-s workspace-write", agent_sh)
-        self.assertNotIn("Codex cannot sandbox", (run_dir / "final.md").read_text())
-
-    def test_codex_whose_own_sandbox_cannot_work(self):
-        """CODEX_HOME under the temp dir: Codex will not create its helper there, every tool
-        call would fail; mminions runs the CLI in its own sandbox with Codex's turned off."""
+    def require_bwrap(self):
         if mminions.probe_sandbox("bwrap") is not None:
             if os.environ.get("MMINIONS_REQUIRE_SANDBOX") == "1":
                 self.fail("bubblewrap does not work here but MMINIONS_REQUIRE_SANDBOX=1")
             self.skipTest("needs bubblewrap (.ci/run installs it)")
-        run_dir, server, _ = self.run_agent("codex", lambda server, root: self.codex_env(server, root, tmpdir=False))
+
+    def test_codex(self):
+        """With bubblewrap, Codex runs inside mminions' sandbox (its own off: they do not nest),
+        on a private copy of its config and login; the user's CODEX_HOME is never written."""
+        self.require_bwrap()
+        homes = []
+
+        def env_for(server, root):
+            env = self.codex_env(server, root, tmpdir=False)
+            homes.append(Path(env["CODEX_HOME"]))
+            return env
+        run_dir, server, _ = self.run_agent("codex", env_for)
         self.assert_pipeline_result(run_dir, server, "codex")
+        self.assertTrue(all(r["path"].startswith("/v1/responses") for r in server.requests))
         self.assertIn("--dangerously-bypass-approvals-and-sandbox", (run_dir / "workers/w1/agent.sh").read_text())
-        self.assertIn("bwrap", (run_dir / "workers/w1/worker.sh").read_text())
-        self.assertIn("Codex cannot sandbox its own tools here", (run_dir / "final.md").read_text())
+        worker_sh = (run_dir / "workers/w1/worker.sh").read_text()
+        self.assertIn("bwrap", worker_sh)
+        self.assertNotIn("--share-net", worker_sh)  # a network of its own: its API through the proxy only
+        self.assertIn("HTTPS_PROXY", worker_sh)
+        self.assertNotIn("sk-test-not-real", worker_sh)  # the key stays in the session's environment
+        self.assertEqual(sorted(p.name for p in homes[0].iterdir()), ["config.toml"])  # nothing Codex wrote
+        self.assertFalse((run_dir / "workers/w1/out/home").exists())  # the private copy is gone
+
+    def test_codex_in_its_own_sandbox(self):
+        """Without mminions' sandbox (--sandbox off), Codex sandboxes its own tools where its
+        self-test passes here (a CODEX_HOME out of the temp dir)."""
+        run_dir, server, _ = self.run_agent("codex", lambda server, root: self.codex_env(server, root, tmpdir=True),
+                                            "--sandbox", "off")
+        self.assert_pipeline_result(run_dir, server, "codex")
+        agent_sh = (run_dir / "workers/w1/agent.sh").read_text()
+        self.assertIn("-s workspace-write", agent_sh)
+        self.assertNotIn("bwrap", (run_dir / "workers/w1/worker.sh").read_text())
+
+    def test_codex_with_no_sandbox_at_all_is_refused(self):
+        """CODEX_HOME under the temp dir: Codex will not create its helper there, and with
+        --sandbox off there is no other sandbox to run it in: one line, exit 2."""
+        self.client("codex")
+        root = temp_dir(self)
+        repo, issue, _ = make_buggy_repo(root)
+        with ModelServer(scripted_answer) as server:
+            env = {"PATH": f"{CLIENT_BIN}{os.pathsep}{os.environ['PATH']}", "HOME": str(root),
+                   **self.codex_env(server, root, tmpdir=False)}
+            result = run_cli("run", "--issue-file", str(issue), "--repo-path", str(repo), "--agent", "codex",
+                             "--sandbox", "off", "--runs-root", str(root / "runs"), env=env, timeout=120)
+        self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
+        self.assertIn("codex sandbox self-test failed", result.stderr)
+        self.assertEqual(result.stderr.strip().count("\n"), 0, result.stderr)
 
     def test_claude(self):
         def env_for(server, root):
@@ -122,8 +152,10 @@ class RealClientTests(unittest.TestCase):
         run_dir, server, _ = self.run_agent("claude", env_for)
         self.assert_pipeline_result(run_dir, server, "claude")
         self.assertTrue(any(r["path"].startswith("/v1/messages") for r in server.requests))
-        events = [json.loads(l) for l in (run_dir / "workers/w1/claude.jsonl").read_text().splitlines() if l.strip()]
+        events = [json.loads(l) for l in (run_dir / "workers/w1/out/claude.jsonl").read_text().splitlines() if l.strip()]
         self.assertEqual(events[-1]["type"], "result")
+        if mminions.probe_sandbox("bwrap") is None:  # Claude Code runs in mminions' sandbox too
+            self.assertIn("bwrap", (run_dir / "workers/w1/worker.sh").read_text())
         self.assertIn("[claude] success", (run_dir / "workers/w1/agent.log").read_text())  # the pane showed progress
 
 

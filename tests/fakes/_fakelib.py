@@ -70,6 +70,21 @@ def act(plan: dict) -> str:
             sys.stderr.write("x" * (1 << 20))
         sys.stderr.write("\n")
         sys.stderr.flush()
+    for target in plan.get("connect", []):  # where a prompt-injected agent could try to reach
+        import socket
+        host, _, port = target.rpartition(":")
+        try:
+            if host.startswith("@") or host.startswith("/"):
+                s = socket.socket(socket.AF_UNIX)
+                s.settimeout(2)
+                s.connect("\0" + host[1:] if host.startswith("@") else host)
+            else:
+                s = socket.create_connection((host, int(port)), timeout=2)
+            s.close()
+            record(f"reached-{len(target)}", target)
+            print(f"fake agent: REACHED {target}", file=sys.stderr, flush=True)
+        except OSError as e:
+            print(f"fake agent: could not reach {target}: {e}", file=sys.stderr, flush=True)
     if plan.get("rewrite_config") and os.environ.get("CODEX_HOME"):  # what a prompt-injected agent could do
         Path(os.environ["CODEX_HOME"], "config.toml").write_text(plan["rewrite_config"])
     if os.environ.get("GITHUB_TOKEN"):
