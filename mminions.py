@@ -188,6 +188,13 @@ class StopRequested(MminionsError):
     exit_code = EXIT_STOPPED
 
 
+class BudgetExceeded(MminionsError):
+    """Our own reading of outside text (a report, a script's output) ran past its CPU
+    budget: the text is a flood or a pathological shape, not something to wait for."""
+
+    exit_code = EXIT_USAGE
+
+
 # ==== 2. Filesystem & JSON =================================================
 
 
@@ -195,7 +202,23 @@ def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-_CONTROL_RE = lazy_re("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 controls, line and paragraph separators, bidi marks and overrides, invisible joiners
+# and the tag characters: what can act on a terminal, reorder a line or hide text from a reader
+# (and from us) while a model still reads it.  U+200B stays: md_text uses it to break mentions.
+_CONTROL_RE = lazy_re("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u180e\u200c-\u200f\u2028-\u202e\u2060-\u2069"
+                      "\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]")
+
+
+def _escape_control(char: str, json: bool = False) -> str:
+    code = ord(char)
+    if code < 0x100 and not json:
+        return f"\\x{code:02x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    if json:  # JSON has no 5-digit escape: a surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\U{code:08x}"
 
 
 def term_safe(text: str) -> str:
@@ -207,14 +230,13 @@ def term_safe(text: str) -> str:
     'ok\\\\x1b]52;c;aGk=\\\\x07 done\\n'
     """
     text = text.replace("\r\n", "\n")
-    return _CONTROL_RE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
-                           text)
+    return _CONTROL_RE.sub(lambda m: _escape_control(m.group()), text)
 
 
 def json_escaped(text: str) -> str:
     """JSON text whose strings hold no raw control character a terminal would act on (json
     escapes C0 itself; C1 and bidi controls are escaped here, which keeps it valid JSON)."""
-    return _CONTROL_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return _CONTROL_RE.sub(lambda m: _escape_control(m.group(), json=True), text)
 
 
 def _longest_run(text: str, char: str) -> int:
@@ -261,6 +283,10 @@ def md_text(text: str) -> str:
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL_RE.sub(r"\\\1", text)
     text = re.sub(r"([@#])(?=\w)", "\\1\u200b", text)
+    text = re.sub(r"(?i)\b(GH)-(?=\d)", "\\1\u200b-", text)  # GitHub links GH-12 like #12
+    # it goes after "1. ", "- " or at a line's start: no heading, fence, rule or list of its own
+    text = re.sub(r"^(\s*)([#~+*=_>-])", "\\1\\\\\\2", text)
+    text = re.sub(r"^(\s*\d+)([.)])", "\\1\\\\\\2", text)
     return re.sub(r"(?i)(\w)://", "\\1:\u200b//", text).replace("www.", "www\u200b.")
 
 
@@ -720,6 +746,33 @@ def ensure_private_dir(path: Path | str, what: str) -> Path:
 
 # ---- 3.1 Running commands -----------------------------------------------
 # run_cmd(): the one subprocess edge; killing what a process left behind
+
+
+READ_CPU_SEC = 30  # our own CPU to read one report or one candidate's runs; a real one takes well under 1 s
+
+
+@contextlib.contextmanager
+def cpu_budget(what: str, seconds: float = READ_CPU_SEC) -> Iterable[None]:
+    """Stop our own processing of ``what`` after this much CPU time of this process.
+    Patterns over outside text are written to run in linear time; this bounds any that is
+    not.  Children's time does not count (waiting for a script costs nothing), nor does a
+    thread other than the main one (Python delivers signals there only); a budget inside
+    another is the outer one's."""
+    if threading.current_thread() is not threading.main_thread() or signal.getitimer(signal.ITIMER_PROF)[0]:
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise BudgetExceeded(f"reading {what} took more than {seconds:g} s of CPU; it is a flood or a "
+                             "pathological text (shorten it to what shows the problem)")
+
+    previous = signal.signal(signal.SIGPROF, expire)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
 
 
 @dataclass
@@ -1263,9 +1316,11 @@ def stale_sandbox_dirs(tmp_root: Path | None = None) -> list[Path]:
     (a manager killed mid-command)."""
     out = []
     for path in sorted(Path(tmp_root or tempfile.gettempdir()).glob(f"{SANDBOX_TMP_PREFIX}*")):
-        m = re.match(rf"{re.escape(SANDBOX_TMP_PREFIX)}(\d+)-", path.name)
-        if m and path.is_dir() and not path.is_symlink() and not _pid_alive(int(m.group(1))):
-            out.append(path)
+        m = re.match(rf"{re.escape(SANDBOX_TMP_PREFIX)}(\d+)-[A-Za-z0-9_]+$", path.name)
+        with contextlib.suppress(OSError):
+            info = path.lstat()  # ours, a directory, no link: /tmp is anyone's to plant a name in
+            if m and stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not _pid_alive(int(m.group(1))):
+                out.append(path)
     return out
 
 
@@ -1362,14 +1417,14 @@ def resolve_sandbox(mode: str, runner: Runner = run_cmd) -> tuple[str, list[str]
         return "off", ["--sandbox off: code from the report and the workers runs with no sandbox"]
     why_bwrap = probe_sandbox("bwrap", runner)
     limits = limit_notes()
+    if mode == "require" and why_bwrap:  # the sandbox first: it is what require is for
+        raise UsageError(f"--sandbox require: no working bubblewrap sandbox here ({why_bwrap}); "
+                         "install bubblewrap (mminions doctor says what is wrong), or use --sandbox auto")
     if mode == "require" and not shutil.which("prlimit"):
         raise UsageError("--sandbox require: prlimit is not installed (util-linux), so no memory, process, file or "
                          "CPU limit could be set; install it, or use --sandbox auto")
     if not why_bwrap:
         return "bwrap", limits
-    if mode == "require":
-        raise UsageError(f"--sandbox require: no working bubblewrap sandbox here ({why_bwrap}); "
-                         "install bubblewrap (mminions doctor says what is wrong), or use --sandbox auto")
     why_unshare = probe_sandbox("unshare", runner)
     if not why_unshare:
         return "unshare", [f"sandbox: the unshare fallback (bubblewrap unavailable: {why_bwrap}); it isolates the "
@@ -1923,7 +1978,11 @@ def fingerprint_diff(before: dict, after: dict) -> list[str]:
 
 ISSUE_URL_FORMS = ("https://github.com/OWNER/REPO/issues/N, https://github.com/OWNER/REPO/pull/N "
                    "(a GitHub Enterprise host too), or OWNER/REPO#N")
-_URL_RE = lazy_re(r"^https?://(?P<host>[^/\s]+)/(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+)"
+# a host as http.client reads it too: a name or an address and a port, nothing else (no user,
+# no %-escape: what splits one way here and another way in urllib is how a token goes astray)
+_HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?"
+_API_URL_RE = lazy_re(r"^https?://" + _HOST + r"(?:/[A-Za-z0-9._~-]+)*/?$")
+_URL_RE = lazy_re(r"^https?://(?P<host>" + _HOST + r")/(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+)"
                      r"/(?P<kind>issues|pull|pulls)/(?P<number>[0-9]+)/?(?:[?#].*)?$")
 _SHORT_RE = lazy_re(r"^(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+)#(?P<number>[0-9]+)$")
 GITHUB_TIMEOUT = 20.0
@@ -1963,8 +2022,16 @@ def parse_issue_url(text: str) -> IssueRef:
 
 def default_api_url(ref: IssueRef, explicit: str | None, env: dict) -> str:
     if explicit or env.get("GITHUB_API_URL"):
-        return (explicit or env["GITHUB_API_URL"]).rstrip("/")
+        return checked_api_url(explicit or env["GITHUB_API_URL"])
     return "https://api.github.com" if ref.host == "github.com" else f"https://{ref.host}/api/v3"
+
+
+def checked_api_url(url: str) -> str:
+    """An API base URL (--github-api-url, $GITHUB_API_URL), plain: scheme, host, path."""
+    if not _API_URL_RE.match(url or ""):
+        raise UsageError(f"not a GitHub API URL: {term_safe(url)[:200]!r}; use https://HOST[/PATH] "
+                         "(https://api.github.com, https://ghe.example.com/api/v3)")
+    return url.rstrip("/")
 
 
 def token_for(api_url: str, explicit: str | None, env: dict, runner: Runner = run_cmd) -> str | None:
@@ -1974,18 +2041,19 @@ def token_for(api_url: str, explicit: str | None, env: dict, runner: Runner = ru
     host = urllib.parse.urlsplit(api_url).hostname or ""
     if api_url.rstrip("/") != configured and host != "api.github.com":
         return None
-    return resolve_token(env, runner)
+    return resolve_token(env, runner, "github.com" if host == "api.github.com" else host)
 
 
-def resolve_token(env: dict, runner: Runner = run_cmd) -> str | None:
-    """GITHUB_TOKEN, else GH_TOKEN, else ``gh auth token`` when gh is installed."""
+def resolve_token(env: dict, runner: Runner = run_cmd, host: str = "github.com") -> str | None:
+    """GITHUB_TOKEN, else GH_TOKEN, else ``gh auth token`` for that host when gh is installed
+    (gh keeps one login per host: github.com's is not for an Enterprise API)."""
     for name in ("GITHUB_TOKEN", "GH_TOKEN"):
         if env.get(name):
             return env[name].strip()
     gh = shutil.which("gh", path=env.get("PATH"))
     if gh:
         with contextlib.suppress(MminionsError):
-            result = runner([gh, "auth", "token"], timeout=10, env=dict(env))
+            result = runner([gh, "auth", "token", "--hostname", host], timeout=10, env=dict(env))
             if result.ok and result.stdout.strip():
                 return result.stdout.strip()
     return None
@@ -2048,6 +2116,7 @@ def http_json(method: str, url: str, token: str | None = None, body: Any = None,
               backoff: float = 1.0) -> tuple[Any, dict]:
     """One GitHub REST call: JSON in and out, errors turned into one readable line.  The
     token goes over https only (or to this machine), and never follows a redirect elsewhere."""
+    import http.client
     import urllib.error
     import urllib.request
     host = urllib.parse.urlsplit(url).netloc or url
@@ -2092,6 +2161,10 @@ def http_json(method: str, url: str, token: str | None = None, body: Any = None,
             raise (GitHubUnavailable if code >= 500 else GitHubError)(f"GitHub API error {code} from {host}") from None
         except json.JSONDecodeError:
             raise GitHubUnavailable(f"GitHub API at {host} returned something that is not JSON") from None
+        except (ValueError, http.client.InvalidURL) as exc:  # the URL, not the network
+            raise GitHubError(f"cannot use the URL {term_safe(url)[:200]!r}: {exc}") from None
+        except http.client.HTTPException as exc:  # a broken answer (bad status line, cut short)
+            raise GitHubUnavailable(f"GitHub API at {host} answered badly: {type(exc).__name__}") from None
         except (TimeoutError, socket.timeout):
             raise GitHubUnavailable(f"timed out after {timeout:g} s talking to {host}") from None
         except urllib.error.URLError as exc:
@@ -2204,36 +2277,36 @@ def parse_markdown_issue(text: str) -> tuple[str, str]:
 # ---- 6.2 Signal extraction -------------------------------------------------
 # code, tracebacks, errors, expected values: what a report shows
 
-_FENCE_RE = lazy_re(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\n]*)$")
+_FENCE_RE = lazy_re(r"^(?P<indent> {0,3})(?P<fence>`{3,}+|~{3,}+)\s*+(?P<info>[^`\n]*+)$")
 _EXC_LINE_RE = lazy_re(
-    r"^(?:E\s+)?(?P<type>(?:[A-Za-z_][\w]*\.)*[A-Z]\w*(?:Error|Exception|Warning|Exit|Interrupt|"
-    r"Failure|Fault|Iteration)|(?:[a-z_][\w]*\.)+[A-Z][a-z]\w*[a-z]\w*)(?::\s?(?P<msg>.*))?$")
-_TB_LAST_RE = lazy_re(r"^(?P<type>(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*)(?::\s?(?P<msg>.*))?$")
+    r"^(?:E\s++)?(?P<type>(?:[A-Za-z_]\w*+\.)*+[A-Z]\w*(?:Error|Exception|Warning|Exit|Interrupt|"
+    r"Failure|Fault|Iteration)|(?:[a-z_]\w*+\.)++[A-Z][a-z](?=\w*?[a-z])\w*+)(?::\s?(?P<msg>.*))?$")
+_TB_LAST_RE = lazy_re(r"^(?P<type>(?:[A-Za-z_]\w*+\.)*+[A-Za-z_]\w*+)(?::\s?(?P<msg>.*))?$")
 _FRAME_RE = lazy_re(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?$')
-_PATH_RE = lazy_re(r"(?<![\w/.:-])(/?(?:[\w.-]+/)*[\w.-]+\.(?:py|pyx|pyi|c|h|cc|cpp|hpp|rs|go|js|ts|"
+_PATH_RE = lazy_re(r"(?<![\w/.:-])(/?(?:[\w.-]++/)*+[\w.-]+\.(?:py|pyx|pyi|c|h|cc|cpp|hpp|rs|go|js|ts|"
                       r"java|rb|toml|cfg|ini|json|yaml|yml))(?::(\d+))?(?![\w])")
 _VERSION_RE = lazy_re(r"\b(Python|python|CPython|numpy|pandas|Django|django|node|Go|go|rustc)"
                          r"[ :=v]{1,3}(\d+\.\d+(?:\.\d+)?)")
 _PIN_RE = lazy_re(r"(?<![\w.-])([A-Za-z][\w.-]*+)==(\d+(?:\.\d+)+\w*)")
 _EXPECT_RE = lazy_re(
-    r"\bexpected(?:[ \t]+(?:output|result|value))?[ \t]*[:=]?[ \t]*`?(?P<exp>[^`,;\n]{1,200}?)`?[ \t]*[,;]?[ \t]*"
-    r"(?:but[ \t]+)?(?:got|actual(?:ly)?|received|returned|instead got)[ \t]*[:=]?[ \t]*`?(?P<act>[^`\n]{1,200}?)`?"
-    r"[ \t]*(?:[.;]|$)", re.I | re.M)
+    r"\bexpected(?:[ \t]++(?:output|result|value))?[ \t]*+[:=]?[ \t]*+`?(?P<exp>[^`,;\n]{1,200}?)`?[ \t]*+[,;]?[ \t]*+"
+    r"(?:but[ \t]++)?(?:got|actual(?:ly)?|received|returned|instead got)[ \t]*+[:=]?[ \t]*+`?(?P<act>[^`\n.;]{1,200}+)`?"
+    r"[ \t]*+(?:[.;]|$)", re.I | re.M)
 _TWO_LINES_RE = lazy_re(
-    r"^\W{0,4}expected(?:[ \t]+(?:output|result|value))?\W{0,4}[:=][ \t]*`?(?P<exp>[^`\n]{1,200}?)`?[ \t]*\n"
-    r"\W{0,4}(?:actual(?:ly)?|got|but got|instead)(?:[ \t]+(?:output|result|value))?\W{0,4}[:=][ \t]*`?(?P<act>[^`\n]{1,200}?)`?[ \t]*$",
+    r"^\W{0,4}expected(?:[ \t]++(?:output|result|value))?\W{0,4}[:=][ \t]*+`?(?P<exp>[^`\n]{1,200}?)`?[ \t]*+\n"
+    r"\W{0,4}(?:actual(?:ly)?|got|but got|instead)(?:[ \t]++(?:output|result|value))?\W{0,4}[:=][ \t]*+`?(?P<act>[^`\n]{1,200}?)`?[ \t]*+$",
     re.I | re.M)
 _RETURNS_RE = lazy_re(
-    r"\b(?:returns|gives|prints|outputs|yields)[ \t]+`(?P<act>[^`\n]{1,200})`[ \t]*,?[ \t]*(?:but|while|whereas)[ \t]+"
-    r"(?:it[ \t]+)?should[ \t]+(?:be|return|give|print|output)?[ \t]*`(?P<exp>[^`\n]{1,200})`", re.I)
+    r"\b(?:returns|gives|prints|outputs|yields)[ \t]++`(?P<act>[^`\n]{1,200}+)`[ \t]*+,?[ \t]*+(?:but|while|whereas)[ \t]++"
+    r"(?:it[ \t]++)?should[ \t]++(?:be|return|give|print|output)?[ \t]*+`(?P<exp>[^`\n]{1,200}+)`", re.I)
 _SHOULD_RE = lazy_re(
-    r"\bshould[ \t]+(?:be|return|print|give|output)[ \t]+`?(?P<exp>[^`\n]{1,120}?)`?[ \t]*,?[ \t]*but[ \t]+"
-    r"(?:it[ \t]+)?(?:is|was|returns|returned|prints|printed|gives|gave|outputs)[ \t]+`?(?P<act>[^`\n]{1,120}?)`?"
-    r"[ \t]*(?:[.;]|$)", re.I | re.M)
+    r"\bshould[ \t]++(?:be|return|print|give|output)[ \t]++`?(?P<exp>[^`\n]{1,120}?)`?[ \t]*+,?[ \t]*+but[ \t]++"
+    r"(?:it[ \t]++)?(?:is|was|returns|returned|prints|printed|gives|gave|outputs)[ \t]++`?(?P<act>[^`\n.;]{1,120}+)`?"
+    r"[ \t]*+(?:[.;]|$)", re.I | re.M)
 _INLINE_CODE_RE = lazy_re(r"`([^`\n]{1,500})`")
-_PROSE_ERROR_RE = lazy_re(r"\b(?:raises?|raised|raising|throws?|threw|gets?|got|gives?|gave|fails? with|with an?)\s+"
-                             r"(?:an?\s+|the\s+)?(?:`(?P<quoted>(?:[a-z_]\w*\.)*[A-Z]\w+)`|(?P<type>[A-Z]\w*(?:Error|Exception))\b)"
-                             r"(?::\s*(?P<msg>[^`\n]{1,200}?)\s*(?:[.;!]?\s*$|[.;!]\s))?")
+_PROSE_ERROR_RE = lazy_re(r"\b(?:raises?|raised|raising|throws?|threw|gets?|got|gives?|gave|fails? with|with an?)\s++"
+                             r"(?:an?\s++|the\s++)?(?:`(?P<quoted>(?:[a-z_]\w*+\.)*+[A-Z]\w++)`|(?P<type>[A-Z]\w*(?:Error|Exception))\b)"
+                             r"(?::\s*+(?P<msg>[^`\n]{1,200}?)\s*+(?:[.;!]?+\s*+$|[.;!]\s))?")
 # "should raise X", "expected a more descriptive X or Y instead", "X instead of Y", "changed from X to Y"
 _EXC_NAME = r"(?<![\w.])`?(?P<{g}>(?:[a-z_]\w*+\.)*+[A-Z]\w*+)`?"
 _EXPECTED_ERROR_RES = (
@@ -2248,6 +2321,8 @@ _SECTION_RE = lazy_re(r"^\W{0,6}(expected|actual)(?:\s+(?:output|result|behaviou
 _RUST_PANIC_RE = lazy_re(r"^thread '[^']*' panicked at (?:'(?P<old>.*)', (?P<loc1>\S+)|(?P<loc2>\S+?):?)$")
 _RUST_ERR_RE = lazy_re(r"^(?P<type>error\[E\d{4}\]):\s*(?P<msg>.*)$")
 _GO_PANIC_RE = lazy_re(r"^panic:\s*(?P<msg>.*)$")
+PROSE_LINE_CHARS = 2000   # longer lines are skipped by the prose patterns: no sentence is that long
+PROSE_WORD_STARTS = 64    # each prose pattern tries at most this many places a text names its word
 SHELL_INFOS = {"console", "sh", "shell", "bash", "zsh", "shell-session", "sh-session", "terminal"}
 PY_INFOS = {"python", "py", "python3", "py3"}
 PYCON_INFOS = {"pycon", "python-repl", "pyrepl", "ipython"}
@@ -2402,7 +2477,7 @@ def strip_code_blocks(text: str) -> str:
     return "\n".join(out)
 
 
-_TB_HEADER_RE = lazy_re(r"^(?:(?P<ipy>(?:[A-Za-z_]\w*\.)*[A-Z]\w*)\s+)?Traceback \(most recent call last\)")
+_TB_HEADER_RE = lazy_re(r"^(?:(?P<ipy>(?:[A-Za-z_]\w*+\.)*+[A-Z]\w*+)\s++)?Traceback \(most recent call last\)")
 _IPY_FRAME_RE = lazy_re(r"^(?P<file>\S.*?) in (?P<func>[\w<>.]+)\(?")
 _IPY_ARROW_RE = lazy_re(r"^-+> ?(?P<line>\d+)\s?(?P<code>.*)$")
 
@@ -2491,8 +2566,10 @@ def extract_error_lines(text: str, source: str = "body") -> list[dict]:
         line = raw.strip()
         if line.startswith((">>> ", "... ")):
             continue
+        if len(line) > PROSE_LINE_CHARS:
+            continue  # no error line or sentence is that long; what is, is a flood
         m = _EXC_LINE_RE.match(line)
-        if m and len(line) < 2000:
+        if m:
             out.append({"type": m.group("type"), "message": (m.group("msg") or "").strip(),
                         "source": source, "origin": "error-line"})
             continue
@@ -2583,6 +2660,24 @@ def extract_shell_commands(block_text: str, source: str, whole_block: bool = Fal
     return commands
 
 
+def lines_with_words(lines: Sequence[str], words: Sequence[str]) -> list[int]:
+    """The lines a prose pattern runs on: those naming one of its words, until the words
+    were seen PROSE_WORD_STARTS times (each is a place the pattern tries; a report naming
+    them thousands of times is a flood, not a report)."""
+    near, seen = [], 0
+    for i, line in enumerate(lines):
+        if len(line) > PROSE_LINE_CHARS:
+            continue
+        low = line.lower()
+        hits = sum(low.count(word) for word in words)
+        if hits:
+            near.append(i)
+            seen += hits
+            if seen >= PROSE_WORD_STARTS:
+                break
+    return near
+
+
 def extract_expected_actual(text: str, source: str = "body") -> list[dict]:
     pairs = []
     # An error quoted inline ("`TypeError: expected str, got None`") is not an expectation.
@@ -2592,8 +2687,7 @@ def extract_expected_actual(text: str, source: str = "body") -> list[dict]:
     lines = prose.split("\n")
     wanted = {_EXPECT_RE: ("xpect",), _SHOULD_RE: ("hould",), _RETURNS_RE: ("hould",), _TWO_LINES_RE: ("xpect",)}
     for regex in (_EXPECT_RE, _SHOULD_RE, _RETURNS_RE, _TWO_LINES_RE):
-        keys = wanted[regex]
-        near = [i for i, line in enumerate(lines) if len(line) <= 4000 and any(k in line.lower() for k in keys)]
+        near = lines_with_words(lines, wanted[regex])
         if not near:
             continue
         keep = sorted({j for i in near for j in (i, i + 1) if j < len(lines)})
@@ -2607,7 +2701,7 @@ def extract_expected_actual(text: str, source: str = "body") -> list[dict]:
     sections: dict[str, str] = {}
     for i, line in enumerate(lines):
         m = _SECTION_RE.match(line.strip())
-        if not m:
+        if not m or m.group(1).lower() in sections:
             continue
         j = i + 1
         while j < len(lines) and not lines[j].strip():
@@ -2826,15 +2920,39 @@ def github_list_issues(api_url: str, owner: str, repo: str, token: str | None, l
 REPORT_MARKER = "<!-- mminions:report -->"
 
 
+def github_login(api_url: str, token: str | None, timeout: float = GITHUB_TIMEOUT) -> str | None:
+    """Who the token is (GET /user); None for a token that cannot say (an app's, Actions')."""
+    if not token:
+        return None
+    with contextlib.suppress(GitHubError):
+        user, _ = http_json("GET", f"{api_url}/user", token, timeout=timeout)
+        login = (user or {}).get("login") if isinstance(user, dict) else None
+        return login if isinstance(login, str) and login else None
+    return None
+
+
+def is_our_comment(comment: dict, login: str | None) -> bool:
+    """A comment of ours: it opens with the marker and we wrote it.  Anyone can paste the
+    marker (it is invisible on GitHub); editing a stranger's comment would show our report
+    under their name, for them to change.  Who "we" are: the token's login, or for a token
+    that cannot say (an app's, GitHub Actions'), a bot account (only an app installed on the
+    repository posts as one)."""
+    user = comment.get("user") if isinstance(comment.get("user"), dict) else {}
+    if not str(comment.get("body") or "").startswith(REPORT_MARKER):
+        return False
+    return user.get("login") == login if login else user.get("type") == "Bot"
+
+
 def github_upsert_comment(api_url: str, owner: str, repo: str, number: int, body: str, token: str | None,
                           timeout: float = GITHUB_TIMEOUT) -> dict:
-    """ONE mminions comment per issue: edit the one carrying the marker, else create it."""
+    """ONE mminions comment per issue: edit ours (``is_our_comment``), else create it."""
     base = f"{api_url}/repos/{owner}/{repo}/issues"
+    login = github_login(api_url, token, timeout)
     url: str | None = f"{base}/{number}/comments?per_page=100"
     while url:
         page, headers = http_json("GET", url, token, timeout=timeout)
         for comment in page if isinstance(page, list) else []:
-            if REPORT_MARKER in (comment.get("body") or ""):
+            if isinstance(comment, dict) and is_our_comment(comment, login):
                 updated, _ = http_json("PATCH", f"{base}/comments/{comment['id']}", token, {"body": body}, timeout=timeout)
                 return {"action": "updated", "comment_id": comment["id"], "url": (updated or {}).get("html_url")}
         url = _next_link(headers, url)
@@ -2867,12 +2985,14 @@ def load_issue(issue_url: str | None, issue_file: str | None, api_url: str | Non
         if not all(isinstance(c, dict) and isinstance(c.get("body", ""), (str, type(None))) for c in raw_comments):
             raise UsageError(f"issue file {issue_file}: each comment must be an object with a 'body' string")
         location = issue_file if issue_file == "-" else str(Path(issue_file).absolute())
-        return normalize_issue(payload, raw_comments, "file", location, trust=trust)
+        with cpu_budget(f"the report {location}"):
+            return normalize_issue(payload, raw_comments, "file", location, trust=trust)
     ref = parse_issue_url(issue_url or "")
     api = default_api_url(ref, api_url, env)
     payload, comments = fetch_github_issue(ref, api, token_for(api, api_url, env, runner), timeout)
-    return normalize_issue(payload, comments, "github", ref.html_url
-                           if issue_url and "://" not in issue_url else issue_url, ref, trust)
+    with cpu_budget(f"the report {ref.html_url}"):
+        return normalize_issue(payload, comments, "github", ref.html_url
+                               if issue_url and "://" not in issue_url else issue_url, ref, trust)
 
 
 # ==== 7. Agents ============================================================
@@ -2973,6 +3093,13 @@ def extract_json(text: str) -> Any:
     raise ValueError("no JSON object found in the output")
 
 
+# what a reproducer may be, and the language its Markdown fence names (a worker's own word
+# there could make GitHub draw a diagram, a map or a 3-D model instead of showing code)
+SCRIPT_EXTENSIONS = {"py": "python", "sh": "sh", "bash": "bash", "js": "javascript", "mjs": "javascript",
+                     "ts": "typescript", "rb": "ruby", "pl": "perl", "php": "php", "lua": "lua", "r": "r",
+                     "go": "go", "rs": "rust", "c": "c", "cc": "cpp", "cpp": "cpp", "java": "java"}
+
+
 def normalize_role_output(role: str, obj: Any) -> Any:
     """Accept what agents commonly write: a bare candidate or a bare hypothesis list."""
     if role == ROLE_REPRO and isinstance(obj, dict) and "script" in obj and "candidates" not in obj:
@@ -2985,7 +3112,7 @@ def normalize_role_output(role: str, obj: Any) -> Any:
         for cand in obj.get("candidates") or []:
             if isinstance(cand, dict):
                 cand.setdefault("setup_commands", [])
-                cand.setdefault("file_extension", "py")
+                cand["file_extension"] = str(cand.get("file_extension") or "py").strip().lstrip(".").lower()
                 cand.setdefault("candidate_id", "")
     return obj
 
@@ -3040,12 +3167,18 @@ def render_claude_event(event: Any) -> str | None:
     return "\n".join(out) or None
 
 
+NOT_READ_SUFFIX = ".not-read"  # beside an answer that was no plain file: what it was
+
+
 def read_worker_output(output_path: Path, role: str, backend: str) -> tuple[Any, list[str]]:
     """Read, extract, validate: (object or None, rejection reasons)."""
     raw_path = output_path.with_name(CLAUDE_STREAM) if backend == "claude" else output_path
     try:  # a worker may have left a directory, a FIFO or a link to /dev/zero here
         data = read_bytes_safely(raw_path, MAX_FILE_BYTES if backend == "claude" else MAX_OUTPUT_BYTES)
     except FileNotFoundError:
+        with contextlib.suppress(OSError):
+            what = read_bytes_safely(raw_path.with_name(raw_path.name + NOT_READ_SUFFIX), 100).decode("utf-8", "replace")
+            return None, [f"output file {raw_path.name} was not read: it was {what}, not a regular file"]
         return None, [f"no output file ({raw_path.name}) was written"]
     except OSError as exc:
         reason = "it is a symbolic link" if exc.errno == errno.ELOOP else exc.strerror or str(exc)
@@ -3082,6 +3215,8 @@ Hard rules:
 - The failure must come from the project's code, not from your script raising it.
 - The oracle command must exit non-zero when the bug is present and 0 when it is fixed.
 - Use `{{repro_file}}` in oracle_command for the path of your script; mminions writes it.
+  The oracle is ONE plain command that runs the file (`python3 {{repro_file}}`): no inline
+  code (-c, -e), no `;`, `&&` or pipes; setup commands likewise, and nothing from the network.
 - Your final answer is ONE JSON object matching the schema below, and nothing else."""
 
 PROMPT_FAIL_TO_PASS = """\
@@ -3370,7 +3505,7 @@ def python_packages(root: Path) -> list[str]:
     return sorted(names)
 
 
-_ENTRY_POINT_RE = lazy_re(r"^\s*['\"]?([\w.-]+)\s*=\s*([\w.]+(?::[\w.]+)?)\s*['\"]?,?\s*$")
+_ENTRY_POINT_RE = lazy_re(r"^\s*+['\"]?([\w.-]++)\s*+=\s*+([\w.]++(?::[\w.]++)?)\s*+['\"]?,?\s*+$")
 
 
 def _entry_lines(lines: Any) -> dict[str, str]:
@@ -3481,7 +3616,7 @@ def build_prompt(role: str, issue: dict, worker_id: str, worktree: Path, context
                      "unless the script names their modules or registers them itself." if plugins else "")),
         "verify_runs": context.get("verify_runs", 5), "layout": layout_hint(worktree),
         "schema": json.dumps(ROLE_SCHEMAS[role], indent=1),
-        "repro": data_block(token, "reproducer", repro), "repro_command": term_safe(context.get("repro_command", "")),
+        "repro": data_block(token, "reproducer", repro), "repro_command": md_code(context.get("repro_command", "")),
         "repro_output": data_block(token, "output", output),
         "frames": data_block(token, "frames", "\n".join(f"- {f['file']}:{f['line']} in {f.get('function', '')}: "
                                                        f"{f.get('code', '')}" for f in context.get("frames", [])) or "none"),
@@ -3848,7 +3983,7 @@ def tool_version(argv: Sequence[str], runner: Runner = run_cmd) -> str | None:
 
 _ADDR_RE = lazy_re(r"0x[0-9a-fA-F]+")
 _NUM_LINE_RE = lazy_re(r"line \d+")
-_QUOTED_PATH_RE = lazy_re(r"""(['"])(?:/[^'"\s]+)+\1""")
+_QUOTED_PATH_RE = lazy_re(r"""(['"])/[^'"\s]++\1""")
 
 
 def normalize_message(text: str) -> str:
@@ -3875,7 +4010,7 @@ def last_exception(output: str) -> tuple[str, str, list[dict]]:
     return "", "", []
 
 
-_CUT_OFF_RE = lazy_re(r"(?<!\s)\s*(?:\.\.\.|\u2026|\[\s*(?:\.\.\.|\u2026)[^\]\n]{0,200}\])\s*['\"]?\s*$")
+_CUT_OFF_RE = lazy_re(r"(?<!\s)\s*+(?:\.\.\.|\u2026|\[\s*+(?:\.\.\.|\u2026)[^\]\n]{0,200}+\])\s*+['\"]?\s*+$")
 
 
 def message_score(reported: str, observed: str) -> float:
@@ -4220,7 +4355,7 @@ def _fix_fragment(text: str) -> str:
     return _unparse(tree)
 
 
-_COMMENT_VALUE_RE = lazy_re(r"^\s*#\s*(?P<label>[^#\n]{0,60}?)\s*(?:->|=>|:)\s*(?P<value>\S.*)$")
+_COMMENT_VALUE_RE = lazy_re(r"^\s*+#\s*+(?P<label>[^#\n]{0,60}?)\s*+(?:->|=>|:)\s*+(?P<value>\S.*)$")
 
 
 def comment_outputs(text: str) -> dict[int, list[dict]]:
@@ -4235,14 +4370,17 @@ def comment_outputs(text: str) -> dict[int, list[dict]]:
     prints = [s for s in tree.body if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)
               and isinstance(s.value.func, ast.Name) and s.value.func.id == "print"]
     out: dict[int, list[dict]] = {}
+    above: dict[int, list[dict]] = {}  # prints sharing a line share the comments above it
     for stmt in prints:
-        found = []
-        j = stmt.lineno - 2
-        while j >= 0 and lines[j].strip().startswith("#"):
-            m = _COMMENT_VALUE_RE.match(lines[j])
-            if m and m.group("label").strip().lower() not in ("", "note", "todo"):
-                found.append({"label": m.group("label").strip(), "value": m.group("value").strip()})
-            j -= 1
+        if stmt.lineno not in above:
+            above[stmt.lineno] = []
+            j = stmt.lineno - 2
+            while j >= 0 and lines[j].strip().startswith("#"):
+                m = _COMMENT_VALUE_RE.match(lines[j])
+                if m and m.group("label").strip().lower() not in ("", "note", "todo"):
+                    above[stmt.lineno].append({"label": m.group("label").strip(), "value": m.group("value").strip()})
+                j -= 1
+        found = list(above[stmt.lineno])
         j = (stmt.end_lineno or stmt.lineno)
         if j < len(lines) and re.match(r"^\s*#\s*(output|prints|result)\s*:?\s*$", lines[j], re.I):
             body = []
@@ -4655,16 +4793,20 @@ def _renamed(stmt: ast.stmt, old: str, new: str) -> str:
     return ast.dump(clone)
 
 
+ANALOGY_STATEMENTS = 200  # pairs are sought among a transcript's first statements (a report's fit)
+
+
 def analogy_pairs(tree: ast.Module, outputs: Sequence[dict], index: ProjectIndex) -> list[tuple[int, int]]:
     """Transcript statements that differ only in one name, the project's thing against a
     Python builtin or stdlib one ("numeric_range(...) == numeric_range(...)" next to
     "range(...) == range(...)") whose shown outputs differ: (project index, reference index)."""
     import builtins
     shown = [o["output"] for o in outputs]
-    names_of = [{n.id for n in ast.walk(s) if isinstance(n, ast.Name)} for s in tree.body]
+    body = tree.body[:ANALOGY_STATEMENTS]
+    names_of = [{n.id for n in ast.walk(s) if isinstance(n, ast.Name)} for s in body]
     pairs = []
-    for i, stmt in enumerate(tree.body):
-        for j, other in enumerate(tree.body):
+    for i, stmt in enumerate(body):
+        for j, other in enumerate(body):
             if i == j or i >= len(shown) or j >= len(shown) or not shown[i] or not shown[j] or shown[i] == shown[j]:
                 continue
             for mine in names_of[i] - names_of[j]:
@@ -5055,6 +5197,9 @@ def builtin_repro(issue: dict, worktree: Path, worker_id: str = "w1", timeout: f
     return {"candidates": [c for _, c in found], "notes": "\n".join(at.notes)}
 
 
+NEXT_STEP_QUOTES = 40  # quoted lines and message fragments sought in the project (each costs a pass)
+
+
 def prose_next_step(issue: dict, worktree: Path, index: ProjectIndex, tried: bool = False) -> str:
     """What a maintainer can do with a report nothing could be reproduced from: what to ask
     the reporter for, and where in the code the report points (the functions and classes it
@@ -5063,8 +5208,8 @@ def prose_next_step(issue: dict, worktree: Path, index: ProjectIndex, tried: boo
     text = " ".join([issue.get("title", ""), issue.get("body", "")] + [c.get("body", "") for c in issue.get("comments", [])])
     pattern = r"`([A-Za-z_][\w.]*)(?:\(\))?`|\b([A-Za-z_]\w*_\w+|[A-Z][a-z]+[A-Z]\w*)\b"
     words = set(_unique((quoted or bare).rsplit(".", 1)[-1] for quoted, bare in re.findall(pattern, text))[:40])
-    quoted = {" ".join(line.split()) for b in sig.get("code_blocks", []) for line in b["text"].split("\n")
-              if len(line.strip()) > 12}
+    quoted = set(_unique(" ".join(line.split()) for b in sig.get("code_blocks", []) for line in b["text"].split("\n")
+                         if len(line.strip()) > 12)[:NEXT_STEP_QUOTES])
     # the fixed words of each error message it quotes ({placeholders} and quoted values vary)
     # (three words at a time: source code splits long messages over several string literals)
     said = {" ".join(words[i:i + 3]) for msg in sig.get("messages", [])
@@ -5072,6 +5217,7 @@ def prose_next_step(issue: dict, worktree: Path, index: ProjectIndex, tried: boo
                                  msg[1:-1] if re.fullmatch(r"'.*'|\".*\"", msg, re.S) else msg)
             for words in [frag.split()] for i in range(max(1, len(words) - 2))
             if len(" ".join(words[i:i + 3])) >= 14}
+    said = set(sorted(said)[:NEXT_STEP_QUOTES])
     places = [f"{path}:{line} (linked)" for path, line in
               re.findall(r"github\.com/[\w.-]+/[\w.-]+/blob/[\w.-]+/([\w./-]+)#L(\d+)", text)
               if not Path(path).is_absolute() and ".." not in Path(path).parts and (worktree / path).is_file()]
@@ -5234,6 +5380,64 @@ def signature_matches(output: str, claimed: str) -> bool:
     return False
 
 
+# interpreters and the short options that hand them code on the command line (python -c,
+# bash -lc, node -e, perl -E, php -r); pip's -e is an editable install, not code
+INLINE_CODE_OPTIONS = {r"python[\d.]*|pypy[\d.]*|sh|bash|dash|zsh|ksh|ash|busybox": "c",
+                       r"node|nodejs|deno|bun|perl|ruby|Rscript|R": "eEp", r"php": "r"}
+NETWORK_PROGRAMS = ("curl", "wget", "nc", "ncat", "netcat", "socat", "ssh", "scp", "sftp", "ftp", "telnet",
+                    "rsync", "eval", "source")
+_NETWORK_PROGRAM_RE = lazy_re(r"(?<![\w.-])(?:" + "|".join(NETWORK_PROGRAMS) + r")(?![\w.-])")
+HARMLESS_REDIRECTS = ("2>&1", "2>/dev/null", ">/dev/null", "> /dev/null", "2> /dev/null")
+
+
+def carries_inline_code(words: Sequence[str]) -> bool:
+    """An interpreter in these shell words is handed code by an option, not a file."""
+    letters = ""
+    for word in words:
+        if set(word) <= set(";&|()"):
+            letters = ""  # the next command
+            continue
+        name = os.path.basename(word)
+        found = next((v for k, v in INLINE_CODE_OPTIONS.items() if re.fullmatch(k, name)), None)
+        if found is not None:
+            letters = found
+        elif letters and (word in ("--eval", "--print", "--command")
+                          or re.fullmatch(r"-[A-Za-z]+", word) and set(word[1:]) & set(letters)):
+            return True
+    return False
+
+
+def command_problems(cmd: str, setup: bool = False) -> list[str]:
+    """Why a worker's oracle or setup command is not one plain command that runs a file.
+    The oracle is the reproducer's runner, so what runs must be the script (no code of its
+    own, no second command); a setup command is shown to maintainers to copy, so it fetches
+    nothing and runs nothing it did not name (no URL, no substitution, no inline code)."""
+    problems = []
+    if any(c in cmd for c in "\n\r") or _CONTROL_RE.search(cmd):
+        return ["is more than one plain line"]
+    bare = cmd
+    for redirect in HARMLESS_REDIRECTS:
+        bare = bare.replace(redirect, " ")
+    if "$(" in bare or "`" in bare or "<(" in bare or ">(" in bare:
+        problems.append("substitutes a command's output ($(...), backticks)")
+    try:
+        lexer = shlex.shlex(bare, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        words = list(lexer)
+    except ValueError as exc:
+        return problems + [f"does not parse as a shell command ({exc})"]
+    chains = ("&&", ";") if setup else ()  # setup steps in a row read as plainly as a list of them
+    if any(w and set(w) <= set(";&|<>()") and w not in chains for w in words):
+        problems.append("is not one plain command (|, ||, &, redirections, subshells"
+                        + ("" if setup else ", ;, &&") + ")")
+    if carries_inline_code(words):
+        problems.append("carries code of its own (-c, -e, --eval ...)"
+                        + ("" if setup else ": the script must be the reproducer"))
+    if _NETWORK_PROGRAM_RE.search(bare) or re.search(r"(?:^|[;&|(]\s*)\.\s", bare) or (setup and "://" in bare):
+        problems.append("fetches from the network or sources another script")
+    return problems
+
+
 def static_rejections(cand: dict, packages: Sequence[str], worktree: Path) -> list[str]:
     """Reasons to refuse a candidate without running it: what it is, never what its text
     seems to do (where its failure arises is read from how it really fails: verify_candidate)."""
@@ -5243,9 +5447,13 @@ def static_rejections(cand: dict, packages: Sequence[str], worktree: Path) -> li
     ext = (cand.get("file_extension") or "py").lower()
     if not claimed:
         reasons.append("no claimed failure signature")
+    if ext not in SCRIPT_EXTENSIONS:
+        reasons.append(f"file_extension {ext[:20]!r} is not a script mminions runs ({', '.join(SCRIPT_EXTENSIONS)})")
     if "{repro_file}" not in oracle and REPRO_BASENAME not in oracle:
         reasons.append("the oracle command does not run the reproducer file ({repro_file})")
+    reasons += [f"oracle command {p}" for p in command_problems(oracle)]
     for cmd in cand.get("setup_commands", []):
+        reasons += [f"setup command {p}: {_clip(cmd, 120)}" for p in command_problems(cmd, setup=True)]
         if re.search(r"(^|[\s=:'\"])\.\.(/|\s|$)", cmd) or re.search(r"(^|\s)(~|\$HOME)", cmd):
             reasons.append(f"setup command reaches outside the worktree: {_clip(cmd, 120)}")
         for path in re.findall(r"(?<![\w.$-])(/[\w./-]+)", cmd):
@@ -5282,11 +5490,14 @@ def failure_origin(output: str, worktree: Path, repro_file: Path) -> str:
     return failure_fingerprint(output, worktree, repro_file)["origin"]
 
 
+FINGERPRINT_TAIL_CHARS = 262_144  # the last exception lies at the end of an output (a deep recursion's too)
+
+
 def failure_fingerprint(output: str, worktree: Path, repro_file: Path) -> dict:
     """What a failure looks like, to compare runs, reductions and bisect steps: the last
     exception (short type, normalized message), where it came from (origin), the innermost
     project frame ("file:function") and the line of the script it surfaced at."""
-    etype, message, frames = last_exception(output)
+    etype, message, frames = last_exception(output[-FINGERPRINT_TAIL_CHARS:])
     root, repro = worktree.resolve(), repro_file.resolve()
     origin, frame, script_lines, raising = "unknown", "", [], ""
     for f in reversed(frames):
@@ -6263,6 +6474,7 @@ class RunOption:
     api: bool = False      # accepted by POST /api/runs
     low: int = 1
     high: int = 86400
+    api_high: int | None = None  # a POST may ask for this much at most: the API is for watching, not for a box's all
     choices: tuple[str, ...] = ()
     pattern: str | None = None
     env: str | None = None  # the CLI default comes from this variable when set
@@ -6271,6 +6483,10 @@ class RunOption:
     def default(self) -> Any:
         spec = next(f for f in dataclasses.fields(RunConfig) if f.name == self.field)
         return spec.default_factory() if spec.default_factory is not dataclasses.MISSING else spec.default
+
+    @property
+    def api_max(self) -> int:
+        return min(self.high, self.api_high or self.high)
 
 
 _AGENTS = ("auto", *BACKENDS)
@@ -6283,9 +6499,9 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
     RunOption("good", "--good", "a commit where the bug is absent (for fail-to-pass and bisect)", api=True, pattern=_REV),
     RunOption("min_workers", "--min-workers", "repro workers started at once (default 2)", "int", api=True, high=32),
     RunOption("max_workers", "--max-workers", "repro workers in all (default 6)", "int", api=True, high=32),
-    RunOption("timeout_sec", "--timeout-sec", "per worker (default 300)", "int", api=True),
+    RunOption("timeout_sec", "--timeout-sec", "per worker (default 300)", "int", api=True, api_high=3600),
     RunOption("verify_runs", "--verify-runs", "times mminions re-runs a candidate (default 5)", "int", api=True, high=50),
-    RunOption("verify_timeout", "--verify-timeout", "per oracle run (default 60)", "int", api=True, high=3600),
+    RunOption("verify_timeout", "--verify-timeout", "per oracle run (default 60)", "int", api=True, high=3600, api_high=600),
     RunOption("agent", "--agent", "auto (builtin first, then codex/claude), codex, claude, cmd, builtin",
               choices=_AGENTS, api=True, env="MMINIONS_AGENT"),
     RunOption("repro_agent", "--repro-agent", "agent for REPRO workers (default: --agent)", choices=_AGENTS, api=True),
@@ -6297,15 +6513,17 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
     RunOption("prefix", "--prefix", "tmux session name prefix", pattern=r"[A-Za-z0-9_-]{1,32}"),
     RunOption("first_wins", "--no-first-wins", "let every worker finish even after a reproducer verified", "off"),
     RunOption("minimize_budget_sec", "--minimize-budget-sec", "seconds the minimizer may spend (default 120)", "int",
-              api=True, low=0),
+              api=True, low=0, api_high=1800),
     RunOption("bisect", "--no-bisect", "skip the culprit search", "off", api=True),
     RunOption("bisect_search", "--bisect-search", "where to look for a good commit (default tags,10,100,1000)", "csv"),
     RunOption("bisect_budget_sec", "--bisect-budget-sec",
-              "stop the culprit search after this long and report the range left (default 45)", "int", api=True),
+              "stop the culprit search after this long and report the range left (default 45)", "int", api=True,
+              api_high=1800),
     RunOption("triage", "--no-triage", "skip the triage workers", "off", api=True),
     RunOption("triage_workers", "--triage-workers", "triage workers (default 1)", "int", api=True, high=8),
     RunOption("max_runtime", "--max-runtime",
-              "stop the whole run after SEC seconds (default 3 x timeout-sec + minimize budget + 600)", "int", api=True),
+              "stop the whole run after SEC seconds (default 3 x timeout-sec + minimize budget + 600)", "int", api=True,
+              api_high=4 * 3600),
     RunOption("report", "--report", "comment: post the verdict on the GitHub issue (one comment, edited by later runs)",
               choices=("none", "comment")),
     RunOption("sandbox", "--sandbox", "run report code, workers' scripts, setup and oracle commands in bubblewrap: "
@@ -6320,16 +6538,17 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
     RunOption("worker_hosts", "--worker-host", "a host:port a model worker (codex, claude) may also reach (repeatable); "
               "its network reaches its model's API only otherwise", "list"),
     RunOption("max_memory_mb", "--max-memory-mb", "data memory of one reproducer run, MB (default 2048; workers twice)",
-              "int", api=True, low=64, high=1_000_000),
+              "int", api=True, low=64, high=1_000_000, api_high=8192),
     RunOption("max_processes", "--max-processes", "processes and threads of one reproducer run (default 256; "
-              "workers 4x)", "int", api=True, low=8, high=100_000),
+              "workers 4x)", "int", api=True, low=8, high=100_000, api_high=1024),
     RunOption("max_file_mb", "--max-file-mb", "the largest file a reproducer may write, MB (default 256)", "int",
-              api=True, high=1_000_000),
-    RunOption("max_cpu_sec", "--max-cpu-sec", "CPU seconds of one reproducer run (default 600)", "int", api=True),
+              api=True, high=1_000_000, api_high=4096),
+    RunOption("max_cpu_sec", "--max-cpu-sec", "CPU seconds of one reproducer run (default 600)", "int", api=True,
+              api_high=3600),
     RunOption("max_disk_mb", "--max-disk-mb", "growth of a checkout, MB, past which the verdict says so (default 1024)",
-              "int", api=True, high=1_000_000),
+              "int", api=True, high=1_000_000, api_high=8192),
     RunOption("log_max_kb", "--log-max-kb", "each worker's log keeps its last KB (default 2048)", "int", api=True,
-              low=16, high=1_000_000),
+              low=16, high=1_000_000, api_high=16384),
     RunOption("label_reproduced", "--label-reproduced", "with --report comment: add this label when reproduced"),
     RunOption("label_needs_info", "--label-needs-info", "with --report comment: add this label when not reproduced"),
 )
@@ -6386,8 +6605,9 @@ def api_run_options(body: dict) -> dict:
             raise ValueError(f"unknown field {name!r}; the API takes: issue_url, issue_file, repo_path, "
                              + ", ".join(sorted(known)))
         if opt.kind == "int":
-            if not isinstance(value, int) or isinstance(value, bool) or not opt.low <= value <= opt.high:
-                raise ValueError(f"{name} must be an integer from {opt.low} to {opt.high}")
+            if not isinstance(value, int) or isinstance(value, bool) or not opt.low <= value <= opt.api_max:
+                raise ValueError(f"{name} must be an integer from {opt.low} to {opt.api_max} "
+                                 f"(more only from the command line: {opt.flag})")
         elif opt.kind == "off":
             if not isinstance(value, bool):
                 raise ValueError(f"{name} must be true or false")
@@ -6407,7 +6627,7 @@ def api_run_schema() -> dict:
         if not opt.api:
             continue
         if opt.kind == "int":
-            props[opt.field] = {"type": "integer", "minimum": opt.low, "maximum": opt.high}
+            props[opt.field] = {"type": "integer", "minimum": opt.low, "maximum": opt.api_max}
         elif opt.kind == "off":
             props[opt.field] = {"type": "boolean"}
         else:
@@ -7190,15 +7410,22 @@ def forget_private_home(run: Run, wid: str) -> None:
     if proxy:
         proxy.close()
     out = run.paths.worker_dir(wid) / "out"
+    refused = {}
     with contextlib.suppress(OSError):
         for entry in os.scandir(out):
             if entry.name in WORKER_KEEPS and entry.is_file(follow_symlinks=False):
                 continue
+            if entry.name in WORKER_KEEPS:  # an answer that is no plain file: said, never read
+                refused[entry.name] = ("a symbolic link" if entry.is_symlink() else "a directory"
+                                       if entry.is_dir(follow_symlinks=False) else "not a regular file")
             if entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path, ignore_errors=True)
             else:
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
+    for name, what in refused.items():  # written after the sweep: a worker cannot plant this note
+        with contextlib.suppress(OSError):
+            write_new_file(out / (name + NOT_READ_SUFFIX), what.encode())
     for record in load_sessions(run.paths)["workers"]:
         if record.get("worker_id") == wid and record.get("cgroup"):
             remove_cgroup(str(record["cgroup"]))
@@ -7330,8 +7557,12 @@ def verify_in_fresh_worktree(run: Run, cand: dict, sha: str | None = None, runs:
     fault_point(run, "verification")
     try:
         issue = read_json(run.paths.issue_json, {})
-        return scrub(verify_candidate(cand, worktree, issue.get("signals", {}), runs or run.cfg.verify_runs,
-                                      run.cfg.verify_timeout, run.untrusted(worktree)), run.secrets)
+        with cpu_budget(f"the runs of {cand.get('candidate_id') or 'a candidate'}"):
+            return scrub(verify_candidate(cand, worktree, issue.get("signals", {}), runs or run.cfg.verify_runs,
+                                          run.cfg.verify_timeout, run.untrusted(worktree)), run.secrets)
+    except BudgetExceeded as exc:
+        return {"candidate_id": cand.get("candidate_id"), "status": "rejected", "origin": None, "runs": [],
+                "reasons": [str(exc)], "matched_runs": 0, "total_runs": 0, "failure": None, "report_match": None}
     finally:
         worktree_remove(run.cfg.repo_path, worktree, run.runner)
 
@@ -8126,7 +8357,7 @@ def _reproducer_md(facts: RunFacts, decision: dict) -> list[str]:
     end = heredoc_delimiter(script)
     shell = [f"cat > {name} <<'{end}'\n{script.rstrip(chr(10))}\n{end}" if len(script) < 4000
              else f"# save the script above as {name}", *how_to_run(cand, v.get("pythonpath") or ["."])]
-    return out + [*md_fence(script, "python" if ext == "py" else ext), "",
+    return out + [*md_fence(script, SCRIPT_EXTENSIONS.get(ext, "")), "",
                   "Run it from the repository root:", "", *md_fence("\n".join(shell), "sh"), ""]
 
 
@@ -8219,7 +8450,7 @@ def render_issue_comment(facts: RunFacts, decision: dict) -> str:
         times = "every time" if v["status"] == "reproduced" else f"in {v['matched_runs']} of them (flaky)"
         out += [f"Verified by re-running it {v['total_runs']} times in a clean checkout of "
                 f"{md_code(facts.target_sha[:12])}: it fails with {md_code(failure_label(cand, v))} {times}.", "",
-                *md_fence(script, "python" if ext == "py" else ext), "",
+                *md_fence(script, SCRIPT_EXTENSIONS.get(ext, "")), "",
                 f"Save it as {md_code('repro.' + ext)} and run it from the repository root:", "",
                 *md_fence("\n".join(how_to_run(cand, v.get("pythonpath") or ["."])), "sh"), ""]
     else:
@@ -8713,6 +8944,14 @@ class HTTPError(MminionsError):
 
 
 @dataclass
+class LaunchGate:
+    """POSTs between counting the runs in flight and starting their own count as runs in
+    flight: concurrent POSTs cannot all pass the same count."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    pending: int = 0
+
+
+@dataclass
 class ServerSettings:
     runs_root: Path
     host: str = "127.0.0.1"
@@ -8725,6 +8964,7 @@ class ServerSettings:
     max_connections: int = 64      # served at once; past that a client gets 503 at once, no thread
     request_deadline: float = 30.0  # a whole request, however slowly its bytes arrive
     max_live_runs: int = 4         # runs in flight under this runs root before POST /api/runs says 429
+    gate: LaunchGate = field(default_factory=lambda: LaunchGate(), repr=False, compare=False)
 
 
 def allowed_hosts(settings: ServerSettings) -> set[str] | None:
@@ -8825,10 +9065,6 @@ def check_repo_path(value: Any, settings: ServerSettings) -> Path:
 def api_start_run(body: dict, settings: ServerSettings) -> dict:
     """POST /api/runs: the same options, defaults, checks and launch as `run`."""
     repo = check_repo_path(body.get("repo_path"), settings)
-    live = [r for r in list_runs(settings.runs_root, 1000) if r.get("state") in ("starting", "running")]
-    if len(live) >= settings.max_live_runs:
-        raise HTTPError(429, f"{len(live)} runs are in flight (the server takes {settings.max_live_runs} at once); "
-                             "try again when one has ended")
     issue_url, issue_text = body.get("issue_url"), body.get("issue_file")
     if bool(issue_url) == bool(issue_text) or not isinstance(issue_url or issue_text, str):
         raise HTTPError(400, "give exactly one of issue_url or issue_file (the issue's text)")
@@ -8836,6 +9072,22 @@ def api_start_run(body: dict, settings: ServerSettings) -> dict:
         options = api_run_options(body)
     except ValueError as exc:
         raise HTTPError(400, str(exc)) from None
+    gate = settings.gate
+    with gate.lock:
+        live = sum(r.get("state") in ("starting", "running") for r in list_runs(settings.runs_root, 1000)) + gate.pending
+        if live >= settings.max_live_runs:
+            raise HTTPError(429, f"{live} runs are in flight (the server takes {settings.max_live_runs} at once); "
+                                 "try again when one has ended")
+        gate.pending += 1
+    try:
+        return launch_api_run(repo, issue_url, issue_text, options, settings)
+    finally:
+        with gate.lock:
+            gate.pending -= 1
+
+
+def launch_api_run(repo: Path, issue_url: str | None, issue_text: str | None, options: dict,
+                   settings: ServerSettings) -> dict:
     with tempfile.TemporaryDirectory(prefix="mminions-api-") as tmp:
         issue_file = None
         if issue_text:
@@ -9231,13 +9483,20 @@ function ago(iso) { if (!iso) return ""; const s = Math.max(0, (Date.now() - Dat
   return s < 90 ? Math.round(s) + " s" : s < 5400 ? Math.round(s / 60) + " min" : s < 172800 ? Math.round(s / 3600) + " h" : Math.round(s / 86400) + " d"; }
 function span(a, b) { if (!a) return ""; const s = ((b ? Date.parse(b) : Date.now()) - Date.parse(a)) / 1000; return s < 120 ? Math.round(s) + " s" : Math.round(s / 60) + " min"; }
 // A small Markdown renderer for final.md: everything is escaped first, then marked up.
-function inline(t) { return t.replace(/`([^`]+)`/g, "<code>$1</code>").replace(/\*\*([^*]+)\*\*/g, "<b>$1</b>")
-  .replace(/\[([^\]]+)\]\((https?:\/\/[^)\s]+)\)/g, '<a href="$2" target="_blank" rel="noopener">$1</a>'); }
+function inline(t) {  // code spans first, and nothing inside one is read again (a link there is text)
+  const codes = [];
+  t = t.replace(/(`+)(.+?)\1(?!`)/g, (m, f, body) => "\u0001" + (codes.push(body.trim()) - 1) + "\u0001");
+  return t.replace(/\*\*([^*]+)\*\*/g, "<b>$1</b>")
+    .replace(/(^|[^\\])\[([^\]]+)\]\((https?:\/\/[^)\s]+)\)/g, '$1<a href="$3" target="_blank" rel="noopener">$2</a>')
+    .replace(/\\([\\`\[\]|*_#~+=-])/g, "$1")
+    .replace(/\u0001(\d+)\u0001/g, (m, n) => "<code>" + (codes[+n] ?? "") + "</code>"); }
 function markdown(src) {
   const out = [], lines = esc(src).split("\n"); let i = 0;
   while (i < lines.length) {
     const l = lines[i];
-    if (l.startsWith("```")) { const body = []; i++; while (i < lines.length && !lines[i].startsWith("```")) body.push(lines[i++]); i++; out.push("<pre>" + body.join("\n") + "</pre>"); continue; }
+    const fence = l.match(/^(`{3,})/);  // closed only by a run of as many backticks or more, as GitHub does
+    if (fence) { const body = [], close = new RegExp("^`{" + fence[1].length + ",}\\s*$"); i++;
+      while (i < lines.length && !close.test(lines[i])) body.push(lines[i++]); i++; out.push("<pre>" + body.join("\n") + "</pre>"); continue; }
     const h = l.match(/^(#{1,3}) (.*)$/); if (h) { out.push(`<h${h[1].length}>${inline(h[2])}</h${h[1].length}>`); i++; continue; }
     if (l.startsWith("|")) { const rows = []; while (i < lines.length && lines[i].startsWith("|")) rows.push(lines[i++]);
       out.push("<table>" + rows.filter(r => !/^\|[\s|:-]+\|$/.test(r)).map((r, n) => "<tr>" + r.slice(1, -1).split(/(?<!\\)\|/)
@@ -9465,7 +9724,9 @@ def wait_for_run(run: Run, quiet: bool = False) -> dict:
             return done
         text = progress_text(run.paths)
         if text != last and not quiet:
-            print(("\r\x1b[K" + term_safe(text)) if tty else term_safe(text), end="" if tty else "\n", flush=True)
+            if tty:
+                raw_stdout().write("\r\x1b[K")
+            print(term_safe(text), end="" if tty else "\n", flush=True)
             last = text
         if time.monotonic() - checked_at >= 0.5:  # a tmux call: not on every look at the done file
             checked_at = time.monotonic()
@@ -9686,39 +9947,42 @@ def cmd_gc(args: argparse.Namespace) -> int:
     older = parse_age(args.older_than) if args.older_than else None
     plan = gc_plan(runs_root, tmux, args.prefix, older)
     verb = (lambda done, would: would if args.dry_run else done)
+
+    def say(line: str) -> None:  # names come from /tmp, tmux and run directories: anyone's
+        print(term_safe(line))
     for name in plan["sessions"]:
-        print(f"{verb('killed', 'would kill')} session {name}")
+        say(f"{verb('killed', 'would kill')} session {name}")
         if not args.dry_run:
             tmux.kill_session(name)
     for item in plan["worktrees"]:
-        print(f"{verb('removed', 'would remove')} worktrees of {item['run_id']} ({item['path']})")
+        say(f"{verb('removed', 'would remove')} worktrees of {item['run_id']} ({item['path']})")
         if not args.dry_run:
             kill_marked_processes([f"{SANDBOX_MARKER}={item['run_id']}"])
             remove_run_worktrees(item["repo_path"], item["run_id"])
     for run_id in plan["orphaned"]:
-        print(f"{verb('ended', 'would end')} orphaned run {run_id} (its manager died) as failed")
+        say(f"{verb('ended', 'would end')} orphaned run {run_id} (its manager died) as failed")
         if not args.dry_run:
             with contextlib.suppress(MminionsError, OSError):
                 finish_run(load_run(runs_root, run_id), "failed",
                            "the manager died; gc removed the run's sessions and worktrees")
     for run_id in plan["old_runs"]:
-        print(f"{verb('deleted', 'would delete')} old run directory {run_id}")
+        say(f"{verb('deleted', 'would delete')} old run directory {run_id}")
         if not args.dry_run:
             shutil.rmtree(runs_root / run_id, ignore_errors=True)
     for lock in plan["locks"]:
-        print(f"{verb('removed', 'would remove')} stale lock {lock}")
+        say(f"{verb('removed', 'would remove')} stale lock {lock}")
         if not args.dry_run:
             Path(lock).unlink(missing_ok=True)
     for path in plan["scratch"]:
-        print(f"{verb('removed', 'would remove')} a sandbox temp dir its maker left behind ({path})")
+        say(f"{verb('removed', 'would remove')} a sandbox temp dir its maker left behind ({path})")
         if not args.dry_run:
             shutil.rmtree(path, ignore_errors=True)
     for path in plan["cgroups"]:
-        print(f"{verb('removed', 'would remove')} a pids cgroup its maker left behind ({path})")
+        say(f"{verb('removed', 'would remove')} a pids cgroup its maker left behind ({path})")
         if not args.dry_run:
             remove_cgroup(path)
     if not any(plan.values()):
-        print("nothing to clean")
+        say("nothing to clean")
     return EXIT_OK
 
 
@@ -9733,7 +9997,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                 print_json(doc)
             else:
                 if args.watch and sys.stdout.isatty():
-                    print("\x1b[H\x1b[2J", end="")
+                    raw_stdout().write("\x1b[H\x1b[2J")
                 print(term_safe(format_status(doc)), flush=True)
             if not args.watch or doc["run_done"]:
                 break
@@ -9842,6 +10106,16 @@ def run_argv_for(args: argparse.Namespace, issue_url: str) -> list[str]:
     return argv + run_options_argv(vars(args))
 
 
+def sweep_run_timeout(args: argparse.Namespace) -> float:
+    """How long a sweep waits for one issue's run: its whole-run budget and ten minutes
+    more (reading the report and the checks before it) -- a run that never ends cannot
+    hold up the rest of the sweep."""
+    option = {o.field: o for o in RUN_OPTIONS}
+    value = (lambda name: getattr(args, name, None) if getattr(args, name, None) is not None else option[name].default)
+    budget = value("max_runtime") or 3 * value("timeout_sec") + value("minimize_budget_sec") + 600
+    return float(budget + 600)
+
+
 def sweep_state(runs_root: Path) -> dict:
     with contextlib.suppress(MminionsError):
         state = read_json(RootPaths(runs_root).sweeps_json, {})
@@ -9873,7 +10147,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise UsageError(f"--repo-path {args.repo_path!r} is not a git repository")
     runs_root = runs_root_from(args)
     env = dict(os.environ)
-    api = (args.github_api_url or env.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/")
+    api = checked_api_url(args.github_api_url or env.get("GITHUB_API_URL") or "https://api.github.com")
     slug = f"{owner}/{name}".lower()
     since = args.since
     if since == "last":
@@ -9905,7 +10179,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     def one(item: dict) -> dict:
         url = item.get("html_url") or f"https://github.com/{owner}/{name}/issues/{item['number']}"
-        result = run_cmd(run_argv_for(args, url), timeout=None)
+        result = run_cmd(run_argv_for(args, url), timeout=sweep_run_timeout(args))
         row = {"number": item["number"], "title": item.get("title", ""), "issue_url": url, "exit_code": result.returncode}
         try:
             doc = extract_json(result.stdout)  # the run document
@@ -9952,16 +10226,22 @@ def merged_run_rows(runs_root: Path, run_ids: Sequence[str]) -> list[dict]:
 
 def render_summary_table(rows: Sequence[dict]) -> str:
     """A Markdown table of runs (a CI job's step summary)."""
-    def cell(text: Any) -> str:
-        return str(text or "").replace("|", "\\|").replace("\n", " ")
+    def link(text: str, url: Any) -> str:
+        try:  # only a GitHub issue or comment address, rebuilt from its parts, becomes a link
+            ref = parse_issue_url(str(url or ""))
+        except UsageError:
+            return md_text(url or "")
+        anchor = re.search(r"#issuecomment-\d+$", str(url))
+        return f"[{text}]({ref.html_url}{anchor.group() if anchor else ''})"
     out = [f"### mminions: {len(rows)} run(s)", "", "| issue | title | verdict | culprit | report |",
            "| --- | --- | --- | --- | --- |"]
     for r in rows:
-        m = re.search(r"/issues/(\d+)$", r["issue"])
-        issue = f"[#{m.group(1)}]({r['issue']})" if m else cell(r["issue"])
-        out.append(f"| {issue} | {cell(r['title'][:80])} | {cell(r['verdict'])} | "
-                   f"{'`' + r['culprit'][:12] + '`' if r['culprit'] else ''} | "
-                   f"{'[comment](' + r['comment'] + ')' if r['comment'] else ''} |")
+        m = re.search(r"/issues/(\d+)$", r["issue"] or "")
+        culprit = str(r.get("culprit") or "")
+        out.append(f"| {link('#' + m.group(1), r['issue']) if m else md_text(r['issue'] or '')} | "
+                   f"{md_text(str(r['title'] or '')[:80])} | {md_text(r['verdict'] or '')} | "
+                   f"{md_code(culprit[:12]) if re.fullmatch(r'[0-9a-f]{4,40}', culprit) else ''} | "
+                   f"{link('comment', r['comment']) if r.get('comment') else ''} |")
     return "\n".join(out) + "\n"
 
 
@@ -10401,9 +10681,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class SafeStream:
+    """stdout or stderr with every control character escaped as JSON does (valid inside a
+    JSON string, readable outside one): whatever a command prints from outside (a title, a
+    path in /tmp, a session name, a worker's words) cannot drive the terminal.  Our own
+    cursor moves go through ``raw``."""
+
+    def __init__(self, stream: Any) -> None:
+        self.raw = stream
+
+    def write(self, text: str) -> int:
+        self.raw.write(_CONTROL_RE.sub(lambda m: _escape_control(m.group(), json=True), text.replace("\r\n", "\n")))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
+def raw_stdout() -> Any:
+    return getattr(sys.stdout, "raw", sys.stdout)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     absolute_search_paths(os.environ)
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = SafeStream(sys.stdout), SafeStream(sys.stderr)
+    try:
+        return run_command_line(argv)
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        sys.stdout, sys.stderr = streams
+
+
+def run_command_line(argv: list[str]) -> int:
     args = parse_command_line(argv)
     if not getattr(args, "func", None):
         build_parser().print_help()

@@ -288,3 +288,62 @@ def make_history(path: Path, commits: int, culprit: int, broken: range = range(0
         mark, sha = line.split()
         marks[int(mark[1:])] = sha
     return marks
+
+
+# ---- adversarial text for patterns -------------------------------------------------------
+
+ADVERSARIAL_PIECES = (" ", "a", "A", "Ab", "b", "/a", "a.", ".", "`", "#", "-", "~", "\t", "0", "'", '"', ":", "a ",
+                      "[")
+
+
+# how the texts a pattern reads begin: a fence, a quote, an error line, a sentence, a prompt
+ADVERSARIAL_PREFIXES = ("", "```", "~~~", "'", "`", "expected ", "should be ", "it raises ValueError: x", "a.", "a.Ab",
+                        "# x: ", ">>> ", "E   ", 'File "')
+
+
+def module_patterns() -> list[tuple[str, "mminions.LazyPattern"]]:
+    """Every pattern the module declares (alone or in a tuple), by name."""
+    out = []
+    for name, obj in vars(mminions).items():
+        if isinstance(obj, mminions.LazyPattern):
+            out.append((name, obj))
+        elif isinstance(obj, tuple) and obj and all(isinstance(o, mminions.LazyPattern) for o in obj):
+            out += [(f"{name}[{i}]", o) for i, o in enumerate(obj)]
+    return out
+
+
+def adversarial_texts(pattern: "mminions.LazyPattern", n: int, words: int = 8) -> list[str]:
+    """Texts built to make a backtracking pattern slow: one of its own words, then a long run
+    of one piece (a space, a letter, a path segment ...), then a character that fails it."""
+    import re as _re
+    found = sorted(set(_re.findall(r"[A-Za-z]{2,}", pattern.pattern)), key=lambda w: (-len(w), w))[:words]
+    out = []
+    for word in [*ADVERSARIAL_PREFIXES, *found, *(w + ": " for w in found[:3])]:
+        for piece in ADVERSARIAL_PIECES:
+            out += [f"{word}{piece * (n // len(piece))}{end}" for end in "!y`"]
+            out.append(f"{(word + ' ' + piece) * (n // (len(word) + 1 + len(piece)))}!")
+    return out
+
+
+class Deadline:
+    """Fails the test if its body runs past ``seconds`` (SIGALRM; the re module checks for
+    signals while it matches, so a runaway pattern is stopped too).  A bound far above what
+    the code takes, to catch a hang, never a measurement: `make bench` measures."""
+
+    def __init__(self, case: unittest.TestCase, seconds: float, what: str) -> None:
+        self.case, self.seconds, self.what = case, seconds, what
+
+    def __enter__(self):
+        import signal
+
+        def expire(signum, frame):
+            raise AssertionError(f"{self.what}: still running after {self.seconds:g} s")
+        self.previous = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self.previous)
+        return False

@@ -140,6 +140,36 @@ class ContractTests(ServerCase):
         stopped_doc = mminions.status_document(self.runs, run_id, 0, self.tmux)
         self.assertEqual((stopped_doc["run_state"], stopped_doc["verdict"]), ("finished", "stopped"))
 
+    def test_concurrent_posts_never_pass_the_cap_together(self):
+        self.settings.max_live_runs = 2
+        answers = []
+
+        def post(i):  # each a different issue (one live run per issue is another rule)
+            text = f"# slow {i}\n\n```python\nimport time\nfrom calc import mean\ntime.sleep(20)\nmean([])\n```\n"
+            answers.append(call(self.app, "POST", "/api/runs", {"issue_file": text, "repo_path": str(self.repo),
+                                                                "agent": "builtin", "min_workers": 1, "max_workers": 1}))
+        threads = [threading.Thread(target=post, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        started = [body for code, body in answers if code == 201]
+        for body in started:
+            self.addCleanup(run_cli, "stop", "--run-id", body["run_id"], "--runs-root", str(self.runs),
+                            "--tmux-socket", self.tmux.socket)
+        self.assertEqual(len(answers), 8)
+        self.assertEqual(len(started), 2, answers)
+        self.assertEqual(sorted(code for code, _ in answers), [201, 201] + [429] * 6)
+
+    def test_the_api_asks_for_a_box_share_not_all_of_it(self):
+        for field, value in (("max_memory_mb", 100_000), ("max_runtime", 10 * 86400 // 10), ("timeout_sec", 86400)):
+            code, body = call(self.app, "POST", "/api/runs", {"issue_file": "# t", "repo_path": str(self.repo), field: value})
+            self.assertEqual(code, 400, body)
+            self.assertIn("more only from the command line", body["error"])
+        code, spec = call(self.app, "GET", "/openapi.json")
+        props = spec["paths"]["/api/runs"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
+        self.assertEqual(props["max_memory_mb"]["maximum"], 8192)
+
     def test_live_status_has_pane_tail(self):
         run_id = self.live_run()
         code, status = call(self.app, "GET", f"/api/runs/{run_id}/status?lines=50")
@@ -349,6 +379,12 @@ class DashboardBrowserTests(ServerCase):
                 self.fail("chromium is not installed but MMINIONS_REQUIRE_BROWSER=1")
             self.skipTest("chromium not installed (apt-get install chromium)")
         finished = self.finished_run()
+        # what a stranger can get into final.md: a link in a code span, a link in a code block
+        # holding a shorter fence; the page must show both as text
+        hostile = "\n".join(["", "Signature: " + mminions.md_code("E: [session expired](https://attacker.example/a)"),
+                              *mminions.md_fence("x = 1\n```\n[click](https://attacker.example/b)"), ""])
+        with open(self.runs / finished / "final.md", "a", encoding="utf-8") as f:
+            f.write(hostile)
         live = self.live_run()
         self.settings.port = 0
         server = mminions.make_server(self.settings)
@@ -378,6 +414,9 @@ class DashboardBrowserTests(ServerCase):
                 self.assertIn('href="/api/runs/' + run_id + '/artifacts/final.md"', dom)
                 self.assertNotIn("/artifacts/w3.log", dom)  # links only to artifacts that exist
                 self.assertRegex(dom, r'<span class="done">triage</span>')
+                self.assertNotIn('href="https://attacker.example', dom)
+                self.assertIn("<code>E: [session expired](https://attacker.example/a)</code>", dom)
+                self.assertIn("[click](https://attacker.example/b)</pre>", dom)
             else:
                 self.assertIn(needle, dom)
                 self.assertIn('id="stop"', dom)

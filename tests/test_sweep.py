@@ -28,6 +28,9 @@ class FakeTracker:
         self.comments: dict[int, list[dict]] = {n: [] for n in issues}
         self.requests: list[tuple[str, str, dict | None, str | None]] = []
         self.forbid_posting = False
+        # who the token is: GitHub Actions' token cannot say (GET /user is 403) and posts as a bot
+        self.login: str | None = None
+        self.poster = {"login": "github-actions[bot]", "type": "Bot"}
         self.next_comment = 1000
         self.lock = threading.Lock()
         tracker = self
@@ -96,6 +99,10 @@ class FakeTracker:
                 nq["page"] = str(page + 1)
                 headers["Link"] = f'<http://127.0.0.1:{port}/repos/o/r/issues?{urllib.parse.urlencode(nq)}>; rel="next"'
             return 200, chunk, headers
+        if method == "GET" and parsed.path == "/user":
+            if self.login:
+                return 200, {"login": self.login, "type": "User"}, {}
+            return 403, {"message": "Resource not accessible by integration"}, {}
         m = re.fullmatch(r"/repos/o/r/issues/(\d+)", parsed.path)
         if m and method == "GET":
             n = int(m.group(1))
@@ -108,7 +115,7 @@ class FakeTracker:
             if self.forbid_posting:
                 return 403, {"message": "Resource not accessible by integration"}, {}
             self.next_comment += 1
-            comment = {"id": self.next_comment, "body": body["body"], "user": {"login": "mminions-bot"},
+            comment = {"id": self.next_comment, "body": body["body"], "user": dict(self.poster),
                        "html_url": f"https://github.com/o/r/issues/{n}#issuecomment-{self.next_comment}"}
             self.comments[n].append(comment)
             return 201, comment, {}
@@ -214,6 +221,40 @@ class SweepTests(unittest.TestCase):
         self.assertEqual(len(keys), len(set(keys)))  # each issue ran once
         self.assertEqual(len(run_dirs(self.runs)), 4)
         self.assertEqual(leftover_worktrees(self.repo), [])
+
+
+class CommentOwnershipTests(unittest.TestCase):
+    """The marker is invisible and anyone can paste it: only our own comment is edited."""
+
+    def setUp(self):
+        self.tracker = FakeTracker({7: make_issue(7, "mean crashes", "body")})
+        self.addCleanup(self.tracker.close)
+        self.stranger = {"id": 555, "body": mminions.REPORT_MARKER + " +1 same here",
+                         "user": {"login": "stranger", "type": "User"}, "author_association": "NONE"}
+        self.tracker.comments[7].append(dict(self.stranger))
+
+    def upsert(self, body):
+        return mminions.github_upsert_comment(self.tracker.url, "o", "r", 7, body, TOKEN, timeout=5)
+
+    def test_a_strangers_marker_is_left_alone_and_ours_is_edited_later(self):
+        first = self.upsert(mminions.REPORT_MARKER + "\nreport one")
+        self.assertEqual(first["action"], "created")
+        self.assertEqual(self.tracker.comments[7][0], self.stranger)  # untouched
+        second = self.upsert(mminions.REPORT_MARKER + "\nreport two")
+        self.assertEqual((second["action"], second["comment_id"]), ("updated", first["comment_id"]))
+        self.assertEqual(self.tracker.comments[7][0], self.stranger)
+        self.assertEqual(len(self.tracker.comments[7]), 2)
+        self.assertNotIn(("PATCH", "/repos/o/r/issues/comments/555"), [r[:2] for r in self.tracker.requests])
+
+    def test_a_token_that_names_its_login_edits_only_that_logins_comment(self):
+        self.tracker.login = "maint"
+        self.tracker.poster = {"login": "maint", "type": "User"}
+        bot = {"id": 556, "body": mminions.REPORT_MARKER + " other app", "user": {"login": "x[bot]", "type": "Bot"}}
+        self.tracker.comments[7].append(dict(bot))
+        first = self.upsert(mminions.REPORT_MARKER + "\nreport one")
+        self.assertEqual(first["action"], "created")
+        self.assertEqual(self.upsert(mminions.REPORT_MARKER + "\nreport two")["comment_id"], first["comment_id"])
+        self.assertEqual(self.tracker.comments[7][:2], [self.stranger, bot])
 
 
 class ReportTests(unittest.TestCase):
