@@ -140,7 +140,7 @@ class VerdictCommandTests(unittest.TestCase):
                                   stderr=subprocess.PIPE, text=True)
         time.sleep(1.5)
         waiter.send_signal(signal.SIGINT)
-        out, err = waiter.communicate(timeout=20)
+        out, err = waiter.communicate(timeout=60)
         self.assertEqual(waiter.returncode, 130, err)
         self.assertIn(f"run {run_id} goes on", err)
         self.assertIn("stop it with", err)

@@ -402,7 +402,7 @@ class NoVetoTests(PipelineCase):
         plan = {"default": out(dict(candidate(script), claimed_failure_signature=signature))}
         result = self.mm("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--agent", "codex",
                          "--verify-runs", "2", "--no-triage", "--no-bisect", "--min-workers", "1", "--max-workers", "1",
-                         "--json", *extra, plan=plan, timeout=180)
+                         "--minimize-budget-sec", "5", "--json", *extra, plan=plan, timeout=180)
         decision = json.loads((self.run_dir() / "decision.json").read_text())
         return result, decision
 
@@ -424,8 +424,8 @@ class NoVetoTests(PipelineCase):
 
     def test_a_self_made_verdict_counts_only_fail_to_pass(self):
         hang = ("import sys, threading\nfrom app.ops import wait_ready\nt = threading.Thread(target=wait_ready, args=(3,), "
-                "daemon=True)\nt.start()\nt.join(2)\nif t.is_alive():\n    print('Wrong output: wait_ready(3) still running "
-                "after 2 s')\n    sys.exit(1)\n")
+                "daemon=True)\nt.start()\nt.join(1)\nif t.is_alive():\n    print('Wrong output: wait_ready(3) still running "
+                "after 1 s')\n    sys.exit(1)\n")
         mislabelled = "from app.ops import settings\nassert settings().get('size') == 3, settings()\n"
         for name, script, signature in (("hang detected by the script", hang, "Wrong output: wait_ready(3) still running"),
                                         ("a claim that is not what happens", mislabelled, "Wrong output")):

@@ -224,7 +224,7 @@ class CronTests(UnattendedCase):
                                                                            "notes": ""}, "sleep": 3}})
         env = fake_env(plan)
         first = self.mm("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--agent", "codex",
-                        "--detach", "--json", "--no-bisect", env=env)
+                        "--detach", "--json", "--no-bisect", "--no-triage", env=env)
         run_id = json.loads(first.stdout)["run_id"]
         second = self.mm("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--agent", "codex",
                          env=env)
@@ -232,7 +232,7 @@ class CronTests(UnattendedCase):
         self.assertTrue(second.stdout.startswith(f"already running: {run_id} (watch it: "), second.stdout)
         self.assertEqual(len(run_dirs(self.runs)), 1)
         waited = self.mm("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--agent", "codex",
-                         "--json", "--no-bisect", "--wait-lock", env=env)
+                         "--json", "--no-bisect", "--no-triage", "--wait-lock", env=env)
         self.assertEqual(waited.returncode, 0, waited.stderr)
         self.assertTrue((self.runs / run_id / "run_done.json").exists())
         self.assertEqual(len(run_dirs(self.runs)), 2)
@@ -283,7 +283,7 @@ class CronTests(UnattendedCase):
         env = dict(os.environ, MMINIONS_WORKTREE_ROOT=str(self.wt))
         procs = [subprocess.Popen([os.sys.executable, str(REPO_ROOT / "mminions.py"), "run", "--issue-file", str(p),
                                    "--repo-path", str(self.repo), "--agent", "builtin", "--min-workers", "1",
-                                   "--verify-runs", "2", "--no-bisect", "--json", "--runs-root", str(self.runs),
+                                   "--verify-runs", "2", "--no-bisect", "--no-triage", "--json", "--runs-root", str(self.runs),
                                    "--tmux-socket", self.socket], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True, env=env) for p in issues]
         outs = [p.communicate(timeout=240) for p in procs]
