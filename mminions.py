@@ -2307,6 +2307,9 @@ _INLINE_CODE_RE = lazy_re(r"`([^`\n]{1,500})`")
 _PROSE_ERROR_RE = lazy_re(r"\b(?:raises?|raised|raising|throws?|threw|gets?|got|gives?|gave|fails? with|with an?)\s++"
                              r"(?:an?\s++|the\s++)?(?:`(?P<quoted>(?:[a-z_]\w*+\.)*+[A-Z]\w++)`|(?P<type>[A-Z]\w*(?:Error|Exception))\b)"
                              r"(?::\s*+(?P<msg>[^`\n]{1,200}?)\s*+(?:[.;!]?+\s*+$|[.;!]\s))?")
+# "a `RemoteProtocolError` is raised", "ValueError gets thrown": the passive says it too
+_PASSIVE_ERROR_RE = lazy_re(r"(?:`(?P<quoted>(?:[a-z_]\w*+\.)*+[A-Z]\w++)`|\b(?P<type>[A-Z]\w*(?:Error|Exception)))"
+                            r"\s++(?:is|gets|was|got|being|will be|are|were)\s++(?:\w+ly\s++)?(?:raised|thrown)\b")
 # "should raise X", "expected a more descriptive X or Y instead", "X instead of Y", "changed from X to Y"
 _EXC_NAME = r"(?<![\w.])`?(?P<{g}>(?:[a-z_]\w*+\.)*+[A-Z]\w*+)`?"
 _EXPECTED_ERROR_RES = (
@@ -2446,6 +2449,8 @@ def extract_code_blocks(text: str, source: str = "body") -> list[dict]:
         fence = match.group("fence")
         indent = len(lines[i]) - len(lines[i].lstrip())
         info = match.group("info").strip()
+        # the words just before it: "Output:", "result", "Expected:" say what a block is
+        intro = next((l.strip()[:200] for l in reversed(lines[max(0, i - 3):i]) if l.strip()), "")
         body: list[str] = []
         i += 1
         while i < len(lines):
@@ -2457,7 +2462,7 @@ def extract_code_blocks(text: str, source: str = "body") -> list[dict]:
             i += 1
         i += 1
         lang = info.split()[0].lower() if info else ""
-        blocks.append({"info": info, "lang": lang, "text": "\n".join(body), "source": source})
+        blocks.append({"info": info, "lang": lang, "text": "\n".join(body), "source": source, "intro": intro})
     return blocks
 
 
@@ -2580,12 +2585,12 @@ def extract_error_lines(text: str, source: str = "body") -> list[dict]:
                 out.append({"type": m.group("type"), "message": m.group("msg").strip(),
                             "source": source, "origin": "inline"})
         if not spans or not out or out[-1]["source"] != source:
-            for m in _PROSE_ERROR_RE.finditer(line):  # "it raises ZeroDivisionError: division by zero"
-                name = m.group("quoted") or m.group("type")
+            for m in [*_PROSE_ERROR_RE.finditer(line), *_PASSIVE_ERROR_RE.finditer(line)]:
+                name = m.group("quoted") or m.group("type")  # "it raises ZeroDivisionError: division by zero"
                 if m.group("quoted") and not _EXC_WORD_RE.search(_short_name(name)):
                     continue
-                out.append({"type": name, "message": (m.group("msg") or "").strip(),
-                            "source": source, "origin": "prose"})
+                msg = m.groupdict().get("msg") or ""
+                out.append({"type": name, "message": msg.strip(), "source": source, "origin": "prose"})
         m = _RUST_PANIC_RE.match(line)
         if m:
             message = m.group("old") or (lines[n + 1].strip() if n + 1 < len(lines) else "")
@@ -4220,9 +4225,70 @@ def unbound_names(tree: ast.Module) -> list[str]:
                    and n.id not in bound)
 
 
+# names reports use without defining them: Python 2's builtins (a report older than the
+# project's move to 3) and what people import from the standard library without saying so
+IMPLIED_NAMES = {
+    "unicode": "unicode = str", "basestring": "basestring = str", "long": "long = int", "xrange": "xrange = range",
+    "unichr": "unichr = chr", "raw_input": "raw_input = input",
+    "pprint": "from pprint import pprint", "pformat": "from pprint import pformat",
+    **{n: f"from collections import {n}" for n in ("OrderedDict", "defaultdict", "namedtuple", "Counter", "deque",
+                                                    "ChainMap")},
+    **{n: f"from functools import {n}" for n in ("partial", "reduce", "wraps", "lru_cache", "cached_property")},
+    **{n: f"from datetime import {n}" for n in ("date", "timedelta", "timezone")},
+    **{n: f"from io import {n}" for n in ("StringIO", "BytesIO")},
+    **{n: f"from dataclasses import {n}" for n in ("dataclass", "field", "asdict")},
+    **{n: f"from typing import {n}" for n in ("Any", "Optional", "Union", "List", "Dict", "Tuple", "Callable")},
+    "Path": "from pathlib import Path", "Decimal": "from decimal import Decimal", "Fraction": "from fractions import Fraction",
+    "dedent": "from textwrap import dedent", "deepcopy": "from copy import deepcopy", "Enum": "from enum import Enum",
+    "sleep": "from time import sleep", "UUID": "from uuid import UUID", "uuid4": "from uuid import uuid4",
+}
+_DATETIME_CLASS_RE = lazy_re(r"\bdatetime\s*+(?:\(|\.(?:now|utcnow|today|fromisoformat|fromtimestamp|strptime|combine|min|max)\b)")
+# pretty printers a report imports that a checkout lacks: what they print stays what print shows
+PRETTY_PRINTERS = {"rich": {"print": "", "pprint": "from pprint import pprint", "inspect": ""},
+                   "rich.pretty": {"pprint": "from pprint import pprint", "pretty_repr": "from pprint import pformat as pretty_repr"},
+                   "pprintpp": {"pprint": "from pprint import pprint", "pformat": "from pprint import pformat"},
+                   "icecream": {"ic": "def ic(*args):\n    print(*args)\n    return args[0] if len(args) == 1 else args"}}
+# nose is gone (it does not run on Python 3.10+); its asserts are unittest's
+_NOSE_ASSERTS = {"eq_": "assertEqual", "ok_": "assertTrue", "assert_raises": "assertRaises"}
+
+
+def replace_missing_helpers(text: str) -> tuple[str, list[str]]:
+    """Imports of pretty printers and nose a checkout does not have, replaced by what the
+    standard library does the same with (the snippet's point is the project, not them)."""
+    import importlib.util
+    try:
+        tree = parse_python(text)
+    except (SyntaxError, ValueError):
+        return text, []
+    lines, done = text.split("\n"), []
+    for node in tree.body:
+        if not isinstance(node, ast.ImportFrom) or not node.module or node.end_lineno != node.lineno:
+            continue
+        top = node.module.split(".")[0]
+        if node.module in PRETTY_PRINTERS and not importlib.util.find_spec(top):
+            table = PRETTY_PRINTERS[node.module]
+            if all(a.name in table for a in node.names):
+                lines[node.lineno - 1] = ("\n".join(filter(None, (table[a.name] for a in node.names)))
+                                          or f"# {lines[node.lineno - 1].strip()}  (not installed here: the builtin shows the same)")
+                done.append(f"{node.module} (not installed) -> the standard library")
+        elif node.module == "nose.tools" and not importlib.util.find_spec("nose"):
+            names = [a.name for a in node.names]
+            lines[node.lineno - 1] = ("from unittest import TestCase as _MMTestCase\n_mm_case = _MMTestCase()\n"
+                                      + "\n".join(f"{n} = _mm_case.{_NOSE_ASSERTS.get(n) or _camel(n)}" for n in names))
+            done.append("nose.tools (gone) -> unittest's asserts")
+    return ("\n".join(lines), done) if done else (text, [])
+
+
+def _camel(name: str) -> str:
+    """assert_not_equal -> assertNotEqual"""
+    head, *rest = name.split("_")
+    return head + "".join(w[:1].upper() + w[1:] for w in rest)
+
+
 def add_missing_imports(text: str, index: ProjectIndex, aliases: dict[str, str]) -> tuple[str, list[str]]:
     """The program with an import for every name it uses but never imports, resolved from
-    the report's own aliases, the project's packages and exports, then the stdlib."""
+    the report's own aliases, the project's packages and exports, names people use without
+    importing them (IMPLIED_NAMES), then the stdlib."""
     try:
         tree = parse_python(text)
     except (SyntaxError, ValueError):
@@ -4235,10 +4301,37 @@ def add_missing_imports(text: str, index: ProjectIndex, aliases: dict[str, str])
             lines.append(f"import {name}")
         elif name in index.names:
             lines.append(index.names[name])
+        elif name == "datetime" and _DATETIME_CLASS_RE.search(text):
+            lines.append("from datetime import datetime")
+        elif name in IMPLIED_NAMES:
+            lines.append(IMPLIED_NAMES[name])
         elif name in sys.stdlib_module_names:
             lines.append(f"import {name}")
     lines = _unique(lines)
     return ("\n".join(lines) + "\n" + text if lines else text), lines
+
+
+def call_uncalled_tests(text: str) -> tuple[str, list[str]]:
+    """A report's test that it defines and never calls (pytest would have): called at the
+    end, so running the snippet runs its check.  Test functions that take fixtures, and
+    unittest cases, run through their own runner's rules."""
+    try:
+        tree = parse_python(text)
+    except (SyntaxError, ValueError):
+        return text, []
+    called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    tests = [s.name for s in tree.body if isinstance(s, ast.FunctionDef) and s.name.startswith("test")
+             and s.name not in called and not s.args.args and not s.decorator_list]
+    cases = [s.name for s in tree.body if isinstance(s, ast.ClassDef) and any(
+        (isinstance(b, ast.Attribute) and b.attr == "TestCase") or (isinstance(b, ast.Name) and b.id == "TestCase")
+        for b in s.bases)]
+    if not tests and not cases or "unittest.main(" in text or "pytest.main(" in text:
+        return text, []
+    tail = [f"{name}()" for name in tests]
+    if cases:
+        tail += ["import unittest as _mm_unittest", "_mm_result = _mm_unittest.main(argv=['repro'], exit=False).result",
+                 "raise SystemExit(0 if _mm_result.wasSuccessful() else 1)"]
+    return text.rstrip("\n") + "\n\n" + "\n".join(tail) + "\n", [f"called {', '.join(tests + cases)}"]
 
 
 def unresolved_plugins(output: str, index: ProjectIndex) -> list[str]:
@@ -4278,14 +4371,67 @@ _mm_sys.meta_path.append(_MMCheckoutFinder)
 """
 
 
-def entry_points_preamble(index: ProjectIndex) -> str:
-    """Lines that make the checkout's own plugin entry points visible to
-    importlib.metadata, so the script runs the same from a plain checkout."""
+def entry_points_preamble(index: ProjectIndex, name: str | None = None, version: str = "0") -> str:
+    """Lines that make the checkout's own plugin entry points (and its distribution, by
+    ``name``) visible to importlib.metadata, so the script runs the same from a plain checkout."""
     ini = "".join(f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in table.items()) + "\n"
                   for group, table in index.plugins.items())
-    name = (index.packages or ["project"])[0] + "-checkout"
+    name = name or (index.packages or ["project"])[0] + "-checkout"
     return _ENTRY_POINTS_PREAMBLE.format(name=name, entry_points=ini,
-                                         metadata=f"Metadata-Version: 2.1\nName: {name}\nVersion: 0\n")
+                                         metadata=f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+
+
+_NO_METADATA_RE = lazy_re(r"(?:PackageNotFoundError|DistributionNotFound)\W+(?:No package metadata was found for |"
+                          r"The '?)(?P<name>[A-Za-z0-9][\w.-]*)")
+_NO_MODULE_RE = lazy_re(r"No module named '(?P<name>[\w.]+)'")
+_VERSION_MODULES = ("_version", "version", "__version__", "_version_info")
+
+
+def installed_needs(output: str, index: ProjectIndex) -> dict | None:
+    """What a failed run shows the checkout lacks that an installed copy has: its plugins'
+    entry points, metadata of its own distribution, a version module its build writes."""
+    plugins = unresolved_plugins(output, index)
+    meta = _NO_METADATA_RE.search(output)
+    module = next((m.group("name") for m in _NO_MODULE_RE.finditer(output)
+                   if m.group("name").split(".")[0] in index.packages
+                   and m.group("name").rsplit(".", 1)[-1] in _VERSION_MODULES), None)
+    if not (plugins or meta or module):
+        return None
+    return {"plugins": bool(plugins), "distribution": meta.group("name") if meta else None, "version_module": module}
+
+
+def installed_summary(wanted: dict) -> str:
+    return ", ".join(filter(None, ("its plugins' entry points" if wanted["plugins"] else "",
+                                   f"metadata of {wanted['distribution']!r}" if wanted["distribution"] else "",
+                                   f"the module {wanted['version_module']} its build writes" if wanted["version_module"] else "")))
+
+
+def declared_version(worktree: Path) -> str:
+    """The version a checkout declares (pyproject, setup.cfg, setup.py), or 0.0.0."""
+    for name in ("pyproject.toml", "setup.cfg", "setup.py"):
+        with contextlib.suppress(OSError, ValueError):
+            text = read_in_tree(worktree, name, 200_000).decode("utf-8", "replace")
+            m = re.search(r"""^\s*version\s*[=:]\s*['"]?(\d+(?:\.\w+)+)""", text, re.M)
+            if m:
+                return m.group(1)
+    return "0.0.0"
+
+
+def installed_preamble(index: ProjectIndex, worktree: Path, plugins: bool = False, distribution: str | None = None,
+                       version_module: str | None = None) -> str:
+    """Lines a script starts with to run from a checkout as from an installed copy."""
+    version = declared_version(worktree)
+    out = ""
+    if version_module:
+        out += ("# The project's build writes this module; a checkout has none: what it would hold.\n"
+                "import sys as _mm_sys, types as _mm_types\n"
+                f"_mm_version = _mm_types.ModuleType({version_module!r})\n"
+                f"_mm_version.version = _mm_version.__version__ = {version!r}\n"
+                f"_mm_version.version_tuple = _mm_version.__version_tuple__ = tuple({version!r}.split('.'))\n"
+                f"_mm_sys.modules[{version_module!r}] = _mm_version\n\n")
+    if plugins or distribution:
+        out += entry_points_preamble(index, distribution, version)
+    return out
 
 
 # ---- 8.3 Programs in a report ----------------------------------------------
@@ -4342,6 +4488,29 @@ def _python_c_code(cmd: str) -> tuple[str, bool] | None:
     return None
 
 
+_PY2_PRINT_RE = lazy_re(r"^(?P<indent>[ \t]*+)print[ \t]++(?![\s(=.,;])(?P<args>[^\n#]+?)[ \t]*+$", re.M)
+
+
+def salvage_python(text: str) -> str | None:
+    """A block that does not parse as it stands, made runnable when that is plain: Python 2's
+    print statement, or code followed by what it printed or raised (an indented block often
+    ends with its own error line).  None when neither makes it parse."""
+    if _parses(text):
+        return text
+    fixed = _PY2_PRINT_RE.sub(lambda m: f"{m.group('indent')}print({m.group('args').rstrip(',')})", text)
+    if fixed != text and _parses(fixed):
+        return fixed
+    lines = fixed.split("\n")[:400]
+    for k in range(len(lines) - 1, 1, -1):  # the longest head that parses, before a line that is not code
+        rest = next((l for l in lines[k:] if l.strip()), "")
+        if rest[:1].isspace() or not lines[k - 1].strip() and not rest:
+            continue
+        head = "\n".join(lines[:k]).rstrip()
+        if _parses(head) and re.search(r"^\s*(?:import|from)\s", head, re.M):
+            return head
+    return None
+
+
 def _fix_fragment(text: str) -> str:
     """A function body pasted on its own: a top-level ``return X`` becomes ``X``."""
     try:
@@ -4358,6 +4527,10 @@ def _fix_fragment(text: str) -> str:
 _COMMENT_VALUE_RE = lazy_re(r"^\s*+#\s*+(?P<label>[^#\n]{0,60}?)\s*+(?:->|=>|:)\s*+(?P<value>\S.*)$")
 
 
+_OUTPUT_COMMENT_RE = lazy_re(r"^\s*+#\s*+(?:output|prints?|printed|result|returns?|gives?|->|=>)\s*+:?\s*+(?P<value>\S.*)?$",
+                             re.I)
+
+
 def comment_outputs(text: str) -> dict[int, list[dict]]:
     """Values a snippet's comments show for the print statement they sit against:
     ``# v3.0.9 -> ['a']`` lines above it, or ``# Output:`` and the lines after it below it.
@@ -4371,18 +4544,23 @@ def comment_outputs(text: str) -> dict[int, list[dict]]:
               and isinstance(s.value.func, ast.Name) and s.value.func.id == "print"]
     out: dict[int, list[dict]] = {}
     above: dict[int, list[dict]] = {}  # prints sharing a line share the comments above it
+    # an "# Output: ..." line right under a print is that print's, not the next one's
+    claimed = {s.end_lineno or s.lineno for s in prints}
     for stmt in prints:
         if stmt.lineno not in above:
             above[stmt.lineno] = []
             j = stmt.lineno - 2
-            while j >= 0 and lines[j].strip().startswith("#"):
+            while j >= 0 and lines[j].strip().startswith("#") and not (j in claimed and _OUTPUT_COMMENT_RE.match(lines[j])):
                 m = _COMMENT_VALUE_RE.match(lines[j])
                 if m and m.group("label").strip().lower() not in ("", "note", "todo"):
                     above[stmt.lineno].append({"label": m.group("label").strip(), "value": m.group("value").strip()})
                 j -= 1
         found = list(above[stmt.lineno])
         j = (stmt.end_lineno or stmt.lineno)
-        if j < len(lines) and re.match(r"^\s*#\s*(output|prints|result)\s*:?\s*$", lines[j], re.I):
+        below = _OUTPUT_COMMENT_RE.match(lines[j]) if j < len(lines) else None
+        if below and below.group("value"):  # "# Output: Decoded: {'a': 1}" under the print
+            found.insert(0, {"label": "output", "value": below.group("value").strip()})
+        elif j < len(lines) and re.match(r"^\s*#\s*(output|prints|result)\s*:?\s*$", lines[j], re.I):
             body = []
             j += 1
             while j < len(lines) and lines[j].strip().startswith("#"):
@@ -4472,16 +4650,28 @@ def cli_session(blocks: Sequence[dict], scripts: dict[str, str]) -> dict | None:
             "runs": [dict(r, output="\n".join(r["output"]).strip("\n")) for r in runs]}
 
 
+_OUTPUT_INTRO_RE = lazy_re(r"\b(?:results?(?: in)?|outputs?|prints?|printed|returns?|returned|gives?|gave|produces?|"
+                           r"shows?|yields?|creates?|renders?|displays?|got|gets?|actual(?:ly)?|instead)\b", re.I)
+_EXPECTED_INTRO_RE = lazy_re(r"\b(?:expect\w*|should|wanted|want|instead of|correct)\b", re.I)
+
+
 def _output_block_after(blocks: Sequence[dict], i: int) -> str | None:
     """The output a report shows for its i-th block (1-based): the next fenced block of the
-    same comment when it is plain text, not code, a console or a traceback."""
+    same comment when it is plain text, not code, a console command or a traceback -- or,
+    whatever it looks like, when the words before it say it is what came out ("Output:",
+    "result", "Creates (colored):")."""
     if i >= len(blocks) or blocks[i - 1].get("form"):
         return None
     block = blocks[i]
     text = block["text"].strip("\n")
-    if (block.get("form") or block["source"] != blocks[i - 1]["source"] or block["lang"] in PY_INFOS | SHELL_INFOS
-            or not text.strip() or "Traceback (most recent call last)" in text or is_pycon(block)
-            or (_parses(text) and not _only_literals(text)) or re.match(r"\s*\$ ", text)):
+    intro = block.get("intro", "")
+    if (block.get("form") or block["source"] != blocks[i - 1]["source"] or not text.strip()
+            or "Traceback (most recent call last)" in text or is_pycon(block) or re.search(r"(?m)^\s*\$ ", text)
+            or _EXPECTED_INTRO_RE.search(intro)):
+        return None
+    if _OUTPUT_INTRO_RE.search(intro[-80:]) and block["lang"] not in PY_INFOS:
+        return text
+    if block["lang"] in PY_INFOS or (_parses(text) and not _only_literals(text)):
         return None
     return text
 
@@ -4524,6 +4714,8 @@ def collect_programs(issue: dict, index: ProjectIndex | None = None) -> list[dic
         label = f"{block['source']} {block.get('form', 'block')} {i} ({block['lang'] or 'untagged'})"
         if not text.strip() or is_pycon(block) or "Traceback (most recent call last)" in text:
             continue
+        if not _parses(text) and (block["lang"] in PY_INFOS or not block["lang"]):
+            text = salvage_python(text) or text
         if block["lang"] in PY_INFOS or (not block["lang"] and _parses(text) and not text.startswith("$ ")
                                          and any(k in text for k in ("import ", "(", "="))):
             if _parses(text):
@@ -5107,15 +5299,68 @@ def _checks_of(at: Attempts, program: dict, text: str, attempt: Attempt, n: int)
                        "; its checks did not fail here") + ": does not reproduce at this commit")
 
 
+def shows_traceback_through(program: dict, frames: Sequence[dict]) -> bool:
+    """Does the report's transcript show a traceback (cut short, maybe: no error line) through
+    a function of the same file as the one this run failed in?"""
+    def places(fs: Sequence[dict]) -> set[tuple[str, str]]:
+        return {(Path(f["file"]).name, f.get("function") or "") for f in fs
+                if not f["file"].startswith("<") and f.get("function") not in (None, "", "<module>")}
+    shown = set()
+    for item in program.get("outputs") or []:
+        if "Traceback (most recent call last)" in item.get("output", ""):
+            shown |= places(last_exception(item["output"])[2])
+    return bool(shown & places(frames))
+
+
+def own_check_failed(attempt: Attempt, worktree: Path, n: int, kind: str) -> bool:
+    """Did the snippet fail its own check: an `assert` (or pytest.raises, a TestCase assert)
+    of the report's code, at the line it fails on?"""
+    path = (worktree / ".mminions-builtin" / f"candidate_{n}.{kind}").resolve()
+    mine = [f for f in attempt.frames if _frame_path(f, worktree) == path]
+    code = (mine[-1].get("code") or "").strip() if mine else ""
+    short = _short_name(attempt.etype)
+    return (short == "AssertionError" and (code.startswith("assert") or ".assert" in code)) or \
+        (short == "Failed" and "raises" in code) or (short == "SystemExit" and "_mm_result" in code)
+
+
+_MESSAGE_WORDS_RE = lazy_re(r"\b(?:wrong|incorrect|misleading|confusing|unhelpful|unclear|cryptic|opposite|inaccurate|"
+                            r"better|clearer|improve\w*)\b.{0,30}\b(?:error |exception )?messages?\b|"
+                            r"\bmessages?\b.{0,30}\b(?:wrong|incorrect|misleading|confusing|unhelpful|unclear|cryptic|"
+                            r"opposite|inaccurate)\b", re.I)
+
+
+def message_gone_script(text: str, line: int, etype: str, message: str) -> str | None:
+    """The program with the statement at ``line`` checked to raise ``etype`` no longer
+    with ``message`` (a report about the wording: the same error with a better message passes)."""
+    tree = parse_python(text)
+    short = _short_name(etype)
+    for i, stmt in enumerate(tree.body):
+        if stmt.lineno <= line <= (stmt.end_lineno or stmt.lineno):
+            check = parse_python(
+                f"try:\n    pass\nexcept {short if hasattr(__import__('builtins'), short) else 'Exception'} as _mm_error:\n"
+                f"    assert {message!r} not in str(_mm_error), 'still the message the report calls wrong: %s' % _mm_error\n"
+            ).body[0]
+            check.body = [stmt]
+            tree.body[i] = check
+            return _unparse(tree)
+    return None
+
+
 def _crash_of(at: Attempts, program: dict, text: str, attempt: Attempt, n: int) -> None:
     """A snippet that failed: a candidate when it fails the way the report says (or the
     report calls it a crash in words), and also a check that catches the error the report
     says it should raise (or the project's own errors, for a builtin one escaping it)."""
     sig, etype, emsg, result = at.signals, attempt.etype, attempt.message, attempt.result
     match = match_report_error(result.output, sig)
-    # a crash the report does not name is not what it reports, unless it reports a crash in words
+    # a crash the report does not name is not what it reports, unless it reports a crash in words,
+    # its own transcript shows a traceback through the same code, or its own check fails
     unnamed_ok = not sig.get("errors") and not sig.get("expected_vs_actual") and bool(_CRASH_WORDS_RE.search(at.words))
-    if not etype or _short_name(etype) in _NOT_THE_BUG or not ((match and match["score"] >= 1) or unnamed_ok):
+    shown_ok = shows_traceback_through(program, attempt.frames)
+    own_check = own_check_failed(attempt, at.worktree, n, program["kind"])
+    if etype and (shown_ok or own_check) and not (match and match["score"] >= 1):
+        match = {"score": 1.0 if shown_ok else 0.8}
+    if not etype or _short_name(etype) in _NOT_THE_BUG or not ((match and match["score"] >= 1) or unnamed_ok
+                                                               or own_check):
         got = f"{etype}: {emsg}".strip(": ") if etype else f"exit {result.returncode}"
         want = ", ".join(sig.get("exception_types", [])) or "no error named in the report"
         at.notes.append(f"{program['label']}: failed with {_clip(got, 160)} (report: {want})")
@@ -5123,8 +5368,15 @@ def _crash_of(at: Attempts, program: dict, text: str, attempt: Attempt, n: int) 
     signature = f"{_short_name(etype)}: {emsg}".rstrip(": ") if match and match["score"] >= 2 else _short_name(etype)
     score = (match or {"score": 0.5})["score"]
     at.found.append((score, _candidate(at.worker_id, n, program["kind"], text, signature, "crash")))
-    at.notes.append(f"{program['label']}: reproduces {_clip(signature, 160)}")
+    at.notes.append(f"{program['label']}: reproduces {_clip(signature, 160)}"
+                    + (" (the report's own check fails)" if own_check and not shown_ok else ""))
     line = _script_line(attempt, at.worktree, n, program["kind"]) if program["kind"] == "py" else None
+    if line and emsg and _MESSAGE_WORDS_RE.search(at.words):  # the complaint is the message, not the error
+        gone = message_gone_script(text, line, etype, emsg)
+        m, check = at.run("py", gone) if gone else (0, None)
+        if check is not None and check.returncode != 0 and "still the message" in check.output:
+            at.found.append((score + 0.1, _candidate(at.worker_id, m, "py", gone, "AssertionError", "check")))
+            at.notes.append(f"{program['label']}: the report calls the message wrong; wrote a check that it is gone")
     expected = resolve_exception_names(sig.get("expected_errors", []), at.index)
     if not expected and isinstance(getattr(__import__("builtins"), _short_name(etype), None), type):
         expected = [e for e in at.index.exceptions if e.count(".") == 1][:6]  # the project's own errors
@@ -5138,20 +5390,54 @@ def _crash_of(at: Attempts, program: dict, text: str, attempt: Attempt, n: int) 
                         f"{' or '.join(_short_name(e) for e in expected)} (or nothing) instead")
 
 
-def _with_entry_points(at: Attempts, program: dict, text: str, attempt: Attempt) -> tuple[str, Attempt]:
-    """A program that failed to load the project's plugins by name (a checkout has no
-    entry points): the same program declaring them first, run again, when that loads them."""
-    names = unresolved_plugins(attempt.result.output, at.index)
-    if not names:
+def _as_installed(at: Attempts, program: dict, text: str, attempt: Attempt) -> tuple[str, Attempt]:
+    """A program that failed because the project is a checkout, not an installed copy (its
+    plugins by entry point, its own version from package metadata, a version module its
+    build writes): the same program with what installing would have given, first, run
+    again, when that gets it further."""
+    wanted = installed_needs(attempt.result.output, at.index) if not attempt.result.ok else None
+    if not wanted:
         return text, attempt
-    declared = entry_points_preamble(at.index) + text
+    declared = installed_preamble(at.index, at.worktree, **wanted) + text
     at.n += 1
     retry = _attempt(dict(program, comments=comment_outputs(declared)), declared, at.worktree, at.n, at.timeout, at.runner)
-    if unresolved_plugins(retry.result.output, at.index):
+    if installed_needs(retry.result.output, at.index) == wanted and not retry.result.ok:
         return text, attempt
-    at.notes.append(f"{program['label']}: the project loads {', '.join(map(repr, names))} through entry points; "
-                    "declared the checkout's own first, as installing it would")
+    at.notes.append(f"{program['label']}: the project expects to be installed ({installed_summary(wanted)}); "
+                    "gave it the checkout's own first, as installing it would")
     return declared, retry
+
+
+_HANG_WORDS_RE = lazy_re(r"\b(?:hangs?|hanging|hung|infinite(?:ly)?|endless(?:ly)?|never (?:returns?|ends?|finish\w*|"
+                         r"terminat\w*|completes?|stops?)|freez\w*|frozen|stuck|deadlock\w*|forever|spins?|spinning)\b", re.I)
+HANG_WAIT_SEC = 3  # a hang check's wait: the fixed call ends at once; a loop is still running
+
+
+def _hang_check(at: Attempts, program: dict, text: str) -> None:
+    """A snippet still running when the report says it never ends: a check that runs it in
+    a thread and fails when it has not finished after HANG_WAIT_SEC (it passes once it ends)."""
+    script = hang_script(text)
+    m, check = at.run("py", script)
+    if check.returncode != 0 and "still running after" in check.output:
+        at.found.append((1.0, _candidate(at.worker_id, m, "py", script, "still running after "
+                                         f"{HANG_WAIT_SEC} s", "check")))
+        at.notes.append(f"{program['label']}: the hang the report describes; wrote a check that fails while it "
+                        f"is still running after {HANG_WAIT_SEC} s")
+
+
+def hang_script(text: str) -> str:
+    """The program run in a thread of its own: it fails (exit 1) while it is still running
+    after HANG_WAIT_SEC, and fails as it does when it ends in an error."""
+    return (f"import os as _mm_os, sys as _mm_sys, threading as _mm_threading\n\n_MM_PROGRAM = {text!r}\n_mm_error = []\n\n\n"
+            "def _mm_run():\n    try:\n        exec(compile(_MM_PROGRAM, 'repro', 'exec'), {'__name__': '__main__'})\n"
+            "    except BaseException as error:  # shown below, as the program would show it\n"
+            "        _mm_error.append(error)\n\n\n"
+            "_mm_thread = _mm_threading.Thread(target=_mm_run, daemon=True)\n_mm_thread.start()\n"
+            f"_mm_thread.join({HANG_WAIT_SEC})\n"
+            "if _mm_thread.is_alive():\n"
+            f"    print('still running after {HANG_WAIT_SEC} s: the hang the report describes', file=_mm_sys.stderr, flush=True)\n"
+            "    _mm_os._exit(1)\n"
+            "if _mm_error:\n    raise _mm_error[0]\n")
 
 
 def builtin_repro(issue: dict, worktree: Path, worker_id: str = "w1", timeout: float = 20,
@@ -5169,17 +5455,23 @@ def builtin_repro(issue: dict, worktree: Path, worker_id: str = "w1", timeout: f
     for program in programs[:12]:
         text = program["text"]
         if program["kind"] == "py":
-            text, added = add_missing_imports(text, at.index, aliases)
-            if added:
-                at.notes.append(f"{program['label']}: added {'; '.join(added)}")
+            changes = []
+            for step in (replace_missing_helpers, call_uncalled_tests,
+                         lambda t: add_missing_imports(t, at.index, aliases)):
+                text, did = step(text)
+                changes += did
+            if changes:
+                at.notes.append(f"{program['label']}: {'; '.join('added ' + c if c.startswith(('import', 'from')) else c for c in changes)}")
                 program = dict(program, comments=comment_outputs(text))
         at.n += 1
         attempt = _attempt(program, text, worktree, at.n, timeout, runner)
-        if program["kind"] == "py" and at.index.plugins:
-            text, attempt = _with_entry_points(at, program, text, attempt)
+        if program["kind"] == "py":
+            text, attempt = _as_installed(at, program, text, attempt)
             program = dict(program, comments=comment_outputs(text))
         if attempt.result.timed_out:
             at.notes.append(f"{program['label']}: still running after {timeout:g} s, stopped")
+            if _HANG_WORDS_RE.search(at.words) and program["kind"] == "py":
+                _hang_check(at, program, text)
         elif attempt.result.ok:
             _checks_of(at, program, text, attempt, at.n)
         else:
