@@ -2265,13 +2265,15 @@ def parse_markdown_issue(text: str) -> tuple[str, str]:
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
+    def body(text: str) -> str:  # blank lines go; the first line's indent stays (an indented code block)
+        return "\n".join(l.rstrip() for l in text.split("\n")).strip("\n")
     for i, line in enumerate(lines):
         if line.startswith("# "):
-            return line[2:].strip(), "\n".join(lines[:i] + lines[i + 1:]).strip()
+            return line[2:].strip(), body("\n".join(lines[:i] + lines[i + 1:]))
         if line.strip():
             break
     first = next((l for l in lines if l.strip()), "")
-    return first.strip().lstrip("#").strip()[:200], text.strip()
+    return first.strip().lstrip("#").strip()[:200], body(text)
 
 
 # ---- 6.2 Signal extraction -------------------------------------------------
@@ -2399,6 +2401,8 @@ def extract_indented_blocks(text: str, source: str = "body") -> list[dict]:
                             "form": "indented"})
             current = []
         prev_blank = not line.strip()
+    if any(l.strip() for l in current):  # a block that ends the text
+        out.append({"info": "", "lang": "", "text": "\n".join(current).strip("\n"), "source": source, "form": "indented"})
     return out
 
 
@@ -3396,10 +3400,13 @@ def import_roots(root):
     for m in re.finditer(r"^\s*([\w.]*)\s*=\s*(\S+)\s*$", declared, re.M):
         add(m.group(2) if not m.group(1) else parent(m.group(2)))
     setup_py = read_small(os.path.join(root, "setup.py"), 200000).decode("utf-8", "replace")
+    # a tree per Python major version ({2: 'lib', 3: 'lib3'}): Python 3's
+    for value in re.findall(r"""\b3\s*:\s*['"]([\w./-]+)['"]""", setup_py):
+        add(value)
     for body in re.findall(r"package_dir\s*=\s*\{([^}]*)\}", setup_py):
         for key, value in re.findall(r"""['"]([\w.]*)['"]\s*:\s*['"]([^'"]+)['"]""", body):
             add(value if not key else parent(value))
-    for layout in ("src", "lib"):
+    for layout in ("src", "lib3", "lib"):
         base = os.path.join(root, layout)
         try:
             children = os.listdir(base)
@@ -4155,6 +4162,29 @@ def _exception_classes(tree: ast.Module | None) -> list[str]:
     return out
 
 
+def _exported_names(base: Path, module: str, tree: ast.Module | None, depth: int = 0) -> set[str]:
+    """What ``from module import *``-style exports give a package: its public names, and
+    what it re-exports from its own modules, star imports followed a few levels (in an `if`
+    per Python version too: both branches)."""
+    names = set(_public_names(tree))
+    if tree is None or depth > 3:
+        return names
+    pkg = module.split(".")[0]
+    stmts = [s for top in tree.body for s in ([top] if not isinstance(top, (ast.If, ast.Try)) else
+                                               [*top.body, *getattr(top, "orelse", []),
+                                                *(h for t in getattr(top, "handlers", []) for h in t.body)])]
+    for stmt in stmts:
+        if isinstance(stmt, ast.ImportFrom) and (stmt.level or (stmt.module or "").startswith(pkg + ".")):
+            here = module if _module_file(base, module) and _module_file(base, module).name == "__init__.py" \
+                else module.rsplit(".", 1)[0]
+            target = (stmt.module or "") if not stmt.level else f"{here}.{stmt.module}" if stmt.module else here
+            if stmt.names[0].name == "*":
+                names |= _exported_names(base, target, _parse_file(_module_file(base, target)), depth + 1)
+            else:
+                names |= {a.asname or a.name for a in stmt.names if not (a.asname or a.name).startswith("_")}
+    return names
+
+
 def project_index(worktree: Path, max_files: int = 400) -> ProjectIndex:
     """The static index of what the project's top-level packages export."""
     groups = project_entry_points(worktree)
@@ -4168,14 +4198,7 @@ def project_index(worktree: Path, max_files: int = 400) -> ProjectIndex:
             tree = _parse_file(init)
             if tree is None:
                 continue
-            exported = set(_public_names(tree))
-            for stmt in tree.body:
-                if isinstance(stmt, ast.ImportFrom) and (stmt.level or (stmt.module or "").startswith(pkg + ".")):
-                    module = (stmt.module or "") if not stmt.level else f"{pkg}.{stmt.module}" if stmt.module else pkg
-                    if stmt.names[0].name == "*":
-                        exported |= set(_public_names(_parse_file(_module_file(base, module))))
-                    else:
-                        exported |= {a.asname or a.name for a in stmt.names if not (a.asname or a.name).startswith("_")}
+            exported = _exported_names(base, pkg, tree)
             for name in sorted(exported):
                 index.names.setdefault(name, f"from {pkg} import {name}")
             package_dir = init.parent if init and init.name == "__init__.py" else None
@@ -4301,6 +4324,8 @@ def add_missing_imports(text: str, index: ProjectIndex, aliases: dict[str, str])
             lines.append(f"import {name}")
         elif name in index.names:
             lines.append(index.names[name])
+        elif re.fullmatch(r"assert_[a-z_]+|eq_|ok_", name):  # nose's, never imported: unittest's
+            lines.append(f"from unittest import TestCase as _MMTestCase\n{name} = _MMTestCase().{_NOSE_ASSERTS.get(name) or _camel(name)}")
         elif name == "datetime" and _DATETIME_CLASS_RE.search(text):
             lines.append("from datetime import datetime")
         elif name in IMPLIED_NAMES:
@@ -4401,7 +4426,7 @@ def installed_needs(output: str, index: ProjectIndex) -> dict | None:
 
 
 def installed_summary(wanted: dict) -> str:
-    return ", ".join(filter(None, ("its plugins' entry points" if wanted["plugins"] else "",
+    return ", ".join(filter(None, ("its plugins, found through entry points" if wanted["plugins"] else "",
                                    f"metadata of {wanted['distribution']!r}" if wanted["distribution"] else "",
                                    f"the module {wanted['version_module']} its build writes" if wanted["version_module"] else "")))
 
@@ -4669,7 +4694,7 @@ def _output_block_after(blocks: Sequence[dict], i: int) -> str | None:
             or "Traceback (most recent call last)" in text or is_pycon(block) or re.search(r"(?m)^\s*\$ ", text)
             or _EXPECTED_INTRO_RE.search(intro)):
         return None
-    if _OUTPUT_INTRO_RE.search(intro[-80:]) and block["lang"] not in PY_INFOS:
+    if _OUTPUT_INTRO_RE.search(intro[-80:]) and (block["lang"] not in PY_INFOS or _only_literals(text)):
         return text
     if block["lang"] in PY_INFOS or (_parses(text) and not _only_literals(text)):
         return None
@@ -4771,9 +4796,12 @@ _MM_REPORTED = "_mm_reported"  # the name a check that the reported output is go
 def norm_source(moments: bool = False) -> str:
     """A generated check's _mm_norm: compare outputs without memory addresses or
     whitespace (``moments``: nor the date-times of when it ran)."""
-    return ("import re as _mm_re\n\n\ndef _mm_norm(text):\n"
-            f"    \"\"\"Compare outputs without memory addresses, whitespace{' or the moment it ran' if moments else ''}.\"\"\"\n"
+    return ("import ast as _mm_ast\nimport re as _mm_re\n\n\ndef _mm_norm(text):\n"
+            f"    \"\"\"Compare outputs without memory addresses, whitespace{' or the moment it ran' if moments else ''}"
+            " (a value as Python reads it, however it was laid out).\"\"\"\n"
             "    text = str(text)\n"
+            "    try:\n        return repr(_mm_ast.literal_eval(text.strip()))\n"
+            "    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):\n        pass\n"
             + (f"    text = _mm_re.sub({_MOMENT_RE.pattern!r}, \"<moment>\", text)\n" if moments else "")
             + "    return \" \".join(_mm_re.sub(r\"0x[0-9a-fA-F]+\", \"0x?\", text).split())\n\n\n")
 
@@ -4787,17 +4815,22 @@ def assert_shows(got: str, want: str) -> str:
             "assert _mm_norm(_mm_got) == _mm_norm(_mm_want), 'expected %r, got %r' % (_mm_want, _mm_got)\n")
 
 
-def assert_gone(got: str, reported: str) -> str:
+def assert_gone(got: str, reported: str, match: str = "exact") -> str:
     """Lines asserting the expression ``got`` no longer shows ``reported``, the output
-    the report calls wrong."""
+    the report calls wrong (``match`` "prefix": the report shows how it begins)."""
+    test = (f"not _mm_norm(_mm_got).startswith(_mm_norm({_MM_REPORTED}))" if match == "prefix"
+            else f"_mm_norm(_mm_got) != _mm_norm({_MM_REPORTED})")
     return (f"_mm_got = {got}\n{_MM_REPORTED} = {reported!r}\n"
-            f"assert _mm_norm(_mm_got) != _mm_norm({_MM_REPORTED}), "
-            "'still shows what the report calls wrong: %r' % (_mm_got,)\n")
+            f"assert {test}, 'still shows what the report calls wrong: %r' % (_mm_got,)\n")
 
 
 def normalize_output(text: str) -> str:
-    """What _mm_norm does in a generated check (one rule, here and there)."""
-    return " ".join(re.sub(r"0x[0-9a-fA-F]+", "0x?", str(text)).split())
+    """What _mm_norm does in a generated check (one rule, here and there): a value as
+    Python reads it, else the text without addresses and whitespace."""
+    text = str(text)
+    with contextlib.suppress(ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return repr(ast.literal_eval(text.strip()))
+    return " ".join(re.sub(r"0x[0-9a-fA-F]+", "0x?", text).split())
 
 
 def _shown_expression(stmt: ast.stmt, render: str) -> tuple[str, str] | None:
@@ -4868,6 +4901,9 @@ def check_script(text: str, index: int, render: str, expected: str | None = None
     return head + _MM_NORM + assert_shows(f"{show}({code})", want)
 
 
+SHOWN_PREFIX_CHARS = 40  # a shown output this long that the output begins with is that output, pasted in part
+
+
 def shows_as_reported(now: str, reported: str) -> str | None:
     """Does a value shown now match what the report shows: "exact" (up to addresses and
     whitespace), "moments" (also up to date-times, which differ only because the
@@ -4876,6 +4912,9 @@ def shows_as_reported(now: str, reported: str) -> str | None:
         return "exact"
     if normalize_output(_MOMENT_RE.sub("<moment>", now)) == normalize_output(_MOMENT_RE.sub("<moment>", reported)):
         return "moments"
+    shown = normalize_output(reported)
+    if len(shown) >= SHOWN_PREFIX_CHARS and normalize_output(now).startswith(shown):
+        return "prefix"  # the report shows how the output begins
     return None
 
 
@@ -4887,7 +4926,7 @@ def unlike_reported_script(text: str, index: int, render: str, reported: str, ma
     if parts is None:
         return None
     head, show, code = parts
-    return head + norm_source(match == "moments") + assert_gone(f"{show}({code})", reported)
+    return head + norm_source(match == "moments") + assert_gone(f"{show}({code})", reported, match)
 
 
 def unlike_reported_output_script(text: str, reported: str, match: str) -> str | None:
@@ -4904,7 +4943,7 @@ def unlike_reported_output_script(text: str, reported: str, match: str) -> str |
     tree.body = [capture]
     return ("import contextlib as _mm_contextlib\nimport io as _mm_io\n" + norm_source(match == "moments")
             + "_mm_out = _mm_io.StringIO()\n" + _unparse(tree) + "\nprint(_mm_out.getvalue(), end='')\n"
-            + assert_gone("_mm_out.getvalue()", reported))
+            + assert_gone("_mm_out.getvalue()", reported, match))
 
 
 def console_check_script(text: str, runs: list[dict], expected: dict[int, str], packages: Sequence[str]) -> str:
@@ -5164,6 +5203,46 @@ def value_checks(program: dict, text: str, attempt: Attempt, sig: dict, index: P
     return checks
 
 
+def output_checks(at: "Attempts", program: dict, text: str) -> list[tuple[str, str]]:
+    """For a report whose expected and actual are a program's whole output (logging goes to
+    stderr): a check that what it writes, both streams in order, is what the report expects,
+    when it writes here what the report calls actual."""
+    pairs = [p for p in at.signals.get("expected_vs_actual", []) if p["expected"].strip() and p["actual"].strip()]
+    if not pairs:
+        return []
+    at.n += 1
+    plain = _run_program("py", text, at.worktree, at.n, at.timeout, at.runner)
+    if plain.timed_out:
+        return []
+    both = plain.stdout + plain.stderr
+    checks = []
+    for pair in pairs:
+        if shows_as_reported(both, pair["actual"]) and not shows_as_reported(both, pair["expected"]):
+            script = whole_output_script(text, pair["expected"])
+            if script:
+                checks.append((script, f"writes {_clip(pair['actual'], 60)!r} where the report expects "
+                                       f"{_clip(pair['expected'], 60)!r}"))
+    return checks[:1]
+
+
+def whole_output_script(text: str, expected: str) -> str | None:
+    """The program with what it writes to stdout and stderr captured together (and written
+    out), then an assertion that it is what the report expects."""
+    try:
+        tree = parse_python(text)
+    except (SyntaxError, ValueError):
+        return None
+    if any(isinstance(s, ast.ImportFrom) and s.module == "__future__" for s in tree.body):
+        return None
+    capture = parse_python("with _mm_contextlib.redirect_stdout(_mm_out), _mm_contextlib.redirect_stderr(_mm_out):\n"
+                           "    pass\n").body[0]
+    capture.body = tree.body
+    tree.body = [capture]
+    return ("import contextlib as _mm_contextlib\nimport io as _mm_io\n" + _MM_NORM
+            + "_mm_out = _mm_io.StringIO()\n" + _unparse(tree) + "\nprint(_mm_out.getvalue(), end='')\n"
+            + assert_shows("_mm_out.getvalue()", repr(expected)))
+
+
 def cli_checks(program: dict, attempt: Attempt) -> list[tuple[str, str]]:
     """For the project's command run in a console session under two versions: a check
     that each run prints what the other version printed."""
@@ -5276,6 +5355,8 @@ def _checks_of(at: Attempts, program: dict, text: str, attempt: Attempt, n: int)
     """A snippet that ran without error: the first check of what the report expects that
     fails here becomes a candidate."""
     checks = value_checks(program, text, attempt, at.signals, at.index) if not program.get("cli") else cli_checks(program, attempt)
+    if program["kind"] == "py" and not program.get("cli") and not program.get("console"):
+        checks += output_checks(at, program, text)
     if program.get("console"):
         checks += console_checks(program, text, at.worktree, n, at.timeout, at.runner, at.index)
     if program["kind"] == "py" and _CRASH_WORDS_RE.search(at.words):
@@ -5411,6 +5492,7 @@ def _as_installed(at: Attempts, program: dict, text: str, attempt: Attempt) -> t
 _HANG_WORDS_RE = lazy_re(r"\b(?:hangs?|hanging|hung|infinite(?:ly)?|endless(?:ly)?|never (?:returns?|ends?|finish\w*|"
                          r"terminat\w*|completes?|stops?)|freez\w*|frozen|stuck|deadlock\w*|forever|spins?|spinning)\b", re.I)
 HANG_WAIT_SEC = 3  # a hang check's wait: the fixed call ends at once; a loop is still running
+HANG_SEEN_SEC = 5  # how long a snippet of a report that says it hangs runs before the agent calls it one
 
 
 def _hang_check(at: Attempts, program: dict, text: str) -> None:
@@ -5427,8 +5509,16 @@ def _hang_check(at: Attempts, program: dict, text: str) -> None:
 
 def hang_script(text: str) -> str:
     """The program run in a thread of its own: it fails (exit 1) while it is still running
-    after HANG_WAIT_SEC, and fails as it does when it ends in an error."""
-    return (f"import os as _mm_os, sys as _mm_sys, threading as _mm_threading\n\n_MM_PROGRAM = {text!r}\n_mm_error = []\n\n\n"
+    after HANG_WAIT_SEC, and fails as it does when it ends in an error.  Its imports come
+    first too: what it tests is in sight, and an import is no part of the hang."""
+    try:
+        imports = "".join(ast.get_source_segment(text, s) + "\n" for s in parse_python(text).body
+                          if isinstance(s, (ast.Import, ast.ImportFrom)) and not (isinstance(s, ast.ImportFrom)
+                                                                                 and s.module == "__future__"))
+    except (SyntaxError, ValueError, TypeError):
+        imports = ""
+    return (f"{imports}import os as _mm_os, sys as _mm_sys, threading as _mm_threading\n\n_MM_PROGRAM = {text!r}\n"
+            "_mm_error = []\n\n\n"
             "def _mm_run():\n    try:\n        exec(compile(_MM_PROGRAM, 'repro', 'exec'), {'__name__': '__main__'})\n"
             "    except BaseException as error:  # shown below, as the program would show it\n"
             "        _mm_error.append(error)\n\n\n"
@@ -5464,12 +5554,14 @@ def builtin_repro(issue: dict, worktree: Path, worker_id: str = "w1", timeout: f
                 at.notes.append(f"{program['label']}: {'; '.join('added ' + c if c.startswith(('import', 'from')) else c for c in changes)}")
                 program = dict(program, comments=comment_outputs(text))
         at.n += 1
-        attempt = _attempt(program, text, worktree, at.n, timeout, runner)
+        # a report of a hang: no need to wait the whole timeout to see one
+        wait = min(timeout, HANG_SEEN_SEC) if _HANG_WORDS_RE.search(at.words) else timeout
+        attempt = _attempt(program, text, worktree, at.n, wait, runner)
         if program["kind"] == "py":
             text, attempt = _as_installed(at, program, text, attempt)
             program = dict(program, comments=comment_outputs(text))
         if attempt.result.timed_out:
-            at.notes.append(f"{program['label']}: still running after {timeout:g} s, stopped")
+            at.notes.append(f"{program['label']}: still running after {wait:g} s, stopped")
             if _HANG_WORDS_RE.search(at.words) and program["kind"] == "py":
                 _hang_check(at, program, text)
         elif attempt.result.ok:

@@ -9,7 +9,8 @@ from helpers import make_repo, mminions, run_py
 
 CORE = '''import datetime
 
-__all__ = ["mean", "Span", "render", "split_words", "label", "parse_level", "describe", "stamp"]
+__all__ = ["mean", "Span", "render", "split_words", "label", "parse_level", "describe", "stamp", "settle", "loads",
+           "announce"]
 
 LEVELS = {"low": 1, "high": 2}
 
@@ -75,6 +76,22 @@ class Stamp:
 def stamp(offset=0):
     now = datetime.datetime.now(datetime.timezone.utc)
     return Stamp(now)
+
+
+def settle(n):
+    while n > 0:
+        n = n - 0
+    return n
+
+
+def loads(text):
+    return text.replace("\\r\\n", "\\n")
+
+
+def announce(items):
+    import sys
+    for item in items[:-1]:
+        print("item:", item, file=sys.stderr)
 '''
 FIXES = [("    total = sum(xs)\n", "    if not xs:\n        return 0.0\n    total = sum(xs)\n"),
          ("return (self.start, self.stop, self.step) == (other.start, other.stop, other.step)",
@@ -86,7 +103,11 @@ FIXES = [("    total = sum(xs)\n", "    if not xs:\n        return 0.0\n    tota
           "    if text.strip().lower() not in LEVELS:\n        raise LevelError(f'unknown level {text!r}')\n"
           "    return LEVELS[text.strip().lower()]"),
          ('",".join(args)', '", ".join(args)'),
-         ("    return Stamp(now)", "    return Stamp(now.astimezone(datetime.timezone(datetime.timedelta(hours=offset))))")]
+         ("    return Stamp(now)", "    return Stamp(now.astimezone(datetime.timezone(datetime.timedelta(hours=offset))))"),
+         ("        n = n - 0\n", "        n = n - 1\n"),
+         ("    return text.replace(", "    if not isinstance(text, str):\n"
+          "        raise TypeError(f'Expected str object, not {type(text).__name__!r}')\n    return text.replace("),
+         ("items[:-1]", "items")]
 FILES = {"tally/__init__.py": "from .core import *\nfrom .errors import TallyError, LevelError\n",
          "tally/errors.py": "class TallyError(ValueError):\n    pass\n\n\nclass LevelError(TallyError):\n    pass\n",
          "tally/core.py": "from .errors import LevelError, TallyError\n" + CORE}
@@ -347,6 +368,104 @@ PLUG_FORMATS = "class Upper:\n    def render(self, v):\n        return v.upper()
                "from plug import render\n"
 PLUG_PYPROJECT = ('[project]\nname = "plug"\nversion = "1.0"\n\n[project.entry-points."plug.formats"]\n'
                   'upper = "plug.formats:Upper"\nshout = "plug.formats:Shout"\n')
+
+
+class ShapesSeenOnUnseenReports(ShapeCase):
+    """Shapes found on the tuning half of bench/corpus (issue 26), each as a class."""
+
+    def test_a_block_ending_in_its_own_error_line(self):
+        self.report("# mean\n\n    from tally import mean\n    print(mean([1]))\n    mean([])\n\n"
+                    "    ZeroDivisionError: division by zero\n")
+        self.fail_to_pass()
+
+    def test_python_2_print_and_names_never_imported(self):
+        self.report("# split\n\n```python\nfrom tally import split_words\nprint split_words(unicode('a  b'))\n"
+                    "# Output: ['a', '', 'b']\n```\n\nThe empty string should not be there.\n")
+        script = self.fail_to_pass()[0]["script"]
+        self.assertIn("unicode = str", script)
+
+    def test_a_test_it_never_calls_with_nose_asserts(self):
+        self.report("# split\n\n```python\nfrom nose.tools import assert_equal\nimport tally\n\n"
+                    "def test_split():\n    assert_equal(tally.split_words('a  b'), ['a', 'b'])\n```\n")
+        self.fail_to_pass()
+        self.assertIn("called test_split", self.result["notes"])
+
+    def test_its_own_assert_fails(self):
+        self.report("# split\n\n```python\nimport tally\nwords = tally.split_words('a  b')\n"
+                    "assert words == ['a', 'b'], words  # <-- this fails\n```\n")
+        self.fail_to_pass()
+        self.assertIn("the report's own check fails", self.result["notes"])
+
+    def test_a_transcript_traceback_cut_before_its_error_line(self):
+        self.report("# mean\n\nOn an empty list something is raised:\n\n```pycon\n>>> import tally\n>>> tally.mean([])\n"
+                    "Traceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\n"
+                    "  File \"venv/lib/python3.8/site-packages/tally/core.py\", line 12, in mean\n```\n")
+        self.fail_to_pass()
+
+    def test_an_error_said_in_the_passive(self):
+        self.report("# mean\n\n```python\nimport tally\ntally.mean([])\n```\n\nThen a `ZeroDivisionError` is raised.\n")
+        self.fail_to_pass()
+        self.assertEqual(self.issue["signals"]["exception_types"], ["ZeroDivisionError"])
+
+    def test_the_same_error_with_a_wrong_message(self):
+        self.report("# Incorrect error message\n\n```\n>>> import tally\n>>> tally.loads(b'x')\n"
+                    "TypeError: a bytes-like object is required, not 'str'\n```\n\nI passed bytes; the message says "
+                    "the opposite of what the function wants.\n")
+        good = self.fail_to_pass()
+        self.assertTrue(all("not in str(_mm_error)" in c["script"] for c in good), good)
+
+    def test_a_hang(self):
+        self.report("# settle never returns\n\n```python\nimport tally\ntally.settle(3)\n```\n\nIt hangs forever.\n")
+        good = self.fail_to_pass()
+        self.assertIn("still running after", good[0]["claimed_failure_signature"])
+
+    def test_an_output_block_the_words_before_it_name(self):
+        # the shown output happens to parse as Python; "result" before it says what it is
+        self.report("# render\n\n```python\nimport tally\nprint(tally.render(['a', '<!-- x -->', 'b']))\n```\n"
+                    "result\n```\n<ul>\n<li>a</li>\n</ul>\n```\n\nThe items after the comment are lost.\n")
+        self.unlike_candidates()
+
+    def test_an_output_laid_out_another_way(self):
+        # a pretty printer's layout over lines: the same value as Python reads it
+        self.report("# split\n\n```python\nimport tally\nfrom rich import print\nprint(tally.split_words('a  b'))\n```\n"
+                    "Output:\n```python\n[\n    'a',\n    '',\n    'b'\n]\n```\n\nThe empty string is wrong.\n")
+        self.unlike_candidates()
+
+    def test_expected_and_actual_output_on_stderr(self):
+        self.report("# announce drops one\n\n```python\nimport tally\ntally.announce(['a', 'b'])\n```\n\n"
+                    "**Expected output**\n```\nitem: a\nitem: b\n```\n\n**Actual output**\n```\nitem: a\n```\n")
+        self.check_candidates()
+
+    check_candidates = WhatTheReporterExpected.check_candidates
+    unlike_candidates = WhatTheReporterExpected.unlike_candidates
+
+
+class AsInstalled(unittest.TestCase):
+    """A project that reads its own version from package metadata, or from a module its
+    build writes: a checkout has neither."""
+
+    def test_metadata_and_a_build_written_version_module(self):
+        import shutil
+        import tempfile
+        from pathlib import Path
+        root = Path(tempfile.mkdtemp(prefix="mmt-inst-"))
+        self.addCleanup(shutil.rmtree, root, True)
+        for how, init in (("metadata", "from importlib.metadata import version\n__version__ = version('vers')\n"),
+                          ("module", "from ._version import version as __version__\n")):
+            with self.subTest(how):
+                files = {"pyproject.toml": "[project]\nname = 'vers'\nversion = '1.2.3'\n",
+                         "vers/__init__.py": init + "from .ops import half\n", "vers/ops.py": "def half(x):\n    return x // 2\n"}
+                buggy = make_repo(root / how / "buggy", files)
+                fixed = make_repo(root / how / "fixed", dict(files, **{"vers/ops.py": "def half(x):\n    return x / 2\n"}))
+                title, body = mminions.parse_markdown_issue("# half\n\n```python\nimport vers\nprint(vers.half(3))\n```\n\n"
+                                                            "Expected: `1.5`, got: `1`\n")
+                issue = mminions.normalize_issue({"title": title, "body": body}, [], "file", "test.md")
+                result = mminions.builtin_repro(issue, buggy, "w1", timeout=20)
+                self.assertTrue(result["candidates"], result["notes"])
+                self.assertIn("the project expects to be installed", result["notes"])
+                script = result["candidates"][0]["script"]
+                self.assertNotEqual(run_py(script, buggy).returncode, 0)
+                self.assertEqual(run_py(script, fixed).returncode, 0, run_py(script, fixed).stderr)
 
 
 class PluginsByEntryPoint(unittest.TestCase):

@@ -175,6 +175,10 @@ def main():
     if a.only:
         cases = [c for c in cases if c["id"] in a.only.split(",")]
     work = tempfile.mkdtemp(prefix="corpus-grade-")
+    # the tool as it is now: edits made while the grade runs must not mix versions in one grade
+    os.makedirs(os.path.join(work, "tool"))
+    shutil.copy2(os.path.join(a.project, "mminions.py"), os.path.join(work, "tool", "mminions.py"))
+    a.project = os.path.join(work, "tool")
     try:
         with ThreadPoolExecutor(max_workers=a.jobs) as pool:
             futures = [pool.submit(run_case, c, a, work) for c in cases]
