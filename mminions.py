@@ -5476,13 +5476,13 @@ def _as_installed(at: Attempts, program: dict, text: str, attempt: Attempt) -> t
     plugins by entry point, its own version from package metadata, a version module its
     build writes): the same program with what installing would have given, first, run
     again, when that gets it further."""
-    wanted = installed_needs(attempt.result.output, at.index) if not attempt.result.ok else None
+    wanted = installed_needs(attempt.result.output, at.index)  # a snippet may catch and print it, too
     if not wanted:
         return text, attempt
     declared = installed_preamble(at.index, at.worktree, **wanted) + text
     at.n += 1
     retry = _attempt(dict(program, comments=comment_outputs(declared)), declared, at.worktree, at.n, at.timeout, at.runner)
-    if installed_needs(retry.result.output, at.index) == wanted and not retry.result.ok:
+    if installed_needs(retry.result.output, at.index) == wanted:
         return text, attempt
     at.notes.append(f"{program['label']}: the project expects to be installed ({installed_summary(wanted)}); "
                     "gave it the checkout's own first, as installing it would")
