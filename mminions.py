@@ -3548,17 +3548,20 @@ def project_entry_points(root: Path) -> dict[str, dict[str, str]]:
     if not groups:
         with contextlib.suppress(OSError, SyntaxError, ValueError):
             tree = parse_python(read_in_tree(root, "setup.py", 2_000_000).decode("utf-8", "replace"))
-            for node in ast.walk(tree):
-                if isinstance(node, ast.keyword) and node.arg == "entry_points":
-                    with contextlib.suppress(ValueError, TypeError, SyntaxError, configparser.Error):
-                        value = ast.literal_eval(node.value)
-                        if isinstance(value, str):  # the INI text form
-                            ini = configparser.ConfigParser(delimiters=("=",), interpolation=None)
-                            ini.optionxform = str  # type: ignore[assignment,method-assign]
-                            ini.read_string(textwrap.dedent(value))
-                            groups.update({g: dict(ini.items(g)) for g in ini.sections()})
-                        elif isinstance(value, dict):
-                            groups.update({str(g): _entry_lines(lines) for g, lines in value.items()})
+            # setup(entry_points=...), or a dict of setup's arguments ({'entry_points': ...})
+            found = [n.value for n in ast.walk(tree) if isinstance(n, ast.keyword) and n.arg == "entry_points"]
+            found += [v for n in ast.walk(tree) if isinstance(n, ast.Dict) for k, v in zip(n.keys, n.values)
+                      if isinstance(k, ast.Constant) and k.value == "entry_points"]
+            for node_value in found:
+                with contextlib.suppress(ValueError, TypeError, SyntaxError, configparser.Error):
+                    value = ast.literal_eval(node_value)
+                    if isinstance(value, str):  # the INI text form
+                        ini = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+                        ini.optionxform = str  # type: ignore[assignment,method-assign]
+                        ini.read_string(textwrap.dedent(value))
+                        groups.update({g: dict(ini.items(g)) for g in ini.sections()})
+                    elif isinstance(value, dict):
+                        groups.update({str(g): _entry_lines(lines) for g, lines in value.items()})
     return {g: {k: v.strip() for k, v in t.items() if re.fullmatch(r"[\w.-]+", k) and re.fullmatch(r"[\w.]+(:[\w.]+)?", v.strip())}
             for g, t in groups.items() if re.fullmatch(r"[\w.-]+", g)}
 
@@ -4675,6 +4678,97 @@ def cli_session(blocks: Sequence[dict], scripts: dict[str, str]) -> dict | None:
             "runs": [dict(r, output="\n".join(r["output"]).strip("\n")) for r in runs]}
 
 
+_TOOL_OUTPUT_LINE_RE = lazy_re(r"^(?P<file>[\w./\\-]+\.\w{1,5}):(?P<line>\d+)(?::(?P<col>\d+))?:? (?P<msg>.+)$")
+_TOOL_CODE_RE = lazy_re(r"^\s*[A-Z]{1,3}\d{2,4}\b:?\s*")
+
+
+def tool_session(issue: dict, index: "ProjectIndex") -> dict | None:
+    """A report of what the project's command (a linter, formatter, converter) does to an
+    input it shows: the first block that is not a program of the project's, written under
+    the name the report uses (``test.py:3:11: ...``, ``$ tool file.sql``), the command run on
+    it, and the output shown for it (a block of ``file:line: message`` lines or one the words
+    before it call output).  The same form as ``cli_session``; None when it does not fit."""
+    sig = issue.get("signals", {})
+    words = " ".join([issue.get("title", ""), issue.get("body", "")])
+    named = [s for s in index.scripts if re.search(rf"(?<![\w-]){re.escape(s)}(?![\w-])", words)]
+    command = named[0] if named else next(iter(index.scripts)) if len(index.scripts) == 1 else None
+    if not command:
+        return None
+    blocks = sig.get("code_blocks", [])
+    for i, block in enumerate(blocks, 1):
+        text = block["text"].strip("\n")
+        if (block.get("form") in ("inline", "bare") or block["lang"] in SHELL_INFOS or is_pycon(block) or not text.strip()
+                or "Traceback (most recent call last)" in text or re.search(r"(?m)^\s*\$ ", text)
+                or script_imports(text) & set(index.packages) or _TOOL_OUTPUT_LINE_RE.match(text.split("\n")[0])
+                or len(text) > PROGRAM_MAX_CHARS):
+            continue
+        shown = next((b["text"].strip("\n") for b in blocks[i:] if b["source"] == block["source"]
+                      and any(_TOOL_OUTPUT_LINE_RE.match(l) for l in b["text"].split("\n"))), None)
+        shown = shown or _output_block_after(blocks, i) or ""
+        m = _TOOL_OUTPUT_LINE_RE.search(shown) or re.search(r"(?<![\w/.-])([\w-]+\.(?:py|pyi|sql|toml|yaml|yml|json|md|cfg|ini|txt))\b", words)
+        name = (m.group("file") if m and "file" in m.groupdict() else m.group(1) if m else "example.py")
+        name = Path(name).name
+        return {"command": command, "target": index.scripts[command], "files": {name: text + "\n"},
+                "runs": [{"args": [name], "output": shown}], "input_of": f"{block['source']} block {i}"}
+    return None
+
+
+# The ``file:line:col: message`` lines of a tool's output, without rule codes (flake8 prints
+# F821 where the tool under it does not) or whitespace: one source, run here and written into
+# the checks it generates.
+TOOL_LINES_PY = f"""\
+import os as _mm_os
+import re as _mm_re
+
+
+def _mm_tool_lines(text):
+    \"\"\"A linter's `file:line:col: message` lines, without rule codes or whitespace.\"\"\"
+    out = set()
+    for line in str(text).split("\\n"):
+        m = _mm_re.match({_TOOL_OUTPUT_LINE_RE.pattern!r}, line.strip())
+        if m:
+            msg = _mm_re.sub({_TOOL_CODE_RE.pattern!r}, "", m.group("msg"))
+            out.add(f"{{_mm_os.path.basename(m.group('file'))}}:{{m.group('line')}}:{{m.group('col') or ''}}:" + " ".join(msg.split()))
+    return out
+
+
+"""
+
+
+def tool_lines(text: str) -> set[str]:
+    namespace: dict[str, Any] = {}
+    exec(compile(TOOL_LINES_PY, "<tool_lines>", "exec"), namespace)  # noqa: S102 - our own constant
+    return namespace["_mm_tool_lines"](text)
+
+
+_FALSE_POSITIVE_RE = lazy_re(r"\bfalse[ -]positives?\b|\b(?:incorrectly|wrongly|erroneously|mistakenly)\b|"
+                             r"\beven though\b|\bshould(?:n't| not) (?:warn|report|complain|flag|raise)", re.I)
+
+
+def tool_checks(at: "Attempts", program: dict, attempt: Attempt) -> list[tuple[str, str, str]]:
+    """For the project's command run on an input the report shows: a check that it no longer
+    reports the lines the report shows it reporting (rule codes aside), or, for a report
+    that calls its warnings false positives without showing them, that it reports nothing.
+    (script, why, kind)"""
+    session = program["cli"]
+    got = attempt.values.get(0)
+    if got is None:
+        return []
+    now, shown = tool_lines(got), tool_lines(session["runs"][0]["output"])
+    head = cli_script(session)
+    args = session["runs"][0]["args"]
+    if shown and shown <= now:
+        return [(head + TOOL_LINES_PY + f"_mm_got = _mm_run({args!r})\nprint(_mm_got)\n_mm_reported = {sorted(shown)!r}\n"
+                 "assert not _mm_tool_lines(_mm_got) & set(_mm_reported), "
+                 "'still reports what the report calls wrong: %s' % _mm_got\n",
+                 f"`{session['command']}` reports what the report shows, which it calls wrong", "unlike")]
+    if not shown and now and _FALSE_POSITIVE_RE.search(at.words):
+        return [(head + TOOL_LINES_PY + f"_mm_got = _mm_run({args!r})\nprint(_mm_got)\n"
+                 "assert not _mm_tool_lines(_mm_got), 'still reports what the report calls a false positive: %s' % _mm_got\n",
+                 f"`{session['command']}` reports {len(now)} line(s) on it; the report calls that a false positive", "unlike")]
+    return []
+
+
 _OUTPUT_INTRO_RE = lazy_re(r"\b(?:results?(?: in)?|outputs?|prints?|printed|returns?|returned|gives?|gave|produces?|"
                            r"shows?|yields?|creates?|renders?|displays?|got|gets?|actual(?:ly)?|instead)\b", re.I)
 _EXPECTED_INTRO_RE = lazy_re(r"\b(?:expect\w*|should|wanted|want|instead of|correct)\b", re.I)
@@ -4715,6 +4809,12 @@ def _only_literals(text: str) -> bool:
 
 
 PROGRAM_MAX_CHARS = 20_000  # a block longer than this is a log or a module, not a snippet a reporter ran
+
+
+def py_blocks_use_project(programs: Sequence[dict], index: ProjectIndex) -> bool:
+    """Does any Python program of the report import the project (then it is the program,
+    not an input for the project's command)?"""
+    return any(p["kind"] == "py" and script_imports(p["text"]) & set(index.packages) for p in programs)
 
 
 def collect_programs(issue: dict, index: ProjectIndex | None = None) -> list[dict]:
@@ -4776,6 +4876,11 @@ def collect_programs(issue: dict, index: ProjectIndex | None = None) -> list[dic
     if session and any(r["output"] for r in session["runs"]):
         programs.append({"label": f"the project's `{session['command']}` command as the report's console runs it",
                          "kind": "py", "text": cli_script(session), "cli": session})
+    elif index.scripts and not py_blocks_use_project(programs, index):
+        tool = tool_session(issue, index)
+        if tool:
+            programs.append({"label": f"the project's `{tool['command']}` on the report's {tool['input_of']} as "
+                                      f"{next(iter(tool['files']))}", "kind": "py", "text": cli_script(tool), "cli": tool})
     for item in sig.get("shell_commands", []):
         if _python_c_code(item["command"]):
             continue
@@ -5365,6 +5470,8 @@ def _checks_of(at: Attempts, program: dict, text: str, attempt: Attempt, n: int)
             checks.append((swallowed, "catches and prints the exceptions the report calls crashes; re-raised"))
     # only what is wrong, nothing about what is right: a weaker check, and said so
     weaker = unlike_checks(at, program, text, attempt) if program["kind"] == "py" and not checks else []
+    if program.get("cli", {}).get("input_of") and not checks:
+        weaker += [(script, why) for script, why, _ in tool_checks(at, program, attempt)]
     for (script, why), (score, kind) in [(c, (2.0, "check")) for c in checks] + [(c, (1.5, "unlike")) for c in weaker]:
         m, check = at.run("py", script)
         etype, emsg, _ = last_exception(check.output)
@@ -5380,9 +5487,10 @@ def _checks_of(at: Attempts, program: dict, text: str, attempt: Attempt, n: int)
                        "; its checks did not fail here") + ": does not reproduce at this commit")
 
 
-def shows_traceback_through(program: dict, frames: Sequence[dict]) -> bool:
-    """Does the report's transcript show a traceback (cut short, maybe: no error line) through
-    a function of the same file as the one this run failed in?"""
+def shows_traceback_through(program: dict, frames: Sequence[dict], signals: dict | None = None) -> bool:
+    """Does the report show a traceback with no error line (cut short) through a function of
+    the same file as the one this run failed in: in the snippet's transcript, or one of the
+    report's own tracebacks?"""
     def places(fs: Sequence[dict]) -> set[tuple[str, str]]:
         return {(Path(f["file"]).name, f.get("function") or "") for f in fs
                 if not f["file"].startswith("<") and f.get("function") not in (None, "", "<module>")}
@@ -5390,6 +5498,9 @@ def shows_traceback_through(program: dict, frames: Sequence[dict]) -> bool:
     for item in program.get("outputs") or []:
         if "Traceback (most recent call last)" in item.get("output", ""):
             shown |= places(last_exception(item["output"])[2])
+    for tb in (signals or {}).get("tracebacks", []):
+        if not tb.get("exception_type"):
+            shown |= places(tb.get("frames") or [])
     return bool(shown & places(frames))
 
 
@@ -5436,7 +5547,7 @@ def _crash_of(at: Attempts, program: dict, text: str, attempt: Attempt, n: int) 
     # a crash the report does not name is not what it reports, unless it reports a crash in words,
     # its own transcript shows a traceback through the same code, or its own check fails
     unnamed_ok = not sig.get("errors") and not sig.get("expected_vs_actual") and bool(_CRASH_WORDS_RE.search(at.words))
-    shown_ok = shows_traceback_through(program, attempt.frames)
+    shown_ok = shows_traceback_through(program, attempt.frames, sig)
     own_check = own_check_failed(attempt, at.worktree, n, program["kind"])
     if etype and (shown_ok or own_check) and not (match and match["score"] >= 1):
         match = {"score": 1.0 if shown_ok else 0.8}
@@ -6584,6 +6695,7 @@ def make_probe(cand: dict, worktree: Path, failure: dict | None, timeout: float,
     HEAD cannot touch the reference it is compared with)."""
     signature = cand["claimed_failure_signature"]
     runners = {path: runner_for(path) if runner_for else runner for path in (worktree, *references)}
+    packages = python_packages(worktree)
 
     def fails_here(text: str) -> bool:
         result, path = run_oracle(dict(cand, script=text), worktree, timeout, runners[worktree])
@@ -6599,6 +6711,8 @@ def make_probe(cand: dict, worktree: Path, failure: dict | None, timeout: float,
         return result.ok
 
     def probe(text: str) -> bool:
+        if static_rejections(dict(cand, script=text), packages, worktree):
+            return False  # what verification would refuse unrun (no import of the project left) is no reduction
         if not references:
             return fails_here(text)
         import concurrent.futures
@@ -6800,7 +6914,7 @@ class RunConfig:
     prefix: str = DEFAULT_PREFIX
     first_wins: bool = True
     github_api_url: str | None = None
-    minimize_budget_sec: int = 120
+    minimize_budget_sec: int = 30  # the whole run stays near a minute: the minimizer gets what is left of it
     bisect: bool = True
     good: str | None = None
     bisect_search: list[str] = field(default_factory=lambda: ["tags", "10", "100", "1000"])
@@ -6896,7 +7010,7 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
     RunOption("agent_args", "--agent-arg", "extra argument for the agent (repeatable)", "list"),
     RunOption("prefix", "--prefix", "tmux session name prefix", pattern=r"[A-Za-z0-9_-]{1,32}"),
     RunOption("first_wins", "--no-first-wins", "let every worker finish even after a reproducer verified", "off"),
-    RunOption("minimize_budget_sec", "--minimize-budget-sec", "seconds the minimizer may spend (default 120)", "int",
+    RunOption("minimize_budget_sec", "--minimize-budget-sec", "seconds the minimizer may spend (default 30)", "int",
               api=True, low=0, api_high=1800),
     RunOption("bisect", "--no-bisect", "skip the culprit search", "off", api=True),
     RunOption("bisect_search", "--bisect-search", "where to look for a good commit (default tags,10,100,1000)", "csv"),

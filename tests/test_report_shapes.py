@@ -468,6 +468,51 @@ class AsInstalled(unittest.TestCase):
                 self.assertEqual(run_py(script, fixed).returncode, 0, run_py(script, fixed).stderr)
 
 
+LINT_CLI = '''import sys
+
+
+def main():
+    found = 0
+    for path in sys.argv[1:]:
+        with open(path) as fh:
+            for n, line in enumerate(fh, 1):
+                if len(line) > 10:
+                    print(f"{path}:{n}:{len(line)}: line too long ({len(line)} > 10)")
+                    found += 1
+    return 1 if found else 0
+'''
+
+
+class TheProjectsToolOnAnInput(unittest.TestCase):
+    """A linter's report: the code it is run on, and what it says (flake8's rule code on top)."""
+
+    def test_warnings_shown_and_a_false_positive_in_words(self):
+        import shutil
+        import tempfile
+        from pathlib import Path
+        root = Path(tempfile.mkdtemp(prefix="mmt-lint-"))
+        self.addCleanup(shutil.rmtree, root, True)
+        files = {"pyproject.toml": "[project]\nname = 'lint'\nversion = '1.0'\n[project.scripts]\nlint = 'lint.cli:main'\n",
+                 "lint/__init__.py": "", "lint/cli.py": LINT_CLI}
+        buggy = make_repo(root / "buggy", files)
+        fixed = make_repo(root / "fixed", dict(files, **{"lint/cli.py": LINT_CLI.replace("len(line) > 10",
+                                                                                         "len(line.rstrip()) > 10")}))
+        reports = ("# E501 on a line of ten\n\n```python\nx = 1\nabcde = 12\n```\n\n"
+                   "```\n$ flake8 ten.py\nten.py:2:11: E501 line too long (11 > 10)\n```\n\nThe newline is counted.\n",
+                   "# lint flags a line of ten\n\nRunning `lint` on\n\n```python\nabcde = 12\n```\n\n"
+                   "incorrectly says the line is too long.\n")
+        for report in reports:
+            with self.subTest(report[:30]):
+                title, body = mminions.parse_markdown_issue(report)
+                issue = mminions.normalize_issue({"title": title, "body": body}, [], "file", "test.md")
+                result = mminions.builtin_repro(issue, buggy, "w1", timeout=20)
+                self.assertTrue(result["candidates"], result["notes"])
+                self.assertIn("the project's `lint` on the report's body block 1", result["notes"])
+                script = result["candidates"][0]["script"]
+                self.assertNotEqual(run_py(script, buggy).returncode, 0)
+                self.assertEqual(run_py(script, fixed).returncode, 0, run_py(script, fixed).stderr)
+
+
 class PluginsByEntryPoint(unittest.TestCase):
     """A project that finds its plugins through entry points, which a checkout lacks."""
 
