@@ -5738,7 +5738,7 @@ def prose_next_step(issue: dict, worktree: Path, index: ProjectIndex, tried: boo
            "" if sig.get("expected_vs_actual") else "what it printed and what it should print",
            "" if sig.get("versions") else "the versions (Python, the package)"]
     if tried:
-        reason = "no snippet of the report failed as it reports (see below)"
+        reason = "none of the report's snippets failed as it reports (What the workers found has each one's result)"
     else:
         reason = "the report has no runnable snippet (no Python block, transcript or command)"
         if sig.get("reproducible_hint") == "neither":
@@ -8691,6 +8691,7 @@ class RunFacts:
     workers: list[dict] = field(default_factory=list)          # sessions.json's workers
     notes: list[str] = field(default_factory=list)             # the run's "note" events
     sandbox: str = ""                                          # what ran untrusted code: bwrap | unshare | off
+    model_agents: list[str] = field(default_factory=list)      # model CLIs installed here (a verdict may suggest them)
 
 
 def load_facts(paths: RunPaths, cfg: RunConfig) -> RunFacts:
@@ -8707,7 +8708,15 @@ def load_facts(paths: RunPaths, cfg: RunConfig) -> RunFacts:
         minimal_script=minimal, bisect=read_json(paths.bisect_json, {}) or {},
         hypotheses=read_json(paths.hypotheses_json, {}) or {}, candidate_files=candidate_records(paths),
         workers=load_sessions(paths)["workers"], sandbox=cfg.sandbox_kind,
+        model_agents=[b for b in ("codex", "claude") if shutil.which(b)],
         notes=[e["text"] for e in read_events(paths.run_dir) if e.get("kind") == "note" and isinstance(e.get("text"), str)])
+
+
+def model_agent_hint(facts: RunFacts) -> str:
+    """A model agent to try next: only one that is installed here (`mminions doctor`)."""
+    if not facts.model_agents:
+        return ""
+    return f"; a model agent (--agent {' or '.join(facts.model_agents)}) may get further"
 
 
 def _entries(facts: RunFacts) -> list[dict]:
@@ -8755,12 +8764,12 @@ def verdict_of(facts: RunFacts, checkout_changes: Sequence[str] = ()) -> tuple[s
         rationale = (f"every repro worker failed ({', '.join(w['worker_id'] + ': ' + w['status'] for w in broken)}); "
                      "see Diagnostics: the cause is the workers, not the report")
     elif not entries and step:
-        rationale = step.group(0) + ("; a model agent (--agent codex or claude) may get further" if only_builtin else "")
+        rationale = step.group(0) + (model_agent_hint(facts) if only_builtin else "")
     elif not entries and facts.issue.get("signals", {}).get("reproducible_hint") == "neither":
         rationale = "no runnable snippet and no failure signal in the report, and no worker produced a candidate"
     elif not entries and only_builtin:
         rationale = ("the built-in agent ran the report's snippets and none failed as reported (see What the "
-                     "workers found); a model agent (--agent codex or claude) may get further")
+                     "workers found)" + model_agent_hint(facts))
     elif not entries:
         rationale = "no worker produced a candidate reproducer"
     else:
@@ -8918,9 +8927,14 @@ def render_final_md(facts: RunFacts, decision: dict) -> str:
             out.append(f"| {md_text(row['candidate_id'])} | {md_text(row['worker_id'])} | {kind} | {row['status']} | "
                        f"{row['matched_runs']}/{row['total_runs']} | {why} |")
         out.append("")
-    notes = [line for data in facts.candidate_files if data.get("notes")
-             for line in (f"- {md_text(data.get('worker_id'))} ({md_text(data.get('backend'))}):",
-                          *md_fence(data["notes"], indent="  "))]
+    said: dict[str, list[dict]] = {}  # the same words from two workers (two built-in ones) shown once
+    for data in facts.candidate_files:
+        if data.get("notes"):
+            said.setdefault(data["notes"], []).append(data)
+    notes = [line for text, who in said.items()
+             for line in (f"- {md_text(', '.join(str(d.get('worker_id')) for d in who))} "
+                          f"({md_text(', '.join(_unique(str(d.get('backend')) for d in who)))}):",
+                          *md_fence(text, indent="  "))]
     if notes and decision["status"] != "ok":
         out += ["## What the workers found", "", *notes, ""]
     if decision["diagnostics"]:
