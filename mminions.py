@@ -5057,9 +5057,10 @@ def console_check_script(text: str, runs: list[dict], expected: dict[int, str], 
     imports = [p for p in packages if re.search(rf"^\s*(import|from)\s+{re.escape(p)}\b", text, re.M)]
     out = [*(f"import {p}  # the project under test" for p in imports),
            "import contextlib\nimport io\nimport os\nimport runpy\nimport sys\nimport tempfile\n", _MM_NORM,
-           f"_MM_SOURCE = {text!r}\n\n",
+           f"_MM_SOURCE = {text!r}\n",
+           "_mm_where = tempfile.TemporaryDirectory()  # removed when the script ends\n\n",
            "def _mm_run(name, args):\n"
-           "    path = os.path.join(tempfile.mkdtemp(), name)\n"
+           "    path = os.path.join(_mm_where.name, name)\n"
            "    with open(path, 'w') as fh:\n        fh.write(_MM_SOURCE)\n"
            "    argv, sys.argv, buf = sys.argv, [path, *args], io.StringIO()\n"
            "    try:\n        with contextlib.redirect_stdout(buf):\n"
@@ -7135,10 +7136,16 @@ def api_run_schema() -> dict:
     return {"type": "object", "properties": props, "required": ["repo_path"], "additionalProperties": False}
 
 
+def default_max_runtime(timeout_sec: float, minimize_budget_sec: float) -> int:
+    """The whole-run budget when none is given: three worker rounds, the minimizer's
+    budget and ten minutes for verification, bisection and the rest."""
+    return int(3 * timeout_sec + minimize_budget_sec + 600)
+
+
 def finish_config(cfg: RunConfig) -> RunConfig:
     """Defaults that depend on other options, for every way a run is started."""
     if not cfg.max_runtime:
-        cfg.max_runtime = 3 * cfg.timeout_sec + cfg.minimize_budget_sec + 600
+        cfg.max_runtime = default_max_runtime(cfg.timeout_sec, cfg.minimize_budget_sec)
     if not cfg.self_cmd:
         cfg.self_cmd = self_command()
     return cfg
@@ -10624,7 +10631,7 @@ def sweep_run_timeout(args: argparse.Namespace) -> float:
     hold up the rest of the sweep."""
     option = {o.field: o for o in RUN_OPTIONS}
     value = (lambda name: getattr(args, name, None) if getattr(args, name, None) is not None else option[name].default)
-    budget = value("max_runtime") or 3 * value("timeout_sec") + value("minimize_budget_sec") + 600
+    budget = value("max_runtime") or default_max_runtime(value("timeout_sec"), value("minimize_budget_sec"))
     return float(budget + 600)
 
 

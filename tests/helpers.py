@@ -148,14 +148,21 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None,
 
 def run_py(script: str, repo: Path, timeout: float = 60) -> subprocess.CompletedProcess:
     """Run a script the way the corpus grader does: from a temp dir of its own, with the
-    checkout's import roots on PYTHONPATH."""
+    checkout's import roots on PYTHONPATH.  A generated script must clean up after itself:
+    whatever it leaves in its TMPDIR fails the test."""
     with tempfile.TemporaryDirectory(prefix="mmt-") as tmp:
         path = Path(tmp) / "repro.py"
         path.write_text(script)
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1",
+        scratch = Path(tmp) / "tmp"
+        scratch.mkdir()
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", TMPDIR=str(scratch),
                    PYTHONPATH=os.pathsep.join(str(p) for p in mminions.import_roots(Path(repo))))
-        return subprocess.run([sys.executable, str(path)], cwd=tmp, env=env, capture_output=True, text=True,
+        done = subprocess.run([sys.executable, str(path)], cwd=tmp, env=env, capture_output=True, text=True,
                               timeout=timeout)
+        left = sorted(p.name for p in scratch.iterdir())
+        if left:
+            raise AssertionError(f"the script left {left} in its temp dir")
+        return done
 
 
 # -- a small buggy project and its report, for pipeline tests ----------------

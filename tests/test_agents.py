@@ -10,6 +10,7 @@ from pathlib import Path
 from helpers import (CALC_ISSUE, GOOD_SCRIPT, candidate, fake_env, fake_record, make_buggy_repo, mminions, only_run,
                      private_socket, private_tmux, run_cli,
                      temp_dir, write_plan)
+from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
 
 TOKEN = "ghp_topSECRET_value_123456"
 

@@ -5,6 +5,7 @@ import unittest
 
 from helpers import (only_run, CALC_INIT, CALC_ISSUE, CALC_OPS, CALC_OPS_FIXED, commit_files, git,
                      leftover_worktrees, make_history, make_repo, mminions, run_cli, temp_dir, private_socket)
+from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
 
 
 MEDIAN_UPPER = CALC_OPS  # median of an even list: the upper middle value

@@ -4,6 +4,7 @@ import subprocess
 import unittest
 
 from helpers import REPO_ROOT, temp_dir
+from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
 
 
 class BuildTests(unittest.TestCase):

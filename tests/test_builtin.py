@@ -8,6 +8,7 @@ from pathlib import Path
 
 from helpers import (leftover_worktree_dirs, only_run, CALC_INIT, CALC_OPS, CALC_OPS_FIXED, TESTS_DIR, make_repo, mminions, run_cli,
                      run_py, temp_dir, private_socket)
+from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
 
 TB = ('Traceback (most recent call last):\n  File "x.py", line 2, in <module>\n'
       '  File "/usr/lib/python3/site-packages/calc/ops.py", line 4, in mean\n    return total / len(xs)\n'

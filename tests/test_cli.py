@@ -12,6 +12,7 @@ from pathlib import Path
 
 from helpers import (GOOD_SCRIPT, MMINIONS_PY, candidate, fake_env, make_buggy_repo, mminions, private_socket, run_cli,
                      run_dirs, temp_dir, wait_until, write_plan)
+from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
 
 
 def fake_runs(root: Path, names):
@@ -135,9 +136,12 @@ class VerdictCommandTests(unittest.TestCase):
                                  env=env, capture_output=True, text=True, timeout=60)
         run_id = json.loads(started.stdout)["run_id"]
         self.addCleanup(self.mm, "stop", run_id)
+        # Ctrl-C as a terminal sends it; a suite started in the background (`make test &`) has
+        # SIGINT ignored, and a child inherits that: give the waiter the terminal's default
         waiter = subprocess.Popen([sys.executable, str(MMINIONS_PY), "wait", run_id, "--runs-root", str(self.runs),
                                    "--tmux-socket", self.socket], env=env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
+                                  stderr=subprocess.PIPE, text=True,
+                                  preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         time.sleep(1.5)
         waiter.send_signal(signal.SIGINT)
         out, err = waiter.communicate(timeout=60)
@@ -177,7 +181,9 @@ class ApiRunTests(unittest.TestCase):
                                       "agent": "builtin", "bisect": False, "verify_runs": 2}, self.settings)
         run_dir = self.settings.runs_root / doc["run_id"]
         cfg = json.loads((run_dir / "config.json").read_text())
-        self.assertEqual(cfg["max_runtime"], 3 * 300 + 120 + 600)  # the same derived default as the CLI
+        defaults = {o.field: o.default for o in mminions.RUN_OPTIONS}
+        # the same derived default as the CLI's
+        self.assertEqual(cfg["max_runtime"], 3 * defaults["timeout_sec"] + defaults["minimize_budget_sec"] + 600)
         self.assertEqual((cfg["bisect"], cfg["verify_runs"], cfg["min_workers"]), (False, 2, 2))
         self.assertTrue(wait_until(lambda: (run_dir / "run_done.json").exists(), 60))
 

@@ -6,10 +6,13 @@ import multiprocessing
 import threading
 import unittest
 
+import parallel
+
 from helpers import mminions, temp_dir
 
 
 def load_tests(loader, tests, ignore):
+    tests = parallel.load_tests(loader, tests, ignore)  # the classes in the pool; doctests here
     tests.addTests(doctest.DocTestSuite(mminions))
     return tests
 

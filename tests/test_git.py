@@ -4,6 +4,7 @@ import shutil
 import unittest
 
 from helpers import commit_files, git, make_repo, mminions, temp_dir
+from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
 
 
 class GitTests(unittest.TestCase):

@@ -8,6 +8,7 @@ import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from helpers import TESTS_DIR, mminions, run_cli, temp_dir
+from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
 
 REPORTS = TESTS_DIR / "reports"
 TOKEN = "ghp_SECRETtoken1234567890"

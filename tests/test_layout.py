@@ -7,7 +7,8 @@ import re
 import sys
 import unittest
 
-from helpers import MMINIONS_PY
+from helpers import MMINIONS_PY, TESTS_DIR
+from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
 
 SOURCE = MMINIONS_PY.read_text()
 TREE = ast.parse(SOURCE)
@@ -76,6 +77,18 @@ class LayoutTests(unittest.TestCase):
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 names.add(node.module.split(".")[0])
         self.assertEqual(sorted(n for n in names if n not in sys.stdlib_module_names and n != "__future__"), [])
+
+    def test_every_test_module_runs_in_the_pool(self):
+        """A module without the pool's load_tests (at its top level, not in a string) would
+        run serially in the main process, after everything else, and blow the suite's time."""
+        missing = []
+        for path in sorted(TESTS_DIR.glob("test_*.py")):
+            tree = ast.parse(path.read_text())
+            top = [n for n in tree.body if isinstance(n, ast.ImportFrom) and n.module == "parallel"]
+            defined = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "load_tests"]
+            if not top and not defined:
+                missing.append(path.name)
+        self.assertEqual(missing, [])
 
 
 if __name__ == "__main__":

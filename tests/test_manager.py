@@ -10,6 +10,7 @@ from pathlib import Path
 
 from helpers import (leftover_worktree_dirs, run_dirs, CALC_OPS_FIXED, GOOD_SCRIPT, candidate, fake_env, fake_record, git, leftover_worktrees,
                      make_buggy_repo, mminions, run_cli, temp_dir, private_socket, wait_until, write_plan)
+from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
 
 CALC_OPS_FIXED_LOCALLY = CALC_OPS_FIXED + "\n# a local edit the user has not committed\n"
 

@@ -8,6 +8,7 @@ import unittest
 
 from helpers import (CALC_INIT, CALC_OPS, CALC_OPS_FIXED, candidate, commit_files, git, make_repo, mminions,
                      run_py, temp_dir)
+from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
 
 NOISE = [f"value_{i} = {i} * 2\nprint('step', value_{i})" for i in range(19)]
 

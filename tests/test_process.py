@@ -5,6 +5,7 @@ import time
 import unittest
 
 from helpers import mminions, temp_dir
+from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
 
 
 def _alive(pid: int) -> bool:

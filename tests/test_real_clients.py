@@ -11,6 +11,7 @@ from pathlib import Path
 from helpers import (only_run, GOOD_SCRIPT, REPO_ROOT, candidate, leftover_worktrees, make_buggy_repo, mminions, run_cli,
                      temp_dir, private_socket)
 from model_server import TOOL_MARKER, ModelServer
+from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
 
 CLIENT_BIN = Path(os.environ.get("MMINIONS_CLIENTS_BIN") or REPO_ROOT / ".clients" / "node_modules" / ".bin")
 HYPOTHESIS = {"hypothesis_id": "h1", "mechanism": "mean() divides by len(xs), which is 0 for an empty list",

@@ -3,6 +3,7 @@
 import unittest
 
 from helpers import mminions
+from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
 
 CANDIDATE = {"candidate_id": "w1-c1", "script": "from calc import mean\nmean([])\n", "setup_commands": ["true"],
              "oracle_command": "python3 {repro_file}", "claimed_failure_signature": "ZeroDivisionError",

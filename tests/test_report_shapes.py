@@ -6,6 +6,7 @@ behaviour is also run on the fixed package, where it must pass (fail-to-pass).""
 import unittest
 
 from helpers import make_repo, mminions, run_py
+from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
 
 CORE = '''import datetime
 

@@ -16,6 +16,7 @@ from wsgiref.validate import validator
 
 from helpers import (GOOD_SCRIPT, candidate, fake_env, make_buggy_repo, mminions, private_tmux, run_cli, temp_dir,
                      wait_until, write_plan)
+from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
 
 SEED_STATUS_KEYS = {"run_id", "run_state", "manager", "workers", "summary", "decision", "run_done"}
 SEED_MANAGER_KEYS = {"session_name", "session_exists", "pane_tail", "issue_url"}

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from helpers import (CALC_ISSUE, MMINIONS_PY, REPO_ROOT, fake_env, git, leftover_worktrees, write_plan, make_buggy_repo, mminions, private_socket, run_cli,
                      run_dirs, temp_dir)
+from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
 
 TOKEN = "ghs_sweep_SECRET_0123456789"
 WORKFLOW = REPO_ROOT / "tests" / "sweep-workflow.yml"

@@ -3,6 +3,7 @@
 import unittest
 
 from helpers import mminions, private_tmux, temp_dir, wait_until
+from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
 
 
 class FormatTests(unittest.TestCase):

@@ -5,6 +5,7 @@ import unittest
 
 from helpers import (only_run, CALC_INIT, CALC_OPS, GOOD_SCRIPT, fake_env, make_buggy_repo, make_repo, mminions, run_cli,
                      temp_dir, private_socket, write_plan)
+from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
 
 
 def hyp(hid, wid, evidence, confidence=0.5, mechanism="m"):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from helpers import (leftover_worktree_dirs, CALC_ISSUE, GOOD_SCRIPT, REPO_ROOT, candidate, fake_env, fake_record, git, processes_mentioning, leftover_worktrees, make_buggy_repo, make_history, mminions, only_run, private_socket,
                      run_cli, run_dirs, temp_dir, wait_until, write_plan)
+from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
 
 BLOATED_ISSUE = '''# mean() crashes on an empty list
 
