@@ -85,7 +85,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, NoReturn, Sequence
 
 # ==== 1. Constants & errors ================================================
 
@@ -118,6 +118,7 @@ EXIT_USAGE = 2
 EXIT_NEEDS_HUMAN = 3
 EXIT_STOPPED = 4
 EXIT_NOT_SPECIFIC = 5
+EXIT_LIVE = 6  # status --exit-status on a run that has not ended yet
 EXIT_INTERRUPTED = 130  # Ctrl-C while waiting; the run goes on
 
 ROLE_REPRO = "REPRO_BUILDER"
@@ -138,8 +139,16 @@ VERDICTS = {"ok": "reproduced: mminions verified a reproducer",
             "stopped": "stopped before the end (stop, or --max-runtime)"}
 STARTING_GRACE_SEC = 60
 PHASES = ("issue", "repro", "select", "reference", "minimize", "bisect", "triage")  # a run's steps, in order  # a run whose manager has not come up yet is "starting" this long
+# What people and the status documents (run, list, status, the API) call a verdict:
+# decision.json and run_done.json keep the seed's status values, "ok" among them.
+VERDICT_WORDS = {"ok": "reproduced"}
 DECISION_EXIT = {"ok": EXIT_OK, "needs-human": EXIT_NEEDS_HUMAN, "stopped": EXIT_STOPPED,
                  "failed": EXIT_INTERNAL, "input-error": EXIT_USAGE, "not-specific": EXIT_NOT_SPECIFIC}
+
+
+def verdict_word(status: str | None) -> str | None:
+    """A decision status as people read it ("ok" is "reproduced")."""
+    return VERDICT_WORDS.get(status, status) if status else status
 
 
 class MminionsError(Exception):
@@ -2291,12 +2300,12 @@ _VERSION_RE = lazy_re(r"\b(Python|python|CPython|numpy|pandas|Django|django|node
                          r"[ :=v]{1,3}(\d+\.\d+(?:\.\d+)?)")
 _PIN_RE = lazy_re(r"(?<![\w.-])([A-Za-z][\w.-]*+)==(\d+(?:\.\d+)+\w*)")
 _EXPECT_RE = lazy_re(
-    r"\bexpected(?:[ \t]++(?:output|result|value))?[ \t]*+[:=]?[ \t]*+`?(?P<exp>[^`,;\n]{1,200}?)`?[ \t]*+[,;]?[ \t]*+"
-    r"(?:but[ \t]++)?(?:got|actual(?:ly)?|received|returned|instead got)[ \t]*+[:=]?[ \t]*+`?(?P<act>[^`\n.;]{1,200}+)`?"
+    r"\bexpected(?:[ \t]++(?:output|result|value))?[ \t]*+[:=]?[*_ \t]*+`?(?P<exp>[^`,;\n]{1,200}?)`?[ \t]*+[,;]?[ \t]*+"
+    r"(?:but[ \t]++)?(?:got|actual(?:ly)?|received|returned|instead got)[ \t]*+[:=]?[*_ \t]*+`?(?P<act>[^`\n.;]{1,200}+)`?"
     r"[ \t]*+(?:[.;]|$)", re.I | re.M)
 _TWO_LINES_RE = lazy_re(
-    r"^\W{0,4}expected(?:[ \t]++(?:output|result|value))?\W{0,4}[:=][ \t]*+`?(?P<exp>[^`\n]{1,200}?)`?[ \t]*+\n"
-    r"\W{0,4}(?:actual(?:ly)?|got|but got|instead)(?:[ \t]++(?:output|result|value))?\W{0,4}[:=][ \t]*+`?(?P<act>[^`\n]{1,200}?)`?[ \t]*+$",
+    r"^\W{0,4}expected(?:[ \t]++(?:output|result|value))?\W{0,4}[:=][*_ \t]*+`?(?P<exp>[^`\n]{1,200}?)`?[ \t]*+\n"
+    r"\W{0,4}(?:actual(?:ly)?|got|but got|instead)(?:[ \t]++(?:output|result|value))?\W{0,4}[:=][*_ \t]*+`?(?P<act>[^`\n]{1,200}?)`?[ \t]*+$",
     re.I | re.M)
 _RETURNS_RE = lazy_re(
     r"\b(?:returns|gives|prints|outputs|yields)[ \t]++`(?P<act>[^`\n]{1,200}+)`[ \t]*+,?[ \t]*+(?:but|while|whereas)[ \t]++"
@@ -6977,6 +6986,7 @@ class RunOption:
     choices: tuple[str, ...] = ()
     pattern: str | None = None
     env: str | None = None  # the CLI default comes from this variable when set
+    group: str = "pipeline"  # where --help lists it: a key of RUN_OPTION_GROUPS
 
     @property
     def default(self) -> Any:
@@ -6991,78 +7001,96 @@ class RunOption:
 _AGENTS = ("auto", *BACKENDS)
 
 
+RUN_OPTION_GROUPS = {"input": "what to reproduce", "agents": "agents", "pipeline": "pipeline",
+                     "limits": "limits and sandbox", "output": "output"}
+
 RUN_OPTIONS: tuple[RunOption, ...] = (
-    RunOption("ref", "--ref", "commit to reproduce at (default HEAD)", api=True, pattern=_REV),
+    RunOption("ref", "--ref", "commit to reproduce at (default HEAD)", api=True, pattern=_REV, group="input"),
     RunOption("fixed_ref", "--fixed-ref", "a commit or branch where the bug is fixed: the reproducer must pass there",
-              api=True, pattern=_REV),
-    RunOption("good", "--good", "a commit where the bug is absent (for fail-to-pass and bisect)", api=True, pattern=_REV),
+              api=True, pattern=_REV, group="input"),
+    RunOption("good", "--good", "a commit where the bug is absent (for fail-to-pass and bisect)", api=True, pattern=_REV, group="input"),
     RunOption("min_workers", "--min-workers", "repro workers started at once (default 2)", "int", api=True, high=32),
     RunOption("max_workers", "--max-workers", "repro workers in all (default 6)", "int", api=True, high=32),
-    RunOption("timeout_sec", "--timeout-sec", "per worker (default 300)", "int", api=True, api_high=3600),
+    RunOption("timeout_sec", "--timeout-sec", "per worker (default 300)", "int", api=True, api_high=3600, group="limits"),
     RunOption("verify_runs", "--verify-runs", "times mminions re-runs a candidate (default 5)", "int", api=True, high=50),
-    RunOption("verify_timeout", "--verify-timeout", "per oracle run (default 60)", "int", api=True, high=3600, api_high=600),
+    RunOption("verify_timeout", "--verify-timeout", "per oracle run (default 60)", "int", api=True, high=3600, api_high=600, group="limits"),
     RunOption("agent", "--agent", "auto (builtin first, then codex/claude), codex, claude, cmd, builtin",
-              choices=_AGENTS, api=True, env="MMINIONS_AGENT"),
-    RunOption("repro_agent", "--repro-agent", "agent for REPRO workers (default: --agent)", choices=_AGENTS, api=True),
+              choices=_AGENTS, api=True, env="MMINIONS_AGENT", group="agents"),
+    RunOption("repro_agent", "--repro-agent", "agent for REPRO workers (default: --agent)", choices=_AGENTS, api=True, group="agents"),
     RunOption("triage_agent", "--triage-agent", "agent for TRIAGE workers (default: --agent; auto means builtin)",
-              choices=_AGENTS, api=True),
-    RunOption("agent_cmd", "--agent-cmd", "command template for --agent cmd: " + " ".join("{%s}" % p for p in CMD_PLACEHOLDERS)),
-    RunOption("model", "--model", "model name passed to the agent", api=True, pattern=r"[\w.:/-]{1,100}"),
-    RunOption("agent_args", "--agent-arg", "extra argument for the agent (repeatable)", "list"),
-    RunOption("prefix", "--prefix", "tmux session name prefix", pattern=r"[A-Za-z0-9_-]{1,32}"),
+              choices=_AGENTS, api=True, group="agents"),
+    RunOption("agent_cmd", "--agent-cmd", "command template for --agent cmd: " + " ".join("{%s}" % p for p in CMD_PLACEHOLDERS), group="agents"),
+    RunOption("model", "--model", "model name passed to the agent", api=True, pattern=r"[\w.:/-]{1,100}", group="agents"),
+    RunOption("agent_args", "--agent-arg", "extra argument for the agent (repeatable)", "list", group="agents"),
+    RunOption("prefix", "--prefix", "tmux session name prefix", pattern=r"[A-Za-z0-9_-]{1,32}", group="output"),
     RunOption("first_wins", "--no-first-wins", "let every worker finish even after a reproducer verified", "off"),
     RunOption("minimize_budget_sec", "--minimize-budget-sec", "seconds the minimizer may spend (default 30)", "int",
-              api=True, low=0, api_high=1800),
+              api=True, low=0, api_high=1800, group="limits"),
     RunOption("bisect", "--no-bisect", "skip the culprit search", "off", api=True),
     RunOption("bisect_search", "--bisect-search", "where to look for a good commit (default tags,10,100,1000)", "csv"),
     RunOption("bisect_budget_sec", "--bisect-budget-sec",
               "stop the culprit search after this long and report the range left (default 45)", "int", api=True,
-              api_high=1800),
+              api_high=1800, group="limits"),
     RunOption("triage", "--no-triage", "skip the triage workers", "off", api=True),
     RunOption("triage_workers", "--triage-workers", "triage workers (default 1)", "int", api=True, high=8),
     RunOption("max_runtime", "--max-runtime",
               "stop the whole run after SEC seconds (default 3 x timeout-sec + minimize budget + 600)", "int", api=True,
-              api_high=4 * 3600),
+              api_high=4 * 3600, group="limits"),
     RunOption("report", "--report", "comment: post the verdict on the GitHub issue (one comment, edited by later runs)",
-              choices=("none", "comment")),
+              choices=("none", "comment"), group="output"),
     RunOption("sandbox", "--sandbox", "run report code, workers' scripts, setup and oracle commands in bubblewrap: "
               "auto (when it works; said when not), require (refuse to run without), off (default auto)",
-              choices=SANDBOX_MODES),
+              choices=SANDBOX_MODES, group="limits"),
     RunOption("comments", "--comments", "whose comments are part of the report: trusted (the reporter's, and the "
-              "project owners', members' and collaborators'; default) or all (anyone's)", choices=COMMENT_TRUST, api=True),
+              "project owners', members' and collaborators'; default) or all (anyone's)", choices=COMMENT_TRUST, api=True, group="input"),
     RunOption("sandbox_ro", "--sandbox-ro", "a path sandboxed commands may also read (repeatable); they see only "
-              "the system, the Python in use and their checkout otherwise", "list"),
+              "the system, the Python in use and their checkout otherwise", "list", group="limits"),
     RunOption("pass_env", "--pass-env", "an environment variable the workers also get (repeatable); each gets only "
-              "what its agent needs otherwise", "list", pattern=r"[A-Za-z_][A-Za-z0-9_]{0,100}"),
+              "what its agent needs otherwise", "list", pattern=r"[A-Za-z_][A-Za-z0-9_]{0,100}", group="agents"),
     RunOption("worker_hosts", "--worker-host", "a host:port a model worker (codex, claude) may also reach (repeatable); "
-              "its network reaches its model's API only otherwise", "list"),
+              "its network reaches its model's API only otherwise", "list", group="agents"),
     RunOption("max_memory_mb", "--max-memory-mb", "data memory of one reproducer run, MB (default 2048; workers twice)",
-              "int", api=True, low=64, high=1_000_000, api_high=8192),
+              "int", api=True, low=64, high=1_000_000, api_high=8192, group="limits"),
     RunOption("max_processes", "--max-processes", "processes and threads of one reproducer run (default 256; "
-              "workers 4x)", "int", api=True, low=8, high=100_000, api_high=1024),
+              "workers 4x)", "int", api=True, low=8, high=100_000, api_high=1024, group="limits"),
     RunOption("max_file_mb", "--max-file-mb", "the largest file a reproducer may write, MB (default 256)", "int",
-              api=True, high=1_000_000, api_high=4096),
+              api=True, high=1_000_000, api_high=4096, group="limits"),
     RunOption("max_cpu_sec", "--max-cpu-sec", "CPU seconds of one reproducer run (default 600)", "int", api=True,
-              api_high=3600),
+              api_high=3600, group="limits"),
     RunOption("max_disk_mb", "--max-disk-mb", "growth of a checkout, MB, past which the verdict says so (default 1024)",
-              "int", api=True, high=1_000_000, api_high=8192),
+              "int", api=True, high=1_000_000, api_high=8192, group="limits"),
     RunOption("log_max_kb", "--log-max-kb", "each worker's log keeps its last KB (default 2048)", "int", api=True,
-              low=16, high=1_000_000, api_high=16384),
-    RunOption("label_reproduced", "--label-reproduced", "with --report comment: add this label when reproduced"),
-    RunOption("label_needs_info", "--label-needs-info", "with --report comment: add this label when not reproduced"),
+              low=16, high=1_000_000, api_high=16384, group="limits"),
+    RunOption("label_reproduced", "--label-reproduced", "with --report comment: add this label when reproduced", group="output"),
+    RunOption("label_needs_info", "--label-needs-info", "with --report comment: add this label when not reproduced", group="output"),
 )
 
 
-def add_run_option_flags(p: argparse.ArgumentParser) -> None:
+def option_help(opt: RunOption) -> str:
+    """An option's help line, its default said unless the line already says it."""
+    default = opt.default
+    if "default" in opt.help or opt.kind in ("off", "list") or default in (None, "", [], ()):
+        return opt.help
+    shown = ",".join(map(str, default)) if isinstance(default, (list, tuple)) else default
+    return f"{opt.help} (default {shown})"
+
+
+def add_run_option_flags(p: argparse.ArgumentParser, groups: dict[str, Any] | None = None) -> None:
+    """Each run option as a flag, listed under its group (``groups``: title -> argument group)."""
+    groups = groups if groups is not None else {}
     for opt in RUN_OPTIONS:
+        where = groups.get(opt.group) or groups.setdefault(opt.group, p.add_argument_group(RUN_OPTION_GROUPS[opt.group]))
         if opt.kind == "off":
-            p.add_argument(opt.flag, dest=opt.field, action="store_false", default=True, help=opt.help)
+            where.add_argument(opt.flag, dest=opt.field, action="store_false", default=True, help=opt.help)
         elif opt.kind == "list":
-            p.add_argument(opt.flag, dest=opt.field, action="append", default=[], help=opt.help)
+            where.add_argument(opt.flag, dest=opt.field, action="append", default=[], help=opt.help,
+                               metavar=opt.flag[2:].upper().replace("-", "_"))
         else:
             default = os.environ.get(opt.env) if opt.env and os.environ.get(opt.env) else None
-            p.add_argument(opt.flag, dest=opt.field, type=int if opt.kind == "int" else str, default=default,
-                           choices=opt.choices or None, metavar=opt.flag[2:].upper().replace("-", "_"), help=opt.help)
+            where.add_argument(opt.flag, dest=opt.field, type=int if opt.kind == "int" else str, default=default,
+                               choices=opt.choices or None,
+                               metavar=None if opt.choices else opt.flag[2:].upper().replace("-", "_"),
+                               help=option_help(opt))
 
 
 def run_options_from(values: dict) -> dict:
@@ -7091,17 +7119,25 @@ def run_options_argv(values: dict) -> list[str]:
     return argv
 
 
+API_RUN_FIELDS = {
+    "issue_url": "the GitHub issue (URL or OWNER/REPO#N); give this or issue_text",
+    "issue_text": "the report itself, as Markdown text (not a path); give this or issue_url",
+    "issue_file": "the old name of issue_text (the text, not a path), kept for one release",
+    "repo_path": "the git repository on the server to reproduce in (under serve --allow-repo-root)",
+}
+
+
 def api_run_options(body: dict) -> dict:
     """RunConfig fields from a POST /api/runs body, each checked against its declaration;
     a field that is not an API option is refused (ValueError says which and why)."""
     known = {o.field: o for o in RUN_OPTIONS if o.api}
     out: dict[str, Any] = {}
     for name, value in body.items():
-        if name in ("issue_url", "issue_file", "repo_path") or value is None:
+        if name in API_RUN_FIELDS or value is None:
             continue
         opt = known.get(name)
         if opt is None:
-            raise ValueError(f"unknown field {name!r}; the API takes: issue_url, issue_file, repo_path, "
+            raise ValueError(f"unknown field {name!r}; the API takes: {', '.join(API_RUN_FIELDS)}, "
                              + ", ".join(sorted(known)))
         if opt.kind == "int":
             if not isinstance(value, int) or isinstance(value, bool) or not opt.low <= value <= opt.api_max:
@@ -7120,8 +7156,7 @@ def api_run_options(body: dict) -> dict:
 
 def api_run_schema() -> dict:
     """The OpenAPI schema of a POST /api/runs body, from the option table."""
-    props: dict[str, Any] = {"issue_url": {"type": "string"}, "issue_file": {"type": "string"},
-                             "repo_path": {"type": "string"}}
+    props: dict[str, Any] = {name: {"type": "string", "description": text} for name, text in API_RUN_FIELDS.items()}
     for opt in RUN_OPTIONS:
         if not opt.api:
             continue
@@ -7132,7 +7167,8 @@ def api_run_schema() -> dict:
         else:
             props[opt.field] = {"type": "string", **({"enum": [c for c in opt.choices if c != "cmd"]} if opt.choices
                                                      else {"pattern": f"^{opt.pattern}$"} if opt.pattern else {})}
-        props[opt.field]["description"] = opt.help
+        props[opt.field]["description"] = (f"false: {opt.help} (default true)" if opt.kind == "off"
+                                           else option_help(opt))
     return {"type": "object", "properties": props, "required": ["repo_path"], "additionalProperties": False}
 
 
@@ -9371,7 +9407,7 @@ def build_status(inp: StatusInputs) -> dict:
         "workers": workers, "summary": summary,
         # the seed's shape says "running" here until a verdict exists; "verdict" is the field to read
         "decision": decision if decision else {"status": "running" if state in ("starting", "running") else state},
-        "verdict": run_done.get("status"), "run_dir": str(inp.paths.run_dir),
+        "verdict": verdict_word(run_done.get("status")), "run_dir": str(inp.paths.run_dir),
         "sandbox": {"asked": str(config.get("sandbox") or ""), "kind": str(config.get("sandbox_kind") or "")},
         "final_md": str(inp.paths.final_md) if "final.md" in inp.artifacts else None,
         "run_done": run_done, "phase": current, "verification": verification,
@@ -9426,7 +9462,7 @@ def list_runs(runs_root: Path, limit: int | None = None, live: set[str] | None =
     for name in names:
         record = index.get(name)
         if record and "title" in record:  # finished: the index has all `list` shows
-            out.append({"run_id": name, "state": "finished", "verdict": record.get("status"),
+            out.append({"run_id": name, "state": "finished", "verdict": verdict_word(record.get("status")),
                         "issue": str(record.get("issue") or ""), "title": str(record.get("title") or ""),
                         "finished_at": record.get("finished_at")})
             continue
@@ -9439,7 +9475,7 @@ def list_runs(runs_root: Path, limit: int | None = None, live: set[str] | None =
         cfg = cfg if isinstance(cfg, dict) else {}
         issue = (done or {}).get("issue_url") or cfg.get("issue_url") or cfg.get("issue_file") or ""
         out.append({"run_id": name, "state": "finished" if done else run_state(root, name, live),
-                    "verdict": (done or {}).get("status"), "issue": issue,
+                    "verdict": verdict_word((done or {}).get("status")), "issue": issue,
                     "title": (done or {}).get("title") or cfg.get("title") or "",
                     "finished_at": (done or {}).get("finished_at")})
     return out
@@ -9581,12 +9617,23 @@ def check_repo_path(value: Any, settings: ServerSettings) -> Path:
 # ---- 12.2 API --------------------------------------------------------------
 # starting runs, OpenAPI, artifacts, routing, the WSGI app and server
 
+def looks_like_a_path(text: str) -> bool:
+    """One line naming a file (``/x/issue.md``, ``./report.txt``, ``~/bug.md``): what a
+    client that took issue_text for a path sends."""
+    line = text.strip()
+    return ("\n" not in line and len(line) < 4096 and " " not in line
+            and bool(re.fullmatch(r"(?:~|\.{1,2})?/[^\s]*|[\w.-]+\.(?:md|txt|json|markdown)", line)))
+
+
 def api_start_run(body: dict, settings: ServerSettings) -> dict:
     """POST /api/runs: the same options, defaults, checks and launch as `run`."""
     repo = check_repo_path(body.get("repo_path"), settings)
-    issue_url, issue_text = body.get("issue_url"), body.get("issue_file")
-    if bool(issue_url) == bool(issue_text) or not isinstance(issue_url or issue_text, str):
-        raise HTTPError(400, "give exactly one of issue_url or issue_file (the issue's text)")
+    issue_url, issue_text = body.get("issue_url"), body.get("issue_text") or body.get("issue_file")
+    if bool(issue_url) == bool(issue_text) or not isinstance(issue_url or issue_text, str) or \
+            (body.get("issue_text") and body.get("issue_file")):
+        raise HTTPError(400, "give exactly one of issue_url or issue_text (the report's text itself)")
+    if issue_text and looks_like_a_path(issue_text):
+        raise HTTPError(400, "issue_text is the report's text, not a path: send the file's contents")
     try:
         options = api_run_options(body)
     except ValueError as exc:
@@ -9958,7 +10005,7 @@ main { display:grid; grid-template-columns: 360px 1fr; min-height: calc(100vh - 
 .run .title { font-weight:600; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
 .run .id, code, .mono { font-family: ui-monospace, monospace; font-size:12px; }
 .badge { display:inline-block; padding:1px 8px; border-radius:10px; font-size:12px; border:1px solid var(--line); }
-.ok { color:var(--ok); border-color:var(--ok); } .needs-human, .failed, .not-specific { color:var(--bad); border-color:var(--bad); }
+.ok, .reproduced { color:var(--ok); border-color:var(--ok); } .needs-human, .failed, .not-specific { color:var(--bad); border-color:var(--bad); }
 .running, .starting, .current { color:var(--accent); border-color:var(--accent); }
 .stopped, .orphaned, .timeout { color:var(--warn); border-color:var(--warn); } .finished, .done { color:var(--dim); }
 #detail { padding:16px 24px; overflow:auto; }
@@ -10190,7 +10237,7 @@ def run_and_worker(args: argparse.Namespace, need_worker: bool = False) -> tuple
     return resolve_run_ref(runs_root_from(args), run_ref), worker
 
 
-def add_issue_source(p: argparse.ArgumentParser) -> None:
+def add_issue_source(p: Any) -> None:
     p.add_argument("--issue-url", help="GitHub issue/PR URL or OWNER/REPO#N")
     p.add_argument("--issue-file", help="Markdown or JSON issue file ('-' for stdin)")
     p.add_argument("--github-api-url", default=None,
@@ -10198,18 +10245,29 @@ def add_issue_source(p: argparse.ArgumentParser) -> None:
 
 
 def add_run_options(p: argparse.ArgumentParser, with_issue: bool = True) -> None:
+    source = p.add_argument_group(RUN_OPTION_GROUPS["input"])
     if with_issue:
-        add_issue_source(p)
-    p.add_argument("--repo-path", help="the git repository to reproduce in (never modified)")
-    add_run_option_flags(p)
+        add_issue_source(source)
+    source.add_argument("--repo-path", help="the git repository to reproduce in, never modified (default: the one "
+                                            "the current directory is in)")
+    add_run_option_flags(p, {"input": source})
+
+
+def repo_path_from(args: argparse.Namespace) -> str:
+    """--repo-path, or else the repository the current directory is in (as git and gh do)."""
+    if args.repo_path:
+        return str(Path(args.repo_path).expanduser().absolute())
+    here = git(Path.cwd(), "rev-parse", "--show-toplevel", check=False)
+    if not here.ok or not here.stdout.strip():
+        raise UsageError("the current directory is not in a git repository: run this in your clone, "
+                         "or give --repo-path DIR")
+    return here.stdout.strip()
 
 
 def config_from_args(args: argparse.Namespace, run_id: str = "run-pending") -> RunConfig:
-    if not args.repo_path:
-        raise UsageError("--repo-path is required (the git repository to reproduce in)")
     issue_file = getattr(args, "issue_file", None)
     return finish_config(RunConfig(
-        run_id=run_id, runs_root=str(runs_root_from(args)), repo_path=str(Path(args.repo_path).absolute()),
+        run_id=run_id, runs_root=str(runs_root_from(args)), repo_path=repo_path_from(args),
         issue_url=getattr(args, "issue_url", None),
         issue_file=str(Path(issue_file).absolute()) if issue_file and issue_file != "-" else issue_file,
         tmux_socket=socket_name(args.tmux_socket), github_api_url=args.github_api_url,
@@ -10223,14 +10281,21 @@ def progress_text(paths: RunPaths) -> str:
     verified = 0
     for data in candidate_records(paths):
         verified += sum(c["verification"]["status"] == "reproduced" for c in data.get("candidates", []))
-    return (f"[{paths.run_id}] phase {sessions.get('phase', 'starting')}: workers {active} active / "
-            f"{len(workers) - active} finished; candidates verified: {verified}")
+    phase = sessions.get("phase", "starting")
+    return (f"[{paths.run_id}] phase {phase}, waiting on {PHASE_WAITS.get(phase, 'the manager')}: workers "
+            f"{active} active / {len(workers) - active} finished; candidates verified: {verified}")
+
+
+PHASE_WAITS = {"starting": "the manager to start", "issue": "the report", "repro": "the repro workers",
+               "select": "candidates run at the fix", "reference": "a commit where the bug is absent",
+               "minimize": "the minimizer", "bisect": "git bisect", "triage": "the triage workers",
+               "done": "the report"}
 
 
 def wait_for_run(run: Run, quiet: bool = False) -> dict:
     """Block until run_done.json appears; show progress; notice a manager that died."""
     tty = sys.stdout.isatty()
-    last, gone_since, checked_at = "", None, 0.0
+    last, gone_since, checked_at, shown_at, started = "", None, 0.0, 0.0, time.monotonic()
     manager = run.cfg.session_name("manager")
     while True:
         done = read_sealed(run.paths, run.paths.run_done_json)  # never one a worker forged
@@ -10242,11 +10307,13 @@ def wait_for_run(run: Run, quiet: bool = False) -> dict:
                 time.sleep(0.05)
             return done
         text = progress_text(run.paths)
-        if text != last and not quiet:
+        # a pipe gets a line per change; a terminal's line also counts the seconds
+        if not quiet and (text != last or (tty and time.monotonic() - shown_at >= 1)):
+            elapsed = int(time.monotonic() - started)
             if tty:
                 raw_stdout().write("\r\x1b[K")
-            print(term_safe(text), end="" if tty else "\n", flush=True)
-            last = text
+            print(term_safe(f"{elapsed // 60}:{elapsed % 60:02d} {text}"), end="" if tty else "\n", flush=True)
+            last, shown_at = text, time.monotonic()
         if time.monotonic() - checked_at >= 0.5:  # a tmux call: not on every look at the done file
             checked_at = time.monotonic()
             if not run.tmux.has_session(manager):
@@ -10317,12 +10384,26 @@ def run_document(runs_root: Path, run_id: str, **extra: Any) -> dict:
     return dict(status_document(runs_root, run_id, 0), **extra)
 
 
+def verdict_summary(run: Run, done: dict, decision: dict) -> str:
+    """The short form a foreground `run` ends with: verdict, reproducer, culprit, report."""
+    lines = [f"verdict: {verdict_word(done['status'])} - {decision.get('rationale', '')}"]
+    selected = decision.get("selected_candidate") or {}
+    if selected:
+        minimal = run.paths.minimal_repro(selected.get("candidate", {}).get("file_extension", "py"))
+        lines.append(f"reproducer: {minimal if minimal.is_file() else run.paths.selected_candidate_json}")
+    culprit = decision.get("culprit_commit") or {}
+    if culprit.get("sha"):
+        lines.append(f"culprit: {culprit['sha'][:12]} {culprit.get('subject', '')}".rstrip())
+    lines.append(f"report: {run.paths.final_md}")
+    return "\n".join(lines)
+
+
 def report_done(run: Run, done: dict, as_json: bool) -> int:
     decision = read_sealed(run.paths, run.paths.decision_json) or {}
     if as_json:
         print_json(run_document(run.paths.runs_root, run.cfg.run_id))
     else:
-        print(term_safe(f"verdict: {done['status']} - {decision.get('rationale', '')}\nreport: {run.paths.final_md}"))
+        print(term_safe(verdict_summary(run, done, decision)))
     return DECISION_EXIT.get(done["status"], EXIT_INTERNAL)
 
 
@@ -10523,8 +10604,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             time.sleep(1)
     except KeyboardInterrupt:
         return interrupted_wait(args, run_id) if args.exit_status else EXIT_OK
-    if args.exit_status and doc["run_done"]:
-        return DECISION_EXIT.get(doc["run_done"].get("status"), EXIT_INTERNAL)
+    if args.exit_status:
+        return DECISION_EXIT.get(doc["run_done"].get("status"), EXIT_INTERNAL) if doc["run_done"] else EXIT_LIVE
     return EXIT_OK
 
 
@@ -10576,6 +10657,10 @@ def cmd_attach(args: argparse.Namespace) -> int:
 
 
 def cmd_send(args: argparse.Namespace) -> int:
+    if args.text is None:  # `send [RUN] [WORKER] TEXT`: the last word is what to type
+        if not args.target:
+            raise UsageError("nothing to send: mminions send [RUN] [WORKER] TEXT")
+        args.text, args.target = args.target[-1], args.target[:-1]
     run, worker, _ = _session_for(args)
     if any((ord(c) < 32 and c not in "\n\t") or ord(c) == 127 for c in args.text):
         raise UsageError("--text must not contain control characters (a typed key could steer the session)")
@@ -10610,6 +10695,10 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     rows, ready = doctor_report(dict(os.environ), runs_root_from(args), args.agent)
+    if args.json:
+        print_json({"agent": args.agent, "ready": ready,
+                    "checks": [{"what": what, "finding": finding, "ok": ok} for what, finding, ok in rows]})
+        return EXIT_OK if ready else EXIT_USAGE
     for what, finding, ok in rows:
         print(f"{'ok ' if ok else '-- '} {what:20} {finding}")
     print(f"\n{'ready' if ready else 'not ready'} for --agent {args.agent}")
@@ -10662,7 +10751,8 @@ def sweep_plan(issues: Sequence[dict], runs_root: Path, target_sha: str, owner: 
 def cmd_sweep(args: argparse.Namespace) -> int:
     owner, name = parse_repo_slug(args.repo)
     args.sandbox = args.sandbox or "require"  # unattended, over a whole tracker: no sandbox, no run
-    if not args.repo_path or not is_repo(args.repo_path):
+    args.repo_path = repo_path_from(args)
+    if not is_repo(args.repo_path):
         raise UsageError(f"--repo-path {args.repo_path!r} is not a git repository")
     runs_root = runs_root_from(args)
     env = dict(os.environ)
@@ -10737,7 +10827,7 @@ def merged_run_rows(runs_root: Path, run_ids: Sequence[str]) -> list[dict]:
         paths = RunPaths(runs_root, rid)
         done, cfg = read_sealed(paths, paths.run_done_json) or {}, _read_dict(paths.config_json)
         rows.append({"run_id": rid, "issue": str(done.get("issue_url") or cfg.get("issue_url") or ""),
-                     "title": str(done.get("title") or cfg.get("title") or ""), "verdict": done.get("status"),
+                     "title": str(done.get("title") or cfg.get("title") or ""), "verdict": verdict_word(done.get("status")),
                      "culprit": (_read_dict(paths.bisect_json).get("first_bad") or {}).get("sha"),
                      "comment": _read_dict(paths.report_json).get("url")})
     return rows
@@ -10962,36 +11052,59 @@ def cmd_demo(args: argparse.Namespace) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def parse_command_line(argv: Sequence[str]) -> argparse.Namespace:
-    """argparse, with the errors a user needs: a mistyped command gets a suggestion (the
-    hidden ones are never offered), a mistyped flag gets that command's usage."""
-    if argv and argv[0] in HIDDEN_COMMANDS:
-        return build_hidden_parser().parse_args(argv)
-    parser = build_parser()
-    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if argv and not argv[0].startswith("-") and argv[0] not in subparsers.choices:
-        import difflib
-        close = difflib.get_close_matches(argv[0], list(subparsers.choices), n=1)
-        parser.error(f"unknown command {argv[0]!r}" + (f"; did you mean {close[0]!r}?" if close else
-                                                       f"; commands: {', '.join(subparsers.choices)}"))
-    args, extra = parser.parse_known_args(argv)
-    if extra:
-        (subparsers.choices.get(getattr(args, "command", None)) or parser).error(
-            f"unrecognized arguments: {' '.join(extra)}")
-    return args
-
-
 # ---- 13.4 Parser and main --------------------------------------------------
 # argparse, hidden commands, the one error boundary
 
+class Parser(argparse.ArgumentParser):
+    """argparse that says what is wrong in one line, and where the help is, instead of
+    twenty lines of usage; each command's help ends with its examples."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, term_safe(f"{self.prog}: error: {message} (see: {self.prog} --help)") + "\n")
+
+
+COMMAND_EXAMPLES = {
+    "run": ["mminions run --issue-url OWNER/REPO#123            # in a clone of OWNER/REPO",
+            "mminions run --issue-file bug.md --repo-path ~/src/proj --fixed-ref v2.1.1",
+            "mminions run --issue-url OWNER/REPO#123 --agent codex --detach; mminions status --watch"],
+    "status": ["mminions status                   # the latest run", "mminions status 0412 --json",
+               "mminions status --watch --exit-status"],
+    "wait": ["mminions wait run-20261202-ab12; echo $?"],
+    "list": ["mminions list --limit 10", "mminions list --json | jq '.runs[0]'"],
+    "attach": ["mminions attach                  # the latest run's manager", "mminions attach 0412 w2 --read-only"],
+    "send": ["mminions send w1 'try the 2.0 API instead'", "mminions send 0412 w2 'stop and report what you have'"],
+    "stop": ["mminions stop                     # the latest run", "mminions stop run-20261202-ab12"],
+    "logs": ["mminions logs                     # the latest run's manager log", "mminions logs 0412 w1 --follow"],
+    "gc": ["mminions gc --dry-run", "mminions gc --older-than 30d"],
+    "serve": ["mminions serve --port 8088 --allow-repo-root ~/src", "MMINIONS_TOKEN=secret mminions serve --host 127.0.0.1"],
+    "issue": ["mminions issue --issue-url OWNER/REPO#123", "mminions issue --issue-file bug.md --json"],
+    "doctor": ["mminions doctor", "mminions doctor --agent codex --json"],
+    "demo": ["mminions demo", "mminions demo --keep"],
+    "sweep": ["mminions sweep --repo OWNER/NAME --label bug --dry-run",
+              "mminions sweep --repo OWNER/NAME --since last --parallel 2   # from cron, in a clone"],
+    "merge-index": ["mminions merge-index runner-*/runs --summary $GITHUB_STEP_SUMMARY"],
+}
+
+
+def examples_epilog(command: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in COMMAND_EXAMPLES.get(command, []))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0],
+    parser = Parser(prog=PROG, description=__doc__.split("\n")[0],
                                      epilog="exit codes: 0 reproduced, 5 not specific, 3 needs-human, 2 usage/input error, "
-                                            "1 internal failure, 4 stopped, 130 interrupted while waiting (the run goes on)")
+                                            "1 internal failure, 4 stopped, 6 still running (status --exit-status), "
+                                            "130 interrupted while waiting (the run goes on)")
     parser.add_argument("--version", action="version", version=f"{PROG} {VERSION}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("run", help="start a run (manager in tmux) and wait for its verdict")
+    p = sub.add_parser("run", help="start a run (manager in tmux) and wait for its verdict",
+                       epilog=examples_epilog("run"),
+                       usage="%(prog)s [--issue-url URL | --issue-file FILE] [--repo-path DIR] [options]")
     add_common(p)
     add_run_options(p)
     p.add_argument("--detach", action="store_true", help="print run id and session, return at once")
@@ -11003,77 +11116,83 @@ def build_parser() -> argparse.ArgumentParser:
                    help="wait for a live run of the same issue to end instead of exiting 0")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("manager", help="run the pipeline in the foreground")
+    p = sub.add_parser("manager", help="run the pipeline in the foreground",
+                       epilog=examples_epilog("manager"),
+                       usage="%(prog)s [--issue-url URL | --issue-file FILE] [--repo-path DIR] [options]")
     add_common(p)
     add_run_options(p)
-    p.add_argument("--run-id")
+    p.add_argument("--run-id", help="the run directory to use (or, with --resume, to continue)")
     p.add_argument("--resume", action="store_true", help="continue a run whose manager died")
     p.set_defaults(func=cmd_manager)
 
     run_help = "a run id, a unique prefix of one, or its tail (default: the latest run)"
 
-    def add_run_ref(p: argparse.ArgumentParser, with_worker: bool = False) -> None:
-        p.add_argument("target", nargs="*" if with_worker else "?", metavar="[RUN] [WORKER]" if with_worker else "RUN",
-                       help=run_help + (" and manager (default), w1, w2, ..." if with_worker else ""))
+    def add_run_ref(p: argparse.ArgumentParser, with_worker: bool = False, then: str = "") -> None:
+        p.add_argument("target", nargs="*" if with_worker else "?",
+                       metavar=("[RUN] [WORKER]" if with_worker else "RUN") + (f" {then}" if then else ""),
+                       help=run_help + (" and manager (default), w1, w2, ..." if with_worker else "")
+                       + (f"; then {then}, what to type" if then else ""))
         p.add_argument("--run-id", help=argparse.SUPPRESS)  # the seed's spelling still works
         if with_worker:
             p.add_argument("--worker", help=argparse.SUPPRESS)
 
-    p = sub.add_parser("status", help="show a run's status")
+    p = sub.add_parser("status", help="show a run's status", epilog=examples_epilog("status"))
     add_common(p)
     add_run_ref(p)
-    p.add_argument("--lines", type=int, default=40)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--lines", type=int, default=40, help="lines of the manager's log shown (default 40)")
+    p.add_argument("--json", action="store_true", help="the status document as JSON")
     p.add_argument("--watch", action="store_true", help="redraw every second until the run ends")
-    p.add_argument("--exit-status", action="store_true", help="exit with the verdict's code (with --watch: once it ends)")
+    p.add_argument("--exit-status", action="store_true", help="exit with the verdict's code, 6 while the run has not ended (with --watch: once it ends)")
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("wait", help="wait for a run to end; exit with its verdict's code")
+    p = sub.add_parser("wait", help="wait for a run to end; exit with its verdict's code",
+                       epilog=examples_epilog("wait"))
     add_common(p)
     add_run_ref(p)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="the verdict document as JSON")
     p.set_defaults(func=cmd_wait)
 
-    p = sub.add_parser("list", help="runs, newest first")
+    p = sub.add_parser("list", help="runs, newest first", epilog=examples_epilog("list"))
     add_common(p)
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--json", action="store_true", help="the runs as JSON ({\"runs\": [...]})")
+    p.add_argument("--limit", type=int, default=None, help="at most this many runs (default all)")
     p.set_defaults(func=cmd_list)
 
     for name, text in [("attach", "attach to a run's manager or worker session"),
                        ("send", "type text into a run's manager or worker session")]:
-        p = sub.add_parser(name, help=text)
+        p = sub.add_parser(name, help=text, epilog=examples_epilog(name))
         add_common(p)
-        add_run_ref(p, with_worker=True)
+        add_run_ref(p, with_worker=True, then="TEXT" if name == "send" else "")
         if name == "attach":
-            p.add_argument("--read-only", action="store_true")
+            p.add_argument("--read-only", action="store_true", help="watch without typing into the session")
             p.set_defaults(func=cmd_attach)
         else:
-            p.add_argument("--text", required=True)
+            p.add_argument("--text", help="what to type (or give it as the last argument)")
             p.set_defaults(func=cmd_send)
 
-    p = sub.add_parser("stop", help="stop a run and clean up")
+    p = sub.add_parser("stop", help="stop a run and clean up", epilog=examples_epilog("stop"))
     add_common(p)
     add_run_ref(p)
     p.set_defaults(func=cmd_stop)
 
-    p = sub.add_parser("logs", help="a worker's agent log (or the manager's)")
+    p = sub.add_parser("logs", help="a worker's agent log (or the manager's)", epilog=examples_epilog("logs"))
     add_common(p)
     add_run_ref(p, with_worker=True)
-    p.add_argument("--follow", action="store_true")
+    p.add_argument("--follow", action="store_true", help="keep printing what is added, as tail -f does")
     p.set_defaults(func=cmd_logs)
 
-    p = sub.add_parser("gc", help="remove sessions and worktrees of ended or orphaned runs")
+    p = sub.add_parser("gc", help="remove sessions and worktrees of ended or orphaned runs",
+                       epilog=examples_epilog("gc"))
     add_common(p)
-    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--dry-run", action="store_true", help="say what would be removed, remove nothing")
     p.add_argument("--older-than", help="also delete finished run directories older than this (e.g. 30d)")
-    p.add_argument("--prefix", default=DEFAULT_PREFIX)
+    p.add_argument("--prefix", default=DEFAULT_PREFIX, help=f"the tmux session prefix of runs (default {DEFAULT_PREFIX})")
     p.set_defaults(func=cmd_gc)
 
-    p = sub.add_parser("serve", help="HTTP API and dashboard")
+    p = sub.add_parser("serve", help="HTTP API and dashboard", epilog=examples_epilog("serve"))
     add_common(p)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8088)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8088, help="port to listen on (default 8088)")
     p.add_argument("--token", default=None, help="bearer token for POSTs (default: $MMINIONS_TOKEN)")
     p.add_argument("--allow-repo-root", action="append", default=[],
                    help="repo_path must lie under one of these (default: the current directory)")
@@ -11081,45 +11200,53 @@ def build_parser() -> argparse.ArgumentParser:
                    help="runs in flight at once before POST /api/runs answers 429 (default 4)")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("issue", help="show what mminions understands of an issue (normalized JSON)")
+    p = sub.add_parser("issue", help="show what mminions understands of an issue (a summary; --json for all of it)",
+                       epilog=examples_epilog("issue"))
     add_issue_source(p)
+    p.add_argument("--json", action="store_true", help="print the whole normalized issue as JSON")
     p.add_argument("--out", help="write the JSON here instead of printing it")
     p.add_argument("--comments", choices=COMMENT_TRUST, default="trusted",
                    help="whose comments are part of the report (default trusted: the reporter's and the project's members')")
     p.set_defaults(func=cmd_issue)
 
-    p = sub.add_parser("doctor", help="check tmux, git, agents, token, disk")
+    p = sub.add_parser("doctor", help="check tmux, git, agents, token, disk", epilog=examples_epilog("doctor"))
     add_common(p)
-    p.add_argument("--agent", default=os.environ.get("MMINIONS_AGENT", "auto"))
+    p.add_argument("--agent", default=os.environ.get("MMINIONS_AGENT", "auto"), choices=_AGENTS,
+                   help="the agent a run would use (default $MMINIONS_AGENT, else auto)")
+    p.add_argument("--json", action="store_true", help="the checks as JSON: agent, ready, checks[what, finding, ok]")
     p.set_defaults(func=cmd_doctor)
 
-    p = sub.add_parser("demo", help="the whole pipeline on a generated repo, offline")
+    p = sub.add_parser("demo", help="the whole pipeline on a generated repo, offline", epilog=examples_epilog("demo"))
     add_common(p)
     p.add_argument("--keep", action="store_true", help="keep the generated repo")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("sweep", help="run every open issue of a GitHub repo (with labels) that has no verdict yet")
+    p = sub.add_parser("sweep", help="run every open issue of a GitHub repo (with labels) that has no verdict yet",
+                       epilog=examples_epilog("sweep"),
+                       usage="%(prog)s --repo OWNER/NAME [--repo-path DIR] [--label L] [options]")
     add_common(p)
     p.add_argument("--repo", required=True, help="OWNER/NAME on GitHub")
     p.add_argument("--label", action="append", default=[], help="only issues with this label (repeatable: all of them)")
     p.add_argument("--since", help="only issues created since ISO date, or 'last' (the previous sweep)")
-    p.add_argument("--max-issues", type=int, default=20)
+    p.add_argument("--max-issues", type=int, default=20, help="at most this many issues per sweep (default 20)")
     p.add_argument("--parallel", type=int, default=1, help="issues run at once (default 1)")
     p.add_argument("--dry-run", action="store_true", help="list what would run, run nothing")
     p.add_argument("--plan", action="store_true",
                    help="print the issues to run (minus those done at this commit) for a CI matrix; run nothing")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--github-api-url", default=None)
+    p.add_argument("--json", action="store_true", help="the sweep's summary as JSON")
+    p.add_argument("--github-api-url", default=None,
+                   help="GitHub API base (default: $GITHUB_API_URL, else api.github.com)")
     add_run_options(p, with_issue=False)
     p.set_defaults(func=cmd_sweep)
 
-    p = sub.add_parser("merge-index", help="merge runs roots from several machines (CI runners) into one")
+    p = sub.add_parser("merge-index", help="merge runs roots from several machines (CI runners) into one",
+                       epilog=examples_epilog("merge-index"))
     add_common(p)
     p.add_argument("sources", nargs="*", metavar="DIR", help="a runs root (or one run directory) from another machine")
     p.add_argument("--plan", help="the `sweep --plan --json` document these runs came from: recorded as a sweep "
                                   "(for --since last)")
     p.add_argument("--summary", help="append a Markdown table of the merged runs to this file ($GITHUB_STEP_SUMMARY)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="what was merged, as JSON")
     p.set_defaults(func=cmd_merge_index)
 
     return parser
@@ -11164,6 +11291,36 @@ def build_hidden_parser() -> argparse.ArgumentParser:
 HIDDEN_COMMANDS = ("_builtin", "_bisect-step", "_stream-view", "_log-tail", "_net-relay")
 
 
+def issue_summary(issue: dict) -> str:
+    """What mminions understood of a report, for a person: what it found and what is missing."""
+    sig = issue.get("signals", {})
+    where = issue.get("issue_url") or issue.get("source") or ""
+    code = [b for b in sig.get("code_blocks", []) if not b.get("text", "").lstrip().startswith("Traceback")]
+    lines = [f"title:    {issue.get('title') or '(none)'}",
+             f"from:     {where}" + (f", by {issue['author']}" if issue.get("author") else "")
+             + f"; {len(issue.get('comments') or [])} comments read"
+             + (f", {len(issue['ignored_comments'])} not (--comments all reads them)" if issue.get("ignored_comments") else ""),
+             f"code:     {len(code)} block(s), {len(sig.get('pycon', []))} console session(s), "
+             f"{len(sig.get('shell_commands', []))} shell command(s)"]
+    errors = [f"{e['type']}: {e['message']}" if e.get("message") else e["type"] for e in sig.get("errors", [])]
+    lines.append(f"errors:   {'; '.join(_unique(errors)[:5]) or 'none shown'}")
+    for tb in sig.get("tracebacks", [])[:3]:
+        inner = (tb.get("frames") or [{}])[-1]
+        lines.append(f"traceback: {tb.get('exception_type') or '?'} in {inner.get('function', '?')} "
+                     f"({inner.get('file', '?')}:{inner.get('line', '?')})")
+    for pair in sig.get("expected_vs_actual", [])[:3]:
+        lines.append(f"expected: {_clip(str(pair.get('expected', '')), 80)}; actual: {_clip(str(pair.get('actual', '')), 80)}"
+                     if isinstance(pair, dict) else f"expected/actual: {_clip(str(pair), 160)}")
+    if sig.get("versions"):
+        lines.append(f"versions: {', '.join(sig['versions'][:5])}")
+    hint = sig.get("reproducible_hint")
+    missing = {"snippet": "nothing shows how it fails (no traceback, error or expected output)",
+               "traceback": "no code to run (no snippet, console session or command)",
+               "neither": "no code to run and no failure shown: ask the reporter for both"}.get(hint)
+    lines.append(f"missing:  {missing or 'nothing: code to run and a failure to check'}")
+    return "\n".join(lines)
+
+
 def cmd_issue(args: argparse.Namespace) -> int:
     issue = load_issue(args.issue_url, args.issue_file, args.github_api_url, trust=args.comments)
     if issue.get("ignored_comments"):
@@ -11173,8 +11330,10 @@ def cmd_issue(args: argparse.Namespace) -> int:
         print(f"wrote {args.out}: {issue['title']!r}, "
               f"signals: {', '.join(issue['signals']['exception_types']) or 'no error types'}; "
               f"hint: {issue['signals']['reproducible_hint']}")
-    else:
+    elif args.json:
         print(json_escaped(json.dumps(issue, indent=2, sort_keys=True, ensure_ascii=False)))
+    else:
+        print(term_safe(issue_summary(issue)))
     return EXIT_OK
 
 
@@ -11219,6 +11378,37 @@ class SafeStream:
 
 def raw_stdout() -> Any:
     return getattr(sys.stdout, "raw", sys.stdout)
+
+
+def closest_flag(parser: argparse.ArgumentParser, token: str) -> str | None:
+    """The flag of ``parser`` a mistyped one was meant to be, if one is close."""
+    import difflib
+    flags = [f for a in parser._actions if a.help != argparse.SUPPRESS for f in a.option_strings if f.startswith("--")]
+    close = difflib.get_close_matches(token.split("=", 1)[0], flags, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def parse_command_line(argv: Sequence[str]) -> argparse.Namespace:
+    """argparse, with the errors a user needs, in one line each: a mistyped command or
+    flag gets the closest real one (the hidden commands are never offered)."""
+    if argv and argv[0] in HIDDEN_COMMANDS:
+        return build_hidden_parser().parse_args(argv)
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if argv and not argv[0].startswith("-") and argv[0] not in subparsers.choices:
+        import difflib
+        close = difflib.get_close_matches(argv[0], list(subparsers.choices), n=1)
+        parser.error(f"unknown command {argv[0]!r}" + (f"; did you mean {close[0]!r}?" if close else
+                                                       f"; commands: {', '.join(subparsers.choices)}"))
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        command = subparsers.choices.get(getattr(args, "command", None)) or parser
+        flag = next((x for x in extra if x.startswith("-")), None)
+        if flag is None:
+            command.error(f"unexpected argument {extra[0]!r}")
+        close = closest_flag(command, flag)
+        command.error(f"unknown option {flag!r}" + (f"; did you mean {close}?" if close else ""))
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,12 +2,13 @@
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import unittest
 from pathlib import Path
 
-from helpers import (CALC_ISSUE, GOOD_SCRIPT, candidate, fake_env, fake_record, make_buggy_repo, mminions, only_run,
+from helpers import (CALC_ISSUE, GOOD_SCRIPT, REPO_ROOT, candidate, fake_env, fake_record, make_buggy_repo, mminions, only_run,
                      private_socket, private_tmux, run_cli,
                      temp_dir, write_plan)
 from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
@@ -27,6 +28,16 @@ class SchemaTests(unittest.TestCase):
                 check(schema["items"], where + "[]")
         for schema in mminions.ROLE_SCHEMAS.values():
             check(schema)
+
+    def test_the_readme_examples_of_the_cmd_contract_are_valid_answers(self):
+        readme = (REPO_ROOT / "README.md").read_text()
+        section = readme.split("### The `--agent cmd` contract", 1)[1].split("\n## ", 1)[0]
+        blocks = re.findall(r"```json\n(.*?)```", section, re.S)
+        self.assertEqual(len(blocks), 2)
+        for block, schema in zip(blocks, (mminions.REPRO_SCHEMA, mminions.TRIAGE_SCHEMA)):
+            self.assertEqual(mminions.validate_schema(json.loads(block), schema), [])
+        for name in mminions.CMD_PLACEHOLDERS:
+            self.assertIn("{%s}" % name, section)
 
     def test_validator(self):
         good = {"candidates": [candidate(GOOD_SCRIPT)], "notes": ""}

@@ -1,6 +1,7 @@
 """Everyday use from the command line: runs by short id, hints that paste, verdicts a
 script can use, one vocabulary, errors that say what to do."""
 
+import argparse
 import json
 import os
 import signal
@@ -71,8 +72,8 @@ class ParserTests(unittest.TestCase):
         self.assertNotIn("_builtin", run_cli("--help").stdout)
         flag = run_cli("status", "--bogus")
         self.assertEqual(flag.returncode, 2)
-        self.assertIn("usage: mminions status", flag.stderr)
-        self.assertIn("unrecognized arguments: --bogus", flag.stderr)
+        self.assertEqual(flag.stderr.strip().splitlines(),
+                         ["mminions status: error: unknown option '--bogus' (see: mminions status --help)"])
 
     def test_worker_state_agrees_with_its_exit_file(self):
         root = temp_dir(self)
@@ -104,8 +105,9 @@ class VerdictCommandTests(unittest.TestCase):
                        env=dict(self.env, **(env or {})), **kw)
 
     def test_wait_status_list_and_one_line_json(self):
-        started = self.mm("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--agent", "builtin",
-                          "--min-workers", "1", "--verify-runs", "2", "--no-bisect", "--detach")
+        # in the repository, as git and gh are used: no --repo-path needed
+        started = self.mm("run", "--issue-file", str(self.issue), "--agent", "builtin",
+                          "--min-workers", "1", "--verify-runs", "2", "--no-bisect", "--detach", cwd=self.repo)
         self.assertEqual(started.returncode, 0, started.stderr)
         self.assertIn("wait for it: python3 ", started.stdout)
         self.assertIn(f"--runs-root {self.runs}", started.stdout)  # the hint reaches the same runs
@@ -113,7 +115,7 @@ class VerdictCommandTests(unittest.TestCase):
         self.assertEqual(waited.returncode, 0, waited.stderr)
         self.assertEqual(len(waited.stdout.strip().splitlines()), 1)  # a pipe gets one line
         doc = json.loads(waited.stdout)
-        self.assertEqual((doc["run_state"], doc["verdict"]), ("finished", "ok"))
+        self.assertEqual((doc["run_state"], doc["verdict"]), ("finished", "reproduced"))
         status = self.mm("status", doc["run_id"][-4:], "--json")
         self.assertEqual(set(json.loads(status.stdout)) - {"manager"}, set(doc) - {"manager"})  # one document shape
         self.assertEqual(self.mm("status", "--exit-status").returncode, 0)
@@ -121,10 +123,10 @@ class VerdictCommandTests(unittest.TestCase):
         self.assertEqual(listed["count"], 1)
         item = listed["runs"][0]
         self.assertIn(item["state"], mminions.RUN_STATES)
-        self.assertIn(item["verdict"], mminions.VERDICTS)
+        self.assertIn(item["verdict"], {mminions.verdict_word(v) for v in mminions.VERDICTS})
         self.assertEqual(item["title"], "mean() crashes on an empty list")
         table = self.mm("list").stdout
-        self.assertIn("finished  ok", table)
+        self.assertIn("finished  reproduced", table)
 
     def test_ctrl_c_while_waiting_exits_130_and_the_run_goes_on(self):
         plan = write_plan(self.root / "plan.json", {"default": dict(
@@ -149,6 +151,7 @@ class VerdictCommandTests(unittest.TestCase):
         self.assertIn(f"run {run_id} goes on", err)
         self.assertIn("stop it with", err)
         self.assertEqual(json.loads(self.mm("status", run_id, "--json").stdout)["run_state"], "running")
+        self.assertEqual(self.mm("status", run_id, "--exit-status").returncode, mminions.EXIT_LIVE)  # not 0: not reproduced
         windows = subprocess.run(["tmux", "-L", self.socket, "list-windows", "-a", "-F", "#{window_name}"],
                                  capture_output=True, text=True).stdout.split()
         self.assertIn("manager", windows)  # windows are named by role, not `bash`
@@ -165,6 +168,71 @@ class VerdictCommandTests(unittest.TestCase):
         self.assertTrue("control characters" in result.stderr or "no runs under" in result.stderr, result.stderr)
 
 
+class HelpAndUsageTests(unittest.TestCase):
+    """What a new user meets first: help that teaches, and one-line errors."""
+
+    def commands(self):
+        parser = mminions.build_parser()
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        return sub.choices
+
+    def test_a_mistyped_flag_gets_one_line_with_the_closest_flag(self):
+        result = run_cli("run", "--repo-pth", "x")
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(result.stderr.strip().splitlines(),
+                         ["mminions run: error: unknown option '--repo-pth'; did you mean --repo-path? "
+                          "(see: mminions run --help)"])
+        bad_choice = run_cli("run", "--agent", "codx")
+        self.assertEqual(len(bad_choice.stderr.strip().splitlines()), 1, bad_choice.stderr)
+        self.assertIn("invalid choice", bad_choice.stderr)
+
+    def test_every_option_has_help_and_every_command_examples(self):
+        for name, parser in self.commands().items():
+            with self.subTest(name):
+                undocumented = [a.option_strings for a in parser._actions if a.option_strings and not a.help]
+                self.assertEqual(undocumented, [])
+                text = parser.format_help()
+                if name != "manager":
+                    self.assertIn("examples:\n  mminions " + name.split()[0], text)
+        text = self.commands()["run"].format_help()
+        self.assertIn("--agent {auto,codex,claude,cmd,builtin}", text)  # choices shown
+        for title in mminions.RUN_OPTION_GROUPS.values():
+            self.assertIn(f"\n{title}:\n", text)
+        self.assertIn("(default 300)", text)  # defaults shown, from RunConfig
+        self.assertLess(len(text.split("\n\n")[0].splitlines()), 3)  # a usage line, not twenty
+
+    def test_outside_a_repository_run_says_so_in_one_line(self):
+        root = temp_dir(self)
+        (root / "bug.md").write_text("# t\n\nbody\n")
+        result = run_cli("run", "--issue-file", "bug.md", "--runs-root", str(root / "runs"), cwd=root,
+                         env={"GIT_CEILING_DIRECTORIES": str(root.parent)})
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("not in a git repository", result.stderr)
+        self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+
+    def test_doctor_json(self):
+        result = run_cli("doctor", "--agent", "builtin", "--json", "--runs-root", str(temp_dir(self) / "runs"))
+        doc = json.loads(result.stdout)
+        self.assertEqual(doc["agent"], "builtin")
+        self.assertEqual(result.returncode, 0 if doc["ready"] else 2)
+        self.assertIn("git", [c["what"] for c in doc["checks"]])
+        self.assertTrue(all(set(c) == {"what", "finding", "ok"} for c in doc["checks"]))
+
+    def test_issue_prints_a_summary_and_json_on_request(self):
+        root = temp_dir(self)
+        _, issue, _ = make_buggy_repo(root)
+        summary = run_cli("issue", "--issue-file", str(issue))
+        self.assertEqual(summary.returncode, 0, summary.stderr)
+        self.assertIn("title:    mean() crashes on an empty list", summary.stdout)
+        self.assertIn("errors:   ZeroDivisionError", summary.stdout)
+        self.assertIn("missing:  nothing", summary.stdout)
+        whole = json.loads(run_cli("issue", "--issue-file", str(issue), "--json").stdout)
+        self.assertEqual(whole["title"], "mean() crashes on an empty list")
+        (root / "prose.md").write_text("# it is slow\n\nSometimes things get slow after a while.\n")
+        self.assertIn("missing:  no code to run and no failure shown", run_cli("issue", "--issue-file",
+                                                                               str(root / "prose.md")).stdout)
+
+
 class ApiRunTests(unittest.TestCase):
     """POST /api/runs gets the options, defaults and checks of `run` (one table)."""
 
@@ -177,7 +245,7 @@ class ApiRunTests(unittest.TestCase):
                                                          GITHUB_API_URL="http://127.0.0.1:9"))
 
     def test_api_run_has_the_cli_defaults_and_a_deadline(self):
-        doc = mminions.api_start_run({"issue_file": self.issue.read_text(), "repo_path": str(self.repo),
+        doc = mminions.api_start_run({"issue_text": self.issue.read_text(), "repo_path": str(self.repo),
                                       "agent": "builtin", "bisect": False, "verify_runs": 2}, self.settings)
         run_dir = self.settings.runs_root / doc["run_id"]
         cfg = json.loads((run_dir / "config.json").read_text())
@@ -195,8 +263,22 @@ class ApiRunTests(unittest.TestCase):
         self.assertEqual(ctx.exception.code, 502)  # GitHub unreachable: not the caller's fault
         self.assertEqual(run_dirs(self.settings.runs_root), [])  # a refused POST makes no run directory
         schema = mminions.OPENAPI["paths"]["/api/runs"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-        self.assertEqual(set(schema["properties"]) - {"issue_url", "issue_file", "repo_path"},
+        self.assertEqual(set(schema["properties"]) - set(mminions.API_RUN_FIELDS),
                          {o.field for o in mminions.RUN_OPTIONS if o.api})
+        self.assertTrue(all(p.get("description") for p in schema["properties"].values()))  # every field documented
+        self.assertIn("false: skip the culprit search", schema["properties"]["bisect"]["description"])
+
+    def test_issue_text_is_text_and_a_path_is_refused(self):
+        for path in ("/home/me/issue.md", "./bug.md", "~/reports/42.txt", "issue.md"):
+            with self.subTest(path), self.assertRaises(mminions.HTTPError) as ctx:
+                mminions.api_start_run({"issue_text": path, "repo_path": str(self.repo)}, self.settings)
+            self.assertEqual(ctx.exception.code, 400)
+            self.assertIn("not a path", str(ctx.exception))
+        with self.assertRaises(mminions.HTTPError) as ctx:  # both names at once: which one was meant?
+            mminions.api_start_run({"issue_text": "# t\nx", "issue_file": "# t\nx", "repo_path": str(self.repo)},
+                                   self.settings)
+        self.assertEqual(ctx.exception.code, 400)
+        self.assertEqual(run_dirs(self.settings.runs_root), [])
 
 
 if __name__ == "__main__":

@@ -76,7 +76,7 @@ class EndToEndTests(PipelineCase):
         result = self.start("--bisect-search", "10", plan={"default": out(candidate(GOOD_SCRIPT))})
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         info = json.loads(result.stdout)
-        self.assertEqual((info["verdict"], info["run_state"]), ("ok", "finished"))
+        self.assertEqual((info["verdict"], info["run_state"]), ("reproduced", "finished"))
         rd = self.run_dir()
         for name in ("issue.json", "sessions.json", "events.jsonl",
                      "repro/minimal_repro.py", "decision.json", "final.md", "run_done.json"):
@@ -286,7 +286,7 @@ class StopResumeTests(PipelineCase):
     def test_status_typed_into_manager_pane(self):
         info = self.detach({"default": dict(out(candidate(GOOD_SCRIPT)), sleep=30)})
         self.wait_workers_running(info["run_id"], 2)
-        sent = self.mm("send", "--run-id", info["run_id"], "--worker", "manager", "--text", "status")
+        sent = self.mm("send", info["run_id"], "manager", "status")  # the text as the last argument
         self.assertEqual(json.loads(sent.stdout), {"run_id": info["run_id"], "worker": "manager", "sent": True})
 
         def pane():

@@ -122,7 +122,7 @@ class ContractTests(ServerCase):
         self.assertIn("<title>mminions</title>", page)
 
     def test_post_run_stop_send(self):
-        code, started = call(self.app, "POST", "/api/runs", {"issue_file": self.issue.read_text(), "repo_path": str(self.repo),
+        code, started = call(self.app, "POST", "/api/runs", {"issue_text": self.issue.read_text(), "repo_path": str(self.repo),
                                                             "min_workers": 1, "max_workers": 1, "timeout_sec": 60,
                                                             "agent": "builtin"})
         self.assertEqual(code, 201, started)
@@ -130,7 +130,7 @@ class ContractTests(ServerCase):
         self.assertTrue(wait_until(lambda: Path(started["run_done"]).exists(), 30))
         self.assertEqual(json.loads(Path(started["run_done"]).read_text())["status"], "ok")
         live_id = self.live_run()
-        code, again = call(self.app, "POST", "/api/runs", {"issue_file": self.issue.read_text(), "repo_path": str(self.repo),
+        code, again = call(self.app, "POST", "/api/runs", {"issue_text": self.issue.read_text(), "repo_path": str(self.repo),
                                                           "agent": "builtin"})
         self.assertEqual((code, again["error"]), (409, f"already running: {live_id}"))
         run_id = live_id
@@ -147,7 +147,7 @@ class ContractTests(ServerCase):
 
         def post(i):  # each a different issue (one live run per issue is another rule)
             text = f"# slow {i}\n\n```python\nimport time\nfrom calc import mean\ntime.sleep(20)\nmean([])\n```\n"
-            answers.append(call(self.app, "POST", "/api/runs", {"issue_file": text, "repo_path": str(self.repo),
+            answers.append(call(self.app, "POST", "/api/runs", {"issue_text": text, "repo_path": str(self.repo),
                                                                 "agent": "builtin", "min_workers": 1, "max_workers": 1}))
         threads = [threading.Thread(target=post, args=(i,)) for i in range(8)]
         for t in threads:
@@ -406,7 +406,7 @@ class DashboardBrowserTests(ServerCase):
             self.assertIn("mean() crashes on an empty list", dom)  # titles, not file paths
             self.assertIn('id="newform"', dom)
             if needle == "REPRODUCED":
-                self.assertIn('class="badge ok"', dom)
+                self.assertIn('class="badge reproduced"', dom)
                 self.assertIn("<h1>mminions report: mean() crashes on an empty list</h1>", dom)  # final.md rendered
                 self.assertNotIn("# mminions report", dom)
                 self.assertNotIn('id="stop"', dom)  # no Stop/Send on an ended run

@@ -197,7 +197,7 @@ class SweepTests(unittest.TestCase):
         self.assertEqual(first.returncode, 0, first.stderr)
         doc = json.loads(first.stdout)
         self.assertEqual([(r["number"], r["status"]) for r in doc["issues"]],
-                         [(6, "ok"), (5, "needs-human"), (4, "ok")])
+                         [(6, "reproduced"), (5, "needs-human"), (4, "reproduced")])
         self.assertEqual(len(run_dirs(self.runs)), 3)
         start = time.monotonic()
         second = self.sweep("--json", "--max-issues", "3")
