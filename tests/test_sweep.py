@@ -480,7 +480,7 @@ class MatrixWorkflowTests(unittest.TestCase):
             self.assertIn("<!-- mminions:report -->", self.tracker.comments[n][0]["body"])
         text = table.read_text()
         for n in (1, 2):
-            self.assertRegex(text, rf"\| \[#{n}\]\(https://github.com/o/r/issues/{n}\) \| mean crashes \({n}\) \| ok \|"
+            self.assertRegex(text, rf"\| \[#{n}\]\(https://github.com/o/r/issues/{n}\) \| mean crashes \({n}\) \| reproduced \|"
                                    rf".*\[comment\]\(https://github.com/o/r/issues/{n}#issuecomment-\d+\)")
         # merging the same artifacts again changes nothing
         again = run_cli("merge-index", "--runs-root", str(merged), "--json",
