@@ -658,6 +658,8 @@ class RunPaths:
         ext = re.sub(r"[^A-Za-z0-9]", "", ext or "txt")[:8] or "txt"
         return self._p("repro", f"minimal_repro.{ext}")
 
+    pytest_repro = property(lambda self: self._p("repro", "test_repro.py"))
+
     def artifacts(self) -> dict[str, Path]:
         """Every file the API serves by name (the server's list comes from here): the
         report and its records, the minimal reproducer, and each worker's log as <wid>.log."""
@@ -6291,13 +6293,20 @@ def fail_to_pass_of(selected: dict, reference: dict) -> tuple[bool | None, dict 
     return None, None
 
 
+FAILURE_LABEL_CHARS = 300  # what an assertion says came out (got X, expected Y), kept readable
+
+
 def failure_label(cand: dict, verification: dict) -> str:
     """What a verified candidate fails with: its claimed signature when that is what happens,
     else what mminions saw (type and message)."""
     failure = verification.get("failure") or {}
-    if verification.get("claim_matched", True) or not failure.get("type"):
-        return cand.get("claimed_failure_signature", "")
-    return failure["type"] + (f": {failure['message']}" if failure.get("message") else "")
+    claim = cand.get("claimed_failure_signature", "")
+    seen = failure.get("type", "") + (f": {_clip(failure['message'], FAILURE_LABEL_CHARS)}" if failure.get("message") else "")
+    if not failure.get("type"):
+        return claim
+    if verification.get("claim_matched", True):  # the claim, and what came out when it does not say
+        return seen if failure.get("message") and failure["message"] not in claim and claim.strip() == failure["type"] else claim
+    return seen
 
 
 def candidate_key(cand: dict) -> str:
@@ -8868,6 +8877,38 @@ def how_to_run(cand: dict, pythonpath: Sequence[str]) -> list[str]:
             env + render_oracle(cand["oracle_command"], Path(f"repro.{ext}"))]
 
 
+def selected_script(decision: dict) -> str:
+    return ((decision.get("selected_candidate") or {}).get("candidate") or {}).get("script", "")
+
+
+def as_pytest(script: str, name: str = "test_reproduces_the_report") -> str | None:
+    """A Python reproducer as a pytest test function (its imports stay at the top), or None
+    where moving its lines into a function could change what it does: a __main__ guard,
+    a string over several lines (indenting would change it), a star or __future__ import
+    below the top, global statements, or a script that does not parse."""
+    if "__name__" in script or "__main__" in script:
+        return None
+    try:
+        tree = ast.parse(script)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    body, k = tree.body, 0
+    while k < len(body) and isinstance(body[k], (ast.Import, ast.ImportFrom)):
+        k += 1
+    if k == len(body):
+        return None
+    for node in ast.walk(ast.Module(body=body[k:], type_ignores=[])):
+        if isinstance(node, (ast.Global, ast.Nonlocal)) or (
+                isinstance(node, ast.ImportFrom) and (node.module == "__future__" or any(a.name == "*" for a in node.names))) \
+                or (isinstance(node, (ast.Constant, ast.JoinedStr)) and (node.end_lineno or node.lineno) > node.lineno):
+            return None
+    lines = script.splitlines()
+    start = min([body[k].lineno, *(d.lineno for d in getattr(body[k], "decorator_list", []))]) - 1
+    head = "\n".join(lines[:start]).rstrip()
+    inner = "\n".join(("    " + line) if line.strip() else "" for line in lines[start:]).rstrip()
+    return (head + "\n\n\n" if head else "") + f"def {name}():\n{inner}\n"
+
+
 VERDICT_HEADLINES = {"ok": "REPRODUCED: mminions verified a reproducer",
                      "not-specific": "NOT SPECIFIC: the verified reproducer also fails where the bug is absent",
                      "needs-human": "NOT REPRODUCED: needs a human", "stopped": "STOPPED", "failed": "FAILED"}
@@ -8900,15 +8941,22 @@ def _reproducer_md(facts: RunFacts, decision: dict) -> list[str]:
                if mini.get("mode") == "reference" else
                "conservatively: no fix to check against, so every check and what it depends on was kept and "
                "the failure stayed identical")
-        out += [f"Minimized from {mini['before']['lines']} to {mini['after']['lines']} lines ({how}).", ""]
+        before, after = mini["before"]["lines"], mini["after"]["lines"]
+        out += [f"Minimized from {before} to {after} lines ({how}).", ""] if after < before else \
+               [f"Every one of its {after} lines is needed ({how}).", ""]
     elif mini.get("status") in ("unchanged", "rejected"):
         out += [f"Not minimized: {md_text(mini.get('reason', mini['status']))}.", ""]
     name = f"repro.{re.sub(r'[^A-Za-z0-9]', '', ext) or 'txt'}"
     end = heredoc_delimiter(script)
-    shell = [f"cat > {name} <<'{end}'\n{script.rstrip(chr(10))}\n{end}" if len(script) < 4000
-             else f"# save the script above as {name}", *how_to_run(cand, v.get("pythonpath") or ["."])]
+    pytest = ([f"The same check as a pytest test for the project's suite: {md_code('repro/test_repro.py')} "
+               "in the run directory.", ""] if ext == "py" and as_pytest(script) else [])
+    if len(script) < 4000:  # the script once: in the block that writes and runs it
+        shell = [f"cat > {name} <<'{end}'\n{script.rstrip(chr(10))}\n{end}", *how_to_run(cand, v.get("pythonpath") or ["."])]
+        return out + ["Write it and run it from the repository root:", "", *md_fence("\n".join(shell), "sh"), "",
+                      *pytest]
+    shell = [f"# save the script above as {name}", *how_to_run(cand, v.get("pythonpath") or ["."])]
     return out + [*md_fence(script, SCRIPT_EXTENSIONS.get(ext, "")), "",
-                  "Run it from the repository root:", "", *md_fence("\n".join(shell), "sh"), ""]
+                  "Run it from the repository root:", "", *md_fence("\n".join(shell), "sh"), "", *pytest]
 
 
 def _culprit_md(facts: RunFacts, decision: dict) -> list[str]:
@@ -8934,9 +8982,9 @@ def _hypotheses_md(facts: RunFacts, decision: dict) -> list[str]:
     out = ["## Top hypotheses", ""]
     for i, h in enumerate(hypotheses[:3], 1):
         # listed by the rank mminions gave them, and that rank is what is shown first
-        out.append(f"{i}. {md_text(h['mechanism'])} (rank score {h.get('score', 0):.2f}; the worker's confidence "
-                   f"{h.get('confidence', 0):.2f}"
-                   + (f"; agreed by {md_text(', '.join(h['agreeing_workers']))}" if h.get("agreeing_workers") else "") + ")")
+        # ranked by mminions (its score and the worker's confidence are in hypotheses.json)
+        out.append(f"{i}. {md_text(h['mechanism'])}"
+                   + (f" (agreed by {md_text(', '.join(h['agreeing_workers']))})" if h.get("agreeing_workers") else ""))
         for e in h["evidence"]:
             link = github_link(facts.issue, facts.target_sha, e["file"], e["line"])
             where = f"[{md_text(e['file'])}:{int(e['line'])}]({link})" if link else md_code(f"{e['file']}:{e['line']}")
@@ -9048,6 +9096,9 @@ def finish_run(run: Run, status: str, rationale: str, diagnostics: Sequence[str]
         decision = scrub(build_decision(facts, status, rationale, diagnostics), run.secrets)
         atomic_write_json(paths.decision_json, seal(paths, decision))
         atomic_write_text(paths.final_md, scrub(render_final_md(facts, decision), run.secrets))
+        pytest = as_pytest(facts.minimal_script or selected_script(decision)) if status in ("ok", "not-specific") else None
+        if pytest and (decision.get("selected_candidate") or {}).get("candidate", {}).get("file_extension", "py") == "py":
+            atomic_write_text(paths.pytest_repro, scrub(pytest, run.secrets))
         title = (read_json(paths.config_json, {}) or {}).get("title", "")
         done = {"run_id": run.cfg.run_id, "status": status, "exit_code": DECISION_EXIT.get(status, EXIT_INTERNAL),
                 "decision": str(paths.decision_json), "final_md": str(paths.final_md), "title": title,
@@ -9447,6 +9498,21 @@ def format_status(doc: dict) -> str:
     return "\n".join(out)
 
 
+def run_ids_under(runs_root: Path) -> list[str]:
+    """The run directories' names, newest first."""
+    root = Path(runs_root)
+    return sorted((e.name for e in os.scandir(root) if e.is_dir() and RUN_ID_RE.fullmatch(e.name)),
+                  reverse=True) if root.is_dir() else []
+
+
+def match_run_ids(names: Sequence[str], ref: str) -> list[str]:
+    """The runs a typed reference names: the id itself, a prefix (with or without 'run-'),
+    or the tail of the id (four characters or more)."""
+    if ref in names:
+        return [ref]
+    return [n for n in names if n.startswith(ref) or n.startswith("run-" + ref) or (len(ref) >= 4 and n.endswith(ref))]
+
+
 def list_runs(runs_root: Path, limit: int | None = None, live: set[str] | None = None) -> list[dict]:
     """Runs newest first: state (RUN_STATES), verdict, issue and times.  A finished run is
     read from the runs index (the manager's, outside every sandbox), else from its sealed
@@ -9689,9 +9755,12 @@ OPENAPI = {
         "/health": {"get": {"responses": {"200": {"description": "alive", "content": {"application/json": {
             "schema": {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}}}}}}},
         "/api/runs": {
-            "get": {"responses": {"200": {"description": "run ids, newest first", "content": {"application/json": {
-                "schema": {"type": "object", "properties": {"runs": {"type": "array", "items": {"type": "string"}},
-                                                            "count": {"type": "integer"}}, "required": ["runs", "count"]}}}}}},
+            "get": {"responses": {"200": {"description": "runs, newest first", "content": {"application/json": {
+                "schema": {"type": "object", "properties": {
+                    "runs": {"type": "array", "items": {"type": "object"}, "description": "runs, newest first "
+                             "(the shape of `mminions list --json`)"},
+                    "items": {"type": "array", "items": {"type": "object"}, "description": "the old name of runs"},
+                    "count": {"type": "integer"}}, "required": ["runs", "count"]}}}}}},
             "post": {"requestBody": {"required": True, "content": {"application/json": {"schema": api_run_schema()}}},
                      "responses": {"201": {"description": "started"}, "400": {"description": "bad input"},
                                    "401": {"description": "token"}, "403": {"description": "forbidden"},
@@ -9824,8 +9893,8 @@ def route(environ: dict, start_response: Callable, settings: ServerSettings,
         if method == "GET":
             live = live_session_names(Tmux(socket_name(settings.tmux_socket, settings.env)))
             runs = list_runs(settings.runs_root, live=live)
-            return _json_response(start_response, 200, {"runs": [r["run_id"] for r in runs], "count": len(runs),
-                                                        "items": runs})
+            # the CLI's shape (`list --json`); "items" is its old name here, kept for one release
+            return _json_response(start_response, 200, {"runs": runs, "count": len(runs), "items": runs})
         if method == "POST":
             check_token(environ, settings)
             return _json_response(start_response, 201, api_start_run(read_json_body(environ), settings))
@@ -9833,8 +9902,13 @@ def route(environ: dict, start_response: Callable, settings: ServerSettings,
     parts = path.split("/")
     if len(parts) >= 5 and parts[1:3] == ["api", "runs"]:
         run_id, action = parts[3], parts[4]
-        if not RUN_ID_RE.fullmatch(run_id):
-            raise HTTPError(404, "no such run")  # before anything touches the filesystem
+        if not RUN_ID_RE.fullmatch(run_id):  # a prefix or tail, as the CLI takes: checked before any lookup
+            if not re.fullmatch(r"[0-9A-Za-z-]{1,80}", run_id):
+                raise HTTPError(404, "no such run")
+            found = match_run_ids(run_ids_under(settings.runs_root), run_id)
+            if len(found) != 1:
+                raise HTTPError(404, f"{len(found)} runs match {run_id!r}" if found else "no such run")
+            run_id = found[0]
         if action == "status" and len(parts) == 5 and method == "GET":
             paths = _run_dir_or_404(settings, run_id)
             query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
@@ -10078,7 +10152,7 @@ async function loadRuns() {
   try {
     const data = await getJSON("/api/runs");
     $("count").textContent = data.count + " run" + (data.count === 1 ? "" : "s");
-    $("runs").innerHTML = data.items.map(r => `<div class="run ${r.run_id === selected ? "sel" : ""}" data-id="${esc(r.run_id)}">
+    $("runs").innerHTML = data.runs.map(r => `<div class="run ${r.run_id === selected ? "sel" : ""}" data-id="${esc(r.run_id)}">
       <div class="title">${esc(r.title || r.issue || r.run_id)}</div>
       <span class="badge ${esc(r.verdict || r.state)}">${esc(r.verdict || r.state)}</span>
       <span class="id dim"> ${esc(r.run_id)}</span></div>`).join("") || '<div class="empty">No runs yet.</div>';
@@ -10201,17 +10275,14 @@ def resolve_run_ref(runs_root: Path, ref: str | None) -> str:
     """A run from what a user types: nothing (the latest run), a full run id, a unique
     prefix (with or without 'run-'), or the tail of its id (the random part, or more)."""
     root = Path(runs_root)
-    names = sorted((e.name for e in os.scandir(root) if e.is_dir() and RUN_ID_RE.fullmatch(e.name)),
-                   reverse=True) if root.is_dir() else []
+    names = run_ids_under(root)
     if not ref:
         if not names:
             raise UsageError(f"no runs under {root}; start one with `{invocation()} run ...`")
         return names[0]
     if not re.fullmatch(r"[0-9A-Za-z-]{1,80}", ref):
         raise UsageError(f"invalid run {ref[:80]!r}: give a run id, a prefix of one, or its tail")
-    if ref in names:
-        return ref
-    found = [n for n in names if n.startswith(ref) or n.startswith("run-" + ref) or (len(ref) >= 4 and n.endswith(ref))]
+    found = match_run_ids(names, ref)
     if len(found) == 1:
         return found[0]
     if not found:

@@ -116,6 +116,8 @@ class VerdictCommandTests(unittest.TestCase):
         self.assertEqual(len(waited.stdout.strip().splitlines()), 1)  # a pipe gets one line
         doc = json.loads(waited.stdout)
         self.assertEqual((doc["run_state"], doc["verdict"]), ("finished", "reproduced"))
+        pytest_file = Path(doc["run_dir"], "repro", "test_repro.py").read_text()  # the same check, for the suite
+        self.assertIn("def test_reproduces_the_report():\n", pytest_file)
         status = self.mm("status", doc["run_id"][-4:], "--json")
         self.assertEqual(set(json.loads(status.stdout)) - {"manager"}, set(doc) - {"manager"})  # one document shape
         self.assertEqual(self.mm("status", "--exit-status").returncode, 0)

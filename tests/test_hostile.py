@@ -988,11 +988,11 @@ class RenderingAttacks(unittest.TestCase):
         for text in (mminions.render_final_md(facts, decision), mminions.render_issue_comment(facts, decision)):
             self.assert_inert(text)
             blocks = re.findall(r"^(`{3,})\w*\n(.*?)\n\1$", text, re.M | re.S)
-            self.assertGreaterEqual(len(blocks), 2)
+            self.assertGreaterEqual(len(blocks), 1)
             for fence, inner in blocks:  # no run of backticks inside can close its fence
                 self.assertLess(max((len(m) for m in re.findall(r"`+", inner)), default=0), len(fence))
         final = mminions.render_final_md(facts, decision)
-        shell = final.split("Run it from the repository root:")[1]
+        shell = final.split("run it from the repository root:")[1]
         delimiter = re.search(r"<<'(\w+)'", shell).group(1)
         self.assertNotEqual(delimiter, "EOF")  # the script has an EOF line: the block ends only at its own
         body = shell.split(f"<<'{delimiter}'\n")[1].split(f"\n{delimiter}\n")[0]

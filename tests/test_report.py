@@ -57,10 +57,32 @@ class RenderingTests(unittest.TestCase):
         self.assertEqual(status, "needs-human")
         self.assertTrue(rationale.startswith("Next step: ask for a snippet."))
 
-    def test_hypotheses_listed_in_the_order_and_rank_shown(self):
+    def test_hypotheses_listed_in_rank_order_without_internal_numbers(self):
         f = facts()
         final = mminions.render_final_md(f, mminions.build_decision(f, "ok", "r", decided_at="now"))
-        self.assertIn("1. divides by len (rank score 4.50; the worker's confidence 0.60)", final)
+        self.assertIn("1. divides by len\n", final)
+        self.assertNotIn("rank score", final)  # hypotheses.json keeps the numbers; the maintainer's text does not
+
+    def test_the_script_is_shown_once_and_offered_as_a_pytest_test(self):
+        f = facts()
+        final = mminions.render_final_md(f, mminions.build_decision(f, "ok", "r", decided_at="now"))
+        script = f.minimal_script or CANDIDATE["script"]
+        self.assertEqual(final.count(script.strip().splitlines()[-1]), 1)
+        self.assertIn("repro/test_repro.py", final)
+        test = mminions.as_pytest(script)
+        compile(test, "test_repro.py", "exec")  # valid Python
+        self.assertEqual(test, "from calc import mean\n\n\ndef test_reproduces_the_report():\n    mean([])\n")
+        for unsafe in ("if __name__ == '__main__':\n    f()\n", 'x = """a\nb"""\nassert x\n',
+                       "import os\nfrom m import *\n", "global x\nx = 1\n"):
+            self.assertIsNone(mminions.as_pytest(unsafe), unsafe)
+
+    def test_the_failure_label_says_what_came_out(self):
+        cand = dict(CANDIDATE, claimed_failure_signature="AssertionError")
+        verification = {"failure": {"type": "AssertionError", "message": "expected 25.0, got 30"}, "claim_matched": True}
+        self.assertEqual(mminions.failure_label(cand, verification), "AssertionError: expected 25.0, got 30")
+        said = dict(CANDIDATE, claimed_failure_signature="ZeroDivisionError: division by zero")
+        self.assertEqual(mminions.failure_label(said, {"failure": {"type": "ZeroDivisionError", "message": "division by zero"},
+                                                       "claim_matched": True}), "ZeroDivisionError: division by zero")
 
 
 if __name__ == "__main__":

@@ -97,7 +97,13 @@ class ContractTests(ServerCase):
         self.assertEqual(call(self.app, "GET", "/health"), (200, {"ok": True}))
         code, runs = call(self.app, "GET", "/api/runs")
         self.assertEqual(code, 200)
-        self.assertEqual((runs["runs"], runs["count"]), ([run_id], 1))
+        self.assertEqual(([r["run_id"] for r in runs["runs"]], runs["count"]), ([run_id], 1))
+        self.assertEqual(runs["items"], runs["runs"])  # the old name, for one release
+        cli = json.loads(run_cli("list", "--json", "--runs-root", str(self.settings.runs_root)).stdout)
+        self.assertEqual(set(cli["runs"][0]), set(runs["runs"][0]))  # one shape for the CLI and the API
+        for short in (run_id[-4:], run_id[4:12]):  # a tail and a prefix, as the CLI takes them
+            self.assertEqual(call(self.app, "GET", f"/api/runs/{short}/status")[1]["run_id"], run_id)
+        self.assertEqual(call(self.app, "GET", "/api/runs/zzzz/status")[0], 404)
         code, status = call(self.app, "GET", f"/api/runs/{run_id}/status?lines=20")
         self.assertEqual(code, 200)
         self.assertLessEqual(SEED_STATUS_KEYS, set(status))
