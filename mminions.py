@@ -638,6 +638,7 @@ class RunPaths:
     manager_log = property(lambda self: self._p("manager.log"))
     checkout_before_json = property(lambda self: self._p("checkout_before.json"))
     report_json = property(lambda self: self._p("report.json"))
+    notify_json = property(lambda self: self._p("notify.json"))
     bisect_steps_txt = property(lambda self: self._p("triage", "bisect_steps.txt"))
     bisect_oracle_sh = property(lambda self: self._p("triage", "bisect_oracle.sh"))
     bisect_step_out = property(lambda self: self._p("triage", "bisect_step.out"))
@@ -6948,6 +6949,7 @@ class RunConfig:
     report: str = "none"
     label_reproduced: str | None = None
     label_needs_info: str | None = None
+    notify: str | None = None
     sandbox: str = "auto"        # what was asked: auto | require | off
     comments: str = "trusted"    # whose comments are part of the report: trusted | all
     sandbox_ro: list[str] = field(default_factory=list)   # more paths sandboxed commands may read
@@ -7070,6 +7072,9 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
               "int", api=True, high=1_000_000, api_high=8192, group="limits"),
     RunOption("log_max_kb", "--log-max-kb", "each worker's log keeps its last KB (default 2048)", "int", api=True,
               low=16, high=1_000_000, api_high=16384, group="limits"),
+    RunOption("notify", "--notify", "a command run once when the run ends, whatever the verdict: the run's end as "
+              "JSON on its stdin, MMINIONS_RUN_ID and MMINIONS_VERDICT in its environment (notify-send, mail, "
+              "curl -d @- URL); its failure is noted, never changes the verdict", group="output"),
     RunOption("label_reproduced", "--label-reproduced", "with --report comment: add this label when reproduced", group="output"),
     RunOption("label_needs_info", "--label-needs-info", "with --report comment: add this label when not reproduced", group="output"),
 )
@@ -9111,7 +9116,38 @@ def finish_run(run: Run, status: str, rationale: str, diagnostics: Sequence[str]
             release_issue(paths.runs_root, run.cfg.issue_key, run.cfg.run_id)
         update_sessions(paths, mark_finished)
     report_to_issue(run, facts, decision)
+    notify_run_end(run, done, decision)
     return done
+
+
+NOTIFY_TIMEOUT_SEC = 30
+
+
+def run_end_document(done: dict, decision: dict) -> dict:
+    """What --notify's command reads on its stdin: the run's end, in the status documents' words."""
+    culprit = decision.get("culprit_commit") or {}
+    return {"run_id": done["run_id"], "verdict": verdict_word(done["status"]), "status": done["status"],
+            "exit_code": done["exit_code"], "title": done.get("title", ""), "issue": done.get("issue_url"),
+            "rationale": decision.get("rationale", ""), "fail_to_pass": decision.get("fail_to_pass"),
+            "culprit": {"sha": culprit.get("sha"), "subject": culprit.get("subject")} if culprit else None,
+            "final_md": done.get("final_md"), "finished_at": done.get("finished_at")}
+
+
+def notify_run_end(run: Run, done: dict, decision: dict) -> None:
+    """--notify: the user's own command (run as them, outside the sandbox), once, after the
+    verdict is sealed, with a timeout; what it did is kept in notify.json and the log."""
+    if not run.cfg.notify:
+        return
+    env = dict(os.environ, MMINIONS_RUN_ID=done["run_id"], MMINIONS_VERDICT=str(verdict_word(done["status"])))
+    result = run_cmd(["sh", "-c", run.cfg.notify], cwd=run.paths.run_dir, env=env, timeout=NOTIFY_TIMEOUT_SEC,
+                     input=json.dumps(run_end_document(done, decision), sort_keys=True) + "\n", max_output=64_000)
+    record = {"exit_code": result.returncode, "timed_out": result.timed_out, "seconds": round(result.duration, 2),
+              "output_tail": scrub((result.stdout + result.stderr)[-2000:], run.secrets)}
+    with contextlib.suppress(OSError):
+        atomic_write_json(run.paths.notify_json, record)
+    if not result.ok:
+        run.log(f"notify: the --notify command {'timed out' if result.timed_out else f'exited {result.returncode}'}"
+                " (the verdict stands)")
 
 
 def report_to_issue(run: Run, facts: RunFacts, decision: dict) -> None:

@@ -130,6 +130,23 @@ class VerdictCommandTests(unittest.TestCase):
         table = self.mm("list").stdout
         self.assertIn("finished  reproduced", table)
 
+    def test_notify_runs_once_after_the_verdict_and_its_failure_changes_nothing(self):
+        hook = "cat > notified.json; echo \"$MMINIONS_VERDICT $MMINIONS_RUN_ID\" >> env.txt; exit 3"
+        result = self.mm("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--agent", "builtin",
+                         "--min-workers", "1", "--verify-runs", "2", "--no-bisect", "--no-triage", "--json",
+                         "--notify", hook)
+        self.assertEqual(result.returncode, 0, result.stderr)  # the hook failed; the verdict stands
+        doc = json.loads(result.stdout)
+        run_dir = Path(doc["run_dir"])
+        sent = json.loads((run_dir / "notified.json").read_text())
+        self.assertEqual((sent["run_id"], sent["verdict"], sent["exit_code"]), (doc["run_id"], "reproduced", 0))
+        self.assertEqual((run_dir / "env.txt").read_text(), f"reproduced {doc['run_id']}\n")  # once
+        self.assertEqual(json.loads((run_dir / "notify.json").read_text())["exit_code"], 3)
+        self.assertIn("notify: the --notify command exited 3 (the verdict stands)", (run_dir / "manager.log").read_text())
+        stopped = self.mm("stop", doc["run_id"])  # already finished: no second notification
+        self.assertEqual(stopped.returncode, 0)
+        self.assertEqual((run_dir / "env.txt").read_text(), f"reproduced {doc['run_id']}\n")
+
     def test_ctrl_c_while_waiting_exits_130_and_the_run_goes_on(self):
         plan = write_plan(self.root / "plan.json", {"default": dict(
             {"output": {"candidates": [candidate(GOOD_SCRIPT)], "notes": ""}}, sleep=30)})
