@@ -132,18 +132,43 @@ SECRET_ENV_NAMES = ("GITHUB_TOKEN", "GH_TOKEN", "OPENAI_API_KEY", "ANTHROPIC_API
                     "ANTHROPIC_AUTH_TOKEN", "CODEX_API_KEY", "MMINIONS_TOKEN")
 # The two vocabularies, never mixed: where a run is in its life, and what it concluded.
 RUN_STATES = ("starting", "running", "finished", "orphaned")
-VERDICTS = {"ok": "reproduced: mminions verified a reproducer",
-            "not-specific": "a failure verified, but it also fails where the bug is absent",
-            "needs-human": "ran to the end without a verified reproducer",
-            "failed": "the run itself failed (see manager.log)",
-            "stopped": "stopped before the end (stop, or --max-runtime)"}
-STARTING_GRACE_SEC = 60
-PHASES = ("issue", "repro", "select", "reference", "minimize", "bisect", "triage")  # a run's steps, in order  # a run whose manager has not come up yet is "starting" this long
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One verdict, declared once: decision.json's status, the word people and the status
+    documents read, the exit code, what it means, the report's headline and the comment's
+    heading, and whether it is an answer about the issue (a later run may reuse it)."""
+
+    status: str
+    word: str
+    exit_code: int
+    meaning: str
+    headline: str
+    comment: str = ""   # the issue comment's heading; empty: no comment for this verdict
+    answers: bool = False
+
+
+VERDICT_TABLE = (
+    Verdict("ok", "reproduced", EXIT_OK, "reproduced: mminions verified a reproducer",
+            "REPRODUCED: mminions verified a reproducer", "reproduced", True),
+    Verdict("not-specific", "not-specific", EXIT_NOT_SPECIFIC, "a failure verified, but it also fails where the bug is absent",
+            "NOT SPECIFIC: the verified reproducer also fails where the bug is absent",
+            "a failure verified, but not specific to this bug", True),
+    Verdict("needs-human", "needs-human", EXIT_NEEDS_HUMAN, "ran to the end without a verified reproducer",
+            "NOT REPRODUCED: needs a human", "not reproduced yet", True),
+    Verdict("failed", "failed", EXIT_INTERNAL, "the run itself failed (see manager.log)", "FAILED"),
+    Verdict("stopped", "stopped", EXIT_STOPPED, "stopped before the end (stop, or --max-runtime)", "STOPPED"),
+)
+VERDICT_BY_STATUS = {v.status: v for v in VERDICT_TABLE}
+VERDICTS = {v.status: v.meaning for v in VERDICT_TABLE}
 # What people and the status documents (run, list, status, the API) call a verdict:
 # decision.json and run_done.json keep the seed's status values, "ok" among them.
-VERDICT_WORDS = {"ok": "reproduced"}
-DECISION_EXIT = {"ok": EXIT_OK, "needs-human": EXIT_NEEDS_HUMAN, "stopped": EXIT_STOPPED,
-                 "failed": EXIT_INTERNAL, "input-error": EXIT_USAGE, "not-specific": EXIT_NOT_SPECIFIC}
+VERDICT_WORDS = {v.status: v.word for v in VERDICT_TABLE}
+ANSWERING_VERDICTS = tuple(v.status for v in VERDICT_TABLE if v.answers)
+DECISION_EXIT = {**{v.status: v.exit_code for v in VERDICT_TABLE}, "input-error": EXIT_USAGE}
+STARTING_GRACE_SEC = 60  # a run whose manager has not come up yet is "starting" this long
+PHASES = ("issue", "repro", "select", "reference", "minimize", "bisect", "triage")  # a run's steps, in order
 
 
 def verdict_word(status: str | None) -> str | None:
@@ -7490,7 +7515,7 @@ def find_finished_run(runs_root: Path, key: str, sha: str) -> dict | None:
     """The newest run of this issue at this commit that ran to a verdict (index lookup)."""
     for record in reversed(read_jsonl(RootPaths(runs_root).index_jsonl)):
         if record.get("issue_key") == key and record.get("target_sha") == sha \
-                and record.get("status") in ("ok", "needs-human", "not-specific") \
+                and record.get("status") in ANSWERING_VERDICTS \
                 and RUN_ID_RE.fullmatch(str(record.get("run_id"))) \
                 and read_sealed(RunPaths(runs_root, record["run_id"]), Path(runs_root) / record["run_id"] / "run_done.json"):
             return record
@@ -8914,9 +8939,6 @@ def as_pytest(script: str, name: str = "test_reproduces_the_report") -> str | No
     return (head + "\n\n\n" if head else "") + f"def {name}():\n{inner}\n"
 
 
-VERDICT_HEADLINES = {"ok": "REPRODUCED: mminions verified a reproducer",
-                     "not-specific": "NOT SPECIFIC: the verified reproducer also fails where the bug is absent",
-                     "needs-human": "NOT REPRODUCED: needs a human", "stopped": "STOPPED", "failed": "FAILED"}
 
 
 def _reproducer_md(facts: RunFacts, decision: dict) -> list[str]:
@@ -9008,7 +9030,8 @@ def render_final_md(facts: RunFacts, decision: dict) -> str:
         out += [f"Issue: {md_code(issue['issue_url'])}", ""]
     if issue.get("ignored_comments"):
         out += [md_text(ignored_comments_line(issue)), ""]
-    out += [f"**Verdict: {VERDICT_HEADLINES.get(decision['status'], decision['status'])}.** {md_text(decision['rationale'])}", "",
+    verdict = VERDICT_BY_STATUS.get(decision["status"])
+    out += [f"**Verdict: {verdict.headline if verdict else decision['status']}.** {md_text(decision['rationale'])}", "",
             f"Run {md_code(facts.run_id)} at {md_code(facts.target_sha[:12] or facts.ref)} of {md_code(facts.repo_path)}"
             + (f"; untrusted code ran in: {SANDBOX_WORDS.get(facts.sandbox, facts.sandbox)}" if facts.sandbox else "") + ".", ""]
     if decision.get("selected_candidate"):
@@ -9048,8 +9071,8 @@ def render_issue_comment(facts: RunFacts, decision: dict) -> str:
     """The comment posted on the issue: the verdict and what a maintainer needs, built
     only from the facts (never from the environment, logs or local paths)."""
     ok = decision["status"] == "ok"
-    heading = {"ok": "reproduced", "not-specific": "a failure verified, but not specific to this bug"}
-    out = [REPORT_MARKER, f"### mminions: {heading.get(decision['status'], 'not reproduced yet')}", ""]
+    verdict = VERDICT_BY_STATUS.get(decision["status"])
+    out = [REPORT_MARKER, f"### mminions: {verdict.comment if verdict and verdict.comment else 'not reproduced yet'}", ""]
     selected = decision.get("selected_candidate")
     if ok and selected:
         cand, v = selected["candidate"], selected["verification"]
@@ -9154,7 +9177,8 @@ def report_to_issue(run: Run, facts: RunFacts, decision: dict) -> None:
     """--report comment: one comment per issue (edited on later runs), labels if asked.
     Any API error is a diagnostic added to the report; it never changes the verdict."""
     cfg = run.cfg
-    if cfg.report != "comment" or decision["status"] not in ("ok", "needs-human", "not-specific"):
+    verdict = VERDICT_BY_STATUS.get(decision["status"])
+    if cfg.report != "comment" or not (verdict and verdict.comment):
         return
     issue = facts.issue
     record: dict[str, Any] = {"posted": False}

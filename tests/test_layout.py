@@ -78,6 +78,19 @@ class LayoutTests(unittest.TestCase):
                 names.add(node.module.split(".")[0])
         self.assertEqual(sorted(n for n in names if n not in sys.stdlib_module_names and n != "__future__"), [])
 
+    def test_verdicts_are_declared_once(self):
+        """Every view of the verdicts (meanings, words, exit codes, which ones answer an
+        issue) is derived from VERDICT_TABLE; a second hand-written copy would drift."""
+        derived = {"VERDICTS", "VERDICT_WORDS", "DECISION_EXIT", "ANSWERING_VERDICTS", "VERDICT_BY_STATUS"}
+        seen = set()
+        for node in TREE.body:
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) and node.targets[0].id in derived:
+                seen.add(node.targets[0].id)
+                names = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+                self.assertIn("VERDICT_TABLE", names, node.targets[0].id)
+        self.assertEqual(seen, derived)
+        self.assertNotIn("VERDICT_HEADLINES", SOURCE)
+
     def test_every_test_module_runs_in_the_pool(self):
         """A module without the pool's load_tests (at its top level, not in a string) would
         run serially in the main process, after everything else, and blow the suite's time."""
