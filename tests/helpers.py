@@ -333,24 +333,33 @@ def adversarial_texts(pattern: "mminions.LazyPattern", n: int, words: int = 8) -
 
 
 class Deadline:
-    """Fails the test if its body runs past ``seconds`` (SIGALRM; the re module checks for
-    signals while it matches, so a runaway pattern is stopped too).  A bound far above what
-    the code takes, to catch a hang, never a measurement: `make bench` measures."""
+    """Fails the test if its body runs past ``seconds`` (the re module checks for signals
+    while it matches, so a runaway pattern is stopped too).  A bound far above what the code
+    takes, to catch a hang, never a measurement: `make bench` measures.  ``cpu``: seconds of
+    this process's own CPU time (SIGVTALRM), so a loaded machine does not trip it."""
 
-    def __init__(self, case: unittest.TestCase, seconds: float, what: str) -> None:
+    def __init__(self, case: unittest.TestCase, seconds: float, what: str, cpu: bool = False) -> None:
         self.case, self.seconds, self.what = case, seconds, what
+        self.cpu = cpu
+
+    def _timer(self):
+        import signal
+        return (signal.ITIMER_VIRTUAL, signal.SIGVTALRM) if self.cpu else (signal.ITIMER_REAL, signal.SIGALRM)
 
     def __enter__(self):
         import signal
 
         def expire(signum, frame):
-            raise AssertionError(f"{self.what}: still running after {self.seconds:g} s")
-        self.previous = signal.signal(signal.SIGALRM, expire)
-        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+            raise AssertionError(f"{self.what}: still running after {self.seconds:g} s"
+                                 + (" of CPU time" if self.cpu else ""))
+        timer, signum = self._timer()
+        self.previous = signal.signal(signum, expire)
+        signal.setitimer(timer, self.seconds)
         return self
 
     def __exit__(self, *exc):
         import signal
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, self.previous)
+        timer, signum = self._timer()
+        signal.setitimer(timer, 0)
+        signal.signal(signum, self.previous)
         return False

@@ -163,7 +163,7 @@ class VerdictCommandTests(unittest.TestCase):
                                    "--tmux-socket", self.socket], env=env, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True,
                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-        time.sleep(1.5)
+        self.assertIn(run_id, waiter.stdout.readline())  # its first progress line: it is waiting now
         waiter.send_signal(signal.SIGINT)
         out, err = waiter.communicate(timeout=60)
         self.assertEqual(waiter.returncode, 130, err)

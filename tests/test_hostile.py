@@ -1067,7 +1067,7 @@ class ParsingAndFloodAttacks(unittest.TestCase):
         for name, body in self.SHAPES.items():
             # a hang guard only (super-linear reading takes minutes on 1 MB): `make bench`, part
             # `parse`, measures the time; each pattern's linearity is the next test's
-            with self.subTest(name), Deadline(self, 30, name):
+            with self.subTest(name), Deadline(self, 30, name, cpu=True):
                 issue = mminions.normalize_issue({"title": body[:300], "body": body}, [{"body": body}], "file", "x.md")
                 mminions.collect_programs(issue, index)
                 mminions.extract_expected_errors(body)
@@ -1079,7 +1079,7 @@ class ParsingAndFloodAttacks(unittest.TestCase):
         patterns = module_patterns()
         self.assertGreater(len(patterns), 40)
         for name, pattern in patterns:
-            with self.subTest(name), Deadline(self, 10, name):
+            with self.subTest(name), Deadline(self, 10, name, cpu=True):  # linear ones take 2 s at most
                 for text in adversarial_texts(pattern, 8000):
                     for _ in zip(range(200), pattern.finditer(text)):  # its first step is search()
                         pass

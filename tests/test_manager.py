@@ -144,7 +144,7 @@ class EndToEndTests(PipelineCase):
                 "w3": dict(out(candidate(GOOD_SCRIPT)), sleep=60), "w4": out(candidate(WRONG), candidate(NO_IMPORT)),
                 "w5": out(candidate(FLAKY)), "w6": out(candidate(GOOD_SCRIPT))}
         result = self.mm("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--agent", "codex",
-                         "--verify-runs", "4", "--timeout-sec", "3", "--no-triage", "--no-bisect",
+                         "--verify-runs", "4", "--timeout-sec", "10", "--no-triage", "--no-bisect",
                          "--min-workers", "2", "--max-workers", "6", "--json", plan=plan)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         rd = self.run_dir()
