@@ -9244,6 +9244,7 @@ def run_pipeline(run: Run, phases: Sequence[str] | None = None) -> dict:
         "minimize": phase_minimize, "bisect": phase_bisect, "triage": phase_triage}
     steps = [(name, step_of[name]) for name in PHASES[1:]]  # PHASES says the order
     outcome: tuple[str, str, list[str]] | None = None
+    orphaned = False
     try:
         if "issue" not in done:
             mark_phase(run, "issue", "started")
@@ -9260,14 +9261,12 @@ def run_pipeline(run: Run, phases: Sequence[str] | None = None) -> dict:
     except StopRequested as exc:
         run.log(f"stopping: {exc}")
         outcome = ("stopped", f"the run was stopped: {exc}", [])
-        if not paths.stop_requested.exists() and "SIGHUP" in str(exc):
+        if not paths.stop_requested.exists() and ("SIGHUP" in str(exc) or "SIGTERM" in str(exc)):
             try:
                 alive = cfg.session_name("manager") in {x["name"] for x in run.tmux.list_sessions()}
             except MminionsError:
                 alive = False
-            if not alive:
-                outcome = ("failed", f"the tmux server (socket {cfg.tmux_socket}) or the manager's session went "
-                                     "away mid-run; the run's worktrees were removed", [])
+            orphaned = not alive  # a reboot, or the tmux server killed: no verdict, the run can go on later
     except MminionsError as exc:
         run.log(f"error: {exc}")
         outcome = ("failed", f"the run failed: {exc}", [str(exc)])
@@ -9287,6 +9286,11 @@ def run_pipeline(run: Run, phases: Sequence[str] | None = None) -> dict:
             break
         except StopRequested:
             continue
+    if orphaned:
+        run.log(f"the tmux server (socket {cfg.tmux_socket}) or the manager's session went away mid-run: no verdict; "
+                f"the run's worktrees were removed. Continue it with `{PROG} run --resume {cfg.run_id}` or "
+                f"`{PROG} gc --resume-orphans`; `{PROG} gc` ends it as failed")
+        return {"run_id": cfg.run_id, "status": "orphaned", "exit_code": EXIT_STOPPED}
     try:
         result = decide(run, before) if outcome is None else finish_run(run, *outcome)
     except OSError as exc:  # nowhere to write the verdict: say it once; gc ends the run later
@@ -10630,6 +10634,14 @@ def parse_age(text: str) -> float:
     return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[m.group(2)]
 
 
+def lock_holder(lock: Path) -> str:
+    """The run id an issue lock names ("" when it cannot be read)."""
+    try:
+        return read_bytes_safely(lock, 200).decode("ascii", "replace").strip()
+    except OSError:
+        return ""
+
+
 def gc_plan(runs_root: Path, tmux: Tmux, prefix: str = DEFAULT_PREFIX, older_than: float | None = None) -> dict:
     """What gc would clean: sessions and worktrees of ended or orphaned runs, runs to mark
     failed (manager died), run directories past ``older_than``, stale issue locks, and
@@ -10663,11 +10675,7 @@ def gc_plan(runs_root: Path, tmux: Tmux, prefix: str = DEFAULT_PREFIX, older_tha
             plan["old_runs"].append(item["run_id"])
     locks_dir = RootPaths(runs_root).locks_dir
     for lock in sorted(locks_dir.glob("*.lock")) if locks_dir.is_dir() else []:
-        try:
-            holder = read_bytes_safely(lock, 200).decode("ascii", "replace").strip()
-        except OSError:
-            holder = ""
-        if not run_is_live(runs_root, holder, names):
+        if not run_is_live(runs_root, lock_holder(lock), names):
             plan["locks"].append(str(lock))
     return plan
 
@@ -10690,7 +10698,19 @@ def cmd_gc(args: argparse.Namespace) -> int:
         if not args.dry_run:
             kill_marked_processes([f"{SANDBOX_MARKER}={item['run_id']}"])
             remove_run_worktrees(item["repo_path"], item["run_id"])
+    resumed = []
     for run_id in plan["orphaned"]:
+        if args.resume_orphans:  # after a reboot (the tmux server died with every run in it)
+            say(f"{verb('resumed', 'would resume')} orphaned run {run_id} from its last finished phase")
+            if not args.dry_run:
+                try:
+                    run = load_run(runs_root, run_id)
+                    run.tmux = tmux
+                    start_manager_session(run, resume=True)
+                    resumed.append(run_id)
+                except (MminionsError, OSError) as exc:
+                    say(f"could not resume {run_id}: {exc}")
+            continue
         say(f"{verb('ended', 'would end')} orphaned run {run_id} (its manager died) as failed")
         if not args.dry_run:
             with contextlib.suppress(MminionsError, OSError):
@@ -10701,6 +10721,8 @@ def cmd_gc(args: argparse.Namespace) -> int:
         if not args.dry_run:
             shutil.rmtree(runs_root / run_id, ignore_errors=True)
     for lock in plan["locks"]:
+        if lock_holder(Path(lock)) in resumed:
+            continue  # held by the run just resumed
         say(f"{verb('removed', 'would remove')} stale lock {lock}")
         if not args.dry_run:
             Path(lock).unlink(missing_ok=True)
@@ -11210,7 +11232,7 @@ COMMAND_EXAMPLES = {
     "send": ["mminions send w1 'try the 2.0 API instead'", "mminions send 0412 w2 'stop and report what you have'"],
     "stop": ["mminions stop                     # the latest run", "mminions stop run-20261202-ab12"],
     "logs": ["mminions logs                     # the latest run's manager log", "mminions logs 0412 w1 --follow"],
-    "gc": ["mminions gc --dry-run", "mminions gc --older-than 30d"],
+    "gc": ["mminions gc --dry-run", "mminions gc --older-than 30d", "mminions gc --resume-orphans   # after a reboot"],
     "serve": ["mminions serve --port 8088 --allow-repo-root ~/src", "MMINIONS_TOKEN=secret mminions serve --host 127.0.0.1"],
     "issue": ["mminions issue --issue-url OWNER/REPO#123", "mminions issue --issue-file bug.md --json"],
     "doctor": ["mminions doctor", "mminions doctor --agent codex --json"],
@@ -11317,6 +11339,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_common(p)
     p.add_argument("--dry-run", action="store_true", help="say what would be removed, remove nothing")
     p.add_argument("--older-than", help="also delete finished run directories older than this (e.g. 30d)")
+    p.add_argument("--resume-orphans", action="store_true",
+                   help="continue runs whose manager died (after a reboot) from their last finished phase, "
+                        "instead of ending them as failed")
     p.add_argument("--prefix", default=DEFAULT_PREFIX, help=f"the tmux session prefix of runs (default {DEFAULT_PREFIX})")
     p.set_defaults(func=cmd_gc)
 

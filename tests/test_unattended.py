@@ -111,6 +111,29 @@ class FaultInjectionTests(UnattendedCase):
                                      and e.get("status") == "done"), 1)
                 self.assert_nothing_left(self.repo)
 
+    def test_a_reboot_kills_the_tmux_server_and_gc_resumes_the_runs(self):
+        plan = write_plan(self.root / "plan.json", {"default": {"output": {"candidates": [candidate(GOOD_SCRIPT)],
+                                                                           "notes": ""}, "sleep": 6}})
+        env = fake_env(plan)
+        result = self.mm("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--agent", "codex",
+                         "--min-workers", "1", "--verify-runs", "2", "--no-bisect", "--no-triage", "--json", "--detach",
+                         env=env)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        run_id = json.loads(result.stdout)["run_id"]
+        self.assertTrue(wait_until(lambda: any("-w1" in name for name in self.sessions()), 60))
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)  # what a reboot does
+        listed = json.loads(self.mm("list", "--json").stdout)["runs"]
+        self.assertEqual([(r["run_id"], r["state"]) for r in listed], [(run_id, "orphaned")])
+        dry = self.mm("gc", "--resume-orphans", "--dry-run")
+        self.assertIn(f"would resume orphaned run {run_id}", dry.stdout)
+        gc = self.mm("gc", "--resume-orphans", env=env)
+        self.assertEqual(gc.returncode, 0, gc.stderr)
+        self.assertIn(f"resumed orphaned run {run_id} from its last finished phase", gc.stdout)
+        waited = self.mm("wait", run_id, "--json")
+        self.assertEqual(waited.returncode, 0, waited.stdout + waited.stderr)
+        self.assertEqual(json.loads(waited.stdout)["verdict"], "reproduced")
+        self.assert_nothing_left(self.repo)
+
     def test_kill_9_at_each_phase_then_gc(self):
         for fault in FAULTS:
             with self.subTest(fault=fault):
@@ -132,12 +155,15 @@ class FaultInjectionTests(UnattendedCase):
         self.assertTrue(wait_until(lambda: sum(w.get("status") == "running" for w in
                                                json.loads(sessions_file.read_text()).get("workers", [])) == 2, 20))
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
-        done = self.runs / run_id / "run_done.json"
-        self.assertTrue(wait_until(done.exists, 15))
+        log = self.runs / run_id / "manager.log"
+        # no verdict: what a reboot leaves can go on later (gc --resume-orphans), or be ended by gc
+        self.assertTrue(wait_until(lambda: "went away mid-run: no verdict" in log.read_text(), 15), log.read_text())
+        self.assertFalse((self.runs / run_id / "run_done.json").exists())
+        self.assertEqual(json.loads(self.mm("status", run_id, "--json").stdout)["run_state"], "orphaned")
+        self.assertEqual(leftover_worktrees(repo), [])
+        self.assertEqual(self.mm("gc").returncode, 0)
         decision = json.loads((self.runs / run_id / "decision.json").read_text())
         self.assertEqual(decision["status"], "failed")
-        self.assertIn("tmux server", decision["rationale"])
-        self.assertEqual(leftover_worktrees(repo), [])
 
 
 class MisbehavingWorkerTests(UnattendedCase):
