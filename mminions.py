@@ -126,6 +126,7 @@ ROLE_TRIAGE = "TRIAGER"
 DEFAULT_SOCKET = "mminions"
 DEFAULT_PREFIX = "mminions"
 RUN_ID_RE = lazy_re(r"^run-[0-9A-Za-z-]{1,64}$")
+RUN_REF_RE = lazy_re(r"^[0-9A-Za-z-]{1,80}$")  # what names a run where one is typed: an id, a prefix, a tail
 WORKER_ID_RE = lazy_re(r"^(manager|w[0-9]{1,4})$")
 MAX_OUTPUT_BYTES = 1_000_000
 SECRET_ENV_NAMES = ("GITHUB_TOKEN", "GH_TOKEN", "OPENAI_API_KEY", "ANTHROPIC_API_KEY",
@@ -9811,46 +9812,6 @@ def http_code_for(exc: MminionsError) -> int:
     return 400 if exc.exit_code == EXIT_USAGE else 500
 
 
-OPENAPI = {
-    "openapi": "3.0.3",
-    "info": {"title": "mminions", "version": VERSION,
-             "description": "Watch and steer mminions runs. POSTs need 'Authorization: Bearer <token>' when a token is set."},
-    "paths": {
-        "/health": {"get": {"responses": {"200": {"description": "alive", "content": {"application/json": {
-            "schema": {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}}}}}}},
-        "/api/runs": {
-            "get": {"responses": {"200": {"description": "runs, newest first", "content": {"application/json": {
-                "schema": {"type": "object", "properties": {
-                    "runs": {"type": "array", "items": {"type": "object"}, "description": "runs, newest first "
-                             "(the shape of `mminions list --json`)"},
-                    "items": {"type": "array", "items": {"type": "object"}, "description": "the old name of runs"},
-                    "count": {"type": "integer"}}, "required": ["runs", "count"]}}}}}},
-            "post": {"requestBody": {"required": True, "content": {"application/json": {"schema": api_run_schema()}}},
-                     "responses": {"201": {"description": "started"}, "400": {"description": "bad input"},
-                                   "401": {"description": "token"}, "403": {"description": "forbidden"},
-                                   "409": {"description": "a run of this issue is live"},
-                                   "502": {"description": "GitHub could not be reached"}}}},
-        "/api/runs/{run_id}/status": {"get": {"parameters": [
-            {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string", "pattern": RUN_ID_RE.pattern}},
-            {"name": "lines", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0, "maximum": 2000}}],
-            "responses": {"200": {"description": "the status document"}, "404": {"description": "no such run"}}}},
-        "/api/runs/{run_id}/stop": {"post": {"parameters": [
-            {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string", "pattern": RUN_ID_RE.pattern}}],
-            "responses": {"200": {"description": "stopped"}, "404": {"description": "no such run"}}}},
-        "/api/runs/{run_id}/send": {"post": {"parameters": [
-            {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string", "pattern": RUN_ID_RE.pattern}}],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "properties": {"worker": {"type": "string"}, "text": {"type": "string", "maxLength": MAX_SEND}},
-                "required": ["worker", "text"]}}}},
-            "responses": {"200": {"description": "sent"}, "400": {"description": "bad input"}, "404": {"description": "no such run"}}}},
-        "/api/runs/{run_id}/artifacts/{name}": {"get": {"parameters": [
-            {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string", "pattern": RUN_ID_RE.pattern}},
-            {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "pattern": ARTIFACT_NAME_RE.pattern}}],
-            "responses": {"200": {"description": "the file"}, "404": {"description": "no such artifact"}}}},
-    },
-}
-
-
 def _run_dir_or_404(settings: ServerSettings, run_id: str) -> RunPaths:
     try:
         paths = RunPaths(settings.runs_root, validate_run_id(run_id))
@@ -9935,89 +9896,227 @@ def run_files_key(paths: RunPaths) -> tuple:
     return tuple(out)
 
 
+@dataclass
+class Request:
+    """One request, as a route's handler gets it: its path's named parts in ``args``."""
+
+    environ: dict
+    start_response: Callable
+    settings: ServerSettings
+    cache: StatusCache | None
+    args: dict[str, str]
+
+    def json(self, code: int, doc: Any) -> list[bytes]:
+        return _json_response(self.start_response, code, doc)
+
+
+def api_run(req: Request) -> RunPaths:
+    """The run a path names, as the CLI takes it: its id, a unique prefix or its tail
+    (checked against RUN_REF_RE before anything touches the filesystem)."""
+    ref = req.args["run_id"]
+    if not RUN_ID_RE.fullmatch(ref):
+        if not RUN_REF_RE.fullmatch(ref):
+            raise HTTPError(404, "no such run")
+        found = match_run_ids(run_ids_under(req.settings.runs_root), ref)
+        if len(found) != 1:
+            raise HTTPError(404, f"{len(found)} runs match {ref!r}" if found else "no such run")
+        ref = found[0]
+    return _run_dir_or_404(req.settings, ref)
+
+
+def get_dashboard(req: Request) -> list[bytes]:
+    body = DASHBOARD_HTML.encode("utf-8")
+    req.start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body))),
+                                  ("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'; "
+                                   "script-src 'unsafe-inline'; img-src 'self' data:"),
+                                  ("X-Frame-Options", "DENY"), ("Cache-Control", "no-store")])
+    return [body]
+
+
+def get_health(req: Request) -> list[bytes]:
+    return req.json(200, {"ok": True})
+
+
+def get_openapi(req: Request) -> list[bytes]:
+    return req.json(200, OPENAPI)
+
+
+def get_runs(req: Request) -> list[bytes]:
+    live = live_session_names(Tmux(socket_name(req.settings.tmux_socket, req.settings.env)))
+    runs = list_runs(req.settings.runs_root, live=live)
+    # the CLI's shape (`list --json`); "items" is its old name here, kept for one release
+    return req.json(200, {"runs": runs, "count": len(runs), "items": runs})
+
+
+def post_runs(req: Request) -> list[bytes]:
+    return req.json(201, api_start_run(read_json_body(req.environ), req.settings))
+
+
+def get_status(req: Request) -> list[bytes]:
+    paths, settings = api_run(req), req.settings
+    query = urllib.parse.parse_qs(req.environ.get("QUERY_STRING", ""))
+    try:
+        lines = int((query.get("lines") or ["40"])[0])
+    except ValueError:
+        raise HTTPError(400, "lines must be an integer") from None
+    if not 0 <= lines <= 2000:
+        raise HTTPError(400, "lines must be from 0 to 2000")
+    tmux = Tmux(socket_name(settings.tmux_socket, settings.env)) if settings.tmux_socket else None
+
+    def build() -> dict:
+        return scrub(status_document(paths.runs_root, paths.run_id, lines, tmux), secret_values(settings.env))
+    if req.cache is None:
+        return req.json(200, build())
+    return _json_response(req.start_response, 200, None,
+                          body=req.cache.get(paths.run_id, lines, run_files_key(paths), build))
+
+
+def get_artifact(req: Request) -> list[bytes]:
+    return serve_artifact(req.settings, api_run(req).run_id, req.args["name"], req.start_response)
+
+
+def _api_run_handle(req: Request, paths: RunPaths) -> Run:
+    run = load_run(paths.runs_root, paths.run_id)
+    if req.settings.tmux_socket:
+        run.tmux = Tmux(socket_name(req.settings.tmux_socket, req.settings.env))
+    return run
+
+
+def post_stop(req: Request) -> list[bytes]:
+    if not (req.environ.get("CONTENT_LENGTH") in (None, "", "0") and not req.environ.get("CONTENT_TYPE")):
+        read_json_body(req.environ)  # a body, if any, must be JSON
+    paths = api_run(req)
+    stop_run(_api_run_handle(req, paths), "stopped through the API")
+    return req.json(200, {"run_id": paths.run_id, "status": "stopped"})
+
+
+def post_send(req: Request) -> list[bytes]:
+    body = read_json_body(req.environ)
+    paths = api_run(req)
+    run = _api_run_handle(req, paths)
+    worker, text = body.get("worker"), body.get("text")
+    if not isinstance(worker, str) or not WORKER_ID_RE.fullmatch(worker):
+        raise HTTPError(400, "worker must be 'manager' or w1, w2, ...")
+    if not isinstance(text, str) or not text or len(text) > MAX_SEND:
+        raise HTTPError(400, f"text must be a non-empty string of at most {MAX_SEND} characters")
+    if any((ord(c) < 32 and c not in "\n\t") or ord(c) == 127 for c in text):
+        raise HTTPError(400, "text must not contain control characters")
+    try:
+        send_to_session(run, worker, text)
+    except UsageError as exc:
+        raise HTTPError(409, str(exc)) from None
+    return req.json(200, {"run_id": paths.run_id, "worker": worker, "sent": True})
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route, declared once: dispatch and the OpenAPI document both come from here."""
+
+    method: str                # GET, POST, or * (any)
+    path: str                  # /api/runs/{run_id}/status: a {name} is one path segment, in Request.args
+    handler: Callable[[Request], list[bytes]]
+    doc: dict = field(default_factory=dict)  # its OpenAPI operation; path parameters are added from PATH_PARAMS
+    token: bool = False        # needs the bearer token when one is set (every POST)
+    public: bool = False       # answered without the token on a non-loopback bind
+    documented: bool = True
+
+
+def _ok(description: str, schema: dict | None = None) -> dict:
+    return {"description": description, **({"content": {"application/json": {"schema": schema}}} if schema else {})}
+
+
+def _json_body(schema: dict) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+PATH_PARAMS = {
+    "run_id": {"type": "string", "pattern": RUN_REF_RE.pattern,
+               "description": "a run id, a unique prefix of one, or its tail (as the CLI takes them)"},
+    "name": {"type": "string", "pattern": ARTIFACT_NAME_RE.pattern, "description": "final.md, manager.log, w1.log, ..."},
+}
+NO_SUCH_RUN = {"404": {"description": "no such run"}}
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/", get_dashboard, public=True, documented=False),
+    Route("*", "/health", get_health, {"responses": {"200": _ok("alive", {
+        "type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]})}}, public=True),
+    Route("GET", "/openapi.json", get_openapi, documented=False),
+    Route("GET", "/api/runs", get_runs, {"responses": {"200": _ok("runs, newest first", {
+        "type": "object", "properties": {
+            "runs": {"type": "array", "items": {"type": "object"},
+                     "description": "runs, newest first (the shape of `mminions list --json`)"},
+            "items": {"type": "array", "items": {"type": "object"}, "description": "the old name of runs"},
+            "count": {"type": "integer"}}, "required": ["runs", "count"]})}}),
+    Route("POST", "/api/runs", post_runs, {"requestBody": _json_body(api_run_schema()), "responses": {
+        "201": _ok("started"), "400": _ok("bad input"), "401": _ok("token"), "403": _ok("forbidden"),
+        "409": _ok("a run of this issue is live"), "502": _ok("GitHub could not be reached")}}, token=True),
+    Route("GET", "/api/runs/{run_id}/status", get_status, {
+        "query": [{"name": "lines", "in": "query", "required": False,
+                   "schema": {"type": "integer", "minimum": 0, "maximum": 2000}}],
+        "responses": {"200": _ok("the status document"), **NO_SUCH_RUN}}),
+    Route("POST", "/api/runs/{run_id}/stop", post_stop, {"responses": {"200": _ok("stopped"), **NO_SUCH_RUN}},
+          token=True),
+    Route("POST", "/api/runs/{run_id}/send", post_send, {
+        "requestBody": _json_body({"type": "object", "properties": {
+            "worker": {"type": "string"}, "text": {"type": "string", "maxLength": MAX_SEND}},
+            "required": ["worker", "text"]}),
+        "responses": {"200": _ok("sent"), "400": _ok("bad input"), **NO_SUCH_RUN}}, token=True),
+    Route("GET", "/api/runs/{run_id}/artifacts/{name}", get_artifact, {
+        "responses": {"200": _ok("the file"), "404": _ok("no such artifact")}}),
+)
+
+
+def openapi_document(routes: Sequence[Route]) -> dict:
+    """The OpenAPI document of the routes: each operation with its path's parameters."""
+    paths: dict[str, dict] = {}
+    for r in routes:
+        if not r.documented:
+            continue
+        op = {k: v for k, v in r.doc.items() if k != "query"}
+        params = [{"name": name, "in": "path", "required": True, "schema": PATH_PARAMS[name]}
+                  for name in re.findall(r"\{(\w+)\}", r.path)] + list(r.doc.get("query", []))
+        if params:
+            op = {"parameters": params, **op}
+        paths.setdefault(r.path, {})["get" if r.method == "*" else r.method.lower()] = op
+    return {"openapi": "3.0.3",
+            "info": {"title": "mminions", "version": VERSION,
+                     "description": "Watch and steer mminions runs. POSTs need 'Authorization: Bearer <token>' "
+                                    "when a token is set."},
+            "paths": paths}
+
+
+OPENAPI = openapi_document(ROUTES)
+
+
+def match_route(method: str, path: str) -> tuple[Route, dict[str, str]]:
+    """The route for a request and its path's named parts; 405 when the path is known but
+    not the method, 404 when neither is."""
+    parts, allowed = path.split("/"), []
+    for r in ROUTES:
+        pattern = r.path.split("/")
+        if len(pattern) != len(parts):
+            continue
+        args = {p[1:-1]: part for p, part in zip(pattern, parts) if p.startswith("{")}
+        if any(p != part for p, part in zip(pattern, parts) if not p.startswith("{")) or not all(args.values()):
+            continue
+        if r.method in (method, "*"):
+            return r, args
+        allowed.append(r.method)
+    if allowed:
+        raise HTTPError(405, f"{method} not allowed here (use {', '.join(allowed)})")
+    raise HTTPError(404, "not found")
+
+
 def route(environ: dict, start_response: Callable, settings: ServerSettings,
           cache: StatusCache | None = None) -> list[bytes]:
     method = environ.get("REQUEST_METHOD", "GET")
     path = environ.get("PATH_INFO", "/") or "/"
     check_request_origin(environ, settings)
-    if not is_loopback(settings.host) and path not in ("/", "/health"):
+    found, args = match_route(method, path)
+    if not is_loopback(settings.host) and not found.public:
         check_token(environ, settings)  # beyond loopback, pane tails and artifacts (code) need it too
-    if path == "/" and method == "GET":
-        body = DASHBOARD_HTML.encode("utf-8")
-        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body))),
-                                  ("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'; "
-                                   "script-src 'unsafe-inline'; img-src 'self' data:"),
-                                  ("X-Frame-Options", "DENY"), ("Cache-Control", "no-store")])
-        return [body]
-    if path == "/health":
-        return _json_response(start_response, 200, {"ok": True})
-    if path == "/openapi.json" and method == "GET":
-        return _json_response(start_response, 200, OPENAPI)
-    if path == "/api/runs":
-        if method == "GET":
-            live = live_session_names(Tmux(socket_name(settings.tmux_socket, settings.env)))
-            runs = list_runs(settings.runs_root, live=live)
-            # the CLI's shape (`list --json`); "items" is its old name here, kept for one release
-            return _json_response(start_response, 200, {"runs": runs, "count": len(runs), "items": runs})
-        if method == "POST":
-            check_token(environ, settings)
-            return _json_response(start_response, 201, api_start_run(read_json_body(environ), settings))
-        raise HTTPError(405, f"{method} not allowed here")
-    parts = path.split("/")
-    if len(parts) >= 5 and parts[1:3] == ["api", "runs"]:
-        run_id, action = parts[3], parts[4]
-        if not RUN_ID_RE.fullmatch(run_id):  # a prefix or tail, as the CLI takes: checked before any lookup
-            if not re.fullmatch(r"[0-9A-Za-z-]{1,80}", run_id):
-                raise HTTPError(404, "no such run")
-            found = match_run_ids(run_ids_under(settings.runs_root), run_id)
-            if len(found) != 1:
-                raise HTTPError(404, f"{len(found)} runs match {run_id!r}" if found else "no such run")
-            run_id = found[0]
-        if action == "status" and len(parts) == 5 and method == "GET":
-            paths = _run_dir_or_404(settings, run_id)
-            query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
-            try:
-                lines = int((query.get("lines") or ["40"])[0])
-            except ValueError:
-                raise HTTPError(400, "lines must be an integer") from None
-            if not 0 <= lines <= 2000:
-                raise HTTPError(400, "lines must be from 0 to 2000")
-            tmux = Tmux(socket_name(settings.tmux_socket, settings.env)) if settings.tmux_socket else None
-
-            def build() -> dict:
-                return scrub(status_document(paths.runs_root, paths.run_id, lines, tmux), secret_values(settings.env))
-            if cache is None:
-                return _json_response(start_response, 200, build())
-            return _json_response(start_response, 200, None, body=cache.get(run_id, lines, run_files_key(paths), build))
-        if action == "artifacts" and len(parts) == 6 and method == "GET":
-            return serve_artifact(settings, run_id, parts[5], start_response)
-        if action in ("stop", "send") and len(parts) == 5:
-            if method != "POST":
-                raise HTTPError(405, f"{method} not allowed here")
-            check_token(environ, settings)
-            empty = environ.get("CONTENT_LENGTH") in (None, "", "0") and not environ.get("CONTENT_TYPE")
-            body = {} if action == "stop" and empty else read_json_body(environ)
-            paths = _run_dir_or_404(settings, run_id)
-            run = load_run(paths.runs_root, run_id)
-            if settings.tmux_socket:
-                run.tmux = Tmux(socket_name(settings.tmux_socket, settings.env))
-            if action == "stop":
-                stop_run(run, "stopped through the API")
-                return _json_response(start_response, 200, {"run_id": run_id, "status": "stopped"})
-            worker, text = body.get("worker"), body.get("text")
-            if not isinstance(worker, str) or not WORKER_ID_RE.fullmatch(worker):
-                raise HTTPError(400, "worker must be 'manager' or w1, w2, ...")
-            if not isinstance(text, str) or not text or len(text) > MAX_SEND:
-                raise HTTPError(400, f"text must be a non-empty string of at most {MAX_SEND} characters")
-            if any((ord(c) < 32 and c not in "\n\t") or ord(c) == 127 for c in text):
-                raise HTTPError(400, "text must not contain control characters")
-            try:
-                send_to_session(run, worker, text)
-            except UsageError as exc:
-                raise HTTPError(409, str(exc)) from None
-            return _json_response(start_response, 200, {"run_id": run_id, "worker": worker, "sent": True})
-    raise HTTPError(404, "not found")
-
+    if found.token:
+        check_token(environ, settings)
+    return found.handler(Request(environ, start_response, settings, cache, args))
 
 def make_app(settings: ServerSettings) -> Callable:
     """The WSGI app: a plain function of environ; every error is JSON, never a traceback."""
@@ -10344,7 +10443,7 @@ def resolve_run_ref(runs_root: Path, ref: str | None) -> str:
         if not names:
             raise UsageError(f"no runs under {root}; start one with `{invocation()} run ...`")
         return names[0]
-    if not re.fullmatch(r"[0-9A-Za-z-]{1,80}", ref):
+    if not RUN_REF_RE.fullmatch(ref):
         raise UsageError(f"invalid run {ref[:80]!r}: give a run id, a prefix of one, or its tail")
     found = match_run_ids(names, ref)
     if len(found) == 1:

@@ -91,6 +91,16 @@ class LayoutTests(unittest.TestCase):
         self.assertEqual(seen, derived)
         self.assertNotIn("VERDICT_HEADLINES", SOURCE)
 
+    def test_routes_are_declared_once(self):
+        """Dispatch and the OpenAPI document both come from ROUTES: no path is spelled out
+        in the dispatcher, and every documented path is a route."""
+        import mminions
+        dispatch = next(n for n in TREE.body if isinstance(n, ast.FunctionDef) and n.name == "route")
+        literals = [n.value for n in ast.walk(dispatch) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+        self.assertEqual([v for v in literals if v.startswith("/api") or v == "/health"], [])
+        self.assertEqual(set(mminions.OPENAPI["paths"]), {r.path for r in mminions.ROUTES if r.documented})
+        self.assertNotIn("OPENAPI = {", SOURCE)
+
     def test_every_test_module_runs_in_the_pool(self):
         """A module without the pool's load_tests (at its top level, not in a string) would
         run serially in the main process, after everything else, and blow the suite's time."""
