@@ -16,7 +16,7 @@ import time
 import unittest
 from pathlib import Path
 
-from helpers import (Deadline, adversarial_texts, candidate, fake_env, module_patterns, fake_record, git, make_buggy_repo, make_history, mminions, private_socket, processes_mentioning, run_cli, run_dirs,
+from helpers import (MMINIONS_PY, Deadline, adversarial_texts, candidate, fake_env, module_patterns, fake_record, git, make_buggy_repo, make_history, mminions, private_socket, processes_mentioning, run_cli, run_dirs,
                      temp_dir, wait_until, write_plan)
 from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
 
@@ -555,7 +555,11 @@ class WallAttacks(HostileCase):
             self.assertIn(f"LIST {host_dir} None", output)  # not there at all
         home = re.search(r"^LIST /root (.*)$", output, re.M).group(1)  # at most the Python in use, if it lives there
         self.assertTrue(home == "None" or all(sys.prefix.startswith(f"/root/{n}") for n in eval(home)), home)
-        self.assertEqual(re.search(r"^LIST /tmp (.*)$", output, re.M).group(1), f"['{self.root.name}']")
+        # /tmp shows this test's folder, and the folder of the tool itself when it lives in /tmp (the
+        # file alone is bound there, read-only: a checkout in /tmp/fresh shows only mminions.py)
+        tool = Path(MMINIONS_PY).resolve()
+        expected = sorted({self.root.name, *([tool.relative_to("/tmp").parts[0]] if tool.is_relative_to("/tmp") else [])})
+        self.assertEqual(re.search(r"^LIST /tmp (.*)$", output, re.M).group(1), str(expected))
         self.assertEqual(len(eval(output.splitlines()[-8].split(" ", 2)[2])), 1)  # no other run's checkout
         self.assert_contained(self.run_dir())
 
