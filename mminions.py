@@ -5072,21 +5072,30 @@ def unlike_reported_script(text: str, index: int, render: str, reported: str, ma
     return head + norm_source(match == "moments") + assert_gone(f"{show}({code})", reported, match)
 
 
-def unlike_reported_output_script(text: str, reported: str, match: str) -> str | None:
-    """The program with what it prints captured (and printed), then an assertion that it
-    no longer prints the output the report shows as wrong."""
+def captured_program(text: str, stderr: bool = False) -> str | None:
+    """The program run inside a capture of what it prints (stdout, and stderr when asked)
+    into ``_mm_out``, which is then printed; None when it does not parse or imports from
+    __future__ (those must stay first)."""
     try:
         tree = parse_python(text)
     except (SyntaxError, ValueError):
         return None
     if any(isinstance(s, ast.ImportFrom) and s.module == "__future__" for s in tree.body):
         return None
-    capture = parse_python("with _mm_contextlib.redirect_stdout(_mm_out):\n    pass\n").body[0]
+    streams = "_mm_contextlib.redirect_stdout(_mm_out)" + (", _mm_contextlib.redirect_stderr(_mm_out)" if stderr else "")
+    capture = parse_python(f"with {streams}:\n    pass\n").body[0]
     capture.body = tree.body
     tree.body = [capture]
-    return ("import contextlib as _mm_contextlib\nimport io as _mm_io\n" + norm_source(match == "moments")
-            + "_mm_out = _mm_io.StringIO()\n" + _unparse(tree) + "\nprint(_mm_out.getvalue(), end='')\n"
-            + assert_gone("_mm_out.getvalue()", reported, match))
+    return "_mm_out = _mm_io.StringIO()\n" + _unparse(tree) + "\nprint(_mm_out.getvalue(), end='')\n"
+
+
+def unlike_reported_output_script(text: str, reported: str, match: str) -> str | None:
+    """The program with what it prints captured (and printed), then an assertion that it
+    no longer prints the output the report shows as wrong."""
+    program = captured_program(text)
+    return None if program is None else (
+        "import contextlib as _mm_contextlib\nimport io as _mm_io\n" + norm_source(match == "moments") + program
+        + assert_gone("_mm_out.getvalue()", reported, match))
 
 
 def console_check_script(text: str, runs: list[dict], expected: dict[int, str], packages: Sequence[str]) -> str:
@@ -5372,19 +5381,10 @@ def output_checks(at: "Attempts", program: dict, text: str) -> list[tuple[str, s
 def whole_output_script(text: str, expected: str) -> str | None:
     """The program with what it writes to stdout and stderr captured together (and written
     out), then an assertion that it is what the report expects."""
-    try:
-        tree = parse_python(text)
-    except (SyntaxError, ValueError):
-        return None
-    if any(isinstance(s, ast.ImportFrom) and s.module == "__future__" for s in tree.body):
-        return None
-    capture = parse_python("with _mm_contextlib.redirect_stdout(_mm_out), _mm_contextlib.redirect_stderr(_mm_out):\n"
-                           "    pass\n").body[0]
-    capture.body = tree.body
-    tree.body = [capture]
-    return ("import contextlib as _mm_contextlib\nimport io as _mm_io\n" + _MM_NORM
-            + "_mm_out = _mm_io.StringIO()\n" + _unparse(tree) + "\nprint(_mm_out.getvalue(), end='')\n"
-            + assert_shows("_mm_out.getvalue()", repr(expected)))
+    program = captured_program(text, stderr=True)
+    return None if program is None else (
+        "import contextlib as _mm_contextlib\nimport io as _mm_io\n" + _MM_NORM + program
+        + assert_shows("_mm_out.getvalue()", repr(expected)))
 
 
 def cli_checks(program: dict, attempt: Attempt) -> list[tuple[str, str]]:
