@@ -26,6 +26,7 @@ only the sections above it (``grep -n '^# ====' mminions.py`` prints this outlin
         7.1 Schemas and output       what a worker answers; reading it
         7.2 Prompts                  templates in one place
         7.3 Backends                 codex, claude, a command, builtin -> worker.sh
+        7.4 Usage                    tokens and money per worker, from its client's own events
      8. Built-in agent         the offline reproducer/triager that needs no model
         8.1 Failures and report errors
         8.2 The project's names      a static index of what a project exports
@@ -3165,6 +3166,8 @@ def normalize_role_output(role: str, obj: Any) -> Any:
 
 
 CLAUDE_STREAM = "claude.jsonl"
+CODEX_STREAM = "codex.jsonl"   # `codex exec --json`'s events: progress for the pane, usage for mminions
+USAGE_FIELD = "usage"          # where a `cmd` worker's output document may report its usage (not the role's answer)
 
 
 def claude_result(text: str) -> Any:
@@ -3214,6 +3217,44 @@ def render_claude_event(event: Any) -> str | None:
     return "\n".join(out) or None
 
 
+def render_codex_event(event: Any) -> str | None:
+    """One line for the pane per event of `codex exec --json`.
+
+    >>> render_codex_event({"type": "item.completed", "item": {"type": "command_execution",
+    ...     "command": "bash -lc ls", "exit_code": 0}})
+    '[tool] bash -lc ls (exit 0)'
+    """
+    if not isinstance(event, dict):
+        return None
+    kind, item = event.get("type"), event.get("item") if isinstance(event.get("item"), dict) else {}
+    if kind == "thread.started":
+        return "[codex] session started"
+    if kind == "turn.completed":
+        usage = event.get("usage") if isinstance(event.get("usage"), dict) else {}
+        return f"[codex] turn completed ({usage.get('input_tokens', '?')} in / {usage.get('output_tokens', '?')} out tokens)"
+    if kind in ("turn.failed", "error"):
+        error = event.get("error") if isinstance(event.get("error"), dict) else {}
+        return "[codex] " + " ".join(str(error.get("message") or event.get("message") or kind).split())[:200]
+    if kind != "item.completed":
+        return None
+    what = item.get("type")
+    if what == "agent_message":
+        return "[says] " + " ".join(str(item.get("text", "")).split())[:200]
+    if what == "command_execution":
+        return f"[tool] {' '.join(str(item.get('command', '')).split())[:160]} (exit {item.get('exit_code', '?')})"
+    if what == "file_change":
+        return "[edit] " + ", ".join(str(c.get("path", "")) for c in item.get("changes") or [] if isinstance(c, dict))[:160]
+    if what == "error":
+        return "[codex] " + " ".join(str(item.get("message", "")).split())[:200]
+    return None
+
+
+def render_stream_event(event: Any) -> str | None:
+    """A pane line for an event of either model CLI's stream (their types do not overlap)."""
+    kind = str(event.get("type", "")) if isinstance(event, dict) else ""
+    return render_codex_event(event) if "." in kind or kind == "error" else render_claude_event(event)
+
+
 NOT_READ_SUFFIX = ".not-read"  # beside an answer that was no plain file: what it was
 
 
@@ -3245,6 +3286,8 @@ def read_worker_output(output_path: Path, role: str, backend: str) -> tuple[Any,
         obj = extract_json(text)
     except ValueError as exc:
         return None, [str(exc)]
+    if backend == "cmd" and isinstance(obj, dict):
+        obj.pop(USAGE_FIELD, None)
     obj = normalize_role_output(role, obj)
     errors = validate_schema(obj, ROLE_SCHEMAS[role])
     if errors:
@@ -3739,12 +3782,16 @@ def agent_command(spec: AgentSpec, files: WorkerFiles, self_cmd: Sequence[str], 
         # Codex sandboxes its own tools, unless mminions already runs it in a sandbox (two
         # bubblewraps do not nest when capabilities are dropped)
         own = ["--dangerously-bypass-approvals-and-sandbox"] if spec.sandboxed_outside else ["-s", "workspace-write"]
-        parts = ["codex", "exec", "--skip-git-repo-check", "-C", q(str(files.worktree)), *own,
+        parts = ["codex", "exec", "--json", "--skip-git-repo-check", "-C", q(str(files.worktree)), *own,
                  "--output-schema", q(str(files.schema)),
                  "-o", q(str(files.output))]
         if spec.model:
             parts += ["-m", q(spec.model)]
-        return " ".join(parts + ([extra] if extra else []) + ["-", "<", q(str(files.prompt))])
+        # its events go to a file (usage) and, a line per step, to the pane
+        view = " ".join(q(str(a)) for a in self_cmd) + " _stream-view"
+        return (" ".join(parts + ([extra] if extra else []) + ["-", "<", q(str(files.prompt)), "|", "tee",
+                                                               q(str(files.output.with_name(CODEX_STREAM))), "|", view])
+                + "; exit ${PIPESTATUS[0]}")
     if spec.backend == "claude":
         parts = ["claude", "-p", "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits",
                  "--allowedTools", q("Bash,Read,Edit,Write,Glob,Grep")]
@@ -3834,6 +3881,7 @@ def write_worker_files(files: WorkerFiles, spec: AgentSpec, prompt: str, self_cm
 WORKER_TIMEOUT = 124   # what `timeout` exits with; the manager writes it too when a worker overruns
 WORKER_LOST = 125      # the worker's session ended without writing its exit code
 WORKER_STOPPED = 143   # stopped by the manager (128 + SIGTERM): another worker already won, or `stop`
+WORKER_OVER_BUDGET = 152  # stopped by the manager: the run's --max-tokens/--max-cost is spent (128 + SIGXCPU)
 
 
 def worker_state(files: WorkerFiles) -> tuple[str, int | None]:
@@ -3852,6 +3900,8 @@ def worker_state(files: WorkerFiles) -> tuple[str, int | None]:
         return "timeout", code
     if code == WORKER_STOPPED:
         return "stopped", code
+    if code == WORKER_OVER_BUDGET:
+        return "over-budget", code
     return ("finished" if code == 0 else "failed"), code
 
 
@@ -4027,6 +4077,237 @@ def tool_version(argv: Sequence[str], runner: Runner = run_cmd) -> str | None:
         text = (result.stdout or result.stderr).strip().splitlines()
         return text[0] if text else "unknown version"
     return None
+
+
+# ---- 7.4 Usage -------------------------------------------------------------
+# what a worker's model calls cost: tokens from its client's own events, money from the
+# client where it says, else from the user's price table (--price)
+
+USAGE_MAX_TOKENS = 10 ** 12      # a count a worker's stream claims is clipped to this, never trusted past it
+USAGE_MAX_USD = 1_000_000.0
+USAGE_STREAM_BYTES = 8_000_000   # how much of a live event stream is read to sum it
+
+
+@dataclass(frozen=True)
+class Usage:
+    """The tokens and money of one worker, or a sum of them.  ``input_tokens`` counts every
+    input token, the cached ones (``cached_input_tokens``) too; ``cost_usd`` None is unknown."""
+
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+    cost_from: str = ""          # client | price table | free | partial (a sum with unknowns) | "" (unknown)
+    models: tuple[str, ...] = ()
+    reported: bool = False       # the worker's client said anything about its usage
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def to_json(self) -> dict:
+        return {"input_tokens": self.input_tokens, "cached_input_tokens": self.cached_input_tokens,
+                "output_tokens": self.output_tokens, "tokens": self.tokens,
+                "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 6),
+                "cost_from": self.cost_from, "models": list(self.models), "reported": self.reported}
+
+
+FREE = Usage(cost_usd=0.0, cost_from="free", reported=True)  # the built-in agent calls no model
+
+
+def _count(value: Any) -> int:
+    return max(0, min(int(value), USAGE_MAX_TOKENS)) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and math.isfinite(value) else 0
+
+
+def _money(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0:
+        return min(float(value), USAGE_MAX_USD)
+    return None
+
+
+def usage_from_json(data: Any) -> Usage:
+    """A usage record (sessions.json, a `cmd` worker's output document), every number
+    checked: a negative, huge or non-numeric one counts as nothing."""
+    if not isinstance(data, dict):
+        return Usage()
+    cost = _money(data.get("cost_usd"))
+    models = data.get("models")
+    return Usage(_count(data.get("input_tokens")), _count(data.get("cached_input_tokens")), _count(data.get("output_tokens")),
+                 cost, str(data.get("cost_from") or ("client" if cost is not None else ""))[:20],
+                 tuple(str(m)[:100] for m in models[:20]) if isinstance(models, list) else (),
+                 data.get("reported") is not False)
+
+
+def sum_usage(items: Iterable[Usage]) -> Usage:
+    """The usage of several workers.  Its cost sums the known costs and is "partial" when
+    a worker that used tokens has no known cost."""
+    items = [u for u in items if u.reported]
+    if not items:
+        return Usage()
+    costs = [u.cost_usd for u in items if u.cost_usd is not None]
+    unknown = any(u.cost_usd is None and u.tokens for u in items)
+    sources = {u.cost_from for u in items if u.cost_usd is not None}
+    return Usage(sum(u.input_tokens for u in items), sum(u.cached_input_tokens for u in items),
+                 sum(u.output_tokens for u in items), sum(costs) if costs else None,
+                 "partial" if unknown and costs else (sources.pop() if len(sources) == 1 else "mixed" if sources else ""),
+                 tuple(dict.fromkeys(m for u in items for m in u.models)), True)
+
+
+def _json_lines(text: str) -> Iterable[dict]:
+    for line in text.splitlines():
+        if line.startswith("{"):
+            with contextlib.suppress(json.JSONDecodeError, RecursionError):
+                event = json.loads(line)
+                if isinstance(event, dict):
+                    yield event
+
+
+def _claude_tokens(rows: Sequence[dict], fresh: str, created: str, cached: str, out: str) -> tuple[int, int, int]:
+    """(input, cached, output) of Claude usage rows, whose input is split three ways."""
+    hit = sum(_count(r.get(cached)) for r in rows)
+    return (sum(_count(r.get(fresh)) + _count(r.get(created)) for r in rows) + hit, hit,
+            sum(_count(r.get(out)) for r in rows))
+
+
+def claude_usage(text: str) -> Usage:
+    """Claude Code's stream-json: the result event's per-model usage (sub-agents and helper
+    models included) and its own cost; before that event, the sum of the messages so far."""
+    result, messages = None, {}
+    for event in _json_lines(text):
+        if event.get("type") == "result":
+            result = event
+        elif event.get("type") == "assistant" and isinstance(event.get("message"), dict):
+            message = event["message"]
+            if isinstance(message.get("usage"), dict):  # one message comes as several events: count it once
+                messages[message.get("id") or len(messages)] = message["usage"]
+    if result is None:
+        if not messages:
+            return Usage()
+        return Usage(*_claude_tokens(list(messages.values()), "input_tokens", "cache_creation_input_tokens",
+                                     "cache_read_input_tokens", "output_tokens"), reported=True)
+    cost = _money(result.get("total_cost_usd"))
+    per_model = result.get("modelUsage") if isinstance(result.get("modelUsage"), dict) else {}
+    rows = [m for m in per_model.values() if isinstance(m, dict)]
+    if rows:
+        tokens = _claude_tokens(rows, "inputTokens", "cacheCreationInputTokens", "cacheReadInputTokens", "outputTokens")
+    else:
+        usage = result.get("usage") if isinstance(result.get("usage"), dict) else {}
+        tokens = _claude_tokens([usage], "input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens",
+                                "output_tokens")
+    return Usage(*tokens, cost, "client" if cost is not None else "", tuple(str(k)[:100] for k in list(per_model)[:20]), True)
+
+
+def codex_usage(stream: str, rollout: str = "") -> Usage:
+    """Codex: the usage of its turns from `codex exec --json` (``stream``); while a turn runs,
+    the last running total its session file (``rollout``) holds."""
+    turns = [e["usage"] for e in _json_lines(stream) if e.get("type") == "turn.completed" and isinstance(e.get("usage"), dict)]
+    model = ""
+    if not turns:
+        for event in _json_lines(rollout):
+            payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
+            if payload.get("type") == "token_count" and isinstance((payload.get("info") or {}).get("total_token_usage"), dict):
+                turns = [payload["info"]["total_token_usage"]]
+    for event in _json_lines(rollout):
+        payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
+        if event.get("type") == "turn_context" and isinstance(payload.get("model"), str):
+            model = payload["model"][:100]
+    if not turns:
+        return Usage()
+    return Usage(sum(_count(u.get("input_tokens")) for u in turns), sum(_count(u.get("cached_input_tokens")) for u in turns),
+                 sum(_count(u.get("output_tokens")) for u in turns), None, "", (model,) if model else (), True)
+
+
+PRICE_RE = lazy_re(r"^([\w.:/*-]{1,100})=([0-9]{1,6}(?:\.[0-9]{1,6})?)/([0-9]{1,6}(?:\.[0-9]{1,6})?)/"
+                   r"([0-9]{1,6}(?:\.[0-9]{1,6})?)$")
+
+
+def parse_price(text: str) -> tuple[str, tuple[float, float, float]]:
+    """``MODEL=INPUT/CACHED/OUTPUT`` in US dollars per million tokens (``*`` for any model).
+
+    >>> parse_price("gpt-5=1.25/0.125/10")
+    ('gpt-5', (1.25, 0.125, 10.0))
+    """
+    match = PRICE_RE.match(text.strip())
+    if not match:
+        raise UsageError(f"--price {text[:100]!r}: give MODEL=INPUT/CACHED/OUTPUT in dollars per million "
+                         "tokens, e.g. --price 'gpt-5=1.25/0.125/10' (MODEL * for any model)")
+    return match.group(1), (float(match.group(2)), float(match.group(3)), float(match.group(4)))
+
+
+def priced(usage: Usage, prices: Sequence[str], model: str | None = None) -> Usage:
+    """The usage with its cost: the client's where it gave one, else from the price of its
+    model (the one it reported, else ``model``, else ``*``) in ``prices``."""
+    if usage.cost_usd is not None or not usage.reported:
+        return usage
+    table = dict(parse_price(p) for p in prices)
+    names = [*usage.models, *([model] if model else []), "*"]
+    price = next((table[n] for n in names if n in table), None)
+    if price is None:
+        return usage
+    fresh = usage.input_tokens - min(usage.cached_input_tokens, usage.input_tokens)
+    cost = (fresh * price[0] + min(usage.cached_input_tokens, usage.input_tokens) * price[1]
+            + usage.output_tokens * price[2]) / 1_000_000
+    return dataclasses.replace(usage, cost_usd=cost, cost_from="price table")
+
+
+def newest_codex_session(home: Path) -> Path | None:
+    """The newest session file a codex worker's private CODEX_HOME holds (sessions/Y/M/D/),
+    found without following a link: the worker writes that folder."""
+    found: list[str] = []
+
+    def walk(folder: str, depth: int) -> None:
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(folder):
+                if depth < 3 and entry.is_dir(follow_symlinks=False):
+                    walk(entry.path, depth + 1)
+                elif depth == 3 and entry.name.startswith("rollout-") and entry.name.endswith(".jsonl") \
+                        and entry.is_file(follow_symlinks=False):
+                    found.append(entry.path)
+    walk(str(home / ".codex" / "sessions"), 0)
+    return Path(max(found, key=lambda p: os.path.basename(p))) if found else None
+
+
+def _stream_text(path: Path, limit: int = USAGE_STREAM_BYTES) -> str:
+    with contextlib.suppress(OSError):
+        return read_tail_safely(path, limit).decode("utf-8", "replace")
+    return ""
+
+
+def read_worker_usage(files: WorkerFiles) -> Usage:
+    """What a worker's client reported of its usage so far, read from the files it writes
+    (each never through a link, each capped)."""
+    if files.backend == "builtin":
+        return FREE
+    if files.backend == "claude":
+        return claude_usage(_stream_text(files.out_dir / CLAUDE_STREAM))
+    if files.backend == "codex":
+        session = newest_codex_session(files.home)
+        return codex_usage(_stream_text(files.out_dir / CODEX_STREAM), _stream_text(session, 1 << 20) if session else "")
+    if files.backend == "cmd":
+        with contextlib.suppress(OSError, ValueError, RecursionError):
+            doc = json.loads(read_bytes_safely(files.output, MAX_OUTPUT_BYTES))
+            if isinstance(doc, dict) and USAGE_FIELD in doc:
+                return usage_from_json(doc[USAGE_FIELD])
+    return Usage()
+
+
+def usage_line(usage: Usage) -> str:
+    """One line of a usage: tokens (in, of which cached, out) and money.
+
+    >>> usage_line(Usage(1200, 200, 30, 0.0123, "client", reported=True))
+    '1,200 in (200 cached) / 30 out tokens, $0.0123'
+    >>> usage_line(FREE)
+    'no model: costs nothing'
+    """
+    if not usage.reported:
+        return "not reported"
+    if usage.cost_from == "free" and not usage.tokens:
+        return "no model: costs nothing"
+    cost = ("cost unknown (no --price for its model)" if usage.cost_usd is None
+            else f"${usage.cost_usd:.4f}" + (" (some workers' cost unknown)" if usage.cost_from == "partial"
+                                             else " (price table)" if usage.cost_from == "price table" else ""))
+    return f"{usage.input_tokens:,} in ({usage.cached_input_tokens:,} cached) / {usage.output_tokens:,} out tokens, {cost}"
 
 
 # ==== 8. Built-in agent ====================================================
@@ -6976,6 +7257,9 @@ class RunConfig:
     label_reproduced: str | None = None
     label_needs_info: str | None = None
     notify: str | None = None
+    max_tokens: int | None = None    # the run's token budget: its workers' total, input and output
+    max_cost: float | None = None    # the run's budget in US dollars (client costs, else --price)
+    prices: list[str] = field(default_factory=list)  # MODEL=INPUT/CACHED/OUTPUT, dollars per million tokens
     sandbox: str = "auto"        # what was asked: auto | require | off
     comments: str = "trusted"    # whose comments are part of the report: trusted | all
     sandbox_ro: list[str] = field(default_factory=list)   # more paths sandboxed commands may read
@@ -7015,10 +7299,10 @@ class RunOption:
     field: str
     flag: str
     help: str
-    kind: str = "str"      # str | int | off (a --no-X switch) | list (repeatable) | csv
+    kind: str = "str"      # str | int | float | off (a --no-X switch) | list (repeatable) | csv
     api: bool = False      # accepted by POST /api/runs
-    low: int = 1
-    high: int = 86400
+    low: float = 1
+    high: float = 86400
     api_high: int | None = None  # a POST may ask for this much at most: the API is for watching, not for a box's all
     choices: tuple[str, ...] = ()
     pattern: str | None = None
@@ -7031,7 +7315,7 @@ class RunOption:
         return spec.default_factory() if spec.default_factory is not dataclasses.MISSING else spec.default
 
     @property
-    def api_max(self) -> int:
+    def api_max(self) -> float:
         return min(self.high, self.api_high or self.high)
 
 
@@ -7101,6 +7385,14 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
     RunOption("notify", "--notify", "a command run once when the run ends, whatever the verdict: the run's end as "
               "JSON on its stdin, MMINIONS_RUN_ID and MMINIONS_VERDICT in its environment (notify-send, mail, "
               "curl -d @- URL); its failure is noted, never changes the verdict", group="output"),
+    RunOption("max_tokens", "--max-tokens", "the run's token budget (its workers' input and output tokens together): "
+              "past it, workers are stopped and no more start", "int", api=True, high=10 ** 10, group="limits"),
+    RunOption("max_cost", "--max-cost", "the run's budget in US dollars (the client's own cost, else from --price): "
+              "past it, workers are stopped and no more start", "float", api=True, low=0.0001, high=100000,
+              group="limits"),
+    RunOption("prices", "--price", "a model's price for costing workers whose client gives none: "
+              "MODEL=INPUT/CACHED/OUTPUT dollars per million tokens (repeatable; MODEL * for any)", "list",
+              group="limits"),
     RunOption("label_reproduced", "--label-reproduced", "with --report comment: add this label when reproduced", group="output"),
     RunOption("label_needs_info", "--label-needs-info", "with --report comment: add this label when not reproduced", group="output"),
 )
@@ -7127,7 +7419,7 @@ def add_run_option_flags(p: argparse.ArgumentParser, groups: dict[str, Any] | No
                                metavar=opt.flag[2:].upper().replace("-", "_"))
         else:
             default = os.environ.get(opt.env) if opt.env and os.environ.get(opt.env) else None
-            where.add_argument(opt.flag, dest=opt.field, type=int if opt.kind == "int" else str, default=default,
+            where.add_argument(opt.flag, dest=opt.field, type={"int": int, "float": float}.get(opt.kind, str), default=default,
                                choices=opt.choices or None,
                                metavar=None if opt.choices else opt.flag[2:].upper().replace("-", "_"),
                                help=option_help(opt))
@@ -7179,10 +7471,11 @@ def api_run_options(body: dict) -> dict:
         if opt is None:
             raise ValueError(f"unknown field {name!r}; the API takes: {', '.join(API_RUN_FIELDS)}, "
                              + ", ".join(sorted(known)))
-        if opt.kind == "int":
-            if not isinstance(value, int) or isinstance(value, bool) or not opt.low <= value <= opt.api_max:
-                raise ValueError(f"{name} must be an integer from {opt.low} to {opt.api_max} "
-                                 f"(more only from the command line: {opt.flag})")
+        if opt.kind in ("int", "float"):
+            numeric = (int, float) if opt.kind == "float" else int
+            if not isinstance(value, numeric) or isinstance(value, bool) or not opt.low <= value <= opt.api_max:
+                raise ValueError(f"{name} must be {'an integer' if opt.kind == 'int' else 'a number'} from {opt.low} "
+                                 f"to {opt.api_max} (more only from the command line: {opt.flag})")
         elif opt.kind == "off":
             if not isinstance(value, bool):
                 raise ValueError(f"{name} must be true or false")
@@ -7200,8 +7493,9 @@ def api_run_schema() -> dict:
     for opt in RUN_OPTIONS:
         if not opt.api:
             continue
-        if opt.kind == "int":
-            props[opt.field] = {"type": "integer", "minimum": opt.low, "maximum": opt.api_max}
+        if opt.kind in ("int", "float"):
+            props[opt.field] = {"type": "integer" if opt.kind == "int" else "number", "minimum": opt.low,
+                                "maximum": opt.api_max}
         elif opt.kind == "off":
             props[opt.field] = {"type": "boolean"}
         else:
@@ -7249,6 +7543,11 @@ def validate_config(cfg: RunConfig) -> None:
     for path in cfg.sandbox_ro:
         if not os.path.isabs(path) or not os.path.exists(path) or os.path.realpath(path) == "/":
             raise UsageError(f"--sandbox-ro {path[:200]!r}: give an absolute path that exists (not /)")
+    for price in cfg.prices:
+        parse_price(price)
+    for name, value in (("--max-tokens", cfg.max_tokens), ("--max-cost", cfg.max_cost)):
+        if value is not None and not (value > 0 and math.isfinite(value)):
+            raise UsageError(f"{name} must be more than 0 (got {value})")
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", cfg.prefix):
         raise UsageError(f"invalid session prefix {cfg.prefix!r}: letters, digits, _ and - only")
 
@@ -7951,6 +8250,62 @@ def poll_manager_stdin(run: Run) -> None:
 WORKER_GRACE_SEC = 15    # past its --timeout-sec, a worker that has not ended is timed out
 
 
+def record_usage(run: Run, files: WorkerFiles) -> Usage:
+    """Read what a worker's client reported of its usage, cost it, keep it in its record."""
+    usage = priced(read_worker_usage(files), run.cfg.prices, run.cfg.model)
+    if usage.reported:
+        update_worker_record(run.paths, files.worker_id, usage=usage.to_json())
+    return usage
+
+
+def run_usage(workers: Sequence[dict]) -> Usage:
+    """The run's usage: the sum of its workers' records."""
+    return sum_usage(usage_from_json(w["usage"]) for w in workers if isinstance(w.get("usage"), dict))
+
+
+def budget_spent(cfg: RunConfig, total: Usage) -> str:
+    """Why the run may not spend more (one sentence), or "" while its budget lasts."""
+    if cfg.max_tokens and total.tokens >= cfg.max_tokens:
+        return f"the token budget (--max-tokens {cfg.max_tokens:,}) is spent: {total.tokens:,} tokens used"
+    if cfg.max_cost and total.cost_usd is not None and total.cost_usd >= cfg.max_cost:
+        return f"the cost budget (--max-cost ${cfg.max_cost:g}) is spent: ${total.cost_usd:.4f} used"
+    return ""
+
+
+def run_budget_spent(run: Run, backend: str) -> str:
+    """Before a worker starts: why it may not (the budget is spent), or "".  The built-in
+    agent calls no model and always may."""
+    if backend == "builtin" or not (run.cfg.max_tokens or run.cfg.max_cost):
+        return ""
+    why = budget_spent(run.cfg, run_usage(load_sessions(run.paths)["workers"]))
+    if why:
+        append_event(run.paths.run_dir, "note", text=f"no more workers were started: {why}")
+        run.log(f"budget: {why}")
+    return why
+
+
+def stop_over_budget(run: Run, pending: dict[str, WorkerFiles]) -> None:
+    """With a budget set: each pending worker's usage so far; once the run's total passes
+    the budget, every pending worker is stopped as a timed-out one is."""
+    if not (run.cfg.max_tokens or run.cfg.max_cost):
+        return
+    for files in pending.values():
+        record_usage(run, files)
+    why = budget_spent(run.cfg, run_usage(load_sessions(run.paths)["workers"]))
+    if not why:
+        return
+    for wid, files in pending.items():
+        if worker_state(files)[0] != "running":
+            continue
+        run.tmux.kill_session(run.cfg.session_name(wid))
+        with contextlib.suppress(OSError):
+            append_text(files.log, f"[mminions] stopped: {why}\n")
+        write_exit_code(files, WORKER_OVER_BUDGET)
+        update_worker_record(run.paths, wid, stopped_by=why)
+    append_event(run.paths.run_dir, "note", text=f"workers stopped: {why}")
+    run.log(f"budget: {why}")
+
+
 LIVE_CHECK_SEC = 1.0     # how often the manager asks tmux which sessions are still up
 
 
@@ -7981,7 +8336,7 @@ def _settle_worker(run: Run, wid: str, files: WorkerFiles, deadline: float, live
     return state, code
 
 
-WORKER_KEEPS = ("output.json", CLAUDE_STREAM)  # what a worker's out/ keeps once it ended
+WORKER_KEEPS = ("output.json", CLAUDE_STREAM, CODEX_STREAM)  # what a worker's out/ keeps once it ended
 
 
 def forget_private_home(run: Run, wid: str) -> None:
@@ -8012,9 +8367,11 @@ def forget_private_home(run: Run, wid: str) -> None:
             remove_cgroup(str(record["cgroup"]))
 
 
-def _record_worker_end(run: Run, wid: str, state: str, code: int | None) -> None:
+def _record_worker_end(run: Run, files: WorkerFiles, state: str, code: int | None) -> None:
+    wid = files.worker_id
     run.tmux.kill_session(run.cfg.session_name(wid))
     kill_worker_leftovers(run, wid)
+    record_usage(run, files)  # before its private home (a codex session file) is gone
     forget_private_home(run, wid)
     update_worker_record(run.paths, wid, status=state, exit_code=code, finished_at=utc_now())
     append_event(run.paths.run_dir, "worker", worker_id=wid, status=state, exit_code=code)
@@ -8025,6 +8382,7 @@ def _stop_other_workers(run: Run, pending: dict[str, WorkerFiles]) -> None:
     for other, other_files in pending.items():
         run.tmux.kill_session(run.cfg.session_name(other))
         kill_worker_leftovers(run, other)
+        record_usage(run, other_files)
         forget_private_home(run, other)
         write_exit_code(other_files, WORKER_STOPPED)
         update_worker_record(run.paths, other, status="stopped", exit_code=WORKER_STOPPED, finished_at=utc_now())
@@ -8047,6 +8405,7 @@ def wait_for_workers(run: Run, pending: dict[str, WorkerFiles], on_done: Callabl
         live = None
         if time.monotonic() - last_live_check > LIVE_CHECK_SEC:
             live, last_live_check = {s["name"] for s in run.tmux.list_sessions()}, time.monotonic()
+            stop_over_budget(run, pending)
             full = disk() if disk else ""
             if full:  # a worker (or what it ran) filling the disk: every worker of this batch stops
                 for wid, files in pending.items():
@@ -8060,7 +8419,7 @@ def wait_for_workers(run: Run, pending: dict[str, WorkerFiles], on_done: Callabl
             if state == "running":
                 continue
             del pending[wid]
-            _record_worker_end(run, wid, state, code)
+            _record_worker_end(run, files, state, code)
             if on_done(files, state, code):
                 _stop_other_workers(run, pending)
                 return
@@ -8254,6 +8613,8 @@ def phase_repro(run: Run) -> None:
     while not reproduced() and started() < cfg.max_workers:
         if backend == "builtin" and started() >= max(1, cfg.min_workers):
             break  # the offline agent is deterministic: more of it finds nothing new
+        if run_budget_spent(run, backend):
+            break
         batch = min(cfg.min_workers, cfg.max_workers - started())
         context = {"earlier": earlier_attempts(paths)}
         pending = {}
@@ -8718,6 +9079,8 @@ def phase_triage(run: Run) -> None:
         backend = agent_for(run.cfg, ROLE_TRIAGE)
         if backend == "auto":
             backend = "builtin"
+        if run_budget_spent(run, backend):
+            return
         pending = {}
         for _ in range(max(1, run.cfg.triage_workers)):
             files = start_worker(run, ROLE_TRIAGE, backend, context)
@@ -8807,6 +9170,15 @@ def _entries(facts: RunFacts) -> list[dict]:
             for item in data.get("candidates", [])]
 
 
+def budget_of(facts: RunFacts) -> str:
+    """Why the budget stopped workers or kept them from starting ("" when it did neither)."""
+    for w in facts.workers:
+        if w.get("status") == "over-budget" and w.get("stopped_by"):
+            return str(w["stopped_by"])
+    prefix = "no more workers were started: "
+    return next((n[len(prefix):] for n in facts.notes if n.startswith(prefix)), "")
+
+
 def verdict_of(facts: RunFacts, checkout_changes: Sequence[str] = ()) -> tuple[str, str, list[str]]:
     """(status, rationale, diagnostics) of a run that ran to its end.  A changed user
     checkout fails the run, whatever was reproduced: mminions never writes there."""
@@ -8840,10 +9212,14 @@ def verdict_of(facts: RunFacts, checkout_changes: Sequence[str] = ()) -> tuple[s
     entries = _entries(facts)
     repro = [w for w in facts.workers if w.get("role") == ROLE_REPRO]
     broken = [w for w in repro if w.get("status") in ("failed", "timeout")]
+    budget = budget_of(facts)
     notes = "\n".join(data.get("notes", "") for data in facts.candidate_files)
     step = re.search(r"^Next step: .*$", notes, re.M)  # what the built-in agent says a maintainer can do
     only_builtin = bool(repro) and all(w.get("backend") == "builtin" for w in repro)
-    if not entries and broken and len(broken) == len(repro):
+    if budget:
+        rationale = (f"the run's budget ended it before a reproducer was verified: {budget}"
+                     + (f" ({len(entries)} candidate(s) proposed, none verified)" if entries else ""))
+    elif not entries and broken and len(broken) == len(repro):
         rationale = (f"every repro worker failed ({', '.join(w['worker_id'] + ': ' + w['status'] for w in broken)}); "
                      "see Diagnostics: the cause is the workers, not the report")
     elif not entries and step:
@@ -8889,7 +9265,14 @@ def build_decision(facts: RunFacts, status: str, rationale: str, extra_diagnosti
         "matches_report": ((selected or {}).get("verification", {}).get("report_match") or {}).get("matches"),
         "culprit_commit": facts.bisect.get("first_bad"), "next_fix_targets": targets[:5],
         "top_hypotheses": [h["hypothesis_id"] for h in top], "decided_at": decided_at or utc_now(),
+        "usage": usage_document(facts.workers),
     }
+
+
+def usage_document(workers: Sequence[dict]) -> dict:
+    """Each worker's usage and the run's total, as decision.json and the status documents carry it."""
+    per = {str(w.get("worker_id")): usage_from_json(w["usage"]) for w in workers if isinstance(w.get("usage"), dict)}
+    return {"workers": {wid: u.to_json() for wid, u in per.items()}, "total": sum_usage(per.values()).to_json()}
 
 
 def github_link(issue: dict, sha: str, rel: str, line: int) -> str | None:
@@ -9023,6 +9406,20 @@ def _hypotheses_md(facts: RunFacts, decision: dict) -> list[str]:
     return out
 
 
+def _cost_md(facts: RunFacts, decision: dict) -> list[str]:
+    """One line per worker and the run's total (a run of the built-in agent alone: one line)."""
+    usage = decision.get("usage") or {}
+    per = usage.get("workers") or {}
+    if not per:
+        return []
+    backends = {str(w.get("worker_id")): str(w.get("backend", "")) for w in facts.workers}
+    if all(backends.get(wid) == "builtin" for wid in per):
+        return ["## Cost", "", "No model was called (the built-in agent): it cost nothing.", ""]
+    out = ["## Cost", ""]
+    out += [f"- {md_text(wid)} ({md_text(backends.get(wid, '?'))}): {usage_line(usage_from_json(u))}" for wid, u in per.items()]
+    return out + [f"- **total: {usage_line(usage_from_json(usage.get('total')))}**", ""]
+
+
 def render_final_md(facts: RunFacts, decision: dict) -> str:
     """final.md: the report a maintainer reads (and can paste), from the facts alone."""
     issue = facts.issue
@@ -9057,6 +9454,7 @@ def render_final_md(facts: RunFacts, decision: dict) -> str:
                           *md_fence(text, indent="  "))]
     if notes and decision["status"] != "ok":
         out += ["## What the workers found", "", *notes, ""]
+    out += _cost_md(facts, decision)
     if decision["diagnostics"]:
         out += ["## Diagnostics", ""]
         for d in decision["diagnostics"]:
@@ -9154,7 +9552,8 @@ def run_end_document(done: dict, decision: dict) -> dict:
             "exit_code": done["exit_code"], "title": done.get("title", ""), "issue": done.get("issue_url"),
             "rationale": decision.get("rationale", ""), "fail_to_pass": decision.get("fail_to_pass"),
             "culprit": {"sha": culprit.get("sha"), "subject": culprit.get("subject")} if culprit else None,
-            "final_md": done.get("final_md"), "finished_at": done.get("finished_at")}
+            "final_md": done.get("final_md"), "finished_at": done.get("finished_at"),
+            "usage": (decision.get("usage") or {}).get("total")}
 
 
 def notify_run_end(run: Run, done: dict, decision: dict) -> None:
@@ -9488,10 +9887,11 @@ def build_status(inp: StatusInputs) -> dict:
                         "worktree_path": record.get("worktree_path", ""), "output_path": record.get("output_path", ""),
                         "script_path": record.get("script_path", ""), "pane_tail": inp.panes.get(name, "") if exists else "",
                         "backend": record.get("backend", ""), "started_at": record.get("started_at"),
-                        "finished_at": record.get("finished_at"), "exit_code": exit_code})
+                        "finished_at": record.get("finished_at"), "exit_code": exit_code,
+                        "usage": usage_from_json(record["usage"]).to_json() if isinstance(record.get("usage"), dict) else None})
         summary["total"] += 1
         key = {"running": "active", "finished": "finished", "failed": "failed", "timeout": "timeout",
-               "stopped": "failed"}.get(status, "unknown")
+               "over-budget": "timeout", "stopped": "failed"}.get(status, "unknown")
         summary[key] += 1
     manager_name = _manager_session(config, sessions, run_id)
     try:
@@ -9529,6 +9929,7 @@ def build_status(inp: StatusInputs) -> dict:
         "run_done": run_done, "phase": current, "verification": verification,
         "culprit": (inp.bisect.get("first_bad") or {}).get("sha"), "created_at": config.get("created_at"),
         "title": config.get("title") or run_done.get("title") or "",
+        "usage": usage_document(sessions["workers"]),
     }
 
 
@@ -9538,6 +9939,18 @@ def status_document(runs_root: Path, run_id: str, lines: int = 40, tmux: Tmux | 
     return build_status(read_status_inputs(runs_root, run_id, lines, tmux, sessions_live))
 
 
+def usage_cells(record: Any) -> tuple[str, str]:
+    """A usage record as the status table's two cells: tokens and cost ("-": not reported, "?": unknown).
+
+    >>> usage_cells({"input_tokens": 1200, "output_tokens": 30, "cost_usd": 0.0123})
+    ('1,230', '$0.0123')
+    """
+    if not isinstance(record, dict) or record.get("reported") is False:
+        return "-", "-"
+    usage = usage_from_json(record)
+    return f"{usage.tokens:,}", "?" if usage.cost_usd is None else f"${usage.cost_usd:.4f}" + ("+" if usage.cost_from == "partial" else "")
+
+
 def format_status(doc: dict) -> str:
     out = [f"run {doc['run_id']}  state: {doc['run_state']}  phase: {doc.get('phase')}",
            f"issue: {doc['manager']['issue_url']}" + (f"  ({doc['title']})" if doc.get("title") else ""),
@@ -9545,11 +9958,16 @@ def format_status(doc: dict) -> str:
            + (f"  sandbox: {SANDBOX_WORDS.get(doc['sandbox']['kind'], doc['sandbox']['kind'])}"
               if (doc.get("sandbox") or {}).get("kind") else ""), ""]
     if doc["workers"]:
-        out.append(f"{'worker':7} {'role':14} {'agent':8} {'status':9} {'exit':5} session")
+        out.append(f"{'worker':7} {'role':14} {'agent':8} {'status':11} {'exit':5} {'tokens':>10} {'cost':>9} session")
         for w in doc["workers"]:
-            out.append(f"{w['worker_id']:7} {w['role']:14} {w.get('backend', ''):8} {w['status']:9} "
-                       f"{'' if w.get('exit_code') is None else w['exit_code']!s:5} "
+            tokens, cost = usage_cells(w.get("usage"))
+            out.append(f"{w['worker_id']:7} {w['role']:14} {w.get('backend', ''):8} {w['status']:11} "
+                       f"{'' if w.get('exit_code') is None else w['exit_code']!s:5} {tokens:>10} {cost:>9} "
                        f"{w['session_name'] if w['session_exists'] else '-'}")
+        total = (doc.get("usage") or {}).get("total") or {}
+        if total.get("reported"):
+            tokens, cost = usage_cells(total)
+            out.append(f"{'total':7} {'':14} {'':8} {'':11} {'':5} {tokens:>10} {cost:>9}")
         out.append("")
     for v in doc.get("verification", []):
         out.append(f"candidate {v['candidate_id']}: {v['status']} ({v['matched_runs']}/{v['total_runs']})"
@@ -10628,6 +11046,9 @@ def verdict_summary(run: Run, done: dict, decision: dict) -> str:
     culprit = decision.get("culprit_commit") or {}
     if culprit.get("sha"):
         lines.append(f"culprit: {culprit['sha'][:12]} {culprit.get('subject', '')}".rstrip())
+    total = usage_from_json((decision.get("usage") or {}).get("total"))
+    if total.reported and total.cost_from != "free":
+        lines.append(f"cost: {usage_line(total)}")
     lines.append(f"report: {run.paths.final_md}")
     return "\n".join(lines)
 
@@ -11044,7 +11465,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         row = {"number": item["number"], "title": item.get("title", ""), "issue_url": url, "exit_code": result.returncode}
         try:
             doc = extract_json(result.stdout)  # the run document
-            row.update(run_id=doc.get("run_id"), status=doc.get("verdict") or doc.get("run_state"))
+            row.update(run_id=doc.get("run_id"), status=doc.get("verdict") or doc.get("run_state"),
+                       usage=((doc.get("usage") or {}).get("total") if isinstance(doc.get("usage"), dict) else None))
             if doc.get("skipped"):
                 row["skipped"] = doc["skipped"]
         except ValueError:
@@ -11058,17 +11480,22 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             rows.append(row)
             if not args.json:
                 verdict = row.get("status", "?") + (f" ({row['skipped']})" if row.get("skipped") else "")
-                print(term_safe(f"#{row['number']:<6} {row['title'][:60]:60} {verdict:28} {row.get('run_id', '')}"), flush=True)
+                tokens, cost = usage_cells(row.get("usage"))
+                print(term_safe(f"#{row['number']:<6} {row['title'][:60]:60} {verdict:28} {tokens:>10} {cost:>9} "
+                                f"{row.get('run_id', '')}"), flush=True)
     counts = collections.Counter(r.get("status", "?") for r in rows)
+    total = sum_usage(usage_from_json(r["usage"]) for r in rows if isinstance(r.get("usage"), dict))
     with locked(RootPaths(runs_root).sweeps_lock):
         state = sweep_state(runs_root)
         state[slug] = {"last_sweep_at": started, "issues": len(rows)}
         atomic_write_json(RootPaths(runs_root).sweeps_json, state)
-    summary = {"repo": f"{owner}/{name}", "since": since, "started_at": started, "issues": rows, "counts": dict(counts)}
+    summary = {"repo": f"{owner}/{name}", "since": since, "started_at": started, "issues": rows, "counts": dict(counts),
+               "usage": total.to_json()}
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print(f"swept {len(rows)} issue(s) of {owner}/{name}: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing new"))
+        print(f"swept {len(rows)} issue(s) of {owner}/{name}: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing new")
+              + (f"; used {usage_line(total)}" if total.reported else ""))
     return EXIT_OK
 
 
@@ -11151,10 +11578,10 @@ def cmd_builtin(args: argparse.Namespace) -> int:
 
 
 def cmd_stream_view(args: argparse.Namespace) -> int:
-    """Hidden: render a Claude stream-json event stream (stdin) a line per step."""
+    """Hidden: render a model CLI's JSON event stream (stdin) a line per step."""
     for line in sys.stdin:
         try:
-            shown = render_claude_event(json.loads(line))
+            shown = render_stream_event(json.loads(line))
         except json.JSONDecodeError:
             shown = line.rstrip("\n")
         if shown:
@@ -11520,7 +11947,7 @@ def build_hidden_parser() -> argparse.ArgumentParser:
     p.add_argument("--context")
     p.set_defaults(func=cmd_builtin)
 
-    p = sub.add_parser("_stream-view")  # hidden: a Claude worker's event stream, readable in its pane
+    p = sub.add_parser("_stream-view")  # hidden: a model worker's event stream, readable in its pane
     p.set_defaults(func=cmd_stream_view)
 
     p = sub.add_parser("_bisect-step")  # hidden: one git bisect run step

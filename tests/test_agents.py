@@ -1,5 +1,7 @@
 """Agents and the worker runtime: schemas, output parsing, backends, real tmux workers."""
 
+import base64
+import dataclasses
 import json
 import os
 import re
@@ -90,6 +92,89 @@ class SchemaTests(unittest.TestCase):
         self.assertEqual(mminions.render_claude_event(result), "[claude] success after ? turns")
 
 
+# what Claude Code 2.1 printed as its result against tests/model_server.py (cut to the fields read)
+REAL_CLAUDE_RESULT = {"type": "result", "subtype": "success", "is_error": False, "total_cost_usd": 0.00024,
+                      "usage": {"input_tokens": 10, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                                "output_tokens": 10},
+                      "modelUsage": {"claude-opus-5-5": {"inputTokens": 10, "outputTokens": 10, "cacheReadInputTokens": 0,
+                                                         "cacheCreationInputTokens": 0, "costUSD": 0.00024}}}
+# and what Codex 0.169 printed with --json
+REAL_CODEX_EVENTS = [{"type": "thread.started", "thread_id": "01a2359d"}, {"type": "turn.started"},
+                     {"type": "item.completed", "item": {"id": "item_1", "type": "agent_message", "text": "{}"}},
+                     {"type": "turn.completed", "usage": {"input_tokens": 10, "cached_input_tokens": 0,
+                                                          "cache_write_input_tokens": 0, "output_tokens": 10,
+                                                          "reasoning_output_tokens": 0}}]
+
+
+def jsonl(events) -> str:
+    return "".join(json.dumps(e) + "\n" for e in events)
+
+
+class UsageTests(unittest.TestCase):
+    def test_claude_result_counts_every_model_and_takes_its_cost(self):
+        sub = {"inputTokens": 100, "outputTokens": 20, "cacheReadInputTokens": 900, "cacheCreationInputTokens": 50,
+               "costUSD": 0.01}
+        result = dict(REAL_CLAUDE_RESULT, total_cost_usd=0.01024,
+                      modelUsage=dict(REAL_CLAUDE_RESULT["modelUsage"], **{"claude-haiku-4-5": sub}))
+        u = mminions.claude_usage(jsonl([{"type": "system", "subtype": "init"}, result]))
+        self.assertEqual((u.input_tokens, u.cached_input_tokens, u.output_tokens), (10 + 100 + 900 + 50, 900, 30))
+        self.assertEqual((u.cost_usd, u.cost_from, u.models), (0.01024, "client", ("claude-opus-5-5", "claude-haiku-4-5")))
+
+    def test_claude_before_its_result_sums_each_message_once(self):
+        usage = {"input_tokens": 5, "cache_read_input_tokens": 100, "output_tokens": 7}
+        events = [{"type": "assistant", "message": {"id": "m1", "usage": usage, "content": [{"type": "text"}]}},
+                  {"type": "assistant", "message": {"id": "m1", "usage": usage, "content": [{"type": "tool_use"}]}},
+                  {"type": "assistant", "message": {"id": "m2", "usage": usage}}]
+        u = mminions.claude_usage(jsonl(events))
+        self.assertEqual((u.input_tokens, u.cached_input_tokens, u.output_tokens, u.cost_usd), (210, 200, 14, None))
+        self.assertFalse(mminions.claude_usage("not json\n").reported)
+
+    def test_codex_turns_and_its_session_file(self):
+        u = mminions.codex_usage(jsonl(REAL_CODEX_EVENTS * 2))
+        self.assertEqual((u.input_tokens, u.output_tokens, u.cost_usd), (20, 20, None))
+        rollout = jsonl([{"type": "turn_context", "payload": {"model": "gpt-x"}},
+                         {"type": "event_msg", "payload": {"type": "token_count", "info": {"total_token_usage": {
+                             "input_tokens": 50, "cached_input_tokens": 40, "output_tokens": 5}}}},
+                         {"type": "event_msg", "payload": {"type": "token_count", "info": {"total_token_usage": {
+                             "input_tokens": 70, "cached_input_tokens": 40, "output_tokens": 9}}}}])
+        u = mminions.codex_usage("", rollout)  # a turn still running: the last running total
+        self.assertEqual((u.input_tokens, u.cached_input_tokens, u.output_tokens, u.models), (70, 40, 9, ("gpt-x",)))
+        self.assertFalse(mminions.codex_usage("").reported)
+
+    def test_hostile_numbers_count_for_nothing(self):
+        u = mminions.usage_from_json({"input_tokens": -5, "cached_input_tokens": "9", "output_tokens": 10 ** 30,
+                                      "cost_usd": float("nan"), "models": ["x" * 500]})
+        self.assertEqual((u.input_tokens, u.cached_input_tokens, u.output_tokens), (0, 0, mminions.USAGE_MAX_TOKENS))
+        self.assertIsNone(u.cost_usd)
+        self.assertEqual(len(u.models[0]), 100)
+        self.assertIsNone(mminions.usage_from_json({"cost_usd": True}).cost_usd)
+
+    def test_prices_and_sums(self):
+        u = mminions.Usage(1_000_000, 500_000, 100_000, reported=True, models=("gpt-x",))
+        self.assertAlmostEqual(mminions.priced(u, ["gpt-x=2/0.5/8"]).cost_usd, 0.5 * 2 + 0.5 * 0.5 + 0.1 * 8)
+        self.assertAlmostEqual(mminions.priced(u, ["other=1/1/1", "*=1/0/0"]).cost_usd, 0.5)
+        self.assertIsNone(mminions.priced(u, ["other=1/1/1"]).cost_usd)
+        client = dataclasses.replace(u, cost_usd=0.25, cost_from="client")
+        self.assertEqual(mminions.priced(client, ["*=9/9/9"]).cost_usd, 0.25)  # the client's own cost wins
+        total = mminions.sum_usage([client, u, mminions.FREE])
+        self.assertEqual((total.tokens, total.cost_usd, total.cost_from), (2_200_000, 0.25, "partial"))
+        self.assertEqual(mminions.usage_cells(total.to_json()), ("2,200,000", "$0.2500+"))
+        for bad in ("gpt", "gpt=1/2", "gpt=a/b/c", "gpt=1/2/3;rm"):
+            with self.assertRaises(mminions.UsageError):
+                mminions.parse_price(bad)
+
+    def test_budget_sentences(self):
+        cfg = mminions.RunConfig(run_id="run-x", runs_root="/r", repo_path="/p", max_tokens=100, max_cost=1.0)
+        self.assertEqual(mminions.budget_spent(cfg, mminions.Usage(50, 0, 49, reported=True)), "")
+        self.assertIn("--max-tokens 100", mminions.budget_spent(cfg, mminions.Usage(50, 0, 50, reported=True)))
+        self.assertIn("--max-cost $1", mminions.budget_spent(cfg, mminions.Usage(1, 0, 1, 1.5, "client", reported=True)))
+
+    def test_codex_events_in_the_pane(self):
+        lines = [mminions.render_stream_event(e) for e in REAL_CODEX_EVENTS]
+        self.assertEqual(lines, ["[codex] session started", None, "[says] {}", "[codex] turn completed (10 in / 10 out tokens)"])
+        self.assertEqual(mminions.render_stream_event(REAL_CLAUDE_RESULT), "[claude] success after ? turns, $0.0002")
+
+
 class CommandTests(unittest.TestCase):
     def files(self, root: Path) -> mminions.WorkerFiles:
         return mminions.WorkerFiles("w1", mminions.ROLE_REPRO, "codex", root / "w d", root / "wt $(x)")
@@ -98,12 +183,13 @@ class CommandTests(unittest.TestCase):
         f = self.files(Path("/r"))
         cmd = mminions.agent_command(mminions.AgentSpec("codex", "gpt-x", ["-c", "a=b"]), f, ["py", "m.py"], Path("/i.json"))
         argv = shlex.split(cmd)
-        self.assertEqual(argv[:3], ["codex", "exec", "--skip-git-repo-check"])
+        self.assertEqual(argv[:4], ["codex", "exec", "--json", "--skip-git-repo-check"])  # events: the pane, usage
         self.assertEqual(argv[argv.index("-C") + 1], "/r/wt $(x)")
         self.assertEqual(argv[argv.index("-s") + 1], "workspace-write")
         self.assertEqual(argv[argv.index("-m") + 1], "gpt-x")
         self.assertNotIn("--full-auto", argv)
-        self.assertEqual(argv[-3:], ["-", "<", "/r/w d/prompt.md"])
+        self.assertEqual(argv[argv.index("<") - 1:argv.index("<") + 2], ["-", "<", "/r/w d/prompt.md"])
+        self.assertEqual(argv[argv.index("tee") + 1], "/r/w d/out/codex.jsonl")
 
     def test_cmd_template_quotes_hostile_values(self):
         root = temp_dir(self)
@@ -130,12 +216,12 @@ class WorkerRuntimeTests(unittest.TestCase):
         self.runs = self.root / "runs"
         self.record = self.root / "record"
 
-    def make_run(self, plan: dict, backend="codex", timeout=30, **env_extra):
+    def make_run(self, plan: dict, backend="codex", timeout=30, cfg_extra=None, **env_extra):
         run_id, _ = mminions.allocate_run_dir(self.runs)
         cfg = mminions.RunConfig(run_id=run_id, runs_root=str(self.runs), repo_path=str(self.repo),
                                  issue_file=str(self.issue_file), agent=backend, timeout_sec=timeout,
                                  tmux_socket=self.tmux.socket, agent_cmd=env_extra.pop("agent_cmd", None),
-                                 self_cmd=mminions.self_command())
+                                 self_cmd=mminions.self_command(), **(cfg_extra or {}))
         env = dict(os.environ, **fake_env(write_plan(self.root / "plan.json", plan), self.record, **env_extra))
         issue, notes = mminions.check_run(cfg, env)
         cfg.run_id = run_id
@@ -159,7 +245,7 @@ class WorkerRuntimeTests(unittest.TestCase):
         self.assertEqual(errors, [])
         self.assertEqual(obj["candidates"][0]["script"], GOOD_SCRIPT)
         log = files.log.read_text()
-        self.assertIn("[fake codex] turn completed", log)
+        self.assertIn("[codex] turn completed (1000 in / 100 out tokens)", log)  # its --json events, a line each
         self.assertNotIn("a GitHub token is available", log)  # a codex worker gets OpenAI's key, never GitHub's
         self.assertFalse(self.tmux.has_session(run.cfg.session_name(files.worker_id)))
         prompt = fake_record(self.record, self.runs, "w1.prompt.md")
@@ -173,6 +259,50 @@ class WorkerRuntimeTests(unittest.TestCase):
             if path.is_file():
                 self.assertNotIn(TOKEN, path.read_text(errors="replace"), str(path))
         self.assertNotIn(TOKEN, files.script.read_text() + files.agent_script.read_text())
+
+    def usage_record(self, run, wid="w1"):
+        record = next(w for w in mminions.load_sessions(run.paths)["workers"] if w["worker_id"] == wid)
+        return record.get("usage"), record
+
+    def test_usage_of_each_worker_is_recorded(self):
+        """codex from its --json events, costed by --price; claude with the cost it computed;
+        a cmd worker from its output's usage field (taken out of the answer)."""
+        out = {"candidates": [candidate(GOOD_SCRIPT)], "notes": ""}
+        usage = {"input_tokens": 1200, "cached_input_tokens": 200, "output_tokens": 30}
+        run = self.make_run({"default": {"output": out, "usage": usage}}, cfg_extra={"prices": ["*=2/0.5/8"]})
+        self.run_one(run)
+        recorded, _ = self.usage_record(run)
+        self.assertEqual((recorded["input_tokens"], recorded["cached_input_tokens"], recorded["output_tokens"]), (1200, 200, 30))
+        self.assertAlmostEqual(recorded["cost_usd"], (1000 * 2 + 200 * 0.5 + 30 * 8) / 1e6)
+        self.assertEqual(recorded["cost_from"], "price table")
+
+        run = self.make_run({"default": {"output": out, "usage": dict(usage, cost_usd=0.0321)}}, backend="claude")
+        self.run_one(run, "claude")
+        recorded, _ = self.usage_record(run)
+        self.assertEqual((recorded["tokens"], recorded["cost_usd"], recorded["cost_from"]), (1230, 0.0321, "client"))
+
+        answer = dict(out, usage={"input_tokens": 7, "output_tokens": 3, "cost_usd": 0.5})
+        run = self.make_run({}, backend="cmd", agent_cmd=f"echo {base64.b64encode(json.dumps(answer).encode()).decode()} | base64 -d > {{output_file}}")
+        files, _ = self.run_one(run, "cmd")
+        obj, errors = mminions.read_worker_output(files.output, mminions.ROLE_REPRO, "cmd")
+        self.assertEqual((errors, sorted(obj)), ([], ["candidates", "notes"]))
+        recorded, _ = self.usage_record(run)
+        self.assertEqual((recorded["tokens"], recorded["cost_usd"]), (10, 0.5))
+
+    def test_a_spent_budget_stops_the_worker(self):
+        """Usage reported while the worker works (Claude's messages, Codex's session file)
+        passes --max-tokens: the worker is stopped long before its own timeout, like one."""
+        for backend in ("claude", "codex"):
+            with self.subTest(backend=backend):
+                plan = {"default": {"output": "{}", "sleep": 120, "usage_live": {"input_tokens": 9000, "output_tokens": 500}}}
+                run = self.make_run(plan, backend=backend, timeout=120, cfg_extra={"max_tokens": 5000})
+                files, (state, code) = self.run_one(run, backend)
+                self.assertEqual((state, code), ("over-budget", mminions.WORKER_OVER_BUDGET))
+                recorded, record = self.usage_record(run)
+                self.assertEqual(recorded["tokens"], 9500)
+                self.assertIn("the token budget (--max-tokens 5,000) is spent: 9,500 tokens used", record["stopped_by"])
+                self.assertIn("[mminions] stopped: the token budget", files.log.read_text())
+                self.assertFalse(self.tmux.has_session(run.cfg.session_name(files.worker_id)))
 
     def test_failed_nonzero(self):
         run = self.make_run({"default": {"output": "", "exit": 3, "no_output": True}})

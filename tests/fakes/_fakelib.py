@@ -3,7 +3,8 @@
 MMINIONS_FAKE_PLAN_JSON (the plan itself; else MMINIONS_FAKE_PLAN, a JSON file) maps a worker id
 (MMINIONS_WORKER_ID) or "default" to:
   {"output": <object or text>, "exit": 0, "sleep": 0, "stdout": "...", "repeat_kb": 0,
-   "daemon": false, "touch": "relative/path", "flaky_file": "..."}
+   "daemon": false, "touch": "relative/path", "flaky_file": "...",
+   "usage": {...}, "usage_live": {...}}   (what the client reports: at the end, and while it works)
 MMINIONS_FAKE_RECORD (a directory): the prompt each worker got is saved there.  A fake inside
 mminions' sandbox cannot reach that directory, so each record is also printed to stderr (the
 worker's agent.log) as one `MMINIONS_FAKE_RECORD <name> <json>` line (tests/helpers.fake_record).
@@ -49,8 +50,19 @@ def record_prompt(prompt: str) -> None:
         "env_names": sorted(os.environ), "argv": sys.argv[1:]}))
 
 
-def act(plan: dict) -> str:
-    """Do what the plan says (sleep, misbehave) and return the final message text."""
+USAGE_DEFAULT = {"input_tokens": 1000, "cached_input_tokens": 0, "output_tokens": 100}
+
+
+def usage_of(plan: dict, key: str = "usage") -> dict:
+    """The usage a fake reports (plan "usage": input_tokens with the cached ones, cached_input_tokens,
+    output_tokens, and cost_usd where the real client computes a cost)."""
+    return dict(USAGE_DEFAULT, **(plan.get(key) or {}))
+
+
+def act(plan: dict, report_live=None) -> str:
+    """Do what the plan says (sleep, misbehave) and return the final message text.  With
+    plan "usage_live", ``report_live`` reports that usage the way the client does while it
+    works, before the sleep."""
     if plan.get("daemon"):
         pid = os.fork()
         if pid == 0:  # a child that would outlive the agent if not killed with its session
@@ -89,6 +101,8 @@ def act(plan: dict) -> str:
         Path(os.environ["CODEX_HOME"], "config.toml").write_text(plan["rewrite_config"])
     if os.environ.get("GITHUB_TOKEN"):
         print("fake agent: a GitHub token is available in the environment", file=sys.stderr, flush=True)
+    if plan.get("usage_live") and report_live:
+        report_live(usage_of(plan, "usage_live"))
     time.sleep(float(plan.get("sleep", 0)))
     output = plan.get("output", "")
     text = output if isinstance(output, str) else json.dumps(output)
