@@ -10037,6 +10037,9 @@ def list_runs(runs_root: Path, limit: int | None = None, live: set[str] | None =
 
 MAX_BODY = 64 * 1024
 MAX_SEND = 4096
+MAX_STREAMS = 8           # GET /api/events streams open at once
+STREAM_POLL_SEC = 1.0     # how often a stream looks for runs that ended
+STREAM_BEAT_SEC = 15.0    # a comment line this often: the client knows the stream lives, the server that the client does
 ARTIFACT_NAME_RE = lazy_re(r"^(?:[a-z_]+\.(?:json|jsonl|md|log)|minimal_repro|w\d{1,4}\.log)$")
 _CONTENT_TYPES = {".json": "application/json", ".jsonl": "application/x-ndjson", ".md": "text/markdown; charset=utf-8"}
 
@@ -10069,6 +10072,9 @@ class ServerSettings:
     request_deadline: float = 30.0  # a whole request, however slowly its bytes arrive
     max_live_runs: int = 4         # runs in flight under this runs root before POST /api/runs says 429
     gate: LaunchGate = field(default_factory=lambda: LaunchGate(), repr=False, compare=False)
+    # event streams held open at once: each holds a connection, so a few, never all of them
+    streams: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(MAX_STREAMS),
+                                                repr=False, compare=False)
 
 
 def allowed_hosts(settings: ServerSettings) -> set[str] | None:
@@ -10393,6 +10399,77 @@ def get_artifact(req: Request) -> list[bytes]:
     return serve_artifact(req.settings, api_run(req).run_id, req.args["name"], req.start_response)
 
 
+def ended_runs(runs_root: Path, after: tuple[str, str]) -> list[tuple[tuple[str, str], dict]]:
+    """Runs that ended after ``after`` ((finished_at, run_id): an event's id), oldest first,
+    each with the document --notify's command gets (from the runs index and the sealed files)."""
+    keys = sorted((str(r.get("finished_at") or ""), rid) for rid, r in read_index(runs_root).items() if r.get("finished_at"))
+    out = []
+    for key in (k for k in keys if k > after):
+        paths = RunPaths(runs_root, key[1])
+        done = read_sealed(paths, paths.run_done_json)
+        if done:
+            out.append((key, run_end_document(done, read_sealed(paths, paths.decision_json) or {})))
+    return out
+
+
+def sse_event(key: tuple[str, str], doc: dict) -> bytes:
+    """One Server-Sent Event: its id is where a reconnecting client resumes (Last-Event-ID)."""
+    return f"id: {key[0]} {key[1]}\nevent: run-end\ndata: {json.dumps(doc, default=str)}\n\n".encode("utf-8")
+
+
+def stream_start(req: Request, only: str | None) -> tuple[str, str]:
+    """Where a stream begins: after the event the client last saw (Last-Event-ID, or
+    ?since=<id>); for one run, its start (its end is sent even when it came before); else now."""
+    query = urllib.parse.parse_qs(req.environ.get("QUERY_STRING", ""))
+    last = (req.environ.get("HTTP_LAST_EVENT_ID") or (query.get("since") or [""])[0]).strip()
+    if last:
+        when, _, rid = last.partition(" ")
+        return when[:40], rid[:80]
+    if only:
+        return "", ""
+    keys = [(str(r.get("finished_at") or ""), rid) for rid, r in read_index(req.settings.runs_root).items()
+            if r.get("finished_at")]
+    return max(keys, default=("", ""))
+
+
+def get_events(req: Request) -> list[bytes] | Iterable[bytes]:
+    """Server-Sent Events: one "run-end" event per run that ends (its --notify document).
+    With ?run_id=REF the stream ends after that run's event: a script waits with
+    `curl -N .../api/events?run_id=REF`."""
+    query = urllib.parse.parse_qs(req.environ.get("QUERY_STRING", ""))
+    only = None
+    if query.get("run_id"):
+        only = api_run(Request(req.environ, req.start_response, req.settings, req.cache,
+                               {"run_id": query["run_id"][0]})).run_id
+    after = stream_start(req, only)
+    if not req.settings.streams.acquire(blocking=False):
+        raise HTTPError(503, f"{MAX_STREAMS} event streams are open already; try again later")
+    keep_open = req.environ.get("mminions.keep_open") or (lambda: None)
+    req.start_response("200 OK", [("Content-Type", "text/event-stream; charset=utf-8"), ("Cache-Control", "no-store"),
+                                  ("X-Content-Type-Options", "nosniff")])
+
+    def stream() -> Iterable[bytes]:
+        nonlocal after
+        try:
+            yield b"retry: 2000\n: mminions run-end events\n\n"
+            beat = time.monotonic()
+            while True:
+                keep_open()  # a stream is no slow request: its deadline moves while it lives
+                for key, doc in ended_runs(req.settings.runs_root, after):
+                    after = key
+                    if only in (None, key[1]):
+                        yield sse_event(key, doc)
+                    if only == key[1]:
+                        return
+                if time.monotonic() - beat > STREAM_BEAT_SEC:
+                    yield b": alive\n\n"
+                    beat = time.monotonic()
+                time.sleep(STREAM_POLL_SEC)
+        finally:
+            req.settings.streams.release()
+    return stream()
+
+
 def _api_run_handle(req: Request, paths: RunPaths) -> Run:
     run = load_run(paths.runs_root, paths.run_id)
     if req.settings.tmux_socket:
@@ -10480,6 +10557,16 @@ ROUTES: tuple[Route, ...] = (
         "responses": {"200": _ok("sent"), "400": _ok("bad input"), **NO_SUCH_RUN}}, token=True),
     Route("GET", "/api/runs/{run_id}/artifacts/{name}", get_artifact, {
         "responses": {"200": _ok("the file"), "404": _ok("no such artifact")}}),
+    Route("GET", "/api/events", get_events, {
+        "description": "Server-Sent Events: a 'run-end' event for each run that ends (data: the JSON document "
+                       "--notify's command gets: run_id, verdict, exit_code, rationale, culprit, usage, ...; id: "
+                       "where a reconnecting client resumes, sent back as Last-Event-ID)",
+        "query": [{"name": "run_id", "in": "query", "required": False, "schema": PATH_PARAMS["run_id"],
+                   "description": "only this run: its event (at once if it has ended), then the stream ends"},
+                  {"name": "since", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 130},
+                   "description": "an event id: the events after it (as Last-Event-ID)"}],
+        "responses": {"200": {"description": "the event stream", "content": {"text/event-stream": {
+            "schema": {"type": "string"}}}}, "503": _ok("too many streams open"), **NO_SUCH_RUN}}),
 )
 
 
@@ -10571,6 +10658,11 @@ def server_classes() -> tuple[type, type]:
             with contextlib.suppress(socket.timeout, ConnectionError, TimeoutError, OSError):
                 super().handle()
 
+        def get_environ(self) -> dict:
+            environ = super().get_environ()
+            environ["mminions.keep_open"] = lambda: self.server.keep_open(self.request)  # type: ignore[attr-defined]
+            return environ
+
     class ThreadingWSGIServer(socketserver.ThreadingMixIn, simple_server.WSGIServer):
         """Threads, but a bounded number of them, and a deadline for each whole request: a
         client that trickles its bytes is cut off, and a flood of them gets 503 at once."""
@@ -10606,6 +10698,11 @@ def server_classes() -> tuple[type, type]:
                 with self._open_lock:
                     self._open.pop(request, None)
                 self._slots.release()
+
+        def keep_open(self, request: Any) -> None:
+            with self._open_lock:
+                if request in self._open:
+                    self._open[request] = time.monotonic() + self.request_deadline
 
         def _reap_slow(self) -> None:
             while True:
@@ -10740,10 +10837,17 @@ async function loadRuns() {
     document.querySelectorAll(".run").forEach(el => el.addEventListener("click", () => select(el.dataset.id)));
   } catch (e) { $("count").textContent = "cannot list runs: " + e.message; }
 }
+function cost(u) {  // a usage record: tokens and money, as the status table shows them
+  if (!u || u.reported === false) return "-";
+  if (u.cost_from === "free" && !u.tokens) return "no model";
+  return Number(u.tokens).toLocaleString("en") + " tokens · " + (u.cost_usd == null ? "cost unknown" : "$" + Number(u.cost_usd).toFixed(4))
+    + (u.cost_from === "partial" ? "+" : "");
+}
 function workerRows(s, logs) {
   return s.workers.map(w => `<tr><td>${esc(w.worker_id)}</td><td>${esc(w.role)}</td><td>${esc(w.backend)}</td>
-    <td><span class="badge ${esc(w.status)}">${esc(w.status)}</span>${w.exit_code == null ? "" : " exit " + esc(w.exit_code)}</td></tr>
-    <tr><td colspan="4">${w.pane_tail ? `<pre class="pane">${esc(w.pane_tail)}</pre>` :
+    <td><span class="badge ${esc(w.status)}">${esc(w.status)}</span>${w.exit_code == null ? "" : " exit " + esc(w.exit_code)}</td>
+    <td class="usage">${esc(cost(w.usage))}</td></tr>
+    <tr><td colspan="5">${w.pane_tail ? `<pre class="pane">${esc(w.pane_tail)}</pre>` :
       logs[w.worker_id] ? `<details><summary>${esc(w.worker_id)}.log (last lines)</summary><pre>${esc(logs[w.worker_id])}</pre></details>` : ""}</td></tr>`).join("");
 }
 function tail(text, n) { return text.split("\n").slice(-n).join("\n"); }
@@ -10772,7 +10876,8 @@ async function render() {
       ${(s.hypotheses || []).length ? "<ol>" + s.hypotheses.map(h => `<li>${esc(h.mechanism)} <span class="dim">(score ${esc(h.score)})</span>
         ${h.evidence.map(e => `<div class="mono dim">${esc(e.file)}:${esc(e.line)}: ${esc(e.snippet)}</div>`).join("")}</li>`).join("") + "</ol>" : ""}</section>
     ${final ? `<section class="md" id="final"><h2>Report</h2>${markdown(final)}</section>` : ""}
-    <section><h2>Workers</h2><table><tr><th style="width:60px">id</th><th style="width:140px">role</th><th style="width:80px">agent</th><th>status</th></tr>${workerRows(s, logs)}</table></section>
+    <section><h2>Workers</h2><table><tr><th style="width:60px">id</th><th style="width:140px">role</th><th style="width:80px">agent</th><th>status</th><th>usage</th></tr>${workerRows(s, logs)}</table>
+      ${((s.usage || {}).total || {}).reported ? `<div class="dim" id="run-usage">run total: ${esc(cost(s.usage.total))}</div>` : ""}</section>
     ${s.manager.pane_tail || managerLog ? `<section><h2>Manager</h2><pre class="pane" id="manager-pane">${esc(s.manager.pane_tail || managerLog)}</pre></section>` : ""}
     <section><h2>Artifacts</h2>${art}</section>
     ${ended ? "" : `<section><h2>Steer</h2><div class="controls"><button id="stop">Stop run</button>
@@ -10798,7 +10903,7 @@ $("newform").addEventListener("submit", async (e) => {
 });
 window.addEventListener("hashchange", () => { const id = location.hash.slice(1); if (id && id !== selected) select(id); });
 const fromHash = location.hash.slice(1); if (fromHash) selected = fromHash;
-tick(); setInterval(tick, 2000);
+tick(); setInterval(tick, 2000);  // polling, not /api/events: a tab left open must not hold one of its few streams
 </script></body></html>
 """
 

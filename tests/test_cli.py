@@ -11,7 +11,7 @@ import time
 import unittest
 from pathlib import Path
 
-from helpers import (GOOD_SCRIPT, MMINIONS_PY, candidate, fake_env, make_buggy_repo, mminions, private_socket, run_cli,
+from helpers import (GOOD_SCRIPT, MMINIONS_PY, candidate, fake_env, make_buggy_repo, mminions, only_run, private_socket, run_cli,
                      run_dirs, temp_dir, wait_until, write_plan)
 from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
 
@@ -146,6 +146,49 @@ class VerdictCommandTests(unittest.TestCase):
         stopped = self.mm("stop", doc["run_id"])  # already finished: no second notification
         self.assertEqual(stopped.returncode, 0)
         self.assertEqual((run_dir / "env.txt").read_text(), f"reproduced {doc['run_id']}\n")
+
+    def model_run(self, plan: dict, *extra: str) -> tuple[subprocess.CompletedProcess, Path]:
+        """A whole run with the fake Claude Code (its usage as the real one reports it)."""
+        env = dict(os.environ, **fake_env(write_plan(self.root / "plan.json", plan), None, **self.env))
+        result = subprocess.run([sys.executable, str(MMINIONS_PY), "run", "--issue-file", str(self.issue), "--repo-path",
+                                 str(self.repo), "--agent", "claude", "--triage-agent", "builtin", "--no-bisect",
+                                 "--min-workers", "1", "--max-workers", "3", "--verify-runs", "2",
+                                 "--runs-root", str(self.runs), "--tmux-socket", self.socket, *extra],
+                                env=env, capture_output=True, text=True, timeout=240)
+        return result, only_run(self.runs)
+
+    def test_usage_per_worker_in_status_decision_final_md_and_notify(self):
+        usage = {"input_tokens": 1200, "cached_input_tokens": 200, "output_tokens": 30, "cost_usd": 0.0123}
+        result, run_dir = self.model_run({"REPRO_BUILDER": {"output": {"candidates": [candidate(GOOD_SCRIPT)], "notes": ""},
+                                                            "usage": usage}},
+                                         "--notify", "cat > notified.json")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn("cost: 1,200 in (200 cached) / 30 out tokens, $0.0123", result.stdout)  # the run's short form
+        decision = json.loads((run_dir / "decision.json").read_text())
+        self.assertEqual(decision["usage"]["workers"]["w1"]["cost_usd"], 0.0123)
+        self.assertEqual(decision["usage"]["workers"]["w2"]["cost_from"], "free")  # the built-in triager
+        self.assertEqual((decision["usage"]["total"]["tokens"], decision["usage"]["total"]["cost_usd"]), (1230, 0.0123))
+        final = (run_dir / "final.md").read_text()
+        self.assertIn("## Cost\n\n- w1 (claude): 1,200 in (200 cached) / 30 out tokens, $0.0123\n"
+                      "- w2 (builtin): no model: costs nothing\n"
+                      "- **total: 1,200 in (200 cached) / 30 out tokens, $0.0123**", final)
+        table = self.mm("status").stdout
+        self.assertRegex(table, r"w1 +REPRO_BUILDER +claude +finished +0 +1,230 +\$0\.0123")
+        self.assertRegex(table, r"total +1,230 +\$0\.0123")
+        doc = json.loads(self.mm("status", "--json").stdout)
+        self.assertEqual(doc["workers"][0]["usage"]["tokens"], 1230)
+        self.assertEqual(json.loads((run_dir / "notified.json").read_text())["usage"]["cost_usd"], 0.0123)
+
+    def test_a_spent_budget_ends_the_run_and_the_verdict_says_which(self):
+        plan = {"REPRO_BUILDER": {"output": "{}", "sleep": 120, "usage_live": {"input_tokens": 4000, "output_tokens": 100},
+                                  "usage": {"input_tokens": 4000, "output_tokens": 100}}}
+        result, run_dir = self.model_run(plan, "--max-tokens", "3000")
+        self.assertEqual(result.returncode, mminions.EXIT_NEEDS_HUMAN, result.stdout + result.stderr)
+        decision = json.loads((run_dir / "decision.json").read_text())
+        self.assertIn("the run's budget ended it before a reproducer was verified: the token budget "
+                      "(--max-tokens 3,000) is spent: 4,100 tokens used", decision["rationale"])
+        workers = json.loads(self.mm("status", "--json").stdout)["workers"]
+        self.assertEqual([(w["worker_id"], w["status"]) for w in workers], [("w1", "over-budget")])  # no second one
 
     def test_ctrl_c_while_waiting_exits_130_and_the_run_goes_on(self):
         plan = write_plan(self.root / "plan.json", {"default": dict(

@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
 import unittest
 import urllib.request
 from pathlib import Path
@@ -303,7 +304,9 @@ class SecurityTests(ServerCase):
             mminions.make_server(mminions.ServerSettings(runs_root=self.runs, host="0.0.0.0", port=0))
 
 
-class RealSocketTests(ServerCase):
+class SocketCase(ServerCase):
+    """The server on a real socket of 127.0.0.1, a port of its own."""
+
     def setUp(self):
         super().setUp()
         self.settings.port = 0
@@ -315,6 +318,8 @@ class RealSocketTests(ServerCase):
         self.addCleanup(self.server.server_close)
         self.addCleanup(self.server.shutdown)
 
+
+class RealSocketTests(SocketCase):
     def test_idle_client_does_not_block_others(self):
         idle = socket.create_connection(("127.0.0.1", self.port))
         idle.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finishes its headers
@@ -346,6 +351,71 @@ class RealSocketTests(ServerCase):
         self.assertIn("GET /health", proc.stderr.read())
         proc.stdout.close()
         proc.stderr.close()
+
+
+class EventStreamTests(SocketCase):
+    """GET /api/events: Server-Sent Events over a real socket, one per run that ends."""
+
+    def open_stream(self, query: str = "", headers: dict | None = None):
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=60)
+        self.addCleanup(sock.close)
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        sock.sendall(f"GET /api/events{query} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n{extra}\r\n".encode())
+        return sock.makefile("rb")
+
+    @staticmethod
+    def next_event(stream) -> dict:
+        """The next event's fields (comments and the retry line skipped)."""
+        fields: dict = {}
+        while True:
+            line = stream.readline()
+            if not line:
+                return fields
+            text = line.decode().rstrip("\r\n")
+            if not text:
+                if "event" in fields:
+                    return fields
+                continue
+            if text.startswith(":"):
+                continue
+            key, _, value = text.partition(": ")
+            fields[key] = value
+
+    def test_a_run_that_ends_is_streamed_and_a_client_resumes_after_its_last_event(self):
+        self.settings.request_deadline = self.server.request_deadline = 2.0  # a stream outlives the slow-request deadline
+        stream = self.open_stream()
+        self.assertEqual(stream.readline(), b"HTTP/1.0 200 OK\r\n")
+        time.sleep(3)
+        run_id = self.finished_run()
+        event = self.next_event(stream)
+        self.assertEqual(event["event"], "run-end")
+        doc = json.loads(event["data"])
+        self.assertEqual((doc["run_id"], doc["verdict"], doc["exit_code"]), (run_id, "reproduced", 0))
+        self.assertEqual(doc["usage"]["cost_from"], "free")
+        self.assertTrue(event["id"].endswith(" " + run_id))
+        # a script that waits for one run: its event, at once when it has ended, then the end of the stream
+        once = self.open_stream(f"?run_id={run_id[-6:]}")
+        self.assertEqual(json.loads(self.next_event(once)["data"])["run_id"], run_id)
+        self.assertEqual(once.read(), b"")
+        # a client back after its last event: nothing it saw again
+        again = self.open_stream(headers={"Last-Event-ID": event["id"]})
+        second = self.finished_run()
+        self.assertEqual(json.loads(self.next_event(again)["data"])["run_id"], second)
+
+    def test_streams_are_few_and_a_bad_run_is_404(self):
+        streams = [self.open_stream() for _ in range(mminions.MAX_STREAMS)]
+        for stream in streams:
+            self.assertEqual(stream.readline(), b"HTTP/1.0 200 OK\r\n")
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn.request("GET", "/api/events")
+        r = conn.getresponse()
+        self.assertEqual((r.status, json.loads(r.read())["code"]), (503, 503))
+        conn.request("GET", "/api/events?run_id=run-nope")
+        r = conn.getresponse()
+        self.assertEqual(r.status, 404)
+        r.read()
+        conn.close()
+        self.assertIn("/api/events", mminions.OPENAPI["paths"])
 
 
 def _get(port):
@@ -417,6 +487,8 @@ class DashboardBrowserTests(ServerCase):
                 self.assertNotIn("# mminions report", dom)
                 self.assertNotIn('id="stop"', dom)  # no Stop/Send on an ended run
                 self.assertIn("w1.log (last lines)", dom)  # the worker's output stays readable
+                self.assertIn('<td class="usage">no model</td>', dom)  # the built-in agent's cost
+                self.assertIn('id="run-usage">run total: no model<', dom)
                 self.assertIn("phase repro", dom)  # the manager's log, inline
                 self.assertIn('href="/api/runs/' + run_id + '/artifacts/final.md"', dom)
                 self.assertNotIn("/artifacts/w3.log", dom)  # links only to artifacts that exist
