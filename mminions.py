@@ -3752,6 +3752,7 @@ class WorkerFiles:
     log = property(lambda self: self.worker_dir / "agent.log")
     exit_code = property(lambda self: self.worker_dir / "exit_code")
     context = property(lambda self: self.worker_dir / "context.json")
+    usage = property(lambda self: self.worker_dir / "usage.json")  # what its model calls cost, as mminions read it
     out_dir = property(lambda self: self.worker_dir / "out")
     output = property(lambda self: self.worker_dir / "out" / "output.json")
     home = property(lambda self: self.worker_dir / "out" / "home")
@@ -8255,6 +8256,7 @@ def record_usage(run: Run, files: WorkerFiles) -> Usage:
     usage = priced(read_worker_usage(files), run.cfg.prices, run.cfg.model)
     if usage.reported:
         update_worker_record(run.paths, files.worker_id, usage=usage.to_json())
+        atomic_write_json(files.usage, usage.to_json())
     return usage
 
 
@@ -9973,7 +9975,7 @@ def format_status(doc: dict) -> str:
         out.append(f"candidate {v['candidate_id']}: {v['status']} ({v['matched_runs']}/{v['total_runs']})"
                    + (f" - {'; '.join(v['reasons'])}" if v["reasons"] else ""))
     d = doc["decision"]
-    out.append(f"verdict: {d.get('status')}" + (f" - {d['rationale']}" if d.get("rationale") else ""))
+    out.append(f"verdict: {doc.get('verdict') or d.get('status')}" + (f" - {d['rationale']}" if d.get("rationale") else ""))
     if doc.get("culprit"):
         out.append(f"culprit: {doc['culprit'][:12]}")
     if doc["manager"]["pane_tail"]:
@@ -11528,6 +11530,8 @@ def sweep_plan(issues: Sequence[dict], runs_root: Path, target_sha: str, owner: 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     owner, name = parse_repo_slug(args.repo)
+    # the options every run will get, checked once here: a bad one fails the sweep, not each run
+    validate_config(RunConfig(run_id="run-sweep", runs_root="", repo_path="", **run_options_from(vars(args))))
     args.sandbox = args.sandbox or "require"  # unattended, over a whole tracker: no sandbox, no run
     args.repo_path = repo_path_from(args)
     if not is_repo(args.repo_path):

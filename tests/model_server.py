@@ -5,6 +5,10 @@ events) for `codex exec`, and of the Anthropic Messages API (POST /v1/messages, 
 for `claude -p`, to finish a turn.  What it answers comes from ``answer(role)``; with
 ``tool_first`` it first asks the client to run one shell command in the worktree, and
 only answers once the command's output comes back.  Every request is recorded.
+
+Every answer reports the same known usage (``USAGE``: input tokens with the cached ones,
+cached, output), so what a client adds up can be checked exactly: ``model_calls`` counts
+the answers.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
 TOOL_MARKER = "mminions-tool-check"
+USAGE = {"input_tokens": 1200, "cached_input_tokens": 200, "output_tokens": 30}  # per answer
 
 
 def role_of(body: dict) -> str:
@@ -38,12 +43,19 @@ def _tool_argument(tool: dict, command: str) -> tuple[str, dict]:
     return tool["name"], {"command": command}
 
 
+def messages_usage(output_tokens: int) -> dict:
+    """The Messages API's usage of one answer: its input split into fresh and cache-read tokens."""
+    return {"input_tokens": USAGE["input_tokens"] - USAGE["cached_input_tokens"], "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": USAGE["cached_input_tokens"], "output_tokens": output_tokens}
+
+
 class ModelServer:
     def __init__(self, answer: Callable[[str], str], tool_first: bool = False) -> None:
         self.answer = answer
         self.tool_first = tool_first
         self.requests: list[dict] = []
         self.tool_outputs: list[str] = []
+        self.model_calls = 0
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -71,10 +83,12 @@ class ModelServer:
                 server.requests.append({"path": self.path, "body": body,
                                         "has_auth": bool(self.headers.get("Authorization") or self.headers.get("x-api-key"))})
                 if path.endswith("/responses"):
+                    server.model_calls += 1
                     return self._sse(server.responses_events(body))
                 if path.endswith("/messages/count_tokens"):
                     return self._json(200, {"input_tokens": 10})
                 if path.endswith("/messages"):
+                    server.model_calls += 1
                     if body.get("stream"):
                         return self._sse(server.messages_events(body))
                     return self._json(200, server.messages_json(body))
@@ -137,9 +151,11 @@ class ModelServer:
                            "item": {"type": "message", "role": "assistant", "id": f"msg_{n}",
                                     "content": [{"type": "output_text", "text": self.answer(role)}]}})
         events.append({"type": "response.completed",
-                       "response": {"id": rid, "usage": {"input_tokens": 10, "input_tokens_details": None,
-                                                         "output_tokens": 10, "output_tokens_details": None,
-                                                         "total_tokens": 20}}})
+                       "response": {"id": rid, "usage": {
+                           "input_tokens": USAGE["input_tokens"],
+                           "input_tokens_details": {"cached_tokens": USAGE["cached_input_tokens"]},
+                           "output_tokens": USAGE["output_tokens"], "output_tokens_details": {"reasoning_tokens": 0},
+                           "total_tokens": USAGE["input_tokens"] + USAGE["output_tokens"]}}})
         return events
 
     # -- Anthropic Messages API ----------------------------------------------
@@ -165,13 +181,13 @@ class ModelServer:
         return {"id": f"msg_{len(self.requests)}", "type": "message", "role": "assistant",
                 "model": body.get("model", "mock"), "content": [block],
                 "stop_reason": "tool_use" if block["type"] == "tool_use" else "end_turn", "stop_sequence": None,
-                "usage": {"input_tokens": 10, "output_tokens": 10}}
+                "usage": messages_usage(USAGE["output_tokens"])}
 
     def messages_events(self, body: dict) -> list[dict]:
         msg = self.messages_json(body)
         block = msg["content"][0]
         events = [{"type": "message_start", "message": dict(msg, content=[], stop_reason=None,
-                                                            usage={"input_tokens": 10, "output_tokens": 1})}]
+                                                            usage=messages_usage(1))}]
         if block["type"] == "text":
             events += [{"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
                        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": block["text"]}}]
@@ -182,6 +198,6 @@ class ModelServer:
                         "delta": {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}}]
         events += [{"type": "content_block_stop", "index": 0},
                    {"type": "message_delta", "delta": {"stop_reason": msg["stop_reason"], "stop_sequence": None},
-                    "usage": {"output_tokens": 10}},
+                    "usage": {"output_tokens": USAGE["output_tokens"]}},
                    {"type": "message_stop"}]
         return events

@@ -275,6 +275,7 @@ class WorkerRuntimeTests(unittest.TestCase):
         self.assertEqual((recorded["input_tokens"], recorded["cached_input_tokens"], recorded["output_tokens"]), (1200, 200, 30))
         self.assertAlmostEqual(recorded["cost_usd"], (1000 * 2 + 200 * 0.5 + 30 * 8) / 1e6)
         self.assertEqual(recorded["cost_from"], "price table")
+        self.assertEqual(json.loads((run.paths.worker_dir("w1") / "usage.json").read_text()), recorded)  # the worker's files
 
         run = self.make_run({"default": {"output": out, "usage": dict(usage, cost_usd=0.0321)}}, backend="claude")
         self.run_one(run, "claude")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from helpers import (only_run, GOOD_SCRIPT, REPO_ROOT, candidate, leftover_worktrees, make_buggy_repo, mminions, run_cli,
                      temp_dir, private_socket)
-from model_server import TOOL_MARKER, ModelServer
+from model_server import TOOL_MARKER, USAGE, ModelServer
 from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
 
 CLIENT_BIN = Path(os.environ.get("MMINIONS_CLIENTS_BIN") or REPO_ROOT / ".clients" / "node_modules" / ".bin")
@@ -75,6 +75,12 @@ class RealClientTests(unittest.TestCase):
         self.assertTrue(all(r["has_auth"] for r in server.requests))
         self.assertTrue(any(TOOL_MARKER in out for out in server.tool_outputs), server.tool_outputs)
         self.assertTrue(any("/wt/" in out or "mminions-worktrees" in out for out in server.tool_outputs))
+        # usage: every answer of the model server counted once, over both workers (and Claude's helper calls)
+        total = json.loads((run_dir / "decision.json").read_text())["usage"]["total"]
+        calls = server.model_calls
+        self.assertEqual((total["input_tokens"], total["cached_input_tokens"], total["output_tokens"]),
+                         (calls * USAGE["input_tokens"], calls * USAGE["cached_input_tokens"], calls * USAGE["output_tokens"]))
+        self.assertIn("## Cost", (run_dir / "final.md").read_text())
         hyps = json.loads((run_dir / "triage/hypotheses.json").read_text())
         self.assertEqual([h["hypothesis_id"] for h in hyps["hypotheses"]], ["h1"])
         self.assertEqual(hyps["hypotheses"][0]["evidence"][0]["line"], 4)
@@ -108,8 +114,13 @@ class RealClientTests(unittest.TestCase):
             env = self.codex_env(server, root, tmpdir=False)
             homes.append(Path(env["CODEX_HOME"]))
             return env
-        run_dir, server, _ = self.run_agent("codex", env_for)
+        run_dir, server, _ = self.run_agent("codex", env_for, "--price", "mock-model=2/0.5/8")
         self.assert_pipeline_result(run_dir, server, "codex")
+        total = json.loads((run_dir / "decision.json").read_text())["usage"]["total"]
+        per_call = ((USAGE["input_tokens"] - USAGE["cached_input_tokens"]) * 2 + USAGE["cached_input_tokens"] * 0.5
+                    + USAGE["output_tokens"] * 8) / 1e6
+        self.assertAlmostEqual(total["cost_usd"], round(server.model_calls * per_call, 6))  # Codex gives no cost: --price does
+        self.assertEqual((total["cost_from"], total["models"]), ("price table", ["mock-model"]))
         self.assertTrue(all(r["path"].startswith("/v1/responses") for r in server.requests))
         self.assertIn("--dangerously-bypass-approvals-and-sandbox", (run_dir / "workers/w1/agent.sh").read_text())
         worker_sh = (run_dir / "workers/w1/worker.sh").read_text()
@@ -155,6 +166,13 @@ class RealClientTests(unittest.TestCase):
         self.assertTrue(any(r["path"].startswith("/v1/messages") for r in server.requests))
         events = [json.loads(l) for l in (run_dir / "workers/w1/out/claude.jsonl").read_text().splitlines() if l.strip()]
         self.assertEqual(events[-1]["type"], "result")
+        # the cost is the one Claude Code computed, summed over both workers
+        results = [json.loads([l for l in (run_dir / f"workers/{w}/out/claude.jsonl").read_text().splitlines() if l.strip()][-1])
+                   for w in ("w1", "w2")]
+        total = json.loads((run_dir / "decision.json").read_text())["usage"]["total"]
+        self.assertAlmostEqual(total["cost_usd"], round(sum(r["total_cost_usd"] for r in results), 6))
+        self.assertGreater(total["cost_usd"], 0)
+        self.assertEqual(total["cost_from"], "client")
         if mminions.probe_sandbox("bwrap") is None:  # Claude Code runs in mminions' sandbox too
             self.assertIn("bwrap", (run_dir / "workers/w1/worker.sh").read_text())
         self.assertIn("[claude] success", (run_dir / "workers/w1/agent.log").read_text())  # the pane showed progress

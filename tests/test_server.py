@@ -189,6 +189,16 @@ class ContractTests(ServerCase):
         self.assertEqual(status["decision"], {"status": "running"})
 
 
+class BudgetOptionTests(unittest.TestCase):
+    def test_the_api_takes_budgets_as_numbers(self):
+        self.assertEqual(mminions.api_run_options({"max_tokens": 5000, "max_cost": 0.5}), {"max_tokens": 5000, "max_cost": 0.5})
+        for bad in ({"max_cost": "0.5"}, {"max_cost": True}, {"max_cost": 0}, {"max_tokens": 1.5}, {"prices": ["*=1/1/1"]}):
+            with self.assertRaises(ValueError):
+                mminions.api_run_options(bad)
+        props = mminions.api_run_schema()["properties"]
+        self.assertEqual((props["max_cost"]["type"], props["max_tokens"]["type"]), ("number", "integer"))
+
+
 class StatusCacheTests(unittest.TestCase):
     def test_concurrent_requests_share_one_build(self):
         cache = mminions.StatusCache()

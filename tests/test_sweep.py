@@ -199,6 +199,8 @@ class SweepTests(unittest.TestCase):
         self.assertEqual([(r["number"], r["status"]) for r in doc["issues"]],
                          [(6, "reproduced"), (5, "needs-human"), (4, "reproduced")])
         self.assertEqual(len(run_dirs(self.runs)), 3)
+        self.assertEqual([r["usage"]["cost_from"] for r in doc["issues"]], ["free"] * 3)  # the built-in agent's
+        self.assertEqual((doc["usage"]["tokens"], doc["usage"]["cost_usd"]), (0, 0.0))  # the sweep's total
         start = time.monotonic()
         second = self.sweep("--json", "--max-issues", "3")
         self.assertEqual(second.returncode, 0)
@@ -208,6 +210,13 @@ class SweepTests(unittest.TestCase):
         last = self.sweep("--dry-run", "--since", "last")
         self.assertIn("0 issue(s) would be run", last.stdout)
         self.assertEqual(leftover_worktrees(self.repo), [])
+
+    def test_budgets_and_prices_go_to_every_run(self):
+        argv = mminions.run_options_argv({"max_tokens": 50000, "max_cost": 0.25, "prices": ["gpt-x=1/0.1/4", "*=2/0.2/8"]})
+        self.assertEqual(argv, ["--max-tokens", "50000", "--max-cost", "0.25", "--price", "gpt-x=1/0.1/4",
+                                "--price", "*=2/0.2/8"])
+        refused = self.sweep("--max-cost", "0", "--dry-run")
+        self.assertEqual((refused.returncode, refused.stderr.strip().count("\n")), (2, 0), refused.stderr)
 
     def test_overlapping_sweeps_never_run_an_issue_twice(self):
         env = dict(os.environ, GITHUB_API_URL=self.tracker.url, GITHUB_TOKEN=TOKEN,
