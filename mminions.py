@@ -3775,6 +3775,20 @@ def render_cmd_template(template: str, files: WorkerFiles) -> str:
     return re.sub(r"\{([A-Za-z_]+)\}", sub, template)
 
 
+STREAM_DRAIN_SEC = 5  # after the CLI exits, how long its event stream may take to reach its file
+
+
+def stream_events(path: Path, self_cmd: Sequence[str]) -> str:
+    """The end of a model CLI's command line: its JSON events to ``path`` (usage, its answer)
+    and, a line per step, to the pane.  Through a process substitution, not a pipe: a
+    daemon the agent left holding its stdout must not keep the worker from ending; the
+    wrapper waits a little for the stream to reach its file, then exits with the CLI's code."""
+    q = shlex.quote
+    view = " ".join(q(str(a)) for a in self_cmd) + " _stream-view"
+    return (f" > >(tee {q(str(path))} | {view}); rc=$?; "
+            f"for _ in $(seq {STREAM_DRAIN_SEC * 10}); do kill -0 $! 2>/dev/null || break; sleep 0.1; done; exit $rc")
+
+
 def agent_command(spec: AgentSpec, files: WorkerFiles, self_cmd: Sequence[str], issue_json: Path) -> str:
     """The shell command line that runs one agent turn for this worker."""
     q = shlex.quote
@@ -3788,21 +3802,15 @@ def agent_command(spec: AgentSpec, files: WorkerFiles, self_cmd: Sequence[str], 
                  "-o", q(str(files.output))]
         if spec.model:
             parts += ["-m", q(spec.model)]
-        # its events go to a file (usage) and, a line per step, to the pane
-        view = " ".join(q(str(a)) for a in self_cmd) + " _stream-view"
-        return (" ".join(parts + ([extra] if extra else []) + ["-", "<", q(str(files.prompt)), "|", "tee",
-                                                               q(str(files.output.with_name(CODEX_STREAM))), "|", view])
-                + "; exit ${PIPESTATUS[0]}")
+        return " ".join(parts + ([extra] if extra else []) + ["-", "<", q(str(files.prompt))]) \
+            + stream_events(files.output.with_name(CODEX_STREAM), self_cmd)
     if spec.backend == "claude":
         parts = ["claude", "-p", "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits",
                  "--allowedTools", q("Bash,Read,Edit,Write,Glob,Grep")]
         if spec.model:
             parts += ["--model", q(spec.model)]
-        raw = files.output.with_name(CLAUDE_STREAM)
-        # the event stream goes to a file and, rendered a line per step, to the pane: progress, not a blank screen
-        view = " ".join(q(str(a)) for a in self_cmd) + " _stream-view"
-        return (" ".join(parts + ([extra] if extra else []) + ["<", q(str(files.prompt)), "|", "tee", q(str(raw)),
-                                                               "|", view]) + "; exit ${PIPESTATUS[0]}")
+        return " ".join(parts + ([extra] if extra else []) + ["<", q(str(files.prompt))]) \
+            + stream_events(files.output.with_name(CLAUDE_STREAM), self_cmd)
     if spec.backend == "cmd":
         if not spec.cmd_template:
             raise UsageError("--agent cmd needs --agent-cmd 'TEMPLATE' (placeholders: "

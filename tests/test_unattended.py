@@ -194,11 +194,14 @@ class MisbehavingWorkerTests(UnattendedCase):
 
     def test_forked_daemon_is_killed(self):
         mark = "617.2718"  # the daemon's sleep: found by it in /proc, whatever PID namespace it is in
-        for sandbox in ("auto", "off"):
-            with self.subTest(sandbox=sandbox):
+        # the daemon holds the CLI's stdout: its event stream must not keep the worker alive either
+        for agent, sandbox in (("codex", "auto"), ("codex", "off"), ("claude", "auto")):
+            with self.subTest(agent=agent, sandbox=sandbox):
                 self.addCleanup(lambda: [os.kill(p, 9) for p in processes_mentioning(mark)])
+                started = time.monotonic()
                 r = self.run_plan({"default": {"output": {"candidates": [candidate(GOOD_SCRIPT)], "notes": ""},
-                                               "daemon": mark}}, "--sandbox", sandbox)
+                                               "daemon": mark}}, "--sandbox", sandbox, "--agent", agent)
+                self.assertLess(time.monotonic() - started, 120)  # ended by the worker, not by its timeout
                 self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
                 fake_record(self.record, self.runs, "daemon.pid")  # it did start one
                 self.assertTrue(wait_until(lambda: not processes_mentioning(mark), 5), "a daemon survived its worker")
