@@ -3775,18 +3775,19 @@ def render_cmd_template(template: str, files: WorkerFiles) -> str:
     return re.sub(r"\{([A-Za-z_]+)\}", sub, template)
 
 
-STREAM_DRAIN_SEC = 5  # after the CLI exits, how long its event stream may take to reach its file
+STREAM_DRAIN_SEC = 5  # after the CLI exits, how long its pane view may take to show the last events
 
 
 def stream_events(path: Path, self_cmd: Sequence[str]) -> str:
-    """The end of a model CLI's command line: its JSON events to ``path`` (usage, its answer)
-    and, a line per step, to the pane.  Through a process substitution, not a pipe: a
-    daemon the agent left holding its stdout must not keep the worker from ending; the
-    wrapper waits a little for the stream to reach its file, then exits with the CLI's code."""
+    """The end of a model CLI's command line: its JSON events straight to ``path`` (usage,
+    its answer), and a viewer that follows the file, a line per step for the pane, until
+    the CLI has exited.  No pipe: a daemon the agent left holding the CLI's stdout must not
+    keep the worker from ending.  The line exits with the CLI's own code."""
     q = shlex.quote
-    view = " ".join(q(str(a)) for a in self_cmd) + " _stream-view"
-    return (f" > >(tee {q(str(path))} | {view}); rc=$?; "
-            f"for _ in $(seq {STREAM_DRAIN_SEC * 10}); do kill -0 $! 2>/dev/null || break; sleep 0.1; done; exit $rc")
+    view = " ".join(q(str(a)) for a in self_cmd) + f" _stream-view --follow {q(str(path))} --pid \"$cli\""
+    return (f" > {q(str(path))} & cli=$!; {view} & view=$!; wait $cli; rc=$?; "
+            f"for _ in $(seq {STREAM_DRAIN_SEC * 10}); do kill -0 $view 2>/dev/null || break; sleep 0.1; done; "
+            "kill $view 2>/dev/null; exit $rc")
 
 
 def agent_command(spec: AgentSpec, files: WorkerFiles, self_cmd: Sequence[str], issue_json: Path) -> str:
@@ -11694,15 +11695,64 @@ def cmd_builtin(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_stream_view(args: argparse.Namespace) -> int:
-    """Hidden: render a model CLI's JSON event stream (stdin) a line per step."""
-    for line in sys.stdin:
+def show_stream_line(line: str) -> None:
+    try:
+        shown = render_stream_event(json.loads(line))
+    except (json.JSONDecodeError, RecursionError):
+        shown = line.rstrip("\n")
+    if shown:
+        print(shown, flush=True)
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def follow_lines(path: Path, alive: Callable[[], bool], poll: float = 0.1) -> Iterable[str]:
+    """The lines of a file as they are written, until ``alive()`` says its writer is gone and
+    everything it wrote was read (the file is never opened through a link)."""
+    fd = None
+    while fd is None:
         try:
-            shown = render_stream_event(json.loads(line))
-        except json.JSONDecodeError:
-            shown = line.rstrip("\n")
-        if shown:
-            print(shown, flush=True)
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except FileNotFoundError:
+            if not alive():
+                return
+            time.sleep(poll)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            return
+        pending = b""
+        while True:
+            running = alive()  # asked before reading: what it wrote before ending is read after
+            chunk = f.read(1 << 16)
+            if chunk:
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    yield line.decode("utf-8", "replace")
+                pending = pending[-MAX_OUTPUT_BYTES:]
+            elif not running:
+                if pending:
+                    yield pending.decode("utf-8", "replace")
+                return
+            else:
+                time.sleep(poll)
+
+
+def cmd_stream_view(args: argparse.Namespace) -> int:
+    """Hidden: render a model CLI's JSON events a line per step: from a file it follows
+    while the CLI (--pid) runs, else from stdin."""
+    lines = follow_lines(Path(args.follow), lambda: args.pid > 0 and process_alive(args.pid)) if args.follow else sys.stdin
+    with contextlib.suppress(BrokenPipeError):
+        for line in lines:
+            show_stream_line(line)
     return EXIT_OK
 
 
@@ -12065,6 +12115,8 @@ def build_hidden_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_builtin)
 
     p = sub.add_parser("_stream-view")  # hidden: a model worker's event stream, readable in its pane
+    p.add_argument("--follow")
+    p.add_argument("--pid", type=int, default=0)
     p.set_defaults(func=cmd_stream_view)
 
     p = sub.add_parser("_bisect-step")  # hidden: one git bisect run step

@@ -189,7 +189,8 @@ class CommandTests(unittest.TestCase):
         self.assertEqual(argv[argv.index("-m") + 1], "gpt-x")
         self.assertNotIn("--full-auto", argv)
         self.assertEqual(argv[argv.index("<") - 1:argv.index("<") + 2], ["-", "<", "/r/w d/prompt.md"])
-        self.assertIn("> >(tee '/r/w d/out/codex.jsonl' | py m.py _stream-view); rc=$?", cmd)
+        self.assertIn(" > '/r/w d/out/codex.jsonl' & cli=$!; py m.py _stream-view --follow '/r/w d/out/codex.jsonl' "
+                      '--pid "$cli" & view=$!; wait $cli; rc=$?', cmd)
 
     def test_cmd_template_quotes_hostile_values(self):
         root = temp_dir(self)
