@@ -25,8 +25,8 @@ only the sections above it (``grep -n '^# ====' mminions.py`` prints this outlin
      7. Agents
         7.1 Schemas and output       what a worker answers; reading it
         7.2 Prompts                  templates in one place
-        7.3 Backends                 codex, claude, a command, builtin -> worker.sh
-        7.4 Usage                    tokens and money per worker, from its client's own events
+        7.3 Usage                    tokens and money per worker, from its client's own events
+        7.4 Backends                 one table of codex, claude, a command, builtin -> worker.sh
      8. Built-in agent         the offline reproducer/triager that needs no model
         8.1 Failures and report errors
         8.2 The project's names      a static index of what a project exports
@@ -3048,9 +3048,6 @@ def load_issue(issue_url: str | None, issue_file: str | None, api_url: str | Non
 # ---- 7.1 Schemas and output ------------------------------------------------
 # what a worker must answer, and reading what it wrote
 
-BACKENDS = ("codex", "claude", "cmd", "builtin")
-
-
 def _strict(properties: dict) -> dict:
     """A strict-mode object schema: every property required, nothing else allowed
     (what codex --output-schema sends to an OpenAI model)."""
@@ -3256,43 +3253,6 @@ def render_stream_event(event: Any) -> str | None:
 
 
 NOT_READ_SUFFIX = ".not-read"  # beside an answer that was no plain file: what it was
-
-
-def read_worker_output(output_path: Path, role: str, backend: str) -> tuple[Any, list[str]]:
-    """Read, extract, validate: (object or None, rejection reasons)."""
-    raw_path = output_path.with_name(CLAUDE_STREAM) if backend == "claude" else output_path
-    try:  # a worker may have left a directory, a FIFO or a link to /dev/zero here
-        data = read_bytes_safely(raw_path, MAX_FILE_BYTES if backend == "claude" else MAX_OUTPUT_BYTES)
-    except FileNotFoundError:
-        with contextlib.suppress(OSError):
-            what = read_bytes_safely(raw_path.with_name(raw_path.name + NOT_READ_SUFFIX), 100).decode("utf-8", "replace")
-            return None, [f"output file {raw_path.name} was not read: it was {what}, not a regular file"]
-        return None, [f"no output file ({raw_path.name}) was written"]
-    except OSError as exc:
-        reason = "it is a symbolic link" if exc.errno == errno.ELOOP else exc.strerror or str(exc)
-        return None, [f"output file {raw_path.name} was not read: {reason}"]
-    text = data[-MAX_OUTPUT_BYTES:].decode("utf-8", "replace")  # a long Claude stream: its result is at the end
-    if backend == "claude":
-        try:
-            envelope = claude_result(text)
-        except ValueError:
-            return None, ["claude did not print its result event: no result event in the stream (see agent.log)"]
-        if not isinstance(envelope, dict):
-            return None, ["claude's JSON envelope is not an object"]
-        if envelope.get("is_error") or envelope.get("subtype", "success") != "success":
-            return None, [f"claude reported an error: {str(envelope.get('result') or envelope.get('subtype'))[:300]}"]
-        text = envelope.get("result") if isinstance(envelope.get("result"), str) else ""
-    try:
-        obj = extract_json(text)
-    except ValueError as exc:
-        return None, [str(exc)]
-    if backend == "cmd" and isinstance(obj, dict):
-        obj.pop(USAGE_FIELD, None)
-    obj = normalize_role_output(role, obj)
-    errors = validate_schema(obj, ROLE_SCHEMAS[role])
-    if errors:
-        return None, [f"output does not match the {role} schema: " + "; ".join(errors[:5])]
-    return obj, []
 
 
 # ---- 7.2 Prompts -----------------------------------------------------------
@@ -3722,374 +3682,7 @@ def build_prompt(role: str, issue: dict, worker_id: str, worktree: Path, context
     return PROMPT_TEMPLATES[role].format(**values)
 
 
-# ---- 7.3 Backends ----------------------------------------------------------
-# codex, claude, a command, the built-in agent -> worker.sh
-
-
-@dataclass
-class AgentSpec:
-    backend: str
-    model: str | None = None
-    agent_args: list[str] = field(default_factory=list)
-    cmd_template: str | None = None
-    sandboxed_outside: bool = False  # codex inside mminions' sandbox: its own turned off
-
-
-@dataclass
-class WorkerFiles:
-    worker_id: str
-    role: str
-    backend: str
-    worker_dir: Path
-    worktree: Path
-
-    # mminions' own files (read-only inside the sandbox: what mminions later runs or reads
-    # back is never writable by the agent), and out/, the one folder the agent may write
-    prompt = property(lambda self: self.worker_dir / "prompt.md")
-    schema = property(lambda self: self.worker_dir / "schema.json")
-    script = property(lambda self: self.worker_dir / "worker.sh")
-    agent_script = property(lambda self: self.worker_dir / "agent.sh")
-    log = property(lambda self: self.worker_dir / "agent.log")
-    exit_code = property(lambda self: self.worker_dir / "exit_code")
-    context = property(lambda self: self.worker_dir / "context.json")
-    usage = property(lambda self: self.worker_dir / "usage.json")  # what its model calls cost, as mminions read it
-    out_dir = property(lambda self: self.worker_dir / "out")
-    output = property(lambda self: self.worker_dir / "out" / "output.json")
-    home = property(lambda self: self.worker_dir / "out" / "home")
-
-
-CMD_PLACEHOLDERS = ("prompt_file", "schema_file", "output_file", "worktree", "role", "worker_id")
-
-
-def render_cmd_template(template: str, files: WorkerFiles) -> str:
-    """Substitute {placeholders}, each shell-quoted, so no value can inject a command."""
-    values = {"prompt_file": files.prompt, "schema_file": files.schema, "output_file": files.output,
-              "worktree": files.worktree, "role": files.role, "worker_id": files.worker_id}
-
-    def sub(match: re.Match) -> str:
-        name = match.group(1)
-        if name not in values:
-            raise UsageError(f"--agent-cmd: unknown placeholder {{{name}}}; use "
-                             + ", ".join("{%s}" % p for p in CMD_PLACEHOLDERS))
-        return shlex.quote(str(values[name]))
-    return re.sub(r"\{([A-Za-z_]+)\}", sub, template)
-
-
-STREAM_DRAIN_SEC = 5  # after the CLI exits, how long its pane view may take to show the last events
-
-
-def stream_events(path: Path, self_cmd: Sequence[str]) -> str:
-    """The end of a model CLI's command line: its JSON events straight to ``path`` (usage,
-    its answer), and a viewer that follows the file, a line per step for the pane, until
-    the CLI has exited.  No pipe: a daemon the agent left holding the CLI's stdout must not
-    keep the worker from ending.  The line exits with the CLI's own code."""
-    q = shlex.quote
-    view = " ".join(q(str(a)) for a in self_cmd) + f" _stream-view --follow {q(str(path))} --pid \"$cli\""
-    return (f" > {q(str(path))} & cli=$!; {view} & view=$!; wait $cli; rc=$?; "
-            f"for _ in $(seq {STREAM_DRAIN_SEC * 10}); do kill -0 $view 2>/dev/null || break; sleep 0.1; done; "
-            "kill $view 2>/dev/null; exit $rc")
-
-
-def agent_command(spec: AgentSpec, files: WorkerFiles, self_cmd: Sequence[str], issue_json: Path) -> str:
-    """The shell command line that runs one agent turn for this worker."""
-    q = shlex.quote
-    extra = " ".join(q(a) for a in spec.agent_args)
-    if spec.backend == "codex":
-        # Codex sandboxes its own tools, unless mminions already runs it in a sandbox (two
-        # bubblewraps do not nest when capabilities are dropped)
-        own = ["--dangerously-bypass-approvals-and-sandbox"] if spec.sandboxed_outside else ["-s", "workspace-write"]
-        parts = ["codex", "exec", "--json", "--skip-git-repo-check", "-C", q(str(files.worktree)), *own,
-                 "--output-schema", q(str(files.schema)),
-                 "-o", q(str(files.output))]
-        if spec.model:
-            parts += ["-m", q(spec.model)]
-        return " ".join(parts + ([extra] if extra else []) + ["-", "<", q(str(files.prompt))]) \
-            + stream_events(files.output.with_name(CODEX_STREAM), self_cmd)
-    if spec.backend == "claude":
-        parts = ["claude", "-p", "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits",
-                 "--allowedTools", q("Bash,Read,Edit,Write,Glob,Grep")]
-        if spec.model:
-            parts += ["--model", q(spec.model)]
-        return " ".join(parts + ([extra] if extra else []) + ["<", q(str(files.prompt))]) \
-            + stream_events(files.output.with_name(CLAUDE_STREAM), self_cmd)
-    if spec.backend == "cmd":
-        if not spec.cmd_template:
-            raise UsageError("--agent cmd needs --agent-cmd 'TEMPLATE' (placeholders: "
-                             + ", ".join("{%s}" % p for p in CMD_PLACEHOLDERS) + ")")
-        return render_cmd_template(spec.cmd_template, files)
-    if spec.backend == "builtin":
-        role = "repro" if files.role == ROLE_REPRO else "triage"
-        return " ".join([*(q(str(a)) for a in self_cmd), "_builtin", "--role", role,
-                         "--issue", q(str(issue_json)), "--worktree", q(str(files.worktree)),
-                         "--output", q(str(files.output)), "--context", q(str(files.context))])
-    raise UsageError(f"unknown agent {spec.backend!r}; use one of {', '.join(BACKENDS)}")
-
-
-WORKER_SH = """\
-#!/usr/bin/env bash
-# mminions worker {wid} ({role}, {backend}); generated by mminions {version}.
-# Holds no secret: tokens come from the tmux session's environment.
-set -u
-wdir={wdir}
-# exit_code: never through a link (a fresh name, no clobbering), then renamed into place
-finish() {{ rm -f "$wdir/exit_code.tmp"; (set -C; printf '%s\\n' "$1" > "$wdir/exit_code.tmp") && mv -f "$wdir/exit_code.tmp" "$wdir/exit_code"; }}
-log() {{ {logger} "$wdir/agent.log"; }}
-# the agent's environment: only these names (their values come with this session), nothing else
-keep={keep}
-prune() {{ local v; for v in $(compgen -e); do case " $keep " in *" $v "*) ;; *) unset "$v" 2>/dev/null ;; esac; done; }}
-cd {worktree} || {{ echo "[mminions] worktree is missing" | log; finish 127; exit 127; }}
-echo "[mminions] worker {wid} ({role}) starting with {backend} in $PWD" | log
-limit={timeout}
-# Output goes to the log through a process substitution, not a pipe: a daemon the agent left
-# holding stdout must not keep this wrapper from writing exit_code.
-if command -v timeout >/dev/null 2>&1; then
-  (prune; exec timeout -k 5 "$limit" {sandbox}bash "$wdir/agent.sh") </dev/null > >(log) 2>&1
-else
-  (prune; exec {sandbox}bash "$wdir/agent.sh") </dev/null > >(log) 2>&1
-fi
-rc=$?
-if [ "$rc" -eq 137 ] && [ "$SECONDS" -ge "$limit" ]; then rc=124; fi
-echo "[mminions] worker {wid} finished: exit code $rc" | log
-finish "$rc"
-"""
-
-
-RELAY_PORT = 3128  # inside a model worker's own network: where its proxy is
-
-
-def relay_lines(self_cmd: Sequence[str], socket_path: Path, forwards: Sequence[tuple[str, int]]) -> str:
-    """agent.sh's first lines for a model worker: the relay to its proxy, running before the CLI asks."""
-    q = shlex.quote
-    fwd = " ".join(f"--forward {q(f'{h}:{p}')}" for h, p in forwards)
-    return (f"{' '.join(q(str(a)) for a in self_cmd)} _net-relay --socket {q(str(socket_path))} --port {RELAY_PORT} {fwd} "
-            ">/dev/null 2>&1 &\n"
-            f"for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/{RELAY_PORT}) 2>/dev/null && break; sleep 0.05; done\n")
-
-
-def write_worker_files(files: WorkerFiles, spec: AgentSpec, prompt: str, self_cmd: Sequence[str],
-                       issue_json: Path, timeout: int, context: dict | None = None, sandbox: str = "",
-                       log_bytes: int = 0, keep_env: Sequence[str] = (), relay: str = "") -> None:
-    """prompt.md, schema.json, context.json, agent.sh (the agent's command) and worker.sh
-    (runs it with only the ``keep_env`` variables, ``sandbox`` in front, with a time limit;
-    writes exit_code; keeps the last ``log_bytes`` of its output in agent.log)."""
-    files.worker_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    files.out_dir.mkdir(mode=0o700, exist_ok=True)
-    atomic_write_text(files.prompt, prompt)
-    atomic_write_json(files.schema, ROLE_SCHEMAS[files.role])
-    atomic_write_json(files.context, context or {})
-    command = agent_command(spec, files, self_cmd, issue_json)
-    atomic_write_text(files.agent_script, f"#!/usr/bin/env bash\nset -u\n{relay}{command}\n", 0o700)
-    logger = (" ".join(shlex.quote(str(a)) for a in self_cmd) + f" _log-tail --max-bytes {int(log_bytes)}"
-              if log_bytes else "tee -a")
-    atomic_write_text(files.script, WORKER_SH.format(
-        wid=files.worker_id, role=files.role, backend=spec.backend, version=VERSION,
-        wdir=shlex.quote(str(files.worker_dir)), worktree=shlex.quote(str(files.worktree)),
-        timeout=int(timeout), sandbox=sandbox + " " if sandbox else "", logger=logger,
-        keep=shlex.quote(" ".join(sorted(set(keep_env) | {"PATH"})))), 0o700)
-
-
-WORKER_TIMEOUT = 124   # what `timeout` exits with; the manager writes it too when a worker overruns
-WORKER_LOST = 125      # the worker's session ended without writing its exit code
-WORKER_STOPPED = 143   # stopped by the manager (128 + SIGTERM): another worker already won, or `stop`
-WORKER_OVER_BUDGET = 152  # stopped by the manager: the run's --max-tokens/--max-cost is spent (128 + SIGXCPU)
-
-
-def worker_state(files: WorkerFiles) -> tuple[str, int | None]:
-    """('running', None) until the wrapper wrote exit_code; then finished/failed/timeout/stopped."""
-    try:
-        text = read_bytes_safely(files.exit_code, 64).decode("ascii", "replace").strip()
-    except FileNotFoundError:
-        return "running", None
-    except OSError:  # not a file the wrapper wrote
-        return "failed", None
-    try:
-        code = int(text)
-    except ValueError:
-        return "failed", None
-    if code == WORKER_TIMEOUT:
-        return "timeout", code
-    if code == WORKER_STOPPED:
-        return "stopped", code
-    if code == WORKER_OVER_BUDGET:
-        return "over-budget", code
-    return ("finished" if code == 0 else "failed"), code
-
-
-WORKER_BASE_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "USER", "LOGNAME", "SHELL")
-NETWORK_ENV = ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy", "SSL_CERT_FILE",
-               "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE")
-
-
-@dataclass(frozen=True)
-class BackendEnv:
-    """What one kind of worker needs from the environment, and nothing more."""
-
-    secrets: tuple[str, ...] = ()    # name prefixes of its own credentials: the only secrets it may hold
-    names: tuple[str, ...] = ()      # name prefixes it needs besides the base
-    tools: tuple[str, ...] = ()      # commands whose install trees a sandbox must show
-    network: bool = False            # talks to a model's API
-    inherit: bool = False            # the user's own command: the caller's environment minus secrets
-    api_hosts: tuple[str, ...] = ()  # host:port its model's API is at (its network reaches these only)
-    api_url_names: tuple[str, ...] = ()  # variables that move its API elsewhere (a proxy, a local model)
-
-
-BACKEND_ENV = {
-    # HOME, TMPDIR and XDG_ dirs: a model CLI outside mminions' sandbox (--sandbox off) finds its
-    # config and makes its own sandbox there; inside, they are its private ones
-    "codex": BackendEnv(("OPENAI_", "CODEX_"), ("OPENAI_", "CODEX_", "RUST_LOG", "HOME", "TMPDIR", "XDG_"),
-                        ("codex", "node"), network=True,
-                        api_hosts=("api.openai.com:443", "chatgpt.com:443", "auth.openai.com:443"),
-                        api_url_names=("OPENAI_BASE_URL", "OPENAI_API_BASE")),
-    "claude": BackendEnv(("ANTHROPIC_", "CLAUDE_"), ("ANTHROPIC_", "CLAUDE_", "DISABLE_", "NODE_OPTIONS", "HOME",
-                                                     "TMPDIR", "XDG_"), ("claude", "node"), network=True,
-                         api_hosts=("api.anthropic.com:443", "statsig.anthropic.com:443", "claude.ai:443",
-                                    "console.anthropic.com:443"),
-                         api_url_names=("ANTHROPIC_BASE_URL",)),
-    "cmd": BackendEnv(inherit=True),
-    "builtin": BackendEnv(names=("PYTHON",)),
-    # the manager holds what it passes on to workers, and the GitHub token it reports with
-    "manager": BackendEnv(("OPENAI_", "CODEX_", "ANTHROPIC_", "CLAUDE_", "GITHUB_TOKEN", "GH_TOKEN"),
-                          ("OPENAI_", "CODEX_", "ANTHROPIC_", "CLAUDE_", "DISABLE_", "PYTHON", "GIT_", "GITHUB_", "HOME",
-                           "TMPDIR", "XDG_", "VIRTUAL_ENV", "NODE_OPTIONS", "NPM_CONFIG_PREFIX", "RUST_LOG"),
-                          network=True),
-}
-
-
-def worker_env(who: str, env: dict, pass_env: Sequence[str] = ()) -> dict[str, str]:
-    """The environment a session of ``who`` (a backend, or the manager) gets, by allowlist:
-    the base, its own names and credentials, mminions' own non-secret settings, and the
-    names the user passed (--pass-env).  A `cmd` worker (the user's command) gets the
-    caller's environment minus every secret."""
-    spec = BACKEND_ENV.get(who, BackendEnv())
-    secret = secret_names(env)
-    if spec.inherit:
-        out = {k: v for k, v in env.items() if k not in secret}
-    else:
-        out = {k: v for k, v in env.items()
-               if (k in secret and spec.secrets and k.startswith(spec.secrets)) or (k not in secret and (
-                   k in WORKER_BASE_ENV or (spec.network and k in NETWORK_ENV) or k.startswith(("MMINIONS_", *spec.names))))}
-    out.update({k: env[k] for k in pass_env if k in env})
-    return out
-
-
-def session_env(env: dict, extra: dict | None = None, who: str = "builtin", pass_env: Sequence[str] = ()) -> dict[str, str]:
-    """What a session gets, passed explicitly with `new-session -e` (the tmux server itself
-    holds a clean environment): ``worker_env`` plus ``extra``."""
-    return dict(worker_env(who, env, pass_env), **(extra or {}))
-
-
-def session_unset(env: dict, who: str) -> list[str]:
-    """``env -u`` arguments for a session's command: the secrets it must not hold, should the
-    tmux server's environment have them after all (a server started by someone else)."""
-    allowed = BACKEND_ENV.get(who, BackendEnv()).secrets
-    names = (secret_names(env) | set(SECRET_ENV_NAMES)) - {k for k in env if allowed and k.startswith(allowed)}
-    return [x for name in sorted(names) for x in ("-u", name)]
-
-
-def codex_home(env: dict) -> Path:
-    """Where Codex keeps its config, login and helpers ($CODEX_HOME, else ~/.codex)."""
-    return Path(env.get("CODEX_HOME") or Path(env.get("HOME") or os.path.expanduser("~")) / ".codex")
-
-
-def tool_install_paths(tools: Sequence[str], env: dict) -> list[str]:
-    """What commands need to be seen inside a sandbox that shows only the system: the folder
-    of each on PATH, the node_modules tree it lives in (else its install prefix)."""
-    out = []
-    for tool in tools:
-        found = shutil.which(tool, path=env.get("PATH"))
-        if not found:
-            continue
-        real = Path(os.path.realpath(found))
-        tree = next((p for p in real.parents if p.name == "node_modules"), None)
-        # an npm install shows its node_modules tree; else its folder, unless that lies in
-        # the home (~/bin, ~/.local/bin: beside the user's other files and sockets): then the
-        # program alone
-        home = os.path.realpath(env.get("HOME") or os.path.expanduser("~"))
-        folder = str(real.parent)
-        in_home = home not in ("/", "") and (folder == home or folder.startswith(home + "/") or home.startswith(folder + "/"))
-        out += [found, str(real), *([str(tree)] if tree else []), *([] if in_home else [folder])]
-    return list(dict.fromkeys(p for p in out if p not in ("/", "")))
-
-
-def model_api_hosts(backend: str, env: dict, home: Path, extra: Sequence[str] = ()) -> list[tuple[str, int]]:
-    """Where a model worker's network may go: its API's usual hosts, a base URL its environment
-    or its (private copy of its) config names, and what the user added (--worker-host)."""
-    spec = BACKEND_ENV.get(backend, BackendEnv())
-    texts = list(spec.api_hosts) + [env[n] for n in spec.api_url_names if env.get(n)] + list(extra)
-    if backend == "codex":  # model providers of its config.toml
-        with contextlib.suppress(OSError, ValueError, UnicodeDecodeError):
-            import tomllib
-            config = tomllib.loads(read_bytes_safely(home / ".codex" / "config.toml", 1_000_000).decode("utf-8"))
-            providers = config.get("model_providers") or {}
-            texts += [p["base_url"] for p in providers.values() if isinstance(p, dict) and isinstance(p.get("base_url"), str)]
-    return list(dict.fromkeys(hp for hp in (parse_host_port(t) for t in texts) if hp))
-
-
-# A model CLI in mminions' sandbox gets a private copy of its configuration and login (never
-# the user's own files, which a worker could rewrite: a config can name commands the CLI runs).
-PRIVATE_HOME_FILES = {"codex": ((".codex", ("config.toml", "auth.json")),),
-                      "claude": ((".claude", (".credentials.json", "settings.json")), ("", (".claude.json",)))}
-
-
-def make_private_home(backend: str, env: dict, home: Path) -> dict[str, str]:
-    """Fill ``home`` with copies of what ``backend`` reads from the user's home; returns the
-    variables that point the CLI at it."""
-    home.mkdir(mode=0o700, parents=True, exist_ok=True)
-    user_home = Path(env.get("HOME") or os.path.expanduser("~"))
-    for sub, names in PRIVATE_HOME_FILES.get(backend, ()):
-        source = codex_home(env) if backend == "codex" and sub == ".codex" else user_home / sub
-        (home / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
-        for name in names:
-            with contextlib.suppress(OSError):
-                data = read_bytes_safely(source / name, 5_000_000)
-                atomic_write_bytes(home / sub / name, data, 0o600)
-    return {"CODEX_HOME": str(home / ".codex")} if backend == "codex" else {}
-
-
-def probe_codex_sandbox(env: dict, runner: Runner = run_cmd) -> str | None:
-    """None when Codex can run a tool in its own sandbox here, else why not (one line).
-    Runs Codex's own offline self-test, `codex sandbox` in workspace-write mode, with the
-    environment a codex worker gets, and checks the command really wrote its file."""
-    scratch = Path(tempfile.mkdtemp(prefix="mminions-codex-probe-"))
-    try:
-        result = runner(["codex", "sandbox", "-c", 'sandbox_mode="workspace-write"', "--", "sh", "-c",
-                         "echo ok > probe.txt"], cwd=scratch, timeout=30, env=session_env(env, who="codex"))
-        with contextlib.suppress(OSError):
-            if result.ok and (scratch / "probe.txt").read_text().strip() == "ok":
-                return None
-        text = result.stderr + result.stdout
-        lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith(("stack backtrace", "note:", "  "))]
-        why = (lines[-1] if lines else f"exit code {result.returncode}") if not result.timed_out else "timed out"
-        if "under temporary dir" in text:
-            why += (f" (CODEX_HOME {codex_home(env)} is under a temporary directory, where Codex will not "
-                    "create its sandbox helper: set CODEX_HOME elsewhere, ~/.codex by default)")
-        return "codex sandbox self-test failed: " + why
-    except ToolNotFound:
-        return "codex is not installed"
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-def self_command() -> list[str]:
-    """How to re-invoke this very tool (.py or .pyz) for manager and worker sessions."""
-    here = Path(__file__).resolve()
-    target = here.parent if here.parent.is_file() else here  # inside a .pyz: the archive
-    # -I: the tool runs with a checkout as its current directory (a bisect step, a worker's
-    # log); nothing there, nor PYTHONPATH, may become one of its modules
-    return [sys.executable, "-I", str(target)]
-
-
-def tool_version(argv: Sequence[str], runner: Runner = run_cmd) -> str | None:
-    if not shutil.which(argv[0]):
-        return None
-    with contextlib.suppress(MminionsError):
-        result = runner(list(argv), timeout=20)
-        text = (result.stdout or result.stderr).strip().splitlines()
-        return text[0] if text else "unknown version"
-    return None
-
-
-# ---- 7.4 Usage -------------------------------------------------------------
+# ---- 7.3 Usage -------------------------------------------------------------
 # what a worker's model calls cost: tokens from its client's own events, money from the
 # client where it says, else from the user's price table (--price)
 
@@ -4284,22 +3877,28 @@ def _stream_text(path: Path, limit: int = USAGE_STREAM_BYTES) -> str:
     return ""
 
 
-def read_worker_usage(files: WorkerFiles) -> Usage:
-    """What a worker's client reported of its usage so far, read from the files it writes
-    (each never through a link, each capped)."""
-    if files.backend == "builtin":
-        return FREE
-    if files.backend == "claude":
-        return claude_usage(_stream_text(files.out_dir / CLAUDE_STREAM))
-    if files.backend == "codex":
-        session = newest_codex_session(files.home)
-        return codex_usage(_stream_text(files.out_dir / CODEX_STREAM), _stream_text(session, 1 << 20) if session else "")
-    if files.backend == "cmd":
-        with contextlib.suppress(OSError, ValueError, RecursionError):
-            doc = json.loads(read_bytes_safely(files.output, MAX_OUTPUT_BYTES))
-            if isinstance(doc, dict) and USAGE_FIELD in doc:
-                return usage_from_json(doc[USAGE_FIELD])
+def claude_worker_usage(out: Path, home: Path) -> Usage:
+    """A Claude worker's usage: its stream-json events in out/ (never through a link, capped)."""
+    return claude_usage(_stream_text(out / CLAUDE_STREAM))
+
+
+def codex_worker_usage(out: Path, home: Path) -> Usage:
+    """A Codex worker's usage: its --json events in out/, else the session file of its private home."""
+    session = newest_codex_session(home)
+    return codex_usage(_stream_text(out / CODEX_STREAM), _stream_text(session, 1 << 20) if session else "")
+
+
+def cmd_worker_usage(out: Path, home: Path) -> Usage:
+    """A `cmd` worker's usage: the usage field of its output document, if it wrote one."""
+    with contextlib.suppress(OSError, ValueError, RecursionError):
+        doc = json.loads(read_bytes_safely(out / "output.json", MAX_OUTPUT_BYTES))
+        if isinstance(doc, dict) and USAGE_FIELD in doc:
+            return usage_from_json(doc[USAGE_FIELD])
     return Usage()
+
+
+def free_usage(out: Path, home: Path) -> Usage:
+    return FREE
 
 
 def usage_line(usage: Usage) -> str:
@@ -4318,6 +3917,469 @@ def usage_line(usage: Usage) -> str:
             else f"${usage.cost_usd:.4f}" + (" (some workers' cost unknown)" if usage.cost_from == "partial"
                                              else " (price table)" if usage.cost_from == "price table" else ""))
     return f"{usage.input_tokens:,} in ({usage.cached_input_tokens:,} cached) / {usage.output_tokens:,} out tokens, {cost}"
+
+
+# ---- 7.4 Backends ----------------------------------------------------------
+# codex, claude, a command, the built-in agent -> worker.sh
+
+
+@dataclass
+class AgentSpec:
+    backend: str
+    model: str | None = None
+    agent_args: list[str] = field(default_factory=list)
+    cmd_template: str | None = None
+    sandboxed_outside: bool = False  # codex inside mminions' sandbox: its own turned off
+
+
+@dataclass
+class WorkerFiles:
+    worker_id: str
+    role: str
+    backend: str
+    worker_dir: Path
+    worktree: Path
+
+    # mminions' own files (read-only inside the sandbox: what mminions later runs or reads
+    # back is never writable by the agent), and out/, the one folder the agent may write
+    prompt = property(lambda self: self.worker_dir / "prompt.md")
+    schema = property(lambda self: self.worker_dir / "schema.json")
+    script = property(lambda self: self.worker_dir / "worker.sh")
+    agent_script = property(lambda self: self.worker_dir / "agent.sh")
+    log = property(lambda self: self.worker_dir / "agent.log")
+    exit_code = property(lambda self: self.worker_dir / "exit_code")
+    context = property(lambda self: self.worker_dir / "context.json")
+    usage = property(lambda self: self.worker_dir / "usage.json")  # what its model calls cost, as mminions read it
+    out_dir = property(lambda self: self.worker_dir / "out")
+    output = property(lambda self: self.worker_dir / "out" / "output.json")
+    home = property(lambda self: self.worker_dir / "out" / "home")
+
+
+CMD_PLACEHOLDERS = ("prompt_file", "schema_file", "output_file", "worktree", "role", "worker_id")
+
+
+def render_cmd_template(template: str, files: WorkerFiles) -> str:
+    """Substitute {placeholders}, each shell-quoted, so no value can inject a command."""
+    values = {"prompt_file": files.prompt, "schema_file": files.schema, "output_file": files.output,
+              "worktree": files.worktree, "role": files.role, "worker_id": files.worker_id}
+
+    def sub(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise UsageError(f"--agent-cmd: unknown placeholder {{{name}}}; use "
+                             + ", ".join("{%s}" % p for p in CMD_PLACEHOLDERS))
+        return shlex.quote(str(values[name]))
+    return re.sub(r"\{([A-Za-z_]+)\}", sub, template)
+
+
+STREAM_DRAIN_SEC = 5  # after the CLI exits, how long its pane view may take to show the last events
+
+
+def stream_events(path: Path, self_cmd: Sequence[str]) -> str:
+    """The end of a model CLI's command line: its JSON events straight to ``path`` (usage,
+    its answer), and a viewer that follows the file, a line per step for the pane, until
+    the CLI has exited.  No pipe: a daemon the agent left holding the CLI's stdout must not
+    keep the worker from ending.  The line exits with the CLI's own code."""
+    q = shlex.quote
+    view = " ".join(q(str(a)) for a in self_cmd) + f" _stream-view --follow {q(str(path))} --pid \"$cli\""
+    return (f" > {q(str(path))} & cli=$!; {view} & view=$!; wait $cli; rc=$?; "
+            f"for _ in $(seq {STREAM_DRAIN_SEC * 10}); do kill -0 $view 2>/dev/null || break; sleep 0.1; done; "
+            "kill $view 2>/dev/null; exit $rc")
+
+
+def codex_command(spec: AgentSpec, files: WorkerFiles, self_cmd: Sequence[str], issue_json: Path) -> str:
+    q = shlex.quote
+    # Codex sandboxes its own tools, unless mminions already runs it in a sandbox (two
+    # bubblewraps do not nest when capabilities are dropped)
+    own = ["--dangerously-bypass-approvals-and-sandbox"] if spec.sandboxed_outside else ["-s", "workspace-write"]
+    parts = ["codex", "exec", "--json", "--skip-git-repo-check", "-C", q(str(files.worktree)), *own,
+             "--output-schema", q(str(files.schema)), "-o", q(str(files.output))]
+    parts += ["-m", q(spec.model)] if spec.model else []
+    return " ".join(parts + [q(a) for a in spec.agent_args] + ["-", "<", q(str(files.prompt))]) \
+        + stream_events(files.output.with_name(CODEX_STREAM), self_cmd)
+
+
+def claude_command(spec: AgentSpec, files: WorkerFiles, self_cmd: Sequence[str], issue_json: Path) -> str:
+    q = shlex.quote
+    parts = ["claude", "-p", "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits",
+             "--allowedTools", q("Bash,Read,Edit,Write,Glob,Grep")]
+    parts += ["--model", q(spec.model)] if spec.model else []
+    return " ".join(parts + [q(a) for a in spec.agent_args] + ["<", q(str(files.prompt))]) \
+        + stream_events(files.output.with_name(CLAUDE_STREAM), self_cmd)
+
+
+def cmd_command(spec: AgentSpec, files: WorkerFiles, self_cmd: Sequence[str], issue_json: Path) -> str:
+    if not spec.cmd_template:
+        raise UsageError("--agent cmd needs --agent-cmd 'TEMPLATE' (placeholders: "
+                         + ", ".join("{%s}" % p for p in CMD_PLACEHOLDERS) + ")")
+    return render_cmd_template(spec.cmd_template, files)
+
+
+def builtin_command(spec: AgentSpec, files: WorkerFiles, self_cmd: Sequence[str], issue_json: Path) -> str:
+    q = shlex.quote
+    role = "repro" if files.role == ROLE_REPRO else "triage"
+    return " ".join([*(q(str(a)) for a in self_cmd), "_builtin", "--role", role,
+                     "--issue", q(str(issue_json)), "--worktree", q(str(files.worktree)),
+                     "--output", q(str(files.output)), "--context", q(str(files.context))])
+
+
+WORKER_SH = """\
+#!/usr/bin/env bash
+# mminions worker {wid} ({role}, {backend}); generated by mminions {version}.
+# Holds no secret: tokens come from the tmux session's environment.
+set -u
+wdir={wdir}
+# exit_code: never through a link (a fresh name, no clobbering), then renamed into place
+finish() {{ rm -f "$wdir/exit_code.tmp"; (set -C; printf '%s\\n' "$1" > "$wdir/exit_code.tmp") && mv -f "$wdir/exit_code.tmp" "$wdir/exit_code"; }}
+log() {{ {logger} "$wdir/agent.log"; }}
+# the agent's environment: only these names (their values come with this session), nothing else
+keep={keep}
+prune() {{ local v; for v in $(compgen -e); do case " $keep " in *" $v "*) ;; *) unset "$v" 2>/dev/null ;; esac; done; }}
+cd {worktree} || {{ echo "[mminions] worktree is missing" | log; finish 127; exit 127; }}
+echo "[mminions] worker {wid} ({role}) starting with {backend} in $PWD" | log
+limit={timeout}
+# Output goes to the log through a process substitution, not a pipe: a daemon the agent left
+# holding stdout must not keep this wrapper from writing exit_code.
+if command -v timeout >/dev/null 2>&1; then
+  (prune; exec timeout -k 5 "$limit" {sandbox}bash "$wdir/agent.sh") </dev/null > >(log) 2>&1
+else
+  (prune; exec {sandbox}bash "$wdir/agent.sh") </dev/null > >(log) 2>&1
+fi
+rc=$?
+if [ "$rc" -eq 137 ] && [ "$SECONDS" -ge "$limit" ]; then rc=124; fi
+echo "[mminions] worker {wid} finished: exit code $rc" | log
+finish "$rc"
+"""
+
+
+RELAY_PORT = 3128  # inside a model worker's own network: where its proxy is
+
+
+def relay_lines(self_cmd: Sequence[str], socket_path: Path, forwards: Sequence[tuple[str, int]]) -> str:
+    """agent.sh's first lines for a model worker: the relay to its proxy, running before the CLI asks."""
+    q = shlex.quote
+    fwd = " ".join(f"--forward {q(f'{h}:{p}')}" for h, p in forwards)
+    return (f"{' '.join(q(str(a)) for a in self_cmd)} _net-relay --socket {q(str(socket_path))} --port {RELAY_PORT} {fwd} "
+            ">/dev/null 2>&1 &\n"
+            f"for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/{RELAY_PORT}) 2>/dev/null && break; sleep 0.05; done\n")
+
+
+def write_worker_files(files: WorkerFiles, spec: AgentSpec, prompt: str, self_cmd: Sequence[str],
+                       issue_json: Path, timeout: int, context: dict | None = None, sandbox: str = "",
+                       log_bytes: int = 0, keep_env: Sequence[str] = (), relay: str = "") -> None:
+    """prompt.md, schema.json, context.json, agent.sh (the agent's command) and worker.sh
+    (runs it with only the ``keep_env`` variables, ``sandbox`` in front, with a time limit;
+    writes exit_code; keeps the last ``log_bytes`` of its output in agent.log)."""
+    files.worker_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    files.out_dir.mkdir(mode=0o700, exist_ok=True)
+    atomic_write_text(files.prompt, prompt)
+    atomic_write_json(files.schema, ROLE_SCHEMAS[files.role])
+    atomic_write_json(files.context, context or {})
+    command = agent_command(spec, files, self_cmd, issue_json)
+    atomic_write_text(files.agent_script, f"#!/usr/bin/env bash\nset -u\n{relay}{command}\n", 0o700)
+    logger = (" ".join(shlex.quote(str(a)) for a in self_cmd) + f" _log-tail --max-bytes {int(log_bytes)}"
+              if log_bytes else "tee -a")
+    atomic_write_text(files.script, WORKER_SH.format(
+        wid=files.worker_id, role=files.role, backend=spec.backend, version=VERSION,
+        wdir=shlex.quote(str(files.worker_dir)), worktree=shlex.quote(str(files.worktree)),
+        timeout=int(timeout), sandbox=sandbox + " " if sandbox else "", logger=logger,
+        keep=shlex.quote(" ".join(sorted(set(keep_env) | {"PATH"})))), 0o700)
+
+
+WORKER_TIMEOUT = 124   # what `timeout` exits with; the manager writes it too when a worker overruns
+WORKER_LOST = 125      # the worker's session ended without writing its exit code
+WORKER_STOPPED = 143   # stopped by the manager (128 + SIGTERM): another worker already won, or `stop`
+WORKER_OVER_BUDGET = 152  # stopped by the manager: the run's --max-tokens/--max-cost is spent (128 + SIGXCPU)
+
+
+def worker_state(files: WorkerFiles) -> tuple[str, int | None]:
+    """('running', None) until the wrapper wrote exit_code; then finished/failed/timeout/stopped."""
+    try:
+        text = read_bytes_safely(files.exit_code, 64).decode("ascii", "replace").strip()
+    except FileNotFoundError:
+        return "running", None
+    except OSError:  # not a file the wrapper wrote
+        return "failed", None
+    try:
+        code = int(text)
+    except ValueError:
+        return "failed", None
+    if code == WORKER_TIMEOUT:
+        return "timeout", code
+    if code == WORKER_STOPPED:
+        return "stopped", code
+    if code == WORKER_OVER_BUDGET:
+        return "over-budget", code
+    return ("finished" if code == 0 else "failed"), code
+
+
+WORKER_BASE_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "USER", "LOGNAME", "SHELL")
+NETWORK_ENV = ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy", "SSL_CERT_FILE",
+               "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE")
+
+
+@dataclass(frozen=True)
+class BackendEnv:
+    """What one kind of worker needs from the environment, and nothing more."""
+
+    secrets: tuple[str, ...] = ()    # name prefixes of its own credentials: the only secrets it may hold
+    names: tuple[str, ...] = ()      # name prefixes it needs besides the base
+    tools: tuple[str, ...] = ()      # commands whose install trees a sandbox must show
+    network: bool = False            # talks to a model's API
+    inherit: bool = False            # the user's own command: the caller's environment minus secrets
+    api_hosts: tuple[str, ...] = ()  # host:port its model's API is at (its network reaches these only)
+    api_url_names: tuple[str, ...] = ()  # variables that move its API elsewhere (a proxy, a local model)
+
+
+def codex_home(env: dict) -> Path:
+    """Where Codex keeps its config, login and helpers ($CODEX_HOME, else ~/.codex)."""
+    return Path(env.get("CODEX_HOME") or Path(env.get("HOME") or os.path.expanduser("~")) / ".codex")
+
+
+def codex_config_urls(home: Path) -> list[str]:
+    """The model providers' base URLs of a Codex config (its private copy in ``home``)."""
+    with contextlib.suppress(OSError, ValueError, UnicodeDecodeError):
+        import tomllib
+        config = tomllib.loads(read_bytes_safely(home / ".codex" / "config.toml", 1_000_000).decode("utf-8"))
+        providers = config.get("model_providers") or {}
+        return [p["base_url"] for p in providers.values() if isinstance(p, dict) and isinstance(p.get("base_url"), str)]
+    return []
+
+
+def probe_codex_sandbox(env: dict, runner: Runner = run_cmd) -> str | None:
+    """None when Codex can run a tool in its own sandbox here, else why not (one line).
+    Runs Codex's own offline self-test, `codex sandbox` in workspace-write mode, with the
+    environment a codex worker gets, and checks the command really wrote its file."""
+    scratch = Path(tempfile.mkdtemp(prefix="mminions-codex-probe-"))
+    try:
+        result = runner(["codex", "sandbox", "-c", 'sandbox_mode="workspace-write"', "--", "sh", "-c",
+                         "echo ok > probe.txt"], cwd=scratch, timeout=30, env=session_env(env, who="codex"))
+        with contextlib.suppress(OSError):
+            if result.ok and (scratch / "probe.txt").read_text().strip() == "ok":
+                return None
+        text = result.stderr + result.stdout
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith(("stack backtrace", "note:", "  "))]
+        why = (lines[-1] if lines else f"exit code {result.returncode}") if not result.timed_out else "timed out"
+        if "under temporary dir" in text:
+            why += (f" (CODEX_HOME {codex_home(env)} is under a temporary directory, where Codex will not "
+                    "create its sandbox helper: set CODEX_HOME elsewhere, ~/.codex by default)")
+        return "codex sandbox self-test failed: " + why
+    except ToolNotFound:
+        return "codex is not installed"
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One kind of worker, declared once: how it is started, what it may have, where its
+    answer and its usage are read, how it is installed.  Everything else reads this table."""
+
+    name: str
+    help: str                                   # what --agent says of it
+    command: Callable[[AgentSpec, WorkerFiles, Sequence[str], Path], str]  # agent.sh's command line
+    env: BackendEnv
+    usage: Callable[[Path, Path], Usage]        # (out/, its private home) -> what it used so far
+    stream: str = ""                            # the file in out/ its JSON events go to
+    answer_in_stream: bool = False              # its answer is its stream's result event, not output.json
+    home_files: tuple[tuple[str, tuple[str, ...]], ...] = ()  # what of the user's home its private home copies
+    home_var: str = ""                          # the variable that points it at that home's config
+    config_urls: Callable[[Path], list[str]] = lambda home: []  # API addresses its private config names
+    package: str = ""                           # npm package it is installed from
+    version: tuple[str, ...] = ()               # the command that prints its version
+    sandbox_probe: Callable[..., str | None] | None = None  # (env, runner) -> why its own tool sandbox fails here
+
+    @property
+    def model(self) -> bool:
+        """It calls a model: it costs, and needs its login and its API's network."""
+        return self.env.network
+
+
+BACKEND_TABLE: dict[str, Backend] = {b.name: b for b in (
+    # HOME, TMPDIR and XDG_ dirs: a model CLI outside mminions' sandbox (--sandbox off) finds its
+    # config and makes its own sandbox there; inside, they are its private ones
+    Backend("codex", "OpenAI's Codex CLI (codex exec)", codex_command,
+            BackendEnv(("OPENAI_", "CODEX_"), ("OPENAI_", "CODEX_", "RUST_LOG", "HOME", "TMPDIR", "XDG_"),
+                       ("codex", "node"), network=True,
+                       api_hosts=("api.openai.com:443", "chatgpt.com:443", "auth.openai.com:443"),
+                       api_url_names=("OPENAI_BASE_URL", "OPENAI_API_BASE")),
+            codex_worker_usage, stream=CODEX_STREAM, home_files=((".codex", ("config.toml", "auth.json")),),
+            home_var="CODEX_HOME", config_urls=codex_config_urls, package="@openai/codex",
+            version=("codex", "--version"), sandbox_probe=probe_codex_sandbox),
+    Backend("claude", "Anthropic's Claude Code (claude -p)", claude_command,
+            BackendEnv(("ANTHROPIC_", "CLAUDE_"), ("ANTHROPIC_", "CLAUDE_", "DISABLE_", "NODE_OPTIONS", "HOME",
+                                                   "TMPDIR", "XDG_"), ("claude", "node"), network=True,
+                       api_hosts=("api.anthropic.com:443", "statsig.anthropic.com:443", "claude.ai:443",
+                                  "console.anthropic.com:443"),
+                       api_url_names=("ANTHROPIC_BASE_URL",)),
+            claude_worker_usage, stream=CLAUDE_STREAM, answer_in_stream=True,
+            home_files=((".claude", (".credentials.json", "settings.json")), ("", (".claude.json",))),
+            package="@anthropic-ai/claude-code", version=("claude", "--version")),
+    Backend("cmd", "your own command (--agent-cmd TEMPLATE)", cmd_command, BackendEnv(inherit=True), cmd_worker_usage),
+    Backend("builtin", "the built-in offline agent (no model)", builtin_command, BackendEnv(names=("PYTHON",)), free_usage),
+)}
+BACKENDS = tuple(BACKEND_TABLE)
+MODEL_BACKENDS = tuple(name for name, b in BACKEND_TABLE.items() if b.model)
+BACKEND_ENV = {name: b.env for name, b in BACKEND_TABLE.items()} | {
+    # the manager holds what it passes on to workers, and the GitHub token it reports with
+    "manager": BackendEnv(("OPENAI_", "CODEX_", "ANTHROPIC_", "CLAUDE_", "GITHUB_TOKEN", "GH_TOKEN"),
+                          ("OPENAI_", "CODEX_", "ANTHROPIC_", "CLAUDE_", "DISABLE_", "PYTHON", "GIT_", "GITHUB_", "HOME",
+                           "TMPDIR", "XDG_", "VIRTUAL_ENV", "NODE_OPTIONS", "NPM_CONFIG_PREFIX", "RUST_LOG"),
+                          network=True),
+}
+
+
+def backend_named(name: str) -> Backend:
+    if name not in BACKEND_TABLE:
+        raise UsageError(f"unknown agent {name!r}; use one of {', '.join(BACKENDS)}")
+    return BACKEND_TABLE[name]
+
+
+def agent_command(spec: AgentSpec, files: WorkerFiles, self_cmd: Sequence[str], issue_json: Path) -> str:
+    """The shell command line that runs one agent turn for this worker."""
+    return backend_named(spec.backend).command(spec, files, self_cmd, issue_json)
+
+
+def read_worker_usage(files: WorkerFiles) -> Usage:
+    """What a worker's client reported of its usage so far, read from the files it writes."""
+    backend = BACKEND_TABLE.get(files.backend)
+    return backend.usage(files.out_dir, files.home) if backend else Usage()
+
+
+def read_worker_output(output_path: Path, role: str, backend: str) -> tuple[Any, list[str]]:
+    """Read, extract, validate: (object or None, rejection reasons)."""
+    in_stream = BACKEND_TABLE[backend].answer_in_stream if backend in BACKEND_TABLE else False
+    raw_path = output_path.with_name(BACKEND_TABLE[backend].stream) if in_stream else output_path
+    try:  # a worker may have left a directory, a FIFO or a link to /dev/zero here
+        data = read_bytes_safely(raw_path, MAX_FILE_BYTES if in_stream else MAX_OUTPUT_BYTES)
+    except FileNotFoundError:
+        with contextlib.suppress(OSError):
+            what = read_bytes_safely(raw_path.with_name(raw_path.name + NOT_READ_SUFFIX), 100).decode("utf-8", "replace")
+            return None, [f"output file {raw_path.name} was not read: it was {what}, not a regular file"]
+        return None, [f"no output file ({raw_path.name}) was written"]
+    except OSError as exc:
+        reason = "it is a symbolic link" if exc.errno == errno.ELOOP else exc.strerror or str(exc)
+        return None, [f"output file {raw_path.name} was not read: {reason}"]
+    text = data[-MAX_OUTPUT_BYTES:].decode("utf-8", "replace")  # a long Claude stream: its result is at the end
+    if in_stream:  # Claude Code's: the answer is its result event's text
+        try:
+            envelope = claude_result(text)
+        except ValueError:
+            return None, ["claude did not print its result event: no result event in the stream (see agent.log)"]
+        if not isinstance(envelope, dict):
+            return None, ["claude's JSON envelope is not an object"]
+        if envelope.get("is_error") or envelope.get("subtype", "success") != "success":
+            return None, [f"claude reported an error: {str(envelope.get('result') or envelope.get('subtype'))[:300]}"]
+        text = envelope.get("result") if isinstance(envelope.get("result"), str) else ""
+    try:
+        obj = extract_json(text)
+    except ValueError as exc:
+        return None, [str(exc)]
+    if backend == "cmd" and isinstance(obj, dict):
+        obj.pop(USAGE_FIELD, None)
+    obj = normalize_role_output(role, obj)
+    errors = validate_schema(obj, ROLE_SCHEMAS[role])
+    if errors:
+        return None, [f"output does not match the {role} schema: " + "; ".join(errors[:5])]
+    return obj, []
+
+
+def worker_env(who: str, env: dict, pass_env: Sequence[str] = ()) -> dict[str, str]:
+    """The environment a session of ``who`` (a backend, or the manager) gets, by allowlist:
+    the base, its own names and credentials, mminions' own non-secret settings, and the
+    names the user passed (--pass-env).  A `cmd` worker (the user's command) gets the
+    caller's environment minus every secret."""
+    spec = BACKEND_ENV.get(who, BackendEnv())
+    secret = secret_names(env)
+    if spec.inherit:
+        out = {k: v for k, v in env.items() if k not in secret}
+    else:
+        out = {k: v for k, v in env.items()
+               if (k in secret and spec.secrets and k.startswith(spec.secrets)) or (k not in secret and (
+                   k in WORKER_BASE_ENV or (spec.network and k in NETWORK_ENV) or k.startswith(("MMINIONS_", *spec.names))))}
+    out.update({k: env[k] for k in pass_env if k in env})
+    return out
+
+
+def session_env(env: dict, extra: dict | None = None, who: str = "builtin", pass_env: Sequence[str] = ()) -> dict[str, str]:
+    """What a session gets, passed explicitly with `new-session -e` (the tmux server itself
+    holds a clean environment): ``worker_env`` plus ``extra``."""
+    return dict(worker_env(who, env, pass_env), **(extra or {}))
+
+
+def session_unset(env: dict, who: str) -> list[str]:
+    """``env -u`` arguments for a session's command: the secrets it must not hold, should the
+    tmux server's environment have them after all (a server started by someone else)."""
+    allowed = BACKEND_ENV.get(who, BackendEnv()).secrets
+    names = (secret_names(env) | set(SECRET_ENV_NAMES)) - {k for k in env if allowed and k.startswith(allowed)}
+    return [x for name in sorted(names) for x in ("-u", name)]
+
+
+def tool_install_paths(tools: Sequence[str], env: dict) -> list[str]:
+    """What commands need to be seen inside a sandbox that shows only the system: the folder
+    of each on PATH, the node_modules tree it lives in (else its install prefix)."""
+    out = []
+    for tool in tools:
+        found = shutil.which(tool, path=env.get("PATH"))
+        if not found:
+            continue
+        real = Path(os.path.realpath(found))
+        tree = next((p for p in real.parents if p.name == "node_modules"), None)
+        # an npm install shows its node_modules tree; else its folder, unless that lies in
+        # the home (~/bin, ~/.local/bin: beside the user's other files and sockets): then the
+        # program alone
+        home = os.path.realpath(env.get("HOME") or os.path.expanduser("~"))
+        folder = str(real.parent)
+        in_home = home not in ("/", "") and (folder == home or folder.startswith(home + "/") or home.startswith(folder + "/"))
+        out += [found, str(real), *([str(tree)] if tree else []), *([] if in_home else [folder])]
+    return list(dict.fromkeys(p for p in out if p not in ("/", "")))
+
+
+def model_api_hosts(backend: str, env: dict, home: Path, extra: Sequence[str] = ()) -> list[tuple[str, int]]:
+    """Where a model worker's network may go: its API's usual hosts, a base URL its environment
+    or its (private copy of its) config names, and what the user added (--worker-host)."""
+    spec = BACKEND_ENV.get(backend, BackendEnv())
+    texts = list(spec.api_hosts) + [env[n] for n in spec.api_url_names if env.get(n)] + list(extra)
+    if backend in BACKEND_TABLE:  # the API its (private copy of its) config names
+        texts += BACKEND_TABLE[backend].config_urls(home)
+    return list(dict.fromkeys(hp for hp in (parse_host_port(t) for t in texts) if hp))
+
+
+def make_private_home(backend: str, env: dict, home: Path) -> dict[str, str]:
+    """Fill ``home`` with copies of what ``backend`` reads from the user's home (never the
+    user's own files, which a worker could rewrite: a config can name commands the CLI
+    runs); returns the variables that point the CLI at it."""
+    spec = backend_named(backend)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    user_home = Path(env.get("HOME") or os.path.expanduser("~"))
+    for sub, names in spec.home_files:
+        # where it keeps that folder: its own variable (CODEX_HOME) when set, else the home
+        source = Path(env[spec.home_var]) if spec.home_var and sub and env.get(spec.home_var) else user_home / sub
+        (home / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
+        for name in names:
+            with contextlib.suppress(OSError):
+                data = read_bytes_safely(source / name, 5_000_000)
+                atomic_write_bytes(home / sub / name, data, 0o600)
+    return {spec.home_var: str(home / spec.home_files[0][0])} if spec.home_var else {}
+
+
+def self_command() -> list[str]:
+    """How to re-invoke this very tool (.py or .pyz) for manager and worker sessions."""
+    here = Path(__file__).resolve()
+    target = here.parent if here.parent.is_file() else here  # inside a .pyz: the archive
+    # -I: the tool runs with a checkout as its current directory (a bisect step, a worker's
+    # log); nothing there, nor PYTHONPATH, may become one of its modules
+    return [sys.executable, "-I", str(target)]
+
+
+def tool_version(argv: Sequence[str], runner: Runner = run_cmd) -> str | None:
+    if not shutil.which(argv[0]):
+        return None
+    with contextlib.suppress(MminionsError):
+        result = runner(list(argv), timeout=20)
+        text = (result.stdout or result.stderr).strip().splitlines()
+        return text[0] if text else "unknown version"
+    return None
 
 
 # ==== 8. Built-in agent ====================================================
@@ -7345,7 +7407,8 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
     RunOption("timeout_sec", "--timeout-sec", "per worker (default 300)", "int", api=True, api_high=3600, group="limits"),
     RunOption("verify_runs", "--verify-runs", "times mminions re-runs a candidate (default 5)", "int", api=True, high=50),
     RunOption("verify_timeout", "--verify-timeout", "per oracle run (default 60)", "int", api=True, high=3600, api_high=600, group="limits"),
-    RunOption("agent", "--agent", "auto (builtin first, then codex/claude), codex, claude, cmd, builtin",
+    RunOption("agent", "--agent", f"auto (builtin first, then {'/'.join(MODEL_BACKENDS)}), or "
+              + "; ".join(f"{name}: {b.help}" for name, b in BACKEND_TABLE.items()),
               choices=_AGENTS, api=True, env="MMINIONS_AGENT", group="agents"),
     RunOption("repro_agent", "--repro-agent", "agent for REPRO workers (default: --agent)", choices=_AGENTS, api=True, group="agents"),
     RunOption("triage_agent", "--triage-agent", "agent for TRIAGE workers (default: --agent; auto means builtin)",
@@ -7563,7 +7626,7 @@ def validate_config(cfg: RunConfig) -> None:
 
 
 def model_backend_available(env: dict) -> str | None:
-    for name in ("codex", "claude"):
+    for name in MODEL_BACKENDS:
         if shutil.which(name, path=env.get("PATH")):
             return name
     return None
@@ -7603,11 +7666,10 @@ def preflight(cfg: RunConfig, runner: Runner = run_cmd, env: dict | None = None)
     if not shutil.which("tmux", path=path):
         raise ToolNotFound("tmux is not installed: apt-get install tmux (or brew install tmux)")
     for role in (ROLE_REPRO, ROLE_TRIAGE):
-        backend = agent_for(cfg, role)
-        if backend in ("codex", "claude") and not shutil.which(backend, path=path):
-            pkg = "@openai/codex" if backend == "codex" else "@anthropic-ai/claude-code"
-            raise ToolNotFound(f"--agent {backend}: '{backend}' is not on PATH; install it "
-                               f"(npm i -g {pkg}) or use --agent builtin")
+        spec = BACKEND_TABLE.get(agent_for(cfg, role))
+        if spec and spec.package and not shutil.which(spec.name, path=path):
+            raise ToolNotFound(f"--agent {spec.name}: '{spec.name}' is not on PATH; install it "
+                               f"(npm i -g {spec.package}) or use --agent builtin")
     return cfg
 
 
@@ -7627,16 +7689,19 @@ def local_changes_note(cfg: RunConfig, runner: Runner = run_cmd) -> str | None:
 
 
 def resolve_codex_sandbox(cfg: RunConfig, env: dict, runner: Runner = run_cmd) -> tuple[str, list[str]]:
-    """(codex | mminions | "", notes): with bubblewrap, mminions' sandbox around the whole CLI
-    (Codex's own off); else Codex's own sandbox when its self-test passes; else an error."""
-    if "codex" not in {agent_for(cfg, role) for role in (ROLE_REPRO, ROLE_TRIAGE)}:
+    """Who sandboxes the tools of a CLI that has a sandbox of its own (Codex): (its name |
+    mminions | "", notes).  With bubblewrap, mminions' sandbox around the whole CLI (its own
+    off); else its own when its self-test passes; else an error."""
+    chosen = [BACKEND_TABLE[a] for a in {agent_for(cfg, role) for role in (ROLE_REPRO, ROLE_TRIAGE)} if a in BACKEND_TABLE]
+    spec = next((b for b in chosen if b.sandbox_probe), None)
+    if spec is None:
         return "", []
     if cfg.sandbox_kind == "bwrap":  # one sandbox for every worker: only its worktree, no host socket, no home
         return "mminions", []
-    why = probe_codex_sandbox(env, runner)
+    why = spec.sandbox_probe(env, runner)
     if not why:
-        return "codex", []
-    raise ToolNotFound(f"--agent codex: {why}, and there is no bubblewrap to run Codex in instead; "
+        return spec.name, []
+    raise ToolNotFound(f"--agent {spec.name}: {why}, and there is no bubblewrap to run it in instead; "
                        "fix that (mminions doctor), or use --agent builtin")
 
 
@@ -7686,18 +7751,19 @@ def doctor_report(env: dict, runs_root: Path, agent: str, runner: Runner = run_c
     rows.append(("tmux", (tmux_v + ("" if tmux_ok else ": mminions needs tmux 3.2 or newer (new-session -e)"))
                  if tmux_v else "not found: apt-get install tmux", tmux_ok))
     rows.append(("git", git_v or "not found: apt-get install git", bool(git_v)))
-    codex_v = tool_version(["codex", "--version"], runner)
-    claude_v = tool_version(["claude", "--version"], runner)
-    rows.append(("codex", codex_v or "not installed (npm i -g @openai/codex)", bool(codex_v)))
-    codex_ok = True
-    if codex_v:
-        why = probe_codex_sandbox(env, runner)
-        fallback = probe_sandbox("bwrap", runner) is None
-        codex_ok = not why or fallback
-        rows.append(("codex sandbox", "works (`codex sandbox` self-test in workspace-write mode)" if not why else
-                     f"{why}; " + ("codex workers will run in mminions' sandbox instead" if fallback
-                                   else "codex workers cannot run their tools here"), not why))
-    rows.append(("claude", claude_v or "not installed (npm i -g @anthropic-ai/claude-code)", bool(claude_v)))
+    agent_ok = {"builtin": True, "cmd": True, "auto": True}
+    for spec in (BACKEND_TABLE[name] for name in MODEL_BACKENDS):
+        found = tool_version(list(spec.version), runner) if spec.version else None
+        rows.append((spec.name, found or f"not installed (npm i -g {spec.package})", bool(found)))
+        agent_ok[spec.name] = bool(found)
+        if found and spec.sandbox_probe:
+            why = spec.sandbox_probe(env, runner)
+            fallback = probe_sandbox("bwrap", runner) is None
+            agent_ok[spec.name] = not why or fallback
+            rows.append((f"{spec.name} sandbox", f"works (`{spec.name} sandbox` self-test in workspace-write mode)"
+                         if not why else f"{why}; " + (f"{spec.name} workers will run in mminions' sandbox instead"
+                                                       if fallback else f"{spec.name} workers cannot run their tools here"),
+                         not why))
     rows.append(("builtin agent", "available (offline, no model)", True))
     rows.append(sandbox_row(runner))
     token = next((n for n in ("GITHUB_TOKEN", "GH_TOKEN") if env.get(n)), None)
@@ -7708,9 +7774,7 @@ def doctor_report(env: dict, runs_root: Path, agent: str, runner: Runner = run_c
     rows.append(("runs root", f"{runs_root} ({free_gb:.1f} GB free)", free_gb > 0.2))
     writable = os.access(probe, os.W_OK)
     rows.append(("runs root writable", "yes" if writable else f"no: cannot write in {probe}", writable))
-    agent_ok = {"codex": bool(codex_v) and codex_ok, "claude": bool(claude_v), "builtin": True, "cmd": True,
-                "auto": True}.get(agent, False)
-    ready = py_ok and tmux_ok and bool(git_v) and agent_ok and free_gb > 0.2 and writable
+    ready = py_ok and tmux_ok and bool(git_v) and agent_ok.get(agent, False) and free_gb > 0.2 and writable
     return rows, ready
 
 
@@ -8128,7 +8192,7 @@ def start_worker(run: Run, role: str, backend: str, context: dict | None = None)
     context = dict(context or {}, verify_runs=cfg.verify_runs, worker_id=wid)
     prompt = build_prompt(role, issue, wid, worktree, context)
     spec = AgentSpec(backend, cfg.model, list(cfg.agent_args), cfg.agent_cmd,
-                     sandboxed_outside=backend == "codex" and cfg.codex_sandbox == "mminions")
+                     sandboxed_outside=bool(backend_named(backend).sandbox_probe) and cfg.codex_sandbox == "mminions")
     env = session_env(run.env, {"MMINIONS_RUN_ID": cfg.run_id, "MMINIONS_WORKER_ID": wid, "MMINIONS_ROLE": role},
                       who=backend, pass_env=cfg.pass_env)
     sandbox = worker_sandbox(run, files, env)
@@ -9165,7 +9229,7 @@ def load_facts(paths: RunPaths, cfg: RunConfig) -> RunFacts:
         minimal_script=minimal, bisect=read_json(paths.bisect_json, {}) or {},
         hypotheses=read_json(paths.hypotheses_json, {}) or {}, candidate_files=candidate_records(paths),
         workers=load_sessions(paths)["workers"], sandbox=cfg.sandbox_kind,
-        model_agents=[b for b in ("codex", "claude") if shutil.which(b)],
+        model_agents=[b for b in MODEL_BACKENDS if shutil.which(b)],
         notes=[e["text"] for e in read_events(paths.run_dir) if e.get("kind") == "note" and isinstance(e.get("text"), str)])
 
 
@@ -10793,7 +10857,7 @@ placeholder="bearer token (for new/stop/send)" size="30"></form></header>
 <main><div id="side"><details id="newrun"><summary>New run</summary>
 <form id="newform" autocomplete="off"><input id="nr-issue" placeholder="issue URL (https://github.com/o/r/issues/1)" required>
 <input id="nr-repo" placeholder="repo path (under an allowed root)" required>
-<select id="nr-agent"><option>auto</option><option>builtin</option><option>codex</option><option>claude</option></select>
+<select id="nr-agent"><option>auto</option></select>
 <input id="nr-fixed" placeholder="fixed ref (optional)"><button type="submit">Start</button> <span id="nr-msg" class="dim"></span></form>
 </details><div id="runs"></div></div><div id="detail"><div class="empty">Select a run.</div></div></main>
 <script>
@@ -10914,6 +10978,11 @@ $("newform").addEventListener("submit", async (e) => {
 });
 window.addEventListener("hashchange", () => { const id = location.hash.slice(1); if (id && id !== selected) select(id); });
 const fromHash = location.hash.slice(1); if (fromHash) selected = fromHash;
+// the agents a run may have, as the API takes them (its OpenAPI document), not a list of its own
+getJSON("/openapi.json").then(doc => {
+  const agents = doc.paths["/api/runs"].post.requestBody.content["application/json"].schema.properties.agent.enum;
+  $("nr-agent").innerHTML = agents.map(a => `<option>${esc(a)}</option>`).join("");
+}).catch(() => {});
 tick(); setInterval(tick, 2000);  // polling, not /api/events: a tab left open must not hold one of its few streams
 </script></body></html>
 """

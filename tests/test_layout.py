@@ -7,7 +7,7 @@ import re
 import sys
 import unittest
 
-from helpers import MMINIONS_PY, TESTS_DIR
+from helpers import MMINIONS_PY, TESTS_DIR, mminions
 from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
 
 SOURCE = MMINIONS_PY.read_text()
@@ -100,6 +100,20 @@ class LayoutTests(unittest.TestCase):
         self.assertEqual([v for v in literals if v.startswith("/api") or v == "/health"], [])
         self.assertEqual(set(mminions.OPENAPI["paths"]), {r.path for r in mminions.ROUTES if r.documented})
         self.assertNotIn("OPENAPI = {", SOURCE)
+
+    def test_backends_are_declared_once(self):
+        """A backend's name is a string literal only where the backends are declared (§7):
+        the rest reads the table, so a new agent touches one place."""
+        names = set(mminions.BACKEND_TABLE) - {"cmd", "builtin"}  # those two are also plain words
+        outside = []
+        for node in TREE.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Assign)) and section_of(node.lineno) != 7:
+                for sub in ast.walk(node):
+                    if isinstance(sub, ast.Constant) and sub.value in names:
+                        outside.append(f"{getattr(node, 'name', '?')} (section {section_of(node.lineno)}): {sub.value!r}")
+        self.assertEqual(outside, [])
+        self.assertEqual(mminions.BACKENDS, tuple(mminions.BACKEND_TABLE))
+        self.assertEqual(set(mminions.BACKEND_ENV) - {"manager"}, set(mminions.BACKEND_TABLE))
 
     def test_every_test_module_runs_in_the_pool(self):
         """A module without the pool's load_tests (at its top level, not in a string) would
