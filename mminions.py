@@ -50,6 +50,25 @@ only the sections above it (``grep -n '^# ====' mminions.py`` prints this outlin
     13. CLI
         13.1 Arguments and hints  13.2 Commands  13.3 Demo  13.4 Parser and main
 
+Flows (the sections a thing passes through, and the files that carry it):
+
+    a run       13.2 cmd_run -> 10.1 check_run (options, repository, tools; 6 reads the report)
+                -> a manager session in tmux (4, 10.7) -> 10.7 run_pipeline: the phases of 10.5 in
+                PHASES order, each marked in events.jsonl -> 10.6 the verdict: decision.json,
+                final.md, then run_done.json (sealed, written last).  11 and 12 only read these.
+    a worker    10.4 start_worker: a clone (5), prompt.md and schema.json (7.1, 7.2), agent.sh and
+                worker.sh (7.4, its backend's row) in a tmux session (4) inside the sandbox (3.2,
+                3.3) -> the agent writes out/ (its answer, its event stream), worker.sh exit_code
+                -> 10.4 wait_for_workers (usage 7.3, budgets) -> 7.4 read_worker_output -> 9.1
+                verify_candidate -> repro/candidates/<wid>.json.
+    a bisect    10.5 phase_reference finds a good commit (reference.json) -> 10.5 phase_bisect:
+                `git bisect run` in a clone of its own, each step the hidden `_bisect-step`
+                command (13.2) -> 10.5 bisect_step classifies the reproducer's run (9.1) as good,
+                bad or skip -> triage/bisect.json (the first bad commit, its changed lines).
+    triage      10.5 phase_triage: the reproducer's run and the culprit as context -> TRIAGER
+                workers (8.6 built-in, or a model through 7.4) -> 9.4 evidence checked against the
+                files and ranked -> triage/hypotheses.json.
+
 Exit codes (for cron): 0 reproduced, 5 verified but not specific (fails where the bug
 is absent too), 3 needs-human, 2 usage/input error, 1 internal failure, 4 stopped or timed out.
 """

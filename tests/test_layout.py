@@ -101,6 +101,15 @@ class LayoutTests(unittest.TestCase):
         self.assertEqual(set(mminions.OPENAPI["paths"]), {r.path for r in mminions.ROUTES if r.documented})
         self.assertNotIn("OPENAPI = {", SOURCE)
 
+    def test_the_flows_name_functions_where_they_are(self):
+        """The docstring's Flows say "10.4 start_worker": that function exists, in section 10."""
+        flows = mminions.__doc__.split("Flows", 1)[1].split("Exit codes", 1)[0]
+        where = {n.name: section_of(n.lineno) for n in TREE.body if isinstance(n, ast.FunctionDef)}
+        named = re.findall(r"\b(\d+)(?:\.\d+)? ([a-z_]{4,})\b", flows)
+        checked = [(int(sec), name) for sec, name in named if name in where]
+        self.assertGreaterEqual(len(checked), 10, named)
+        self.assertEqual([(sec, name) for sec, name in checked if where[name] != sec], [])
+
     def test_backends_are_declared_once(self):
         """A backend's name is a string literal only where the backends are declared (§7):
         the rest reads the table, so a new agent touches one place."""
