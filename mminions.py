@@ -5171,11 +5171,11 @@ def tool_checks(at: "Attempts", program: dict, attempt: Attempt) -> list[tuple[s
         return [(head + TOOL_LINES_PY + f"_mm_got = _mm_run({args!r})\nprint(_mm_got)\n_mm_reported = {sorted(shown)!r}\n"
                  "assert not _mm_tool_lines(_mm_got) & set(_mm_reported), "
                  "'still reports what the report calls wrong: %s' % _mm_got\n",
-                 f"`{session['command']}` reports what the report shows, which it calls wrong", "unlike")]
+                 f"`{session['command']}` reports what the report shows, which it calls wrong", CHECKS_GONE)]
     if not shown and now and _FALSE_POSITIVE_RE.search(at.words):
         return [(head + TOOL_LINES_PY + f"_mm_got = _mm_run({args!r})\nprint(_mm_got)\n"
                  "assert not _mm_tool_lines(_mm_got), 'still reports what the report calls a false positive: %s' % _mm_got\n",
-                 f"`{session['command']}` reports {len(now)} line(s) on it; the report calls that a false positive", "unlike")]
+                 f"`{session['command']}` reports {len(now)} line(s) on it; the report calls that a false positive", CHECKS_GONE)]
     return []
 
 
@@ -5306,6 +5306,45 @@ def collect_programs(issue: dict, index: ProjectIndex | None = None) -> list[dic
 
 _MOMENT_RE = lazy_re(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?")
 _MM_REPORTED = "_mm_reported"  # the name a check that the reported output is gone binds
+
+
+@dataclass(frozen=True)
+class CheckKind:
+    """What a reproducer shows when it fails, declared once: its name (final.md's table,
+    decision.json), the tail of a built-in candidate's id, what the verdict adds of it, and
+    how the built-in agent's notes count it.  Its rank is its place in CHECK_KINDS."""
+
+    name: str
+    suffix: str
+    verdict_note: str
+    counted: str
+
+
+CHECKS_BEHAVIOUR = CheckKind("checks behaviour", "check", "", "check the behaviour the report expects")
+CHECKS_GONE = CheckKind("checks the reported output is gone", "unlike", "; it checks only that the output the report "
+                        "calls wrong is gone, not what should replace it",
+                        "only check that the output the report calls wrong is gone")
+ONLY_CRASHES = CheckKind("only crashes", "crash", "; it only crashes: it does not say what should happen instead",
+                         "only crash as reported")
+CHECK_KINDS = (CHECKS_BEHAVIOUR, CHECKS_GONE, ONLY_CRASHES)  # best first
+
+
+def checks_behaviour(script: str) -> bool:
+    """Does a Python script say what should happen (an assert, a raise, a try/except), not
+    only do what crashes?  Such a script also passes when a fix raises the proper error."""
+    try:
+        tree = parse_python(script)
+    except (SyntaxError, ValueError):
+        return False
+    return any(isinstance(n, (ast.Assert, ast.Raise, ast.Try)) for n in ast.walk(tree))
+
+
+def check_kind(script: str) -> CheckKind:
+    """What a script shows when it fails: behaviour it says should happen, only that the
+    output the report calls wrong is still there, or only that the code crashes."""
+    if re.search(rf"^{_MM_REPORTED} = ", script, re.M):
+        return CHECKS_GONE
+    return CHECKS_BEHAVIOUR if checks_behaviour(script) else ONLY_CRASHES
 
 
 def norm_source(moments: bool = False) -> str:
@@ -5637,8 +5676,8 @@ def _run_program(kind: str, text: str, worktree: Path, index: int, timeout: floa
     return runner(argv, cwd=worktree, timeout=timeout, env=env)
 
 
-def _candidate(wid: str, n: int, kind: str, text: str, signature: str, what: str) -> dict:
-    return {"candidate_id": f"{wid}-builtin-{n}-{what}", "script": text.rstrip("\n") + "\n", "setup_commands": [],
+def _candidate(wid: str, n: int, kind: str, text: str, signature: str, what: CheckKind) -> dict:
+    return {"candidate_id": f"{wid}-builtin-{n}-{what.suffix}", "script": text.rstrip("\n") + "\n", "setup_commands": [],
             "oracle_command": "python3 {repro_file}" if kind == "py" else "sh {repro_file}",
             "claimed_failure_signature": signature, "file_extension": kind}
 
@@ -5883,14 +5922,14 @@ def _checks_of(at: Attempts, program: dict, text: str, attempt: Attempt, n: int)
     weaker = unlike_checks(at, program, text, attempt) if program["kind"] == "py" and not checks else []
     if program.get("cli", {}).get("input_of") and not checks:
         weaker += [(script, why) for script, why, _ in tool_checks(at, program, attempt)]
-    for (script, why), (score, kind) in [(c, (2.0, "check")) for c in checks] + [(c, (1.5, "unlike")) for c in weaker]:
+    for (script, why), (score, kind) in [(c, (2.0, CHECKS_BEHAVIOUR)) for c in checks] + [(c, (1.5, CHECKS_GONE)) for c in weaker]:
         m, check = at.run("py", script)
         etype, emsg, _ = last_exception(check.output)
         if check.returncode != 0 and etype and etype not in _NOT_THE_BUG:
             at.found.append((score, _candidate(at.worker_id, m, "py", script, _short_name(etype), kind)))
             at.notes.append(f"{program['label']}: {why}; wrote a check that fails now ({_clip(etype + ': ' + emsg, 120)})"
                             + ("; it only checks that this output is gone, not what should replace it"
-                               if kind == "unlike" else ""))
+                               if kind is CHECKS_GONE else ""))
             return
     checks += weaker
     at.notes.append(f"{program['label']}: ran without error (exit 0)"
@@ -5970,7 +6009,7 @@ def _crash_of(at: Attempts, program: dict, text: str, attempt: Attempt, n: int) 
         return
     signature = f"{_short_name(etype)}: {emsg}".rstrip(": ") if match and match["score"] >= 2 else _short_name(etype)
     score = (match or {"score": 0.5})["score"]
-    at.found.append((score, _candidate(at.worker_id, n, program["kind"], text, signature, "crash")))
+    at.found.append((score, _candidate(at.worker_id, n, program["kind"], text, signature, ONLY_CRASHES)))
     at.notes.append(f"{program['label']}: reproduces {_clip(signature, 160)}"
                     + (" (the report's own check fails)" if own_check and not shown_ok else ""))
     line = _script_line(attempt, at.worktree, n, program["kind"]) if program["kind"] == "py" else None
@@ -5978,7 +6017,7 @@ def _crash_of(at: Attempts, program: dict, text: str, attempt: Attempt, n: int) 
         gone = message_gone_script(text, line, etype, emsg)
         m, check = at.run("py", gone) if gone else (0, None)
         if check is not None and check.returncode != 0 and "still the message" in check.output:
-            at.found.append((score + 0.1, _candidate(at.worker_id, m, "py", gone, "AssertionError", "check")))
+            at.found.append((score + 0.1, _candidate(at.worker_id, m, "py", gone, "AssertionError", CHECKS_BEHAVIOUR)))
             at.notes.append(f"{program['label']}: the report calls the message wrong; wrote a check that it is gone")
     expected = resolve_exception_names(sig.get("expected_errors", []), at.index)
     if not expected and isinstance(getattr(__import__("builtins"), _short_name(etype), None), type):
@@ -5988,7 +6027,7 @@ def _crash_of(at: Attempts, program: dict, text: str, attempt: Attempt, n: int) 
         return
     m, check = at.run("py", wrapped)
     if check.returncode != 0 and _short_name(last_exception(check.output)[0]) == _short_name(etype):
-        at.found.append((score + 0.05, _candidate(at.worker_id, m, "py", wrapped, signature, "check")))
+        at.found.append((score + 0.05, _candidate(at.worker_id, m, "py", wrapped, signature, CHECKS_BEHAVIOUR)))
         at.notes.append(f"{program['label']}: also as a check that passes once it raises "
                         f"{' or '.join(_short_name(e) for e in expected)} (or nothing) instead")
 
@@ -6024,7 +6063,7 @@ def _hang_check(at: Attempts, program: dict, text: str) -> None:
     m, check = at.run("py", script)
     if check.returncode != 0 and "still running after" in check.output:
         at.found.append((1.0, _candidate(at.worker_id, m, "py", script, "still running after "
-                                         f"{HANG_WAIT_SEC} s", "check")))
+                                         f"{HANG_WAIT_SEC} s", CHECKS_BEHAVIOUR)))
         at.notes.append(f"{program['label']}: the hang the report describes; wrote a check that fails while it "
                         f"is still running after {HANG_WAIT_SEC} s")
 
@@ -6094,11 +6133,9 @@ def builtin_repro(issue: dict, worktree: Path, worker_id: str = "w1", timeout: f
         at.notes.insert(0, prose_next_step(issue, worktree, at.index, tried=True))
     found = sorted(at.found, key=lambda item: (-item[0], len(item[1]["script"])))[:5]
     if found:
-        kinds = collections.Counter(c["candidate_id"].rsplit("-", 1)[-1] for _, c in found)
-        at.notes.append(f"candidates: {kinds.get('crash', 0)} only crash as reported, {kinds.get('check', 0)} check "
-                        "the behaviour the report expects"
-                        + (f", {kinds['unlike']} only check that the output the report calls wrong is gone"
-                           if kinds.get("unlike") else "")
+        kinds = collections.Counter(check_kind(c["script"]) for _, c in found)
+        at.notes.append("candidates: " + ", ".join(f"{kinds[k]} {k.counted}" for k in CHECK_KINDS
+                                                    if kinds[k] or k is not CHECKS_GONE)
                         + " (with --fixed-ref, the one that passes at the fix wins)")
     return {"candidates": [c for _, c in found], "notes": "\n".join(at.notes)}
 
@@ -6256,7 +6293,13 @@ def builtin_triage(context: dict, worktree: Path, worker_id: str = "w1", runner:
 # re-running a candidate; failures, origins, report matches, ranking
 
 REPRO_BASENAME = "mminions_repro"
-STATUS_RANK = {"reproduced": 0, "flaky": 1, "not-reproduced": 2, "rejected": 3}
+# what mminions' own runs of a candidate showed (a verification record's status), best first
+REPRODUCED = "reproduced"          # failed as claimed every run
+FLAKY = "flaky"                    # failed as claimed in some runs
+NOT_REPRODUCED = "not-reproduced"  # ran, did not fail as claimed
+REJECTED = "rejected"              # not run: refused before (no script, a broken setup, a bad command)
+VERIFICATION_STATUSES = (REPRODUCED, FLAKY, NOT_REPRODUCED, REJECTED)
+STATUS_RANK = {status: rank for rank, status in enumerate(VERIFICATION_STATUSES)}
 ORIGIN_RANK = {"repo": 0, "assertion": 1, "script": 2, "unknown": 3}
 TRISTATE_RANK = {True: 0, None: 1, False: 2}  # fail_to_pass and report matches: yes, unknown, no
 
@@ -6540,7 +6583,7 @@ def verify_candidate(cand: dict, worktree: Path, signals: dict, runs: int = 5, t
     """mminions' own check of one candidate; never the worker's word.  What the report
     says decides nothing here: it is recorded (report_match) and ranks candidates later."""
     packages = python_packages(worktree) if packages is None else packages
-    record: dict[str, Any] = {"candidate_id": cand.get("candidate_id"), "status": "rejected", "origin": None,
+    record: dict[str, Any] = {"candidate_id": cand.get("candidate_id"), "status": REJECTED, "origin": None,
                               "runs": [], "reasons": [], "matched_runs": 0, "total_runs": 0,
                               "failure": None, "report_match": None,
                               "pythonpath": [str(p.relative_to(worktree)) if p != worktree else "."
@@ -6581,7 +6624,7 @@ def verify_candidate(cand: dict, worktree: Path, signals: dict, runs: int = 5, t
     hit = _unique(r["limited"] for r in record["runs"] if r.get("limited"))
     if hit:  # a failure mminions' own limit caused shows nothing of the project
         record["reasons"].append("stopped by a limit: " + "; ".join(hit))
-        record["status"] = "not-reproduced"
+        record["status"] = NOT_REPRODUCED
         return record
     if failures:
         failure = dict(failures[0], message_stable=all(f["message"] == failures[0]["message"] for f in failures))
@@ -6599,39 +6642,18 @@ def verify_candidate(cand: dict, worktree: Path, signals: dict, runs: int = 5, t
                                      + (f" (`{failure['raising_line']}`)" if failure["raising_line"] else " (no traceback)")
                                      + ": it counts only where it passes at a commit without the bug")
     if matched_n == len(record["runs"]):
-        record["status"] = "reproduced"
+        record["status"] = REPRODUCED
     elif matched_n:
-        record["status"] = "flaky"
+        record["status"] = FLAKY
         record["reasons"] = [f"reproduced in {matched_n} of {len(record['runs'])} runs"] + record["reasons"]
     else:
-        record["status"] = "not-reproduced"
+        record["status"] = NOT_REPRODUCED
         last = record["runs"][-1]
         why = (f"stopped: {last['limited']}" if last.get("limited") else "timed out" if last["timed_out"]
                else "exited 0 (passed)" if last["exit_code"] == 0
                else f"failed differently (exit {last['exit_code']}): {_clip(tail_lines(last['output_tail'], 1), 160)}")
         record["reasons"] = [f"did not fail with {cand['claimed_failure_signature']!r}: {why}"]
     return record
-
-
-def checks_behaviour(script: str) -> bool:
-    """Does a Python script say what should happen (an assert, a raise, a try/except), not
-    only do what crashes?  Such a script also passes when a fix raises the proper error."""
-    try:
-        tree = parse_python(script)
-    except (SyntaxError, ValueError):
-        return False
-    return any(isinstance(n, (ast.Assert, ast.Raise, ast.Try)) for n in ast.walk(tree))
-
-
-CHECK_KINDS = ("checks behaviour", "checks the reported output is gone", "only crashes")  # best first
-
-
-def check_kind(script: str) -> str:
-    """What a script shows when it fails: behaviour it says should happen, only that the
-    output the report calls wrong is still there, or only that the code crashes."""
-    if re.search(rf"^{_MM_REPORTED} = ", script, re.M):
-        return CHECK_KINDS[1]
-    return CHECK_KINDS[0] if checks_behaviour(script) else CHECK_KINDS[2]
 
 
 def candidate_rank(cand: dict, verification: dict, fail_to_pass: bool | None = None) -> tuple:
@@ -6650,7 +6672,7 @@ def candidate_rank(cand: dict, verification: dict, fail_to_pass: bool | None = N
 
 def counts_as_reproduced(verification: dict) -> bool:
     """Reproduced every time, and trusted without a reference: what ends the search for more."""
-    return verification.get("status") == "reproduced" and not verification.get("needs_reference")
+    return verification.get("status") == REPRODUCED and not verification.get("needs_reference")
 
 
 def verified_candidates(entries: Sequence[dict], f2p: dict[str, bool | None] | None = None) -> list[dict]:
@@ -6658,7 +6680,7 @@ def verified_candidates(entries: Sequence[dict], f2p: dict[str, bool | None] | N
     mminions ran them, best first; ``f2p`` maps candidate_key -> whether it passed at a
     commit without the bug."""
     f2p = f2p or {}
-    verified = [e for e in entries if e["verification"]["status"] in ("reproduced", "flaky")]
+    verified = [e for e in entries if e["verification"]["status"] in (REPRODUCED, FLAKY)]
     return sorted(verified, key=lambda e: candidate_rank(e["candidate"], e["verification"],
                                                          f2p.get(candidate_key(e["candidate"]))))
 
@@ -8595,7 +8617,7 @@ def verify_in_fresh_worktree(run: Run, cand: dict, sha: str | None = None, runs:
             return scrub(verify_candidate(cand, worktree, issue.get("signals", {}), runs or run.cfg.verify_runs,
                                           run.cfg.verify_timeout, run.untrusted(worktree)), run.secrets)
     except BudgetExceeded as exc:
-        return {"candidate_id": cand.get("candidate_id"), "status": "rejected", "origin": None, "runs": [],
+        return {"candidate_id": cand.get("candidate_id"), "status": REJECTED, "origin": None, "runs": [],
                 "reasons": [str(exc)], "matched_runs": 0, "total_runs": 0, "failure": None, "report_match": None}
     finally:
         worktree_remove(run.cfg.repo_path, worktree, run.runner)
@@ -8861,7 +8883,7 @@ def phase_reference(run: Run) -> None:
     worktree = new_worktree(run, f"reference-{secrets.token_hex(2)}")
     # passing means only "prints something else": an older commit printing anything else
     # would look good, so only a commit the user vouches for is tried
-    only_given = check_kind(cand.get("script", "")) == CHECK_KINDS[1]
+    only_given = check_kind(cand.get("script", "")) is CHECKS_GONE
     try:
         skips = 0
         for label, sha in good_commit_candidates(run, worktree):
@@ -8964,12 +8986,12 @@ def phase_minimize(run: Run) -> None:
     confirm = verify_in_fresh_worktree(run, reduced)
     ref_checks = [check_at_reference(run, reduced, sha, label, modules=verification.get("project_modules") or ())
                   for label, sha in refs] \
-        if confirm["status"] == "reproduced" else []
+        if confirm["status"] == REPRODUCED else []
     doc["confirmation"] = {"status": confirm["status"], "matched_runs": confirm["matched_runs"],
                            "total_runs": confirm["total_runs"], "origin": confirm["origin"],
                            "references": [{"ref": c["ref"], "passes": c["passes"]} for c in ref_checks]}
     doc["seconds"] = round(time.monotonic() - start, 2)
-    same = confirm["status"] == "reproduced" and failure and confirm.get("failure") \
+    same = confirm["status"] == REPRODUCED and failure and confirm.get("failure") \
         and same_failure(confirm["failure"], failure, strict=conservative)
     if not same or not all(c["passes"] for c in ref_checks):
         doc.update(status="rejected", reason="the reduced script did not verify" + (
@@ -9288,7 +9310,7 @@ def verdict_of(facts: RunFacts, checkout_changes: Sequence[str] = ()) -> tuple[s
         status = "not-specific" if f2p is False else "ok"
         rationale = (f"{selected['candidate']['candidate_id']} failed with "
                      f"{failure_label(selected['candidate'], v)!r} in {v['matched_runs']} of "
-                     f"{v['total_runs']} runs in a fresh worktree" + (" (flaky)" if v["status"] == "flaky" else ""))
+                     f"{v['total_runs']} runs in a fresh worktree" + (" (flaky)" if v["status"] == FLAKY else ""))
         if f2p:
             rationale += f"; it passes at {reference['ref']} ({reference['sha'][:12]}): fail-to-pass"
         elif f2p is False:
@@ -9298,10 +9320,7 @@ def verdict_of(facts: RunFacts, checkout_changes: Sequence[str] = ()) -> tuple[s
             rationale += "; no commit where the bug is absent was known, so fail-to-pass was not checked"
         if (v.get("report_match") or {}).get("matches") is False:
             rationale += f"; verified but different from the report: it {v['report_match']['how']}"
-        rationale += {CHECK_KINDS[1]: "; it checks only that the output the report calls wrong is gone, "
-                                      "not what should replace it",
-                      CHECK_KINDS[2]: "; it only crashes: it does not say what should happen instead"
-                      }.get(check_kind(selected["candidate"].get("script", "")), "")
+        rationale += check_kind(selected["candidate"].get("script", "")).verdict_note
         return status, rationale, diagnostics
     entries = _entries(facts)
     repro = [w for w in facts.workers if w.get("role") == ROLE_REPRO]
@@ -9347,7 +9366,7 @@ def build_decision(facts: RunFacts, status: str, rationale: str, extra_diagnosti
                           "matched_runs": v.get("matched_runs", 0), "total_runs": v.get("total_runs", 0),
                           "reasons": v.get("reasons", []), "report_match": v.get("report_match"),
                           "checks_behaviour": checks_behaviour(item["candidate"].get("script", "")),
-                          "kind": check_kind(item["candidate"].get("script", ""))})
+                          "kind": check_kind(item["candidate"].get("script", "")).name})
     diagnostics += facts.hypotheses.get("diagnostics", []) + facts.notes
     top = facts.hypotheses.get("hypotheses", [])[:3]
     targets = _unique(f"{e['file']}:{e['line']}" for h in top for e in h["evidence"])
@@ -9571,7 +9590,7 @@ def render_issue_comment(facts: RunFacts, decision: dict) -> str:
         cand, v = selected["candidate"], selected["verification"]
         ext = cand.get("file_extension", "py")
         script = facts.minimal_script or cand["script"]
-        times = "every time" if v["status"] == "reproduced" else f"in {v['matched_runs']} of them (flaky)"
+        times = "every time" if v["status"] == REPRODUCED else f"in {v['matched_runs']} of them (flaky)"
         out += [f"Verified by re-running it {v['total_runs']} times in a clean checkout of "
                 f"{md_code(facts.target_sha[:12])}: it fails with {md_code(failure_label(cand, v))} {times}.", "",
                 *md_fence(script, SCRIPT_EXTENSIONS.get(ext, "")), "",
@@ -11136,7 +11155,7 @@ def progress_text(paths: RunPaths) -> str:
     active = sum(1 for w in workers if w.get("status") == "running")
     verified = 0
     for data in candidate_records(paths):
-        verified += sum(c["verification"]["status"] == "reproduced" for c in data.get("candidates", []))
+        verified += sum(c["verification"]["status"] == REPRODUCED for c in data.get("candidates", []))
     phase = sessions.get("phase", "starting")
     return (f"[{paths.run_id}] phase {phase}, waiting on {PHASE_WAITS.get(phase, 'the manager')}: workers "
             f"{active} active / {len(workers) - active} finished; candidates verified: {verified}")

@@ -297,7 +297,7 @@ class WhatTheReporterExpected(ShapeCase):
         unlike = [c for c in self.fail_to_pass() if c["candidate_id"].endswith("-unlike")]
         self.assertTrue(unlike, self.result["notes"])
         for cand in unlike:
-            self.assertEqual(mminions.check_kind(cand["script"]), "checks the reported output is gone")
+            self.assertEqual(mminions.check_kind(cand["script"]).name, "checks the reported output is gone")
         self.assertIn("only check that the output the report calls wrong is gone", self.result["notes"])
         return unlike
 
@@ -633,7 +633,7 @@ class ConsoleSessionsOfTheProjectsCommand(unittest.TestCase):
     def test_a_here_document_and_only_the_wrong_output(self):
         cand = self.reproduce("# blank lines are counted\n\n```sh\n$ cat > items.txt <<EOF\nx\n\ny\n\nz\nEOF\n"
                               "$ counter count\n6\n```\n\nBlank lines should not count.\n", "-unlike")
-        self.assertEqual(mminions.check_kind(cand["script"]), "checks the reported output is gone")
+        self.assertEqual(mminions.check_kind(cand["script"]).name, "checks the reported output is gone")
 
     def test_files_outside_the_directory_are_not_written(self):
         title, body = mminions.parse_markdown_issue("# x\n\n```\n$ cat /etc/items.txt\na\n$ cat ../up.txt\nb\n"
