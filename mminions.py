@@ -2498,8 +2498,14 @@ def extract_bare_code(text: str, source: str = "body") -> list[dict]:
     return out
 
 
+# an info string that is the block's first line, glued to its fence (```>>> f(1), ```$ tool -x)
+_INFO_IS_CODE_RE = lazy_re(r"^(?:>>>|\$\s|[A-Za-z_][\w.]*+\s*+[=(]|(?:from|import)\s)")
+
+
 def extract_code_blocks(text: str, source: str = "body") -> list[dict]:
-    """Fenced blocks (``` and ~~~); a fence closes only with its own char and length."""
+    """Fenced blocks (``` and ~~~); a fence closes only with its own char and length.  What a
+    reporter glued to a fence is theirs: code on the opening line is the first line, a
+    fence at the end of the last line is cut off it."""
     blocks = []
     lines = normalize_newlines(text).split("\n")
     i = 0
@@ -2513,7 +2519,8 @@ def extract_code_blocks(text: str, source: str = "body") -> list[dict]:
         info = match.group("info").strip()
         # the words just before it: "Output:", "result", "Expected:" say what a block is
         intro = next((l.strip()[:200] for l in reversed(lines[max(0, i - 3):i]) if l.strip()), "")
-        body: list[str] = []
+        body: list[str] = [info] if info and _INFO_IS_CODE_RE.match(info) else []
+        info = "" if body else info
         i += 1
         while i < len(lines):
             stripped = lines[i].strip()
@@ -2523,6 +2530,8 @@ def extract_code_blocks(text: str, source: str = "body") -> list[dict]:
             body.append(line[indent:] if line[:indent].strip() == "" else line)
             i += 1
         i += 1
+        if body and body[-1].rstrip().endswith(fence) and body[-1].strip() != fence:
+            body[-1] = body[-1].rstrip()[:-len(fence)]
         lang = info.split()[0].lower() if info else ""
         blocks.append({"info": info, "lang": lang, "text": "\n".join(body), "source": source, "intro": intro})
     return blocks
@@ -5306,6 +5315,7 @@ def collect_programs(issue: dict, index: ProjectIndex | None = None) -> list[dic
 
 _MOMENT_RE = lazy_re(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?")
 _MM_REPORTED = "_mm_reported"  # the name a check that the reported output is gone binds
+_MM_REPORTED_ERROR = "_mm_reported_error"  # and one that the reported error is gone
 
 
 @dataclass(frozen=True)
@@ -5326,7 +5336,10 @@ CHECKS_GONE = CheckKind("checks the reported output is gone", "unlike", "; it ch
                         "only check that the output the report calls wrong is gone")
 ONLY_CRASHES = CheckKind("only crashes", "crash", "; it only crashes: it does not say what should happen instead",
                          "only crash as reported")
-CHECK_KINDS = (CHECKS_BEHAVIOUR, CHECKS_GONE, ONLY_CRASHES)  # best first
+ERROR_GONE = CheckKind("checks the reported error is gone", "gone", "; it checks only that the reported error is "
+                       "gone (another error, or none, passes), not what should happen instead",
+                       "only check that the reported error is gone")
+CHECK_KINDS = (CHECKS_BEHAVIOUR, CHECKS_GONE, ONLY_CRASHES, ERROR_GONE)  # best first
 
 
 def checks_behaviour(script: str) -> bool:
@@ -5344,6 +5357,8 @@ def check_kind(script: str) -> CheckKind:
     output the report calls wrong is still there, or only that the code crashes."""
     if re.search(rf"^{_MM_REPORTED} = ", script, re.M):
         return CHECKS_GONE
+    if re.search(rf"^{_MM_REPORTED_ERROR} = ", script, re.M):
+        return ERROR_GONE
     return CHECKS_BEHAVIOUR if checks_behaviour(script) else ONLY_CRASHES
 
 
@@ -5626,6 +5641,27 @@ def wrap_statement(text: str, line: int, exceptions: Sequence[str]) -> str | Non
             wrapped.body = [stmt]
             tree.body[i] = wrapped
             return "\n".join(imports) + ("\n" if imports else "") + _unparse(tree)
+    return None
+
+
+def error_gone_script(text: str, line: int, etype: str) -> str | None:
+    """The program as a check that the error the report shows is gone: the top-level
+    statement at ``line`` still raises it as before, and passes once it raises any other
+    error (a fix that refuses the input with a proper one: ValueError("cannot introspect"))
+    or none.  An import, name or syntax error never counts as that fix."""
+    tree = parse_python(text)
+    short = _short_name(etype)
+    if not short.isidentifier() or short in _NOT_THE_BUG:
+        return None
+    for i, stmt in enumerate(tree.body):
+        if stmt.lineno <= line <= (stmt.end_lineno or stmt.lineno):
+            wrapped = parse_python(f"try:\n    pass\nexcept ({', '.join(_NOT_THE_BUG)}):\n    raise\n"
+                                   f"except Exception as _mm_error:\n    if type(_mm_error).__name__ == {_MM_REPORTED_ERROR}:\n"
+                                   "        raise\n").body[0]
+            wrapped.body = [stmt]
+            tree.body[i] = wrapped
+            tree.body.insert(0, parse_python(f"{_MM_REPORTED_ERROR} = {short!r}").body[0])
+            return _unparse(tree)
     return None
 
 
@@ -6023,13 +6059,20 @@ def _crash_of(at: Attempts, program: dict, text: str, attempt: Attempt, n: int) 
     if not expected and isinstance(getattr(__import__("builtins"), _short_name(etype), None), type):
         expected = [e for e in at.index.exceptions if e.count(".") == 1][:6]  # the project's own errors
     wrapped = wrap_statement(text, line, expected) if line and expected else None
-    if not wrapped:
-        return
-    m, check = at.run("py", wrapped)
-    if check.returncode != 0 and _short_name(last_exception(check.output)[0]) == _short_name(etype):
-        at.found.append((score + 0.05, _candidate(at.worker_id, m, "py", wrapped, signature, CHECKS_BEHAVIOUR)))
-        at.notes.append(f"{program['label']}: also as a check that passes once it raises "
-                        f"{' or '.join(_short_name(e) for e in expected)} (or nothing) instead")
+    if wrapped:
+        m, check = at.run("py", wrapped)
+        if check.returncode != 0 and _short_name(last_exception(check.output)[0]) == _short_name(etype):
+            at.found.append((score + 0.05, _candidate(at.worker_id, m, "py", wrapped, signature, CHECKS_BEHAVIOUR)))
+            at.notes.append(f"{program['label']}: also as a check that passes once it raises "
+                            f"{' or '.join(_short_name(e) for e in expected)} (or nothing) instead")
+    # a fix may refuse the input with an error nobody named: the reported one gone is the check
+    gone = error_gone_script(text, line, etype) if line and not sig.get("expected_errors") else None
+    if gone:
+        m, check = at.run("py", gone)
+        if check.returncode != 0 and _short_name(last_exception(check.output)[0]) == _short_name(etype):
+            at.found.append((score - 0.05, _candidate(at.worker_id, m, "py", gone, signature, ERROR_GONE)))
+            at.notes.append(f"{program['label']}: also as a check that passes once it raises another error than "
+                            f"{_short_name(etype)} (or none)")
 
 
 def _as_installed(at: Attempts, program: dict, text: str, attempt: Attempt) -> tuple[str, Attempt]:
@@ -8883,14 +8926,14 @@ def phase_reference(run: Run) -> None:
     worktree = new_worktree(run, f"reference-{secrets.token_hex(2)}")
     # passing means only "prints something else": an older commit printing anything else
     # would look good, so only a commit the user vouches for is tried
-    only_given = check_kind(cand.get("script", "")) is CHECKS_GONE
+    only_given = check_kind(cand.get("script", "")) in (CHECKS_GONE, ERROR_GONE)
     try:
         skips = 0
         for label, sha in good_commit_candidates(run, worktree):
             check_stop(run)
             if only_given and not label.startswith("--good"):
-                doc["notes"].append("the reproducer checks only that the output the report calls wrong is gone, "
-                                    "so older commits were not searched (any other output would pass there): "
+                doc["notes"].append("the reproducer checks only that what the report calls wrong is gone, "
+                                    "so older commits were not searched (anything else would pass there): "
                                     "give --good for a culprit")
                 break
             git(worktree, "checkout", "-q", "--detach", "--force", sha, runner=run.runner)

@@ -44,6 +44,32 @@ class BuiltinReproTests(unittest.TestCase):
         cand = self.assert_verifies(self.repro(self.issue))
         self.assertEqual(cand["claimed_failure_signature"], "ZeroDivisionError: division by zero")
 
+    def test_a_fix_that_refuses_with_another_error_passes_the_error_gone_check(self):
+        """A crash report whose fix raises a proper error nobody named (the report's
+        transcript glued to its fence, as GitHub users write it): besides the crash, a check
+        that the reported error is gone; it fails now, passes at such a fix, and ranks last."""
+        spec = "def spec(f):\n    return f.__code__.co_argcount\n"
+        repo = make_repo(self.root / "cur", {"cur/__init__.py": "from cur.core import spec\n", "cur/core.py": spec})
+        self.issue = issue_from("# spec of a builtin\n\n```>>> from cur import spec\n>>> spec(str.endswith)\n"
+                                "Traceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\n"
+                                "  File \"/site-packages/cur/core.py\", line 2, in spec\n    return f.__code__.co_argcount\n"
+                                "AttributeError: 'method_descriptor' object has no attribute '__code__'. "
+                                "Did you mean: '__call__'?```\n```\n")
+        result = self.repro(self.issue, repo)
+        gone = [c for c in result["candidates"] if mminions.check_kind(c["script"]) is mminions.ERROR_GONE]
+        self.assertEqual(len(gone), 1, result["notes"])
+        self.assertIn("_mm_reported_error = 'AttributeError'", gone[0]["script"])
+        self.assertNotEqual(run_py(gone[0]["script"], repo).returncode, 0)
+        fixed = make_repo(self.root / "fixed", {"cur/__init__.py": "from cur.core import spec\n", "cur/core.py":
+                          "def spec(f):\n    if not hasattr(f, '__code__'):\n        raise ValueError('cannot introspect')\n"
+                          "    return f.__code__.co_argcount\n"})
+        self.assertEqual(run_py(gone[0]["script"], fixed).returncode, 0, run_py(gone[0]["script"], fixed).stderr)
+        crash = next(c for c in result["candidates"] if mminions.check_kind(c["script"]) is mminions.ONLY_CRASHES)
+        self.assertNotEqual(run_py(crash["script"], fixed).returncode, 0)  # only the error-gone check passes there
+        broken = make_repo(self.root / "broken", {"cur/__init__.py": "from cur.core import spek\n", "cur/core.py": spec})
+        self.assertNotEqual(run_py(gone[0]["script"], broken).returncode, 0)  # an ImportError is no fix
+        self.assertEqual(mminions.CHECK_KINDS[-1], mminions.ERROR_GONE)  # without a reference, the crash ranks first
+
     def test_pycon_transcript(self):
         self.issue = issue_from("# mean\n\n```pycon\n>>> from calc import mean\n>>> mean([2, 4])\n3.0\n>>> mean([])\n"
                                 + "\n".join(TB.splitlines()[:1] + TB.splitlines()[2:]) + "\n```\n")
