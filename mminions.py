@@ -12,7 +12,8 @@ Standard library only, Python 3.11+.  One file, read top to bottom; each section
 only the sections above it (``grep -n '^# ====' mminions.py`` prints this outline):
 
      1. Constants & errors     version, exit codes, verdicts and run states, MminionsError
-     2. Filesystem & JSON      atomic writes, tolerant reads, locks, events, RunPaths, run ids
+     2. Filesystem & JSON      atomic writes, tolerant reads, locks, events, RunPaths, run ids;
+                               small helpers every section shares (clip_text, unique_items)
      3. Processes
         3.1 Running commands         run_cmd(): the one subprocess edge (timeouts, group kill)
         3.2 The sandbox              bubblewrap (unshare fallback), clean environments, secrets, limits
@@ -260,11 +261,11 @@ def utc_now() -> str:
 # C0 and C1 controls, line and paragraph separators, bidi marks and overrides, invisible joiners
 # and the tag characters: what can act on a terminal, reorder a line or hide text from a reader
 # (and from us) while a model still reads it.  U+200B stays: md_text uses it to break mentions.
-_CONTROL_RE = lazy_re("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u180e\u200c-\u200f\u2028-\u202e\u2060-\u2069"
+CONTROL_RE = lazy_re("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u180e\u200c-\u200f\u2028-\u202e\u2060-\u2069"
                       "\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]")
 
 
-def _escape_control(char: str, json: bool = False) -> str:
+def escape_control(char: str, json: bool = False) -> str:
     code = ord(char)
     if code < 0x100 and not json:
         return f"\\x{code:02x}"
@@ -285,13 +286,13 @@ def term_safe(text: str) -> str:
     'ok\\\\x1b]52;c;aGk=\\\\x07 done\\n'
     """
     text = text.replace("\r\n", "\n")
-    return _CONTROL_RE.sub(lambda m: _escape_control(m.group()), text)
+    return CONTROL_RE.sub(lambda m: escape_control(m.group()), text)
 
 
 def json_escaped(text: str) -> str:
     """JSON text whose strings hold no raw control character a terminal would act on (json
     escapes C0 itself; C1 and bidi controls are escaped here, which keeps it valid JSON)."""
-    return _CONTROL_RE.sub(lambda m: _escape_control(m.group(), json=True), text)
+    return CONTROL_RE.sub(lambda m: escape_control(m.group(), json=True), text)
 
 
 def _longest_run(text: str, char: str) -> int:
@@ -553,7 +554,24 @@ def append_jsonl(path: Path | str, record: dict) -> None:
         os.close(fd)
 
 
-def _read_dict(path: Path) -> dict:
+def unique_items(items: Iterable[Any], by: Callable[[Any], Any] | None = None) -> list[Any]:
+    """The items in order, each once (``by``: what makes two the same)."""
+    seen, out = set(), []
+    for item in items:
+        key = by(item) if by else json.dumps(item, sort_keys=True) if isinstance(item, (dict, list)) else item
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
+
+
+def clip_text(text: str, limit: int) -> str:
+    """At most ``limit`` characters of ``text``, and how many more there were."""
+    text = text or ""
+    return text if len(text) <= limit else text[:limit] + f"\n[... {len(text) - limit} more characters]"
+
+
+def read_dict(path: Path) -> dict:
     """A JSON object from a run's file, or {} (missing, broken or the wrong type): one bad
     file in one run never breaks `status`, `list`, `gc` or the API."""
     data: Any = None
@@ -1168,12 +1186,12 @@ class Sandbox:
 
 # A variable is a secret by its name (a word of it: GITHUB_TOKEN, TOKEN_FOR_X, AWS_SECRET_ACCESS_KEY,
 # DATABASE_PASSWORD) or by its value (a known token shape, a URL with a password, a long random word).
-_SECRET_NAME_RE = lazy_re(r"(?:^|_)(?:TOKENS?|SECRETS?|PASSWORDS?|PASSWD|PASS|PASSPHRASE|PW|PWD_?KEY|APIKEY|API_KEY|"
+SECRET_NAME_RE = lazy_re(r"(?:^|_)(?:TOKENS?|SECRETS?|PASSWORDS?|PASSWD|PASS|PASSPHRASE|PW|PWD_?KEY|APIKEY|API_KEY|"
                           r"ACCESS_KEY|PRIVATE_KEY|CREDENTIALS?|CREDS?|AUTH|COOKIE|SESSION|WEBHOOK|DSN|KEY|SALT|LOGIN|"
                           r"SIGNING|HTPASSWD)(?:_|$)|^(?:PGPASSWORD|MYSQL_PWD|SSHPASS|BORG_PASSPHRASE)$", re.I)
 _SECRET_VALUE_RE = lazy_re(r"^(?:gh[pousr]_|github_pat_|glpat-|sk-|sk_live_|rk_live_|xox[abposr]-|AKIA[0-9A-Z]{12}|"
                            r"AIza|ya29\.|npm_|pypi-|hf_)|-----BEGIN [A-Z ]*PRIVATE KEY|://[^/\s:@]*:[^/\s@]+@")
-_CREDENTIAL_FILE_NAME_RE = lazy_re(r"CONFIG|NETRC|PGPASS|HISTFILE|KUBE|AWS|GOOGLE|AZURE|SSH|GPG|GNUPG|DOCKER|VAULT|"
+CREDENTIAL_FILE_NAME_RE = lazy_re(r"CONFIG|NETRC|PGPASS|HISTFILE|KUBE|AWS|GOOGLE|AZURE|SSH|GPG|GNUPG|DOCKER|VAULT|"
                                    r"CERT|CA_BUNDLE|KEYRING|SHARED_CREDENTIALS", re.I)
 _NOT_SECRET_NAMES = frozenset({"PWD", "OLDPWD", "PATH", "HOME", "TERM", "LANG", "SHELL", "USER", "LOGNAME",
                                "XDG_SESSION_ID", "XDG_SESSION_TYPE", "XDG_SESSION_CLASS", "SSH_AUTH_SOCK"})
@@ -1204,7 +1222,7 @@ def looks_secret(value: str) -> bool:
 def secret_names(env: dict[str, str]) -> set[str]:
     """Variables that hold secrets: the known ones, any named like one, any whose value is shaped like one."""
     return {k for k, v in env.items() if k in SECRET_ENV_NAMES or (k not in _NOT_SECRET_NAMES and (
-        _SECRET_NAME_RE.search(k) or looks_secret(v or "")))}
+        SECRET_NAME_RE.search(k) or looks_secret(v or "")))}
 def secret_values(env: dict[str, str]) -> list[str]:
     """The values to scrub from anything mminions writes or serves (long enough to be one)."""
     return sorted({env[k] for k in secret_names(env) if len(env.get(k) or "") >= 8}, key=len, reverse=True)
@@ -2405,7 +2423,7 @@ def normalize_newlines(text: str) -> str:
     return (text or "").replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _short_name(name: str) -> str:
+def short_name(name: str) -> str:
     return name.rsplit(".", 1)[-1]
 
 
@@ -2419,7 +2437,7 @@ def extract_expected_errors(text: str) -> list[str]:
         for m in regex.finditer(prose):
             for group in ("want", "alt"):
                 name = m.groupdict().get(group)
-                if name and _EXC_WORD_RE.search(_short_name(name)) and name not in out:
+                if name and _EXC_WORD_RE.search(short_name(name)) and name not in out:
                     out.append(name)
     return out
 
@@ -2570,7 +2588,7 @@ def _ipython_traceback(lines: list[str], i: int, exc_type: str) -> tuple[dict, i
         last = _TB_LAST_RE.match(line.strip()) if not line.startswith((" ", "\t")) else None
         if arrow and frames:
             frames[-1].update(line=int(arrow.group("line")), code=arrow.group("code").strip())
-        elif last and _short_name(last.group("type")) == _short_name(exc_type) and line.strip():
+        elif last and short_name(last.group("type")) == short_name(exc_type) and line.strip():
             message = (last.group("msg") or "").strip()
             i += 1
             break
@@ -2658,7 +2676,7 @@ def extract_error_lines(text: str, source: str = "body") -> list[dict]:
         if not spans or not out or out[-1]["source"] != source:
             for m in [*_PROSE_ERROR_RE.finditer(line), *_PASSIVE_ERROR_RE.finditer(line)]:
                 name = m.group("quoted") or m.group("type")  # "it raises ZeroDivisionError: division by zero"
-                if m.group("quoted") and not _EXC_WORD_RE.search(_short_name(name)):
+                if m.group("quoted") and not _EXC_WORD_RE.search(short_name(name)):
                     continue
                 msg = m.groupdict().get("msg") or ""
                 out.append({"type": name, "message": msg.strip(), "source": source, "origin": "prose"})
@@ -2793,17 +2811,6 @@ def extract_expected_actual(text: str, source: str = "body") -> list[dict]:
     return pairs
 
 
-def _unique(items: Iterable[Any], by: Callable[[Any], Any] | None = None) -> list[Any]:
-    """The items in order, each once (``by``: what makes two the same)."""
-    seen, out = set(), []
-    for item in items:
-        key = by(item) if by else json.dumps(item, sort_keys=True) if isinstance(item, (dict, list)) else item
-        if key not in seen:
-            seen.add(key)
-            out.append(item)
-    return out
-
-
 SIGNAL_PART_CHARS = 65_536   # GitHub's own limit for a body or a comment: what is read of each
 SIGNAL_TOTAL_CHARS = 1_000_000  # of all of them together
 
@@ -2877,24 +2884,24 @@ def extract_signals(parts: Sequence[tuple[str, str]]) -> dict:
                            "source": tb["source"], "origin": "traceback"})
         for frame in tb["frames"]:
             paths.append(f"{frame['file']}:{frame['line']}")
-    errors = _unique(errors)
+    errors = unique_items(errors)
     has_snippet = any(b["lang"] in PY_INFOS | PYCON_INFOS | SHELL_INFOS or not b["lang"] for b in blocks) \
         or bool(shell)
     has_failure = bool(tracebacks or errors or expected)
     hint = {(True, True): "both", (True, False): "snippet", (False, True): "traceback",
             (False, False): "neither"}[(has_snippet, has_failure)]
     return {
-        "exception_types": _unique(e["type"] for e in errors),
-        "messages": _unique(e["message"] for e in errors if e["message"]),
+        "exception_types": unique_items(e["type"] for e in errors),
+        "messages": unique_items(e["message"] for e in errors if e["message"]),
         "errors": errors,
         "tracebacks": tracebacks,
         "code_blocks": blocks,
         "pycon": pycon,
-        "shell_commands": _unique(shell),
-        "paths": _unique(paths)[:200],
-        "versions": _unique(versions)[:50],
-        "expected_vs_actual": _unique(expected),
-        "expected_errors": _unique(expected_errors),
+        "shell_commands": unique_items(shell),
+        "paths": unique_items(paths)[:200],
+        "versions": unique_items(versions)[:50],
+        "expected_vs_actual": unique_items(expected),
+        "expected_errors": unique_items(expected_errors),
         "reproducible_hint": hint,
     }
 
@@ -3388,11 +3395,6 @@ mminions checks every evidence row against the real files and drops any that do 
 }
 
 
-def _clip(text: str, limit: int) -> str:
-    text = text or ""
-    return text if len(text) <= limit else text[:limit] + f"\n[... {len(text) - limit} more characters]"
-
-
 # Where a project keeps its importable code, as a self-contained program: mminions runs it
 # in-process (import_roots) and the bisect wrapper runs it with `python3 -I -S -c` at every
 # commit it visits, because layouts move (a package goes from the root to src/ in some commit).
@@ -3666,14 +3668,14 @@ def data_block(token: str, what: str, text: str) -> str:
 def build_prompt(role: str, issue: dict, worker_id: str, worktree: Path, context: dict | None = None) -> str:
     context = context or {}
     sig = issue.get("signals", {})
-    comments = "".join(f"## Comment by {c.get('author') or 'someone'}\n{_clip(c.get('body', ''), 4000)}\n\n"
+    comments = "".join(f"## Comment by {c.get('author') or 'someone'}\n{clip_text(c.get('body', ''), 4000)}\n\n"
                        for c in issue.get("comments", [])[:10])
     report_text = (f"Title: {issue.get('title', '')}\nURL: {issue.get('issue_url', '')}\n\n"
-                   f"{_clip(issue.get('body', ''), 20000)}\n\n{comments}")
+                   f"{clip_text(issue.get('body', ''), 20000)}\n\n{comments}")
     signals = json.dumps({k: sig.get(k) for k in ("exception_types", "messages", "expected_errors",
                                                   "expected_vs_actual", "paths", "versions", "reproducible_hint")},
                          indent=1, ensure_ascii=False)
-    snippets = "\n\n".join(f"{b['source']} {b.get('form', 'block')} ({b['lang'] or 'untagged'}):\n{_clip(b['text'], 1500)}"
+    snippets = "\n\n".join(f"{b['source']} {b.get('form', 'block')} ({b['lang'] or 'untagged'}):\n{clip_text(b['text'], 1500)}"
                            for b in sig.get("code_blocks", [])[:8])
     roots = [str(p.relative_to(worktree)) if p != worktree else "." for p in import_roots(worktree)]
     packages = python_packages(worktree)
@@ -3681,7 +3683,7 @@ def build_prompt(role: str, issue: dict, worker_id: str, worktree: Path, context
     plugins = list(project_plugins(project_entry_points(worktree), packages))
     earlier = context.get("earlier") or []
     earlier_text = "\n".join(f"- {e}" for e in earlier)
-    repro, output = _clip(context.get("repro", ""), 8000), _clip(context.get("repro_output", ""), 6000)
+    repro, output = clip_text(context.get("repro", ""), 8000), clip_text(context.get("repro_output", ""), 6000)
     culprit = context.get("culprit") or ""
     token = data_token(report_text, signals, snippets, earlier_text, repro, output, culprit)
     values = {
@@ -4444,7 +4446,7 @@ def last_exception(output: str) -> tuple[str, str, list[dict]]:
     return "", "", []
 
 
-_CUT_OFF_RE = lazy_re(r"(?<!\s)\s*+(?:\.\.\.|\u2026|\[\s*+(?:\.\.\.|\u2026)[^\]\n]{0,200}+\])\s*+['\"]?\s*+$")
+CUT_OFF_RE = lazy_re(r"(?<!\s)\s*+(?:\.\.\.|\u2026|\[\s*+(?:\.\.\.|\u2026)[^\]\n]{0,200}+\])\s*+['\"]?\s*+$")
 
 
 def message_score(reported: str, observed: str) -> float:
@@ -4459,7 +4461,7 @@ def message_score(reported: str, observed: str) -> float:
     """
     if not reported.strip():
         return 1
-    want = normalize_message(_CUT_OFF_RE.sub("", reported))
+    want = normalize_message(CUT_OFF_RE.sub("", reported))
     got = normalize_message(observed)
     if want == got:
         return 3
@@ -4485,7 +4487,7 @@ def match_report_error(output: str, signals: dict) -> dict | None:
     best = None
     for etype, message in output_exceptions(output):
         for err in signals.get("errors", []):
-            if _short_name(err["type"]).lower() != _short_name(etype).lower():
+            if short_name(err["type"]).lower() != short_name(etype).lower():
                 continue
             score = message_score(err["message"], message)
             if not best or score > best["score"]:
@@ -4494,7 +4496,7 @@ def match_report_error(output: str, signals: dict) -> dict | None:
     return best
 
 
-def _frame_path(frame: dict, worktree: Path) -> Path | None:
+def frame_path(frame: dict, worktree: Path) -> Path | None:
     """A traceback frame's file as an existing path (``<string>`` and generated code are not files)."""
     path = Path(frame["file"])
     path = path if path.is_absolute() else worktree / path
@@ -4505,7 +4507,7 @@ def _frame_path(frame: dict, worktree: Path) -> Path | None:
     return None
 
 
-def _unparse(tree: ast.AST) -> str:
+def unparse_python(tree: ast.AST) -> str:
     return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
 
 
@@ -4632,7 +4634,7 @@ def project_index(worktree: Path, max_files: int = 400) -> ProjectIndex:
                     index.exceptions.append(f"{pkg}.{name}" if name in exported else f"{module}.{name}")
         if index.names:
             break
-    index.exceptions = _unique(index.exceptions)
+    index.exceptions = unique_items(index.exceptions)
     return index
 
 
@@ -4666,7 +4668,7 @@ def unbound_names(tree: ast.Module) -> list[str]:
             bound.add(node.name)
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             bound |= set(node.names)
-    return _unique(n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    return unique_items(n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
                    and n.id not in bound)
 
 
@@ -4754,7 +4756,7 @@ def add_missing_imports(text: str, index: ProjectIndex, aliases: dict[str, str])
             lines.append(IMPLIED_NAMES[name])
         elif name in sys.stdlib_module_names:
             lines.append(f"import {name}")
-    lines = _unique(lines)
+    lines = unique_items(lines)
     return ("\n".join(lines) + "\n" + text if lines else text), lines
 
 
@@ -4968,7 +4970,7 @@ def _fix_fragment(text: str) -> str:
         return text
     tree.body = [ast.Expr(s.value) if isinstance(s, ast.Return) and s.value else s for s in tree.body
                  if not (isinstance(s, ast.Return) and s.value is None)]
-    return _unparse(tree)
+    return unparse_python(tree)
 
 
 _COMMENT_VALUE_RE = lazy_re(r"^\s*+#\s*+(?P<label>[^#\n]{0,60}?)\s*+(?:->|=>|:)\s*+(?P<value>\S.*)$")
@@ -5279,7 +5281,7 @@ def collect_programs(issue: dict, index: ProjectIndex | None = None) -> list[dic
     for item in sig.get("shell_commands", []):
         found = _python_c_code(item["command"])
         if found and not found[1] and _parses(found[0]):
-            programs.append({"label": f"{item['source']} command `{_clip(item['command'], 60)}`", "kind": "py",
+            programs.append({"label": f"{item['source']} command `{clip_text(item['command'], 60)}`", "kind": "py",
                              "text": found[0]})
     for block in sig.get("code_blocks", []):
         runs = console_runs(block["text"]) if block["lang"] in SHELL_INFOS or not block["lang"] else []
@@ -5305,7 +5307,7 @@ def collect_programs(issue: dict, index: ProjectIndex | None = None) -> list[dic
             continue
         cmd = runnable_command(item["command"], index.packages, index.scripts)
         if cmd:
-            programs.append({"label": f"{item['source']} command `{_clip(item['command'], 60)}`", "kind": "sh",
+            programs.append({"label": f"{item['source']} command `{clip_text(item['command'], 60)}`", "kind": "sh",
                              "text": cmd})
     return programs + later
 
@@ -5434,7 +5436,7 @@ def instrument(text: str, render: str) -> tuple[str, dict[int, ast.stmt]]:
         show = {"str": "str(_mm_v)", "repr": "repr(_mm_v)"}.get(how, "(_mm_v if isinstance(_mm_v, str) else repr(_mm_v))")
         body += parse_python(f"_mm_v = {code}\nprint('\\x1emm:{i}:' + __import__('json').dumps({show}) + '\\x1e')\n").body
     tree.body = body
-    return _unparse(tree), shown
+    return unparse_python(tree), shown
 
 
 def observed_values(output: str) -> dict[int, str]:
@@ -5454,7 +5456,7 @@ def _up_to_shown(text: str, index: int, render: str) -> tuple[str, str, str] | N
         return None
     code, how = expr
     show = {"str": "str", "repr": "repr"}.get(how, "(lambda v: v if isinstance(v, str) else repr(v))")
-    return (_unparse(ast.Module(body=tree.body[:index], type_ignores=[])) if index else ""), show, code
+    return (unparse_python(ast.Module(body=tree.body[:index], type_ignores=[])) if index else ""), show, code
 
 
 def check_script(text: str, index: int, render: str, expected: str | None = None,
@@ -5512,7 +5514,7 @@ def captured_program(text: str, stderr: bool = False) -> str | None:
     capture = parse_python(f"with {streams}:\n    pass\n").body[0]
     capture.body = tree.body
     tree.body = [capture]
-    return "_mm_out = _mm_io.StringIO()\n" + _unparse(tree) + "\nprint(_mm_out.getvalue(), end='')\n"
+    return "_mm_out = _mm_io.StringIO()\n" + unparse_python(tree) + "\nprint(_mm_out.getvalue(), end='')\n"
 
 
 def unlike_reported_output_script(text: str, reported: str, match: str) -> str | None:
@@ -5583,7 +5585,7 @@ def cli_script(session: dict, asserts: Sequence[tuple[int, str, bool]] = ()) -> 
 def versioned_expectation(shown: Sequence[dict], got: str) -> str | None:
     """Of outputs a report shows for one statement under different versions or labels, the
     one to expect: exactly two differ, and what this commit shows is the other one."""
-    values = _unique(s["value"] for s in shown)
+    values = unique_items(s["value"] for s in shown)
     if len(values) != 2:
         return None
     norm = [normalize_output(v) for v in values]
@@ -5635,12 +5637,12 @@ def wrap_statement(text: str, line: int, exceptions: Sequence[str]) -> str | Non
     tree = parse_python(text)
     for i, stmt in enumerate(tree.body):
         if stmt.lineno <= line <= (stmt.end_lineno or stmt.lineno):
-            imports = _unique(f"import {name.rsplit('.', 1)[0]}" for name in exceptions if "." in name)
+            imports = unique_items(f"import {name.rsplit('.', 1)[0]}" for name in exceptions if "." in name)
             names = ", ".join(exceptions)
             wrapped = parse_python(f"try:\n    pass\nexcept ({names},):\n    pass\n").body[0]
             wrapped.body = [stmt]
             tree.body[i] = wrapped
-            return "\n".join(imports) + ("\n" if imports else "") + _unparse(tree)
+            return "\n".join(imports) + ("\n" if imports else "") + unparse_python(tree)
     return None
 
 
@@ -5650,7 +5652,7 @@ def error_gone_script(text: str, line: int, etype: str) -> str | None:
     error (a fix that refuses the input with a proper one: ValueError("cannot introspect"))
     or none.  An import, name or syntax error never counts as that fix."""
     tree = parse_python(text)
-    short = _short_name(etype)
+    short = short_name(etype)
     if not short.isidentifier() or short in _NOT_THE_BUG:
         return None
     for i, stmt in enumerate(tree.body):
@@ -5661,7 +5663,7 @@ def error_gone_script(text: str, line: int, etype: str) -> str | None:
             wrapped.body = [stmt]
             tree.body[i] = wrapped
             tree.body.insert(0, parse_python(f"{_MM_REPORTED_ERROR} = {short!r}").body[0])
-            return _unparse(tree)
+            return unparse_python(tree)
     return None
 
 
@@ -5676,7 +5678,7 @@ def reraise_swallowed(text: str) -> str | None:
             if broad and not any(isinstance(n, ast.Raise) for n in ast.walk(node)):
                 node.body.append(ast.Raise())
                 changed = True
-    return _unparse(tree) if changed else None
+    return unparse_python(tree) if changed else None
 
 
 def resolve_exception_names(names: Sequence[str], index: ProjectIndex) -> list[str]:
@@ -5685,16 +5687,16 @@ def resolve_exception_names(names: Sequence[str], index: ProjectIndex) -> list[s
     import builtins
     out = []
     for name in names:
-        short = _short_name(name)
+        short = short_name(name)
         if "." in name and name.split(".")[0] in index.packages:
             out.append(name)
         elif isinstance(getattr(builtins, short, None), type) and issubclass(getattr(builtins, short), BaseException):
             out.append(short)
         else:
-            match = next((e for e in index.exceptions if _short_name(e) == short), None)
+            match = next((e for e in index.exceptions if short_name(e) == short), None)
             if match:
                 out.append(match)
-    return _unique(out)
+    return unique_items(out)
 
 
 # ---- 8.5 Running and choosing ----------------------------------------------
@@ -5747,7 +5749,7 @@ def _attempt(program: dict, text: str, worktree: Path, n: int, timeout: float, r
 def _script_line(attempt: Attempt, worktree: Path, n: int, kind: str) -> int | None:
     """The line of the program the failure surfaced at (its outermost frame in the file)."""
     path = (worktree / ".mminions-builtin" / f"candidate_{n}.{kind}").resolve()
-    lines = [f["line"] for f in attempt.frames if _frame_path(f, worktree) == path]
+    lines = [f["line"] for f in attempt.frames if frame_path(f, worktree) == path]
     return lines[0] if lines else None
 
 
@@ -5781,15 +5783,15 @@ def value_checks(program: dict, text: str, attempt: Attempt, sig: dict, index: P
             if normalize_output(got) == normalize_output(pair["actual"]) and normalize_output(got) != normalize_output(pair["expected"]):
                 script = check_script(text, i, render, expected=pair["expected"])
                 if script:
-                    checks.append((script, f"shows {_clip(pair['actual'], 60)!r} where the report expects "
-                                           f"{_clip(pair['expected'], 60)!r}"))
+                    checks.append((script, f"shows {clip_text(pair['actual'], 60)!r} where the report expects "
+                                           f"{clip_text(pair['expected'], 60)!r}"))
         line = tree.body[i].lineno if i < len(tree.body) else -1
         shown = (program.get("comments") or {}).get(line, [])
         want = versioned_expectation(shown, got) if shown else None
         if want is not None:
             script = check_script(text, i, render, expected=want)
             if script:
-                checks.append((script, f"prints {_clip(got, 60)!r}; the report shows {_clip(want, 60)!r} for the other version"))
+                checks.append((script, f"prints {clip_text(got, 60)!r}; the report shows {clip_text(want, 60)!r} for the other version"))
     if program.get("outputs") is not None:
         shown_at = transcript_outputs(program, tree)
         outputs = [{"output": shown_at.get(i, "")} for i in range(len(tree.body))]
@@ -5798,8 +5800,8 @@ def value_checks(program: dict, text: str, attempt: Attempt, sig: dict, index: P
                 script = check_script(text, mine, render,
                                       reference=ast.unparse(tree.body[theirs].value))
                 if script:
-                    checks.append((script, f"`{_clip(ast.unparse(tree.body[mine]), 60)}` differs from its builtin "
-                                           f"counterpart `{_clip(ast.unparse(tree.body[theirs]), 60)}`"))
+                    checks.append((script, f"`{clip_text(ast.unparse(tree.body[mine]), 60)}` differs from its builtin "
+                                           f"counterpart `{clip_text(ast.unparse(tree.body[theirs]), 60)}`"))
     return checks
 
 
@@ -5820,8 +5822,8 @@ def output_checks(at: "Attempts", program: dict, text: str) -> list[tuple[str, s
         if shows_as_reported(both, pair["actual"]) and not shows_as_reported(both, pair["expected"]):
             script = whole_output_script(text, pair["expected"])
             if script:
-                checks.append((script, f"writes {_clip(pair['actual'], 60)!r} where the report expects "
-                                       f"{_clip(pair['expected'], 60)!r}"))
+                checks.append((script, f"writes {clip_text(pair['actual'], 60)!r} where the report expects "
+                                       f"{clip_text(pair['expected'], 60)!r}"))
     return checks[:1]
 
 
@@ -5868,7 +5870,7 @@ def unlike_checks(at: Attempts, program: dict, text: str, attempt: Attempt) -> l
             i, match = matches[-1]
             script = unlike_reported_script(text, i, render, shown[i], match)
             if script:
-                checks.append((script, f"shows {_clip(shown[i], 60)!r} as the report does, which it calls wrong"))
+                checks.append((script, f"shows {clip_text(shown[i], 60)!r} as the report does, which it calls wrong"))
     if program.get("cli"):  # the last run of the project's command that prints what the report shows
         runs = program["cli"]["runs"]
         matches = [i for i, got in sorted(attempt.values.items())
@@ -5962,8 +5964,8 @@ def _checks_of(at: Attempts, program: dict, text: str, attempt: Attempt, n: int)
         m, check = at.run("py", script)
         etype, emsg, _ = last_exception(check.output)
         if check.returncode != 0 and etype and etype not in _NOT_THE_BUG:
-            at.found.append((score, _candidate(at.worker_id, m, "py", script, _short_name(etype), kind)))
-            at.notes.append(f"{program['label']}: {why}; wrote a check that fails now ({_clip(etype + ': ' + emsg, 120)})"
+            at.found.append((score, _candidate(at.worker_id, m, "py", script, short_name(etype), kind)))
+            at.notes.append(f"{program['label']}: {why}; wrote a check that fails now ({clip_text(etype + ': ' + emsg, 120)})"
                             + ("; it only checks that this output is gone, not what should replace it"
                                if kind is CHECKS_GONE else ""))
             return
@@ -5994,9 +5996,9 @@ def own_check_failed(attempt: Attempt, worktree: Path, n: int, kind: str) -> boo
     """Did the snippet fail its own check: an `assert` (or pytest.raises, a TestCase assert)
     of the report's code, at the line it fails on?"""
     path = (worktree / ".mminions-builtin" / f"candidate_{n}.{kind}").resolve()
-    mine = [f for f in attempt.frames if _frame_path(f, worktree) == path]
+    mine = [f for f in attempt.frames if frame_path(f, worktree) == path]
     code = (mine[-1].get("code") or "").strip() if mine else ""
-    short = _short_name(attempt.etype)
+    short = short_name(attempt.etype)
     return (short == "AssertionError" and (code.startswith("assert") or ".assert" in code)) or \
         (short == "Failed" and "raises" in code) or (short == "SystemExit" and "_mm_result" in code)
 
@@ -6011,7 +6013,7 @@ def message_gone_script(text: str, line: int, etype: str, message: str) -> str |
     """The program with the statement at ``line`` checked to raise ``etype`` no longer
     with ``message`` (a report about the wording: the same error with a better message passes)."""
     tree = parse_python(text)
-    short = _short_name(etype)
+    short = short_name(etype)
     for i, stmt in enumerate(tree.body):
         if stmt.lineno <= line <= (stmt.end_lineno or stmt.lineno):
             check = parse_python(
@@ -6020,7 +6022,7 @@ def message_gone_script(text: str, line: int, etype: str, message: str) -> str |
             ).body[0]
             check.body = [stmt]
             tree.body[i] = check
-            return _unparse(tree)
+            return unparse_python(tree)
     return None
 
 
@@ -6037,16 +6039,16 @@ def _crash_of(at: Attempts, program: dict, text: str, attempt: Attempt, n: int) 
     own_check = own_check_failed(attempt, at.worktree, n, program["kind"])
     if etype and (shown_ok or own_check) and not (match and match["score"] >= 1):
         match = {"score": 1.0 if shown_ok else 0.8}
-    if not etype or _short_name(etype) in _NOT_THE_BUG or not ((match and match["score"] >= 1) or unnamed_ok
+    if not etype or short_name(etype) in _NOT_THE_BUG or not ((match and match["score"] >= 1) or unnamed_ok
                                                                or own_check):
         got = f"{etype}: {emsg}".strip(": ") if etype else f"exit {result.returncode}"
         want = ", ".join(sig.get("exception_types", [])) or "no error named in the report"
-        at.notes.append(f"{program['label']}: failed with {_clip(got, 160)} (report: {want})")
+        at.notes.append(f"{program['label']}: failed with {clip_text(got, 160)} (report: {want})")
         return
-    signature = f"{_short_name(etype)}: {emsg}".rstrip(": ") if match and match["score"] >= 2 else _short_name(etype)
+    signature = f"{short_name(etype)}: {emsg}".rstrip(": ") if match and match["score"] >= 2 else short_name(etype)
     score = (match or {"score": 0.5})["score"]
     at.found.append((score, _candidate(at.worker_id, n, program["kind"], text, signature, ONLY_CRASHES)))
-    at.notes.append(f"{program['label']}: reproduces {_clip(signature, 160)}"
+    at.notes.append(f"{program['label']}: reproduces {clip_text(signature, 160)}"
                     + (" (the report's own check fails)" if own_check and not shown_ok else ""))
     line = _script_line(attempt, at.worktree, n, program["kind"]) if program["kind"] == "py" else None
     if line and emsg and _MESSAGE_WORDS_RE.search(at.words):  # the complaint is the message, not the error
@@ -6056,23 +6058,23 @@ def _crash_of(at: Attempts, program: dict, text: str, attempt: Attempt, n: int) 
             at.found.append((score + 0.1, _candidate(at.worker_id, m, "py", gone, "AssertionError", CHECKS_BEHAVIOUR)))
             at.notes.append(f"{program['label']}: the report calls the message wrong; wrote a check that it is gone")
     expected = resolve_exception_names(sig.get("expected_errors", []), at.index)
-    if not expected and isinstance(getattr(__import__("builtins"), _short_name(etype), None), type):
+    if not expected and isinstance(getattr(__import__("builtins"), short_name(etype), None), type):
         expected = [e for e in at.index.exceptions if e.count(".") == 1][:6]  # the project's own errors
     wrapped = wrap_statement(text, line, expected) if line and expected else None
     if wrapped:
         m, check = at.run("py", wrapped)
-        if check.returncode != 0 and _short_name(last_exception(check.output)[0]) == _short_name(etype):
+        if check.returncode != 0 and short_name(last_exception(check.output)[0]) == short_name(etype):
             at.found.append((score + 0.05, _candidate(at.worker_id, m, "py", wrapped, signature, CHECKS_BEHAVIOUR)))
             at.notes.append(f"{program['label']}: also as a check that passes once it raises "
-                            f"{' or '.join(_short_name(e) for e in expected)} (or nothing) instead")
+                            f"{' or '.join(short_name(e) for e in expected)} (or nothing) instead")
     # a fix may refuse the input with an error nobody named: the reported one gone is the check
     gone = error_gone_script(text, line, etype) if line and not sig.get("expected_errors") else None
     if gone:
         m, check = at.run("py", gone)
-        if check.returncode != 0 and _short_name(last_exception(check.output)[0]) == _short_name(etype):
+        if check.returncode != 0 and short_name(last_exception(check.output)[0]) == short_name(etype):
             at.found.append((score - 0.05, _candidate(at.worker_id, m, "py", gone, signature, ERROR_GONE)))
             at.notes.append(f"{program['label']}: also as a check that passes once it raises another error than "
-                            f"{_short_name(etype)} (or none)")
+                            f"{short_name(etype)} (or none)")
 
 
 def _as_installed(at: Attempts, program: dict, text: str, attempt: Attempt) -> tuple[str, Attempt]:
@@ -6193,8 +6195,8 @@ def prose_next_step(issue: dict, worktree: Path, index: ProjectIndex, tried: boo
     sig = issue.get("signals", {})
     text = " ".join([issue.get("title", ""), issue.get("body", "")] + [c.get("body", "") for c in issue.get("comments", [])])
     pattern = r"`([A-Za-z_][\w.]*)(?:\(\))?`|\b([A-Za-z_]\w*_\w+|[A-Z][a-z]+[A-Z]\w*)\b"
-    words = set(_unique((quoted or bare).rsplit(".", 1)[-1] for quoted, bare in re.findall(pattern, text))[:40])
-    quoted = set(_unique(" ".join(line.split()) for b in sig.get("code_blocks", []) for line in b["text"].split("\n")
+    words = set(unique_items((quoted or bare).rsplit(".", 1)[-1] for quoted, bare in re.findall(pattern, text))[:40])
+    quoted = set(unique_items(" ".join(line.split()) for b in sig.get("code_blocks", []) for line in b["text"].split("\n")
                          if len(line.strip()) > 12)[:NEXT_STEP_QUOTES])
     # the fixed words of each error message it quotes ({placeholders} and quoted values vary)
     # (three words at a time: source code splits long messages over several string literals)
@@ -6235,7 +6237,7 @@ def prose_next_step(issue: dict, worktree: Path, index: ProjectIndex, tried: boo
         if sig.get("reproducible_hint") == "neither":
             reason += " and no failure signal (no traceback, error line or expected/actual)"
     return (f"Next step: ask the reporter for {', '.join(a for a in ask if a)}"
-            + (f"; the report points at {', '.join(_unique(places, by=lambda p: p.split(' (')[0])[:6])}" if places else "") + f". ({reason})")
+            + (f"; the report points at {', '.join(unique_items(places, by=lambda p: p.split(' (')[0])[:6])}" if places else "") + f". ({reason})")
 
 
 # ---- 8.6 Triage ------------------------------------------------------------
@@ -6366,7 +6368,7 @@ def signature_matches(output: str, claimed: str) -> bool:
         return True
     ctype, _, cmsg = claimed.partition(":")
     for etype, message in output_exceptions(output):
-        if etype and _short_name(etype).lower() == _short_name(ctype.strip()).lower():
+        if etype and short_name(etype).lower() == short_name(ctype.strip()).lower():
             if not cmsg.strip() or message_score(cmsg.strip(), message) >= 2:
                 return True
     return False
@@ -6405,7 +6407,7 @@ def command_problems(cmd: str, setup: bool = False) -> list[str]:
     own, no second command); a setup command is shown to maintainers to copy, so it fetches
     nothing and runs nothing it did not name (no URL, no substitution, no inline code)."""
     problems = []
-    if any(c in cmd for c in "\n\r") or _CONTROL_RE.search(cmd):
+    if any(c in cmd for c in "\n\r") or CONTROL_RE.search(cmd):
         return ["is more than one plain line"]
     bare = cmd
     for redirect in HARMLESS_REDIRECTS:
@@ -6445,15 +6447,15 @@ def static_rejections(cand: dict, packages: Sequence[str], worktree: Path) -> li
         reasons.append("the oracle command does not run the reproducer file ({repro_file})")
     reasons += [f"oracle command {p}" for p in command_problems(oracle)]
     for cmd in cand.get("setup_commands", []):
-        reasons += [f"setup command {p}: {_clip(cmd, 120)}" for p in command_problems(cmd, setup=True)]
+        reasons += [f"setup command {p}: {clip_text(cmd, 120)}" for p in command_problems(cmd, setup=True)]
         if re.search(r"(^|[\s=:'\"])\.\.(/|\s|$)", cmd) or re.search(r"(^|\s)(~|\$HOME)", cmd):
-            reasons.append(f"setup command reaches outside the worktree: {_clip(cmd, 120)}")
+            reasons.append(f"setup command reaches outside the worktree: {clip_text(cmd, 120)}")
         for path in re.findall(r"(?<![\w.$-])(/[\w./-]+)", cmd):
             if not path.startswith(("/dev/null", str(worktree))) and not path.startswith("/usr/bin/env"):
                 reasons.append(f"setup command touches {path}, outside the worktree")
                 break
         if re.search(r"\bpip3?\s+install\b", cmd) and not re.search(r"(--target|-t\s|--prefix|\.venv|venv/)", cmd):
-            reasons.append(f"setup command installs into the user's environment: {_clip(cmd, 120)}")
+            reasons.append(f"setup command installs into the user's environment: {clip_text(cmd, 120)}")
     if ext == "py":
         try:
             tree = parse_python(script)
@@ -6467,7 +6469,7 @@ def static_rejections(cand: dict, packages: Sequence[str], worktree: Path) -> li
                 imported.add(node.module.split(".")[0])
         if packages and not imported & set(packages):
             reasons.append("the script never imports the project (" + ", ".join(packages[:5]) + ")")
-    return _unique(reasons)
+    return unique_items(reasons)
 
 
 _SELF_RAISE_RE = lazy_re(r"(?:raise\b|(?:sys\.)?exit\(|os\._exit\(|quit\()")
@@ -6493,13 +6495,13 @@ def failure_fingerprint(output: str, worktree: Path, repro_file: Path) -> dict:
     root, repro = worktree.resolve(), repro_file.resolve()
     origin, frame, script_lines, raising = "unknown", "", [], ""
     for f in reversed(frames):
-        resolved = _frame_path(f, worktree)
+        resolved = frame_path(f, worktree)
         if resolved is None:
             continue
         if resolved == repro:
             script_lines.append(f["line"])
             if origin == "unknown":
-                origin = "assertion" if _short_name(etype) == "AssertionError" else "script"
+                origin = "assertion" if short_name(etype) == "AssertionError" else "script"
                 raising = f.get("code") or ""
             continue
         with contextlib.suppress(ValueError):
@@ -6511,11 +6513,11 @@ def failure_fingerprint(output: str, worktree: Path, repro_file: Path) -> dict:
     # (a lookup, a call) is the project's failure shown in its caller; a `raise` or an exit of
     # the script itself, or an end with no traceback at all, is the script's own verdict
     self_raised = (origin == "script" and bool(_SELF_RAISE_RE.match(raising))) or (origin == "unknown")
-    return {"type": _short_name(etype), "message": normalize_message(message), "origin": origin,
+    return {"type": short_name(etype), "message": normalize_message(message), "origin": origin,
             "frame": frame, "script_line": script_lines[0] if script_lines else None,
             "script_lines": sorted(set(script_lines)), "self_raised": self_raised,
-            "raising_line": _clip(raising, 200),
-            "broken": origin in ("script", "unknown") and _short_name(etype) in BROKEN_SCRIPT_ERRORS}
+            "raising_line": clip_text(raising, 200),
+            "broken": origin in ("script", "unknown") and short_name(etype) in BROKEN_SCRIPT_ERRORS}
 
 
 def same_failure(got: dict, want: dict, strict: bool, same_line: bool = False) -> bool:
@@ -6540,13 +6542,13 @@ def report_match(output: str, failure: dict, signals: dict) -> dict:
     errors, pairs = signals.get("errors") or [], signals.get("expected_vs_actual") or []
     best = match_report_error(output, signals)
     if best and best["score"] >= 1:
-        return {"matches": True, "how": f"fails with {_clip(best['observed'], 200)}, as the report shows"}
+        return {"matches": True, "how": f"fails with {clip_text(best['observed'], 200)}, as the report shows"}
     if failure["origin"] == "assertion":
         _, message, _ = last_exception(output)
         text = normalize_message(message)
-        named = [e["type"] for e in errors if _short_name(e["type"]).lower() in text
+        named = [e["type"] for e in errors if short_name(e["type"]).lower() in text
                  or (len(e["message"]) > 6 and message_score(e["message"], message) >= 2)
-                 or (len(e["message"]) > 6 and normalize_message(_CUT_OFF_RE.sub("", e["message"])) in text)]
+                 or (len(e["message"]) > 6 and normalize_message(CUT_OFF_RE.sub("", e["message"])) in text)]
         values = [p for p in pairs if any(len(v) > 2 and normalize_message(v) in text for v in (p["expected"], p["actual"]))]
         if named or values:
             return {"matches": True, "how": "its assertion is about what the report shows"}
@@ -6555,7 +6557,7 @@ def report_match(output: str, failure: dict, signals: dict) -> dict:
         return {"matches": None, "how": f"same error type as the report ({best['type']}), another message"}
     if not errors:
         return {"matches": None, "how": "the report shows no error to compare with"}
-    shown = ", ".join(_unique(_short_name(e["type"]) for e in errors)[:4])
+    shown = ", ".join(unique_items(short_name(e["type"]) for e in errors)[:4])
     return {"matches": False, "how": f"fails with {failure['type']} in the project's code, which the report "
                                      f"does not show (it shows {shown})"}
 
@@ -6590,7 +6592,7 @@ def run_setup(cand: dict, worktree: Path, timeout: float, runner: Runner = run_c
     for cmd in cand.get("setup_commands", []):
         result = runner(["sh", "-c", cmd], cwd=worktree, timeout=timeout, env=project_env(worktree))
         if not result.ok:
-            return f"setup command failed ({'timeout' if result.timed_out else result.returncode}): {_clip(cmd, 120)}"
+            return f"setup command failed ({'timeout' if result.timed_out else result.returncode}): {clip_text(cmd, 120)}"
     return None
 
 
@@ -6662,9 +6664,9 @@ def verify_candidate(cand: dict, worktree: Path, signals: dict, runs: int = 5, t
     if failures and failures[0]["broken"]:
         record["origin"] = failures[0]["origin"]
         record["reasons"] = [f"the script itself is broken: it fails with {failures[0]['type']} in its own code "
-                             f"({_clip(tail_lines(first_output, 1), 160)})"]
+                             f"({clip_text(tail_lines(first_output, 1), 160)})"]
         return record
-    hit = _unique(r["limited"] for r in record["runs"] if r.get("limited"))
+    hit = unique_items(r["limited"] for r in record["runs"] if r.get("limited"))
     if hit:  # a failure mminions' own limit caused shows nothing of the project
         record["reasons"].append("stopped by a limit: " + "; ".join(hit))
         record["status"] = NOT_REPRODUCED
@@ -6694,7 +6696,7 @@ def verify_candidate(cand: dict, worktree: Path, signals: dict, runs: int = 5, t
         last = record["runs"][-1]
         why = (f"stopped: {last['limited']}" if last.get("limited") else "timed out" if last["timed_out"]
                else "exited 0 (passed)" if last["exit_code"] == 0
-               else f"failed differently (exit {last['exit_code']}): {_clip(tail_lines(last['output_tail'], 1), 160)}")
+               else f"failed differently (exit {last['exit_code']}): {clip_text(tail_lines(last['output_tail'], 1), 160)}")
         record["reasons"] = [f"did not fail with {cand['claimed_failure_signature']!r}: {why}"]
     return record
 
@@ -6765,7 +6767,7 @@ def failure_label(cand: dict, verification: dict) -> str:
     else what mminions saw (type and message)."""
     failure = verification.get("failure") or {}
     claim = cand.get("claimed_failure_signature", "")
-    seen = failure.get("type", "") + (f": {_clip(failure['message'], FAILURE_LABEL_CHARS)}" if failure.get("message") else "")
+    seen = failure.get("type", "") + (f": {clip_text(failure['message'], FAILURE_LABEL_CHARS)}" if failure.get("message") else "")
     if not failure.get("type"):
         return claim
     if verification.get("claim_matched", True):  # the claim, and what came out when it does not say
@@ -6967,7 +6969,7 @@ def backward_slice(tree: ast.Module, lines: Iterable[int]) -> str | None:
     for node in ast.walk(sliced):  # the marks are only for this cut
         if isinstance(node, ast.stmt) and _kept(node):
             delattr(node, _KEEP)
-    return _unparse(sliced) if sliced.body else None
+    return unparse_python(sliced) if sliced.body else None
 
 
 def _kept(stmt: ast.AST) -> bool:
@@ -7105,7 +7107,7 @@ def _reduce_statement_lists(tree: ast.Module, oracle: Oracle) -> bool:
             body = body_of(keep)
             setattr(node, name, body if (body or is_module or name != "body") else [ast.Pass()])
             try:
-                return oracle(_unparse(tree))
+                return oracle(unparse_python(tree))
             finally:
                 setattr(node, name, stmts)
 
@@ -7126,7 +7128,7 @@ def reduce_python(text: str, oracle: Oracle, conservative: bool = False, lines: 
     tree = parse_python(text)
     if conservative:
         mark_protected(tree, lines)
-    best = _unparse(tree)
+    best = unparse_python(tree)
     if not oracle(best):
         return text  # the normalized form does not reproduce: keep the original
     if not conservative and lines:
@@ -7139,11 +7141,11 @@ def reduce_python(text: str, oracle: Oracle, conservative: bool = False, lines: 
     while changed and not oracle.expired:
         changed = _reduce_statement_lists(tree, oracle)
         if changed:
-            best = _unparse(tree)
+            best = unparse_python(tree)
         for variant in _simplifications(tree, conservative):
             if oracle.expired:
                 break
-            candidate = _unparse(variant)
+            candidate = unparse_python(variant)
             # a variant tried before proves nothing new: skipping it bounds the work between calls
             if len(candidate) >= len(best) or oracle.known(candidate):
                 continue
@@ -7475,7 +7477,7 @@ class RunOption:
         return min(self.high, self.api_high or self.high)
 
 
-_AGENTS = ("auto", *BACKENDS)
+AGENT_CHOICES = ("auto", *BACKENDS)
 
 
 RUN_OPTION_GROUPS = {"input": "what to reproduce", "agents": "agents", "pipeline": "pipeline",
@@ -7493,10 +7495,10 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
     RunOption("verify_timeout", "--verify-timeout", "per oracle run (default 60)", "int", api=True, high=3600, api_high=600, group="limits"),
     RunOption("agent", "--agent", f"auto (builtin first, then {'/'.join(MODEL_BACKENDS)}), or "
               + "; ".join(f"{name}: {b.help}" for name, b in BACKEND_TABLE.items()),
-              choices=_AGENTS, api=True, env="MMINIONS_AGENT", group="agents"),
-    RunOption("repro_agent", "--repro-agent", "agent for REPRO workers (default: --agent)", choices=_AGENTS, api=True, group="agents"),
+              choices=AGENT_CHOICES, api=True, env="MMINIONS_AGENT", group="agents"),
+    RunOption("repro_agent", "--repro-agent", "agent for REPRO workers (default: --agent)", choices=AGENT_CHOICES, api=True, group="agents"),
     RunOption("triage_agent", "--triage-agent", "agent for TRIAGE workers (default: --agent; auto means builtin)",
-              choices=_AGENTS, api=True, group="agents"),
+              choices=AGENT_CHOICES, api=True, group="agents"),
     RunOption("agent_cmd", "--agent-cmd", "command template for --agent cmd: " + " ".join("{%s}" % p for p in CMD_PLACEHOLDERS), group="agents"),
     RunOption("model", "--model", "model name passed to the agent", api=True, pattern=r"[\w.:/-]{1,100}", group="agents"),
     RunOption("agent_args", "--agent-arg", "extra argument for the agent (repeatable)", "list", group="agents"),
@@ -7949,7 +7951,7 @@ def merge_runs(runs_root: Path, sources: Sequence[Path]) -> MergeResult:
                     result.merged.append(rid)
                 done = read_sealed(dest, dest.run_done_json)
                 if done and rid not in indexed:
-                    cfg = _read_dict(dest.config_json)
+                    cfg = read_dict(dest.config_json)
                     append_jsonl(dest.root.index_jsonl, index_record(rid, str(cfg.get("issue_key") or ""),
                                                                 str(cfg.get("target_sha") or ""), done))
                     indexed.add(rid)
@@ -7963,7 +7965,7 @@ def record_sweep(runs_root: Path, plan: dict) -> None:
         raise UsageError("the plan has no repo or started_at: give the output of `sweep --plan --json`")
     paths = RootPaths(runs_root)
     with locked(paths.sweeps_lock):
-        state = _read_dict(paths.sweeps_json)
+        state = read_dict(paths.sweeps_json)
         if str((state.get(slug) or {}).get("last_sweep_at") or "") < started:
             state[slug] = {"last_sweep_at": started, "issues": plan.get("count")}
             atomic_write_json(paths.sweeps_json, state)
@@ -8316,7 +8318,7 @@ def command_paths(template: str | None, env: dict[str, str]) -> list[str]:
     # (KUBECONFIG, NETRC, HISTFILE live there) nor one named like a secret or a credential file
     home = os.path.realpath(os.path.expanduser("~"))
     out += [v for k, v in env.items() if v.startswith("/") and len(v) < 4096 and os.path.isfile(v)
-            and not _SECRET_NAME_RE.search(k) and not _CREDENTIAL_FILE_NAME_RE.search(k)
+            and not SECRET_NAME_RE.search(k) and not CREDENTIAL_FILE_NAME_RE.search(k)
             and not (os.path.realpath(v) + "/").startswith(home.rstrip("/") + "/")]
     return list(dict.fromkeys(out))
 
@@ -8707,7 +8709,7 @@ def earlier_attempts(paths: RunPaths) -> list[str]:
             lines.append(f"{item['candidate']['candidate_id']}: {v['status']}: {'; '.join(v['reasons']) or 'ok'}"
                          f" (signature {item['candidate']['claimed_failure_signature']!r}){seen}")
         if data.get("notes"):
-            lines.append(f"{data.get('worker_id')} notes: {_clip(data['notes'], 1500)}")
+            lines.append(f"{data.get('worker_id')} notes: {clip_text(data['notes'], 1500)}")
     return lines
 
 
@@ -8802,7 +8804,7 @@ def repeated_rejections(paths: RunPaths, worker_ids: Sequence[str]) -> str:
         if not items or not all(item["verification"].get("note", "").startswith("identical") for item in items):
             return ""
         repeated += [item["candidate"]["candidate_id"] for item in items]
-    return ", ".join(_unique(repeated))
+    return ", ".join(unique_items(repeated))
 
 
 def check_at_reference(run: Run, cand: dict, sha: str, label: str, runs: int | None = None,
@@ -8830,7 +8832,7 @@ def check_at_reference(run: Run, cand: dict, sha: str, label: str, runs: int | N
     finally:
         worktree_remove(run.cfg.repo_path, worktree, run.runner)
     passes = bool(results) and all(r["exit_code"] == 0 for r in results)
-    failed = setup_error or next((_clip(tail_lines(r["output_tail"], 1), 200) or f"exit {r['exit_code']}"
+    failed = setup_error or next((clip_text(tail_lines(r["output_tail"], 1), 200) or f"exit {r['exit_code']}"
                                   for r in results if r["exit_code"] != 0), "")
     return {"ref": label, "sha": sha, "passes": passes, "runs": scrub(results, run.secrets),
             "verdict": "fail-to-pass" if passes else f"still fails at {label} ({failed}): not specific to the bug"}
@@ -8946,7 +8948,7 @@ def phase_reference(run: Run) -> None:
                 code = 125 if setup_error else classify_oracle_result(result, cand["claimed_failure_signature"],
                                                                      failure, worktree, path)
                 restore_checkout(worktree, run.runner)  # nothing the reproducer left meets the next checkout
-                error = setup_error or _clip(tail_lines(result.output, 1), 200)
+                error = setup_error or clip_text(tail_lines(result.output, 1), 200)
             verdict = BISECT_VERDICTS[code]
             doc["searched"].append({"label": label, "sha": sha, "result": verdict,
                                     "error": error if verdict != "good" else ""})
@@ -9189,7 +9191,7 @@ def phase_bisect(run: Run) -> None:
                         runner=run.runner).stdout.split()
             stat = git(worktree, "show", "--stat", "--format=", sha, runner=run.runner).stdout
             doc["first_bad"] = {"sha": meta[0], "subject": meta[1], "author": meta[2], "date": meta[3],
-                                "files_changed": files, "stat": stat.rstrip(), "diff": _clip(diff, 20000)}
+                                "files_changed": files, "stat": stat.rstrip(), "diff": clip_text(diff, 20000)}
             doc["files_changed"] = files
             doc["changed_lines"] = changed_lines_from_diff(diff)
             doc["summary"] = f"first bad commit {sha[:12]} {meta[1]}"
@@ -9203,7 +9205,7 @@ def phase_bisect(run: Run) -> None:
             doc["summary"] = (f"skipped commits hide the culprit: it is one of {len(parsed['candidates'])} commits "
                               + ", ".join(c[:12] for c in parsed["candidates"][:8]))
         else:
-            doc["summary"] = "git bisect run did not conclude: " + _clip(tail_lines(result.output, 3), 300)
+            doc["summary"] = "git bisect run did not conclude: " + clip_text(tail_lines(result.output, 3), 300)
     finally:
         doc["seconds"] = round(time.monotonic() - start, 2)
         atomic_write_json(run.paths.bisect_json, doc)
@@ -9230,10 +9232,10 @@ def phase_triage(run: Run) -> None:
         frames_in = repo_frames(frames, worktree, [repro_file])
         bisect = read_json(run.paths.bisect_json, {}) or {}
         culprit = bisect.get("first_bad") or {}
-        context = {"repro": cand["script"], "repro_output": _clip(output, 6000),
+        context = {"repro": cand["script"], "repro_output": clip_text(output, 6000),
                    "repro_command": render_oracle(cand["oracle_command"], Path(repro_file.name)),
                    "frames": frames_in, "culprit": (f"{culprit.get('sha', '')[:12]} {culprit.get('subject', '')}\n"
-                                                    f"{_clip(culprit.get('diff', ''), 6000)}") if culprit else "",
+                                                    f"{clip_text(culprit.get('diff', ''), 6000)}") if culprit else "",
                    "culprit_commit": culprit, "culprit_lines": bisect.get("changed_lines", [])}
         backend = agent_for(run.cfg, ROLE_TRIAGE)
         if backend == "auto":
@@ -9412,11 +9414,11 @@ def build_decision(facts: RunFacts, status: str, rationale: str, extra_diagnosti
                           "kind": check_kind(item["candidate"].get("script", "")).name})
     diagnostics += facts.hypotheses.get("diagnostics", []) + facts.notes
     top = facts.hypotheses.get("hypotheses", [])[:3]
-    targets = _unique(f"{e['file']}:{e['line']}" for h in top for e in h["evidence"])
+    targets = unique_items(f"{e['file']}:{e['line']}" for h in top for e in h["evidence"])
     return {
         "run_id": facts.run_id, "status": status, "rationale": rationale,
         "selected_candidate_id": selected["candidate"]["candidate_id"] if selected else None,
-        "selected_candidate": selected, "verification": table, "diagnostics": _unique(diagnostics),
+        "selected_candidate": selected, "verification": table, "diagnostics": unique_items(diagnostics),
         "fail_to_pass": f2p, "reference": reference,
         "matches_report": ((selected or {}).get("verification", {}).get("report_match") or {}).get("matches"),
         "culprit_commit": facts.bisect.get("first_bad"), "next_fix_targets": targets[:5],
@@ -9595,7 +9597,7 @@ def render_final_md(facts: RunFacts, decision: dict) -> str:
         out += ["## What was tried", "", "| candidate | worker | kind | result | runs | why |",
                 "| --- | --- | --- | --- | --- | --- |"]
         for row in decision["verification"]:
-            why = md_text(_clip("; ".join(row["reasons"]), 300)) or "-"
+            why = md_text(clip_text("; ".join(row["reasons"]), 300)) or "-"
             kind = row.get("kind") or ("checks behaviour" if row.get("checks_behaviour") else "only crashes")
             out.append(f"| {md_text(row['candidate_id'])} | {md_text(row['worker_id'])} | {kind} | {row['status']} | "
                        f"{row['matched_runs']}/{row['total_runs']} | {why} |")
@@ -9606,7 +9608,7 @@ def render_final_md(facts: RunFacts, decision: dict) -> str:
             said.setdefault(data["notes"], []).append(data)
     notes = [line for text, who in said.items()
              for line in (f"- {md_text(', '.join(str(d.get('worker_id')) for d in who))} "
-                          f"({md_text(', '.join(_unique(str(d.get('backend')) for d in who)))}):",
+                          f"({md_text(', '.join(unique_items(str(d.get('backend')) for d in who)))}):",
                           *md_fence(text, indent="  "))]
     if notes and decision["status"] != "ok":
         out += ["## What the workers found", "", *notes, ""]
@@ -9756,7 +9758,7 @@ def report_to_issue(run: Run, facts: RunFacts, decision: dict) -> None:
             record["labels"] = {"added": add, "removed": remove}
     except MminionsError as exc:
         record["error"] = str(exc)
-        decision["diagnostics"] = _unique(decision["diagnostics"] + [f"reporting to the issue failed: {exc}"])
+        decision["diagnostics"] = unique_items(decision["diagnostics"] + [f"reporting to the issue failed: {exc}"])
         with locked(run.paths.finish_lock):
             atomic_write_json(run.paths.decision_json, seal(run.paths, decision))
             atomic_write_text(run.paths.final_md, scrub(render_final_md(facts, decision), run.secrets))
@@ -9777,7 +9779,7 @@ def decide(run: Run, checkout_before: dict | None) -> dict:
 # ---- 10.7 Lifecycle --------------------------------------------------------
 # the pipeline; starting, stopping and resuming a run
 
-def _raise_stop(signum: int, _frame: Any) -> None:
+def raise_stop(signum: int, _frame: Any) -> None:
     if signum == signal.SIGALRM:
         raise StopRequested("the run exceeded --max-runtime")
     raise StopRequested(f"received {signal.Signals(signum).name}")
@@ -9998,7 +10000,7 @@ def read_status_inputs(runs_root: Path, run_id: str, lines: int = 40, tmux: Tmux
     paths = RunPaths(runs_root, validate_run_id(run_id))
     if not paths.run_dir.is_dir():
         raise UsageError(f"no run {run_id} under {paths.runs_root}")
-    config, sessions = _read_dict(paths.config_json), load_sessions(paths)
+    config, sessions = read_dict(paths.config_json), load_sessions(paths)
     if sessions_live is None:
         try:
             sessions_live = (tmux or Tmux(config.get("tmux_socket") or DEFAULT_SOCKET)).list_sessions()
@@ -10010,11 +10012,11 @@ def read_status_inputs(runs_root: Path, run_id: str, lines: int = 40, tmux: Tmux
     panes: dict[str, str] = {}
     if lines and any(n in live for n in names):
         panes = (tmux or Tmux(config.get("tmux_socket") or DEFAULT_SOCKET)).capture_many([n for n in names if n in live], lines)
-    hypotheses = _read_dict(paths.hypotheses_json).get("hypotheses")
+    hypotheses = read_dict(paths.hypotheses_json).get("hypotheses")
     return StatusInputs(
         paths=paths, config=config, sessions=sessions, run_done=read_sealed(paths, paths.run_done_json) or {},
         decision=read_sealed(paths, paths.decision_json) or {}, candidate_files=candidate_records(paths),
-        bisect=_read_dict(paths.bisect_json), hypotheses=hypotheses if isinstance(hypotheses, list) else [],
+        bisect=read_dict(paths.bisect_json), hypotheses=hypotheses if isinstance(hypotheses, list) else [],
         done_phases={e.get("phase") for e in read_events(paths.run_dir) if e.get("kind") == "phase" and e.get("status") == "done"},
         artifacts=sorted(name for name, path in paths.artifacts().items() if path.is_file()),
         live=live, panes=panes, now=time.time(), exits=read_worker_exits(sessions))
@@ -11364,7 +11366,7 @@ def cmd_manager(args: argparse.Namespace) -> int:
         run.log(f"run {run.cfg.run_id} already ended")
         return DECISION_EXIT.get(done.get("status"), EXIT_INTERNAL)
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGALRM):
-        signal.signal(sig, _raise_stop)
+        signal.signal(sig, raise_stop)
     if run.cfg.max_runtime:
         # the whole run's budget; a resumed manager gets what is left, but at least 30 s
         started = (read_json(run.paths.config_json, {}) or {}).get("started_ts") or time.time()
@@ -11447,7 +11449,7 @@ def gc_plan(runs_root: Path, tmux: Tmux, prefix: str = DEFAULT_PREFIX, older_tha
         for entry in sorted(root.iterdir()):
             if entry.is_symlink() or not entry.is_dir():  # planted by someone else: never followed
                 continue
-            cfg = _read_dict(runs_root / entry.name / "config.json") if RUN_ID_RE.fullmatch(entry.name) else None
+            cfg = read_dict(runs_root / entry.name / "config.json") if RUN_ID_RE.fullmatch(entry.name) else None
             if cfg and not run_is_live(runs_root, entry.name, names):
                 plan["worktrees"].append({"run_id": entry.name, "repo_path": cfg.get("repo_path", ""), "path": str(entry)})
     now = time.time()
@@ -11772,11 +11774,11 @@ def merged_run_rows(runs_root: Path, run_ids: Sequence[str]) -> list[dict]:
     rows = []
     for rid in run_ids:
         paths = RunPaths(runs_root, rid)
-        done, cfg = read_sealed(paths, paths.run_done_json) or {}, _read_dict(paths.config_json)
+        done, cfg = read_sealed(paths, paths.run_done_json) or {}, read_dict(paths.config_json)
         rows.append({"run_id": rid, "issue": str(done.get("issue_url") or cfg.get("issue_url") or ""),
                      "title": str(done.get("title") or cfg.get("title") or ""), "verdict": verdict_word(done.get("status")),
-                     "culprit": (_read_dict(paths.bisect_json).get("first_bad") or {}).get("sha"),
-                     "comment": _read_dict(paths.report_json).get("url")})
+                     "culprit": (read_dict(paths.bisect_json).get("first_bad") or {}).get("sha"),
+                     "comment": read_dict(paths.report_json).get("url")})
     return rows
 
 
@@ -12210,7 +12212,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("doctor", help="check tmux, git, agents, token, disk", epilog=examples_epilog("doctor"))
     add_common(p)
-    p.add_argument("--agent", default=os.environ.get("MMINIONS_AGENT", "auto"), choices=_AGENTS,
+    p.add_argument("--agent", default=os.environ.get("MMINIONS_AGENT", "auto"), choices=AGENT_CHOICES,
                    help="the agent a run would use (default $MMINIONS_AGENT, else auto)")
     p.add_argument("--json", action="store_true", help="the checks as JSON: agent, ready, checks[what, finding, ok]")
     p.set_defaults(func=cmd_doctor)
@@ -12304,14 +12306,14 @@ def issue_summary(issue: dict) -> str:
              f"code:     {len(code)} block(s), {len(sig.get('pycon', []))} console session(s), "
              f"{len(sig.get('shell_commands', []))} shell command(s)"]
     errors = [f"{e['type']}: {e['message']}" if e.get("message") else e["type"] for e in sig.get("errors", [])]
-    lines.append(f"errors:   {'; '.join(_unique(errors)[:5]) or 'none shown'}")
+    lines.append(f"errors:   {'; '.join(unique_items(errors)[:5]) or 'none shown'}")
     for tb in sig.get("tracebacks", [])[:3]:
         inner = (tb.get("frames") or [{}])[-1]
         lines.append(f"traceback: {tb.get('exception_type') or '?'} in {inner.get('function', '?')} "
                      f"({inner.get('file', '?')}:{inner.get('line', '?')})")
     for pair in sig.get("expected_vs_actual", [])[:3]:
-        lines.append(f"expected: {_clip(str(pair.get('expected', '')), 80)}; actual: {_clip(str(pair.get('actual', '')), 80)}"
-                     if isinstance(pair, dict) else f"expected/actual: {_clip(str(pair), 160)}")
+        lines.append(f"expected: {clip_text(str(pair.get('expected', '')), 80)}; actual: {clip_text(str(pair.get('actual', '')), 80)}"
+                     if isinstance(pair, dict) else f"expected/actual: {clip_text(str(pair), 160)}")
     if sig.get("versions"):
         lines.append(f"versions: {', '.join(sig['versions'][:5])}")
     hint = sig.get("reproducible_hint")
@@ -12370,7 +12372,7 @@ class SafeStream:
         self.raw = stream
 
     def write(self, text: str) -> int:
-        self.raw.write(_CONTROL_RE.sub(lambda m: _escape_control(m.group(), json=True), text.replace("\r\n", "\n")))
+        self.raw.write(CONTROL_RE.sub(lambda m: escape_control(m.group(), json=True), text.replace("\r\n", "\n")))
         return len(text)
 
     def __getattr__(self, name: str) -> Any:

@@ -69,6 +69,23 @@ class LayoutTests(unittest.TestCase):
                                       f"(section {defined[sub.id]})")
         self.assertEqual(upward, [])
 
+    def test_a_private_name_stays_in_its_section(self):
+        """A _name is its section's own: what another section needs is public (shared helpers in §2)."""
+        defined = {}
+        for node in TREE.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                defined[node.name] = section_of(node.lineno)
+            elif isinstance(node, ast.Assign):
+                defined.update({t.id: section_of(node.lineno) for t in node.targets if isinstance(t, ast.Name)})
+        crossing = set()
+        for node in TREE.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Assign)):
+                here = section_of(node.lineno)
+                crossing |= {f"{sub.id} (section {defined[sub.id]}, used in {here})" for sub in ast.walk(node)
+                             if isinstance(sub, ast.Name) and sub.id.startswith("_") and not sub.id.startswith("__")
+                             and defined.get(sub.id, here) != here}
+        self.assertEqual(sorted(crossing), [])
+
     def test_standard_library_only(self):
         names = set()
         for node in ast.walk(TREE):
