@@ -20,6 +20,17 @@ def section_of(lineno: int) -> int:
     return max((n for line, n, _ in BANNERS if line <= lineno), default=0)
 
 
+def top_level_sections() -> dict[str, int]:
+    """Each top-level function, class and assigned name: the section it is defined in."""
+    defined = {}
+    for node in TREE.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            defined[node.name] = section_of(node.lineno)
+        elif isinstance(node, ast.Assign):
+            defined.update({t.id: section_of(node.lineno) for t in node.targets if isinstance(t, ast.Name)})
+    return defined
+
+
 class LayoutTests(unittest.TestCase):
     def test_banners_numbered_in_order_and_listed_in_docstring(self):
         self.assertEqual([n for _, n, _ in BANNERS], list(range(1, 14)))
@@ -51,14 +62,7 @@ class LayoutTests(unittest.TestCase):
         return starts.get(n + 1, len(SOURCE.splitlines())) - starts[n]
 
     def test_each_section_uses_only_sections_above(self):
-        defined = {}
-        for node in TREE.body:
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-                defined[node.name] = section_of(node.lineno)
-            elif isinstance(node, ast.Assign):
-                for target in node.targets:
-                    if isinstance(target, ast.Name):
-                        defined[target.id] = section_of(node.lineno)
+        defined = top_level_sections()
         upward = []
         for node in TREE.body:
             if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Assign)):
@@ -71,12 +75,7 @@ class LayoutTests(unittest.TestCase):
 
     def test_a_private_name_stays_in_its_section(self):
         """A _name is its section's own: what another section needs is public (shared helpers in §2)."""
-        defined = {}
-        for node in TREE.body:
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-                defined[node.name] = section_of(node.lineno)
-            elif isinstance(node, ast.Assign):
-                defined.update({t.id: section_of(node.lineno) for t in node.targets if isinstance(t, ast.Name)})
+        defined = top_level_sections()
         crossing = set()
         for node in TREE.body:
             if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Assign)):
