@@ -107,7 +107,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, NoReturn, Sequence
+from typing import Any, Callable, Iterable, NoReturn, Sequence, TypedDict
 
 # ==== 1. Constants & errors ================================================
 
@@ -2918,7 +2918,24 @@ def signal_parts(parts: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-def extract_signals(parts: Sequence[tuple[str, str]]) -> dict:
+class Signals(TypedDict):
+    """What a report says, as every later section reads it (issue.json's "signals")."""
+
+    exception_types: list[str]        # the errors it names, short or dotted
+    messages: list[str]
+    errors: list[dict]                # {type, message, source, origin}
+    tracebacks: list[dict]            # {exception_type, message, frames: [{file, line, func, code}], source}
+    code_blocks: list[dict]           # {info, lang, text, source, intro}
+    pycon: list[dict]
+    shell_commands: list[str]
+    paths: list[str]                  # file or file:line it mentions
+    versions: list[dict]              # {name, version}
+    expected_vs_actual: list[dict]    # what it expected and what it got
+    expected_errors: list[str]        # the error it says should be raised instead
+    reproducible_hint: str            # both | snippet | traceback | neither
+
+
+def extract_signals(parts: Sequence[tuple[str, str]]) -> Signals:
     """Everything downstream needs from the report's texts: [(source, text), ...], each
     read up to SIGNAL_PART_CHARS (every extractor is linear in what it reads)."""
     parts = signal_parts(parts)
@@ -3345,6 +3362,17 @@ def installed_elsewhere(package: str) -> bool:
 
 # ---- 8.1 Schemas and output ---------------------------------------------
 # what a worker must answer, and reading what it wrote
+
+class Candidate(TypedDict):
+    """One reproducer a REPRO worker proposes (REPRO_SCHEMA's item; normalize_role_output fills the defaults)."""
+
+    candidate_id: str
+    script: str
+    setup_commands: list[str]
+    oracle_command: str               # with {repro_file} where the script goes
+    claimed_failure_signature: str    # the worker's label for the failure: checked, never trusted
+    file_extension: str
+
 
 def _strict(properties: dict) -> dict:
     """A strict-mode object schema: every property required, nothing else allowed
@@ -5245,7 +5273,21 @@ def py_blocks_use_project(programs: Sequence[dict], index: ProjectIndex) -> bool
     return any(p["kind"] == "py" and script_imports(p["text"]) & set(index.packages) for p in programs)
 
 
-def collect_programs(issue: dict, index: ProjectIndex | None = None) -> list[dict]:
+class Program(TypedDict, total=False):
+    """One program the built-in agent can run from a report.  Every producer gives kind,
+    label and text; the rest says what the report showed of it, by its shape."""
+
+    kind: str                         # py | sh
+    label: str                        # where it came from, in words ("body block 2 (python)")
+    text: str                         # the program itself
+    comments: list                    # outputs the report wrote as comments on its lines
+    outputs: list                     # outputs the report shows after it
+    shown_output: str                 # the one output the report shows for it
+    console: dict                     # a console session it came from
+    cli: dict                         # a project command it runs: {command, runs, input_of?, files?}
+
+
+def collect_programs(issue: dict, index: ProjectIndex | None = None) -> list[Program]:
     """Candidate programs in a report, most certain first: Python blocks, >>> transcripts
     (a ``python -ic`` line's code first), ``python -c`` lines, a block run as the file a
     console session runs (with its arguments), blocks together, the project's CLI, then
@@ -6630,12 +6672,39 @@ def oracle_runs(cand: dict, worktree: Path, timeout: float, runner: Runner, runs
     return out
 
 
-def verify_candidate(cand: dict, worktree: Path, signals: dict, runs: int = 5, timeout: float = 60,
-                     runner: Runner = run_cmd, packages: Sequence[str] | None = None) -> dict:
+class Verification(TypedDict, total=False):
+    """mminions' own runs of one candidate: the record every later step reads (repro/candidates/<wid>.json)."""
+
+    candidate_id: str
+    status: str                       # one of VERIFICATION_STATUSES
+    origin: str | None                # where the failure arose: repo | assertion | script | unknown
+    runs: list[dict]                  # {exit_code, output_tail, timed_out, limited?} per run
+    reasons: list[str]                # why it has the status it has, in words
+    matched_runs: int
+    total_runs: int
+    failure: dict | None              # {type, message, frames...} of the first failing run
+    report_match: dict | None         # {matches, how}: compared with the report (ranks, never decides)
+    pythonpath: list[str]             # the import roots it ran with, relative to the checkout
+    project_modules: list[str]        # the project's modules it imports
+    needs_reference: bool             # trusted only once a reference (the fix) shows fail-to-pass
+    claim_matched: bool               # the worker's claimed signature was what really failed
+    note: str
+
+
+class CandidateEntry(TypedDict, total=False):
+    """A candidate with its verification, as the run keeps and ranks them."""
+
+    candidate: Candidate
+    verification: Verification
+    worker_id: str
+
+
+def verify_candidate(cand: Candidate, worktree: Path, signals: Signals, runs: int = 5, timeout: float = 60,
+                     runner: Runner = run_cmd, packages: Sequence[str] | None = None) -> Verification:
     """mminions' own check of one candidate; never the worker's word.  What the report
     says decides nothing here: it is recorded (report_match) and ranks candidates later."""
     packages = python_packages(worktree) if packages is None else packages
-    record: dict[str, Any] = {"candidate_id": cand.get("candidate_id"), "status": REJECTED, "origin": None,
+    record: Verification = {"candidate_id": cand.get("candidate_id"), "status": REJECTED, "origin": None,
                               "runs": [], "reasons": [], "matched_runs": 0, "total_runs": 0,
                               "failure": None, "report_match": None,
                               "pythonpath": [str(p.relative_to(worktree)) if p != worktree else "."
@@ -6708,7 +6777,7 @@ def verify_candidate(cand: dict, worktree: Path, signals: dict, runs: int = 5, t
     return record
 
 
-def candidate_rank(cand: dict, verification: dict, fail_to_pass: bool | None = None) -> tuple:
+def candidate_rank(cand: Candidate, verification: Verification, fail_to_pass: bool | None = None) -> tuple:
     """Verified first; then fail-to-pass at a passing reference; then failing the way the
     report describes; then one that checks behaviour before one that checks only that the
     reported output is gone, before one that only crashes; then
@@ -6722,12 +6791,12 @@ def candidate_rank(cand: dict, verification: dict, fail_to_pass: bool | None = N
             len(script.strip().splitlines()), len(cand.get("setup_commands", [])), len(script))
 
 
-def counts_as_reproduced(verification: dict) -> bool:
+def counts_as_reproduced(verification: Verification) -> bool:
     """Reproduced every time, and trusted without a reference: what ends the search for more."""
     return verification.get("status") == REPRODUCED and not verification.get("needs_reference")
 
 
-def verified_candidates(entries: Sequence[dict], f2p: dict[str, bool | None] | None = None) -> list[dict]:
+def verified_candidates(entries: Sequence[CandidateEntry], f2p: dict[str, bool | None] | None = None) -> list[CandidateEntry]:
     """[{candidate, verification, ...}] that failed every time (or some times: flaky) when
     mminions ran them, best first; ``f2p`` maps candidate_key -> whether it passed at a
     commit without the bug."""
@@ -6737,7 +6806,7 @@ def verified_candidates(entries: Sequence[dict], f2p: dict[str, bool | None] | N
                                                          f2p.get(candidate_key(e["candidate"]))))
 
 
-def usable_candidates(entries: Sequence[dict], f2p: dict[str, bool | None] | None = None) -> list[dict]:
+def usable_candidates(entries: Sequence[CandidateEntry], f2p: dict[str, bool | None] | None = None) -> list[CandidateEntry]:
     """The verified candidates that count as reproducers: a failure the script makes itself
     (or mislabels) counts only where it was shown to pass at a commit without the bug."""
     f2p = f2p or {}
@@ -6769,7 +6838,7 @@ def fail_to_pass_of(selected: dict, reference: dict) -> tuple[bool | None, dict 
 FAILURE_LABEL_CHARS = 300  # what an assertion says came out (got X, expected Y), kept readable
 
 
-def failure_label(cand: dict, verification: dict) -> str:
+def failure_label(cand: Candidate, verification: Verification) -> str:
     """What a verified candidate fails with: its claimed signature when that is what happens,
     else what mminions saw (type and message)."""
     failure = verification.get("failure") or {}
@@ -8216,7 +8285,7 @@ def candidate_records(paths: RunPaths) -> list[dict]:
     return out
 
 
-def load_candidate_entries(paths: RunPaths) -> list[dict]:
+def load_candidate_entries(paths: RunPaths) -> list[CandidateEntry]:
     return [dict(item, worker_id=data.get("worker_id")) for data in candidate_records(paths)
             for item in data.get("candidates", []) if isinstance(item, dict)]
 
