@@ -136,6 +136,53 @@ class InstalledCopyTests(unittest.TestCase):
         self.assertIsNone(decision["culprit_commit"])
 
 
+class GeneratedVersionModuleTests(unittest.TestCase):
+    """A package whose version module its build writes (setuptools-scm's write_to, git-ignored):
+    no checkout has it, so mminions writes a stub in each one it makes, bisect steps included."""
+
+    def test_a_project_that_imports_its_generated_version_reproduces_and_bisects(self):
+        root = temp_dir(self)
+        init = "from ._version import __version__\n" + CALC_INIT
+        repo = make_repo(root / "repo", {
+            "pyproject.toml": '[build-system]\nrequires = ["setuptools", "setuptools-scm"]\n\n'
+                              '[tool.setuptools_scm]\nwrite_to = "calc/_version.py"\n',
+            ".gitignore": "calc/_version.py\n", "calc/__init__.py": init, "calc/ops.py": CALC_OPS_FIXED}, "c0")
+        marks = [git(repo, "rev-parse", "HEAD").strip()]
+        for n in range(1, 6):  # the guard goes in commit 3
+            commit_files(repo, {"calc/ops.py": CALC_OPS if n >= 3 else CALC_OPS_FIXED, "log.txt": f"{n}\n"}, f"c{n}", n)
+            marks.append(git(repo, "rev-parse", "HEAD").strip())
+        issue = root / "issue.md"
+        issue.write_text(CALC_ISSUE)
+        result = run_cli("run", "--issue-file", str(issue), "--repo-path", str(repo), "--agent", "builtin",
+                         "--min-workers", "1", "--verify-runs", "2", "--no-triage", "--good", marks[0],
+                         "--runs-root", str(root / "runs"), "--tmux-socket", private_socket(self), "--json",
+                         env={"MMINIONS_WORKTREE_ROOT": str(root / "wt")})
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        run_dir = only_run(root / "runs")
+        decision = json.loads((run_dir / "decision.json").read_text())
+        self.assertEqual((decision["status"], decision["culprit_commit"]["sha"]), ("ok", marks[3]))
+        self.assertNotIn("_version", decision["selected_candidate"]["candidate"]["script"])  # no workaround in it
+        self.assertIn("the project's build writes calc/_version.py and a checkout has none: mminions wrote a stub",
+                      (run_dir / "final.md").read_text())
+        self.assertFalse((repo / "calc" / "_version.py").exists())  # the user's checkout: never
+
+    def test_stubs_never_leave_the_checkout(self):
+        root = temp_dir(self)
+        outside = root / "outside"
+        outside.mkdir()
+        tree = root / "tree"
+        (tree / "pkg").mkdir(parents=True)
+        (tree / "linked").symlink_to(outside)
+        (tree / "pyproject.toml").write_text(
+            '[tool.setuptools_scm]\nwrite_to = "../escape.py"\nversion_file = "linked/_version.py"\n'
+            '[tool.hatch.build.hooks.vcs]\nversion-file = "pkg/_version.py"\n')
+        self.assertEqual(mminions.write_version_stubs(tree), ["pkg/_version.py"])
+        self.assertEqual(sorted(p.name for p in outside.iterdir()), [])
+        self.assertFalse((root / "escape.py").exists())
+        self.assertIn("__version__ = version = '0.0.0'", (tree / "pkg" / "_version.py").read_text())
+        self.assertEqual(mminions.write_version_stubs(tree), [])  # there already: left as it is
+
+
 class BisectClassifyTests(unittest.TestCase):
     """A bisect step is bad only when the verified failure shows again; it may change type
     at older commits as long as it surfaces in the same project function at the same line."""
