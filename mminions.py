@@ -7503,6 +7503,11 @@ def session_name_for(prefix: str, run_id: str, who: str) -> str:
     return f"{prefix}-{run_id}-{who}"
 
 
+MINIMIZE_BUDGET_SEC = 30   # the minimizer's default budget (--minimize-budget-sec)
+RUN_TIME_TARGET_SEC = 55   # with that default, the minimizer stops early so a run ends near a minute
+MINIMIZE_MIN_SEC = 5       # ... but gets at least this
+
+
 @dataclass
 class RunConfig:
     """Everything a run was started with; saved as config.json (never a secret)."""
@@ -7529,7 +7534,7 @@ class RunConfig:
     prefix: str = DEFAULT_PREFIX
     first_wins: bool = True
     github_api_url: str | None = None
-    minimize_budget_sec: int = 30  # the whole run stays near a minute: the minimizer gets what is left of it
+    minimize_budget_sec: int = MINIMIZE_BUDGET_SEC  # the whole run stays near a minute: the minimizer gets what is left of it
     bisect: bool = True
     good: str | None = None
     bisect_search: list[str] = field(default_factory=lambda: ["tags", "10", "100", "1000"])
@@ -7634,7 +7639,8 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
     RunOption("agent_args", "--agent-arg", "extra argument for the agent (repeatable)", "list", group="agents"),
     RunOption("prefix", "--prefix", "tmux session name prefix", pattern=r"[A-Za-z0-9_-]{1,32}", group="output"),
     RunOption("first_wins", "--no-first-wins", "let every worker finish even after a reproducer verified", "off"),
-    RunOption("minimize_budget_sec", "--minimize-budget-sec", "seconds the minimizer may spend (default 30)", "int",
+    RunOption("minimize_budget_sec", "--minimize-budget-sec", "seconds the minimizer may spend (default 30; with the default it also stops "
+              "early enough for the run to end near a minute, giving it at least 5)", "int",
               api=True, low=0, api_high=1800, group="limits"),
     RunOption("bisect", "--no-bisect", "skip the culprit search", "off", api=True),
     RunOption("bisect_search", "--bisect-search", "where to look for a good commit (default tags,10,100,1000)", "csv"),
@@ -8910,11 +8916,11 @@ def phase_repro(run: Run) -> None:
             return
         backend = model
     while not reproduced() and started() < cfg.max_workers:
-        if backend == "builtin" and started() >= max(1, cfg.min_workers):
+        if backend == "builtin" and started() >= 1:
             break  # the offline agent is deterministic: more of it finds nothing new
         if run_budget_spent(run, backend):
             break
-        batch = min(cfg.min_workers, cfg.max_workers - started())
+        batch = 1 if backend == "builtin" else min(cfg.min_workers, cfg.max_workers - started())
         context = {"earlier": earlier_attempts(paths)}
         pending = {}
         for _ in range(batch):
@@ -8964,6 +8970,7 @@ def check_at_reference(run: Run, cand: dict, sha: str, label: str, runs: int | N
         for _ in range(0 if setup_error else runs or min(3, run.cfg.verify_runs)):
             result, _ = run_oracle(cand, worktree, run.cfg.verify_timeout, untrusted)
             results.append({"exit_code": result.returncode, "output_tail": tail_lines(result.output, 15),
+                            "duration": round(result.duration, 3),
                             "timed_out": result.timed_out})
             if not result.ok:
                 break  # one failure decides
@@ -9120,6 +9127,35 @@ def passing_references(run: Run, selected: dict) -> list[tuple[str, str]]:
     return refs
 
 
+PROBE_MIN_SEC = 5.0     # a probe of the minimizer may always take this long
+PROBE_SLOWDOWN = 3.0    # ... and this many times the longest verified run: a reduction that runs
+                        # longer (a retry loop whose stop= was cut, a loop left without its end) is not
+                        # the same failure, and must not eat the budget at --verify-timeout a probe
+
+
+def longest_run(selected: dict) -> float:
+    """The longest of the reproducer's verified runs, at HEAD and at the fix (0: none known)."""
+    runs = list(selected["verification"].get("runs") or []) + list((selected.get("fixed_ref") or {}).get("runs") or [])
+    return max((float(r.get("duration") or 0) for r in runs if isinstance(r, dict)), default=0.0)
+
+
+def probe_timeout(selected: dict, verify_timeout: float) -> float:
+    """How long one probe of the minimizer may run: bounded by how long the verified runs
+    of the reproducer took, at HEAD and at the fix."""
+    longest = longest_run(selected)
+    return min(float(verify_timeout), max(PROBE_MIN_SEC, PROBE_SLOWDOWN * longest)) if longest else float(verify_timeout)
+
+
+def minimize_budget(cfg: RunConfig, selected: dict, references: int, elapsed: float) -> float:
+    """The minimizer's seconds: --minimize-budget-sec; with its default, only what keeps the
+    run near RUN_TIME_TARGET_SEC once the reduced script's confirmation (a run at HEAD,
+    three at each reference) is paid for, and never under MINIMIZE_MIN_SEC."""
+    if cfg.minimize_budget_sec != MINIMIZE_BUDGET_SEC:
+        return float(cfg.minimize_budget_sec)
+    confirmation = longest_run(selected) * (2 + 3 * references)
+    return max(MINIMIZE_MIN_SEC, min(float(cfg.minimize_budget_sec), RUN_TIME_TARGET_SEC - elapsed - confirmation))
+
+
 def phase_minimize(run: Run) -> None:
     """Reduce the selected reproducer (reads selected_candidate.json, reference.json).
     Guarded by a fix it passes at, every reduction must fail at HEAD the same way and
@@ -9135,7 +9171,10 @@ def phase_minimize(run: Run) -> None:
     conservative = not (selected.get("fixed_ref") or {}).get("passes")
     before = size_of(cand["script"], ext)
     doc: dict[str, Any] = {"before": before, "after": before, "oracle_calls": 0, "cache_hits": 0,
-                           "seconds": 0.0, "budget_sec": run.cfg.minimize_budget_sec,
+                           "seconds": 0.0, "budget_sec": round(minimize_budget(
+                               run.cfg, selected, len(refs), time.time() - float(read_dict(run.paths.config_json).get(
+                                   "started_ts") or time.time())), 1),
+                           "probe_timeout_sec": probe_timeout(selected, run.cfg.verify_timeout),
                            "mode": "conservative" if conservative else "reference",
                            "references": [{"label": label, "sha": sha} for label, sha in refs],
                            "guarded": bool(refs)}
@@ -9151,9 +9190,9 @@ def phase_minimize(run: Run) -> None:
         for worktree in worktrees:
             run_setup(cand, worktree, run.cfg.verify_timeout, run.untrusted(worktree))
         fault_point(run, "minimize")
-        probe = make_probe(cand, worktrees[0], failure, run.cfg.verify_timeout, references=worktrees[1:],
+        probe = make_probe(cand, worktrees[0], failure, probe_timeout(selected, run.cfg.verify_timeout), references=worktrees[1:],
                            strict=conservative, runner_for=run.untrusted)
-        text, oracle = minimize_text(cand["script"], ext, probe, run.cfg.minimize_budget_sec,
+        text, oracle = minimize_text(cand["script"], ext, probe, doc["budget_sec"],
                                      conservative, (failure or {}).get("script_lines") or [])
     finally:
         for worktree in worktrees:
@@ -12172,7 +12211,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         repo, issue_file = build_demo_repo(workdir)
         print(f"demo repo: {repo} (6 commits; a regression hides in one of them)\nissue: {issue_file}\n")
         cfg = RunConfig(run_id="run-pending", runs_root=str(runs_root_from(args)), repo_path=str(repo),
-                        issue_file=str(issue_file), agent="builtin", min_workers=2, max_workers=2,
+                        issue_file=str(issue_file), agent="builtin", min_workers=1, max_workers=1,
                         timeout_sec=120, verify_runs=5, verify_timeout=30, minimize_budget_sec=30,
                         tmux_socket=socket_name(args.tmux_socket))
         issue, notes = check_run(cfg)
