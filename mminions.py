@@ -7504,7 +7504,7 @@ def session_name_for(prefix: str, run_id: str, who: str) -> str:
 
 
 MINIMIZE_BUDGET_SEC = 30   # the minimizer's default budget (--minimize-budget-sec)
-RUN_TIME_TARGET_SEC = 55   # with that default, the minimizer stops early so a run ends near a minute
+RUN_TIME_TARGET_SEC = 50   # with that default, the minimizer stops early so a run ends near a minute
 MINIMIZE_MIN_SEC = 5       # ... but gets at least this
 
 
