@@ -209,6 +209,29 @@ class FailToPassTests(MinimizeCase):
         self.assertIn(message, alone)
 
 
+class MinimizeTimeTests(unittest.TestCase):
+    """What one probe and the whole minimizer may take, from how long the reproducer runs."""
+
+    def selected(self, head: float, fix: float | None = None) -> dict:
+        return {"verification": {"runs": [{"duration": head}, {"duration": head / 2}]},
+                "fixed_ref": {"runs": [{"duration": fix}]} if fix is not None else None}
+
+    def test_a_probe_runs_three_times_the_longest_verified_run(self):
+        self.assertEqual(mminions.probe_timeout(self.selected(0.1), 60), mminions.PROBE_MIN_SEC)
+        self.assertAlmostEqual(mminions.probe_timeout(self.selected(3.0, fix=4.0), 60), 12.0)
+        self.assertEqual(mminions.probe_timeout(self.selected(30.0), 60), 60)  # never past --verify-timeout
+        self.assertEqual(mminions.probe_timeout({"verification": {}}, 60), 60)  # nothing known: as verification
+
+    def test_the_default_budget_leaves_the_run_near_a_minute(self):
+        cfg = mminions.RunConfig(run_id="run-x", runs_root="/r", repo_path="/p")
+        self.assertEqual(mminions.minimize_budget(cfg, self.selected(0.1), 1, elapsed=5), 30)
+        late = mminions.minimize_budget(cfg, self.selected(3.0), 1, elapsed=36)  # its confirmation costs 15 s
+        self.assertAlmostEqual(late, mminions.MINIMIZE_MIN_SEC)
+        self.assertAlmostEqual(mminions.minimize_budget(cfg, self.selected(1.0), 1, elapsed=20), 25)
+        cfg.minimize_budget_sec = 120  # a budget the user chose is theirs
+        self.assertEqual(mminions.minimize_budget(cfg, self.selected(3.0), 1, elapsed=36), 120)
+
+
 class VerificationRunsTests(unittest.TestCase):
     def test_runs_side_by_side_never_make_a_reproducer_flaky(self):
         # it fails whenever it runs alone and passes when another copy holds its lock: side
