@@ -3156,30 +3156,6 @@ def version_files(root):
     return out
 
 
-VERSION_STUB = ("# Written by mminions: the project's build generates this file (setuptools-scm, hatch-vcs)\n"
-                "# and a checkout has none; this stands in for it.\n"
-                "__version__ = version = '0.0.0'\n__version_tuple__ = version_tuple = (0, 0, 0)\n")
-
-
-def write_version_stubs(root):
-    """Each version module the build would write that the checkout lacks, written as a stub
-    (never through a link: its folder must be a real directory inside root); those written."""
-    written, top = [], os.path.realpath(root)
-    for rel in version_files(root):
-        folder = os.path.join(top, os.path.dirname(rel))
-        if os.path.realpath(folder) != os.path.normpath(folder) or not os.path.isdir(folder):
-            continue
-        try:
-            fd = os.open(os.path.join(folder, os.path.basename(rel)), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
-                         0o644)
-        except OSError:
-            continue  # there already (tracked, or written before), or not writable
-        with os.fdopen(fd, "w") as f:
-            f.write(VERSION_STUB)
-        written.append(rel)
-    return written
-
-
 def import_roots(root):
     """Directories (relative to root) holding the project's importable code: what
     pyproject.toml, setup.cfg or setup.py declare, then src/ or lib/ layouts, then the root."""
@@ -3259,9 +3235,7 @@ def missing_modules(root, names):
     return [n for n in names if n and not present(n)]
 
 
-if __name__ == "__main__" and sys.argv[1:2] == ["--version-stubs"]:
-    write_version_stubs(sys.argv[2])
-elif __name__ == "__main__" and len(sys.argv) in (2, 3):
+if __name__ == "__main__" and len(sys.argv) in (2, 3):
     if len(sys.argv) == 3 and missing_modules(sys.argv[1], sys.argv[2].split(",")):
         sys.exit(3)
     print(os.pathsep.join(os.path.join(sys.argv[1], r) if r != "." else sys.argv[1]
@@ -3280,10 +3254,10 @@ def import_roots(root: Path) -> list[Path]:
     return [root / rel if rel != "." else root for rel in _import_roots_program()["import_roots"](str(root))]
 
 
-def write_version_stubs(root: Path) -> list[str]:
-    """The version modules a checkout lacks because the project's build writes them
-    (setuptools-scm, hatch-vcs), written as stubs so the project imports; those written."""
-    return _import_roots_program()["write_version_stubs"](str(root))
+def generated_version_files(root: Path) -> list[str]:
+    """The version modules the project's build writes (setuptools-scm, hatch-vcs) that this
+    checkout lacks: a reproducer that imports the project must bring its own stand-in."""
+    return [rel for rel in _import_roots_program()["version_files"](str(root)) if not (root / rel).exists()]
 
 
 def missing_project_modules(root: Path, names: Sequence[str]) -> list[str]:
@@ -3312,9 +3286,14 @@ def layout_hint(worktree: Path) -> str:
     roots = [str(p.relative_to(worktree)) for p in import_roots(worktree) if p != worktree]
     where = (f"{', '.join(r + '/' for r in roots)} and the repository root are on PYTHONPATH, ahead of "
              "site-packages" if roots else "the repository root is on PYTHONPATH, ahead of site-packages")
+    generated = generated_version_files(worktree)
+    # reproducers are verified in plain checkouts, as a maintainer's clone is: none has this file
+    stand_in = (f" Its build writes {', '.join(generated)} (setuptools-scm/hatch-vcs), which no checkout has: "
+                "a reproducer that imports the project must first put a stand-in module with __version__ into "
+                "sys.modules under that module's name." if generated else "")
     if pkgs:
         return (f"Python project; importable packages: {', '.join(pkgs[:8])}; {where} (no pip install "
-                "needed; a copy installed in site-packages is NOT what is tested).")
+                "needed; a copy installed in site-packages is NOT what is tested)." + stand_in)
     return "See the repository's README/Makefile for how to build and run it."
 
 
@@ -6678,7 +6657,6 @@ def run_oracle(cand: dict, worktree: Path, timeout: float, runner: Runner = run_
                env: dict | None = None) -> tuple[CmdResult, Path]:
     """Write the script into the worktree and run the oracle once (process group killed on timeout)."""
     path = repro_path(worktree, cand.get("file_extension", "py"))
-    write_version_stubs(worktree)  # again after a restore_checkout cleaned them away
     write_new_file(path, cand["script"].encode("utf-8"))
     return runner(["sh", "-c", render_oracle(cand["oracle_command"], path)], cwd=worktree,
                   timeout=timeout, env=oracle_env(worktree, env)), path
@@ -8224,7 +8202,6 @@ class Run:
     _object_dirs: list[str] | None = None
     _pids_cgroup: str | None = None
     proxies: dict = field(default_factory=dict)  # worker id -> its EgressProxy (model workers in bubblewrap)
-    stubs_said: bool = False  # the note that version modules were stubbed is in events.jsonl
 
     @property
     def worktree_dir(self) -> Path:
@@ -8380,14 +8357,7 @@ def new_worktree(run: Run, name: str, sha: str | None = None) -> Path:
     path = run.worktree_dir / f"{run.cfg.run_id[4:]}-{name}"
     if path.exists():
         worktree_remove(run.cfg.repo_path, path, run.runner)
-    path = worktree_add(run.cfg.repo_path, path, sha or run.cfg.target_sha, run.runner)
-    written = write_version_stubs(path)
-    if written and not run.stubs_said:
-        run.stubs_said = True
-        append_event(run.paths.run_dir, "note", text=f"the project's build writes {', '.join(written)} and a checkout "
-                     "has none: mminions wrote a stub of it (version 0.0.0) in each checkout it made, so the project "
-                     "imports")
-    return path
+    return worktree_add(run.cfg.repo_path, path, sha or run.cfg.target_sha, run.runner)
 
 
 def remove_run_worktrees(repo_path: str, run_id: str, runner: Runner = run_cmd) -> int:
@@ -9241,8 +9211,6 @@ cd "$wt" || exit 125
 # the project's import roots at THIS commit (layouts move), ahead of site-packages
 # (a commit without the project's modules the reproducer imports would test an installed copy: skip)
 roots=$({python} -I -S -c {import_roots} "$wt" {modules}) || {{ printf '%s skip 125\\n' "$(git rev-parse HEAD)" >> {steps}; exit 125; }}
-# the version module the project's build would write, when this commit's checkout lacks it
-{python} -I -S -c {import_roots} --version-stubs "$wt" >/dev/null 2>&1
 # whatever is there by the reproducer's name (a link, a FIFO, a tracked file) is removed, never followed
 rm -rf {repro} && cp {saved} {repro} || exit 125
 # a HOME and temp dir of its own for every step: nothing one step leaves steers the next

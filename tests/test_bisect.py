@@ -4,7 +4,7 @@ import json
 import unittest
 
 from helpers import (only_run, CALC_INIT, CALC_ISSUE, CALC_OPS, CALC_OPS_FIXED, commit_files, git,
-                     leftover_worktrees, make_history, make_repo, mminions, run_cli, temp_dir, private_socket)
+                     leftover_worktrees, make_history, make_repo, mminions, run_cli, run_py, temp_dir, private_socket)
 from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
 
 
@@ -138,7 +138,9 @@ class InstalledCopyTests(unittest.TestCase):
 
 class GeneratedVersionModuleTests(unittest.TestCase):
     """A package whose version module its build writes (setuptools-scm's write_to, git-ignored):
-    no checkout has it, so mminions writes a stub in each one it makes, bisect steps included."""
+    no checkout has it, a maintainer's clone neither.  Reproducers are verified in plain
+    checkouts, so the one that comes out carries a stand-in and runs in such a clone as it is;
+    model workers are told so."""
 
     def test_a_project_that_imports_its_generated_version_reproduces_and_bisects(self):
         root = temp_dir(self)
@@ -161,26 +163,23 @@ class GeneratedVersionModuleTests(unittest.TestCase):
         run_dir = only_run(root / "runs")
         decision = json.loads((run_dir / "decision.json").read_text())
         self.assertEqual((decision["status"], decision["culprit_commit"]["sha"]), ("ok", marks[3]))
-        self.assertNotIn("_version", decision["selected_candidate"]["candidate"]["script"])  # no workaround in it
-        self.assertIn("the project's build writes calc/_version.py and a checkout has none: mminions wrote a stub",
-                      (run_dir / "final.md").read_text())
-        self.assertFalse((repo / "calc" / "_version.py").exists())  # the user's checkout: never
+        script = decision["selected_candidate"]["candidate"]["script"]
+        self.assertIn("calc._version", script)  # its stand-in, in the script
+        self.assertEqual(run_py(script, repo).returncode, 1)  # a plain clone at HEAD: the reported crash
+        self.assertFalse((repo / "calc" / "_version.py").exists())  # the user's checkout: untouched
+        self.assertIn("Its build writes calc/_version.py (setuptools-scm/hatch-vcs), which no checkout has",
+                      mminions.layout_hint(repo))  # what a model worker's prompt says
 
-    def test_stubs_never_leave_the_checkout(self):
+    def test_only_plain_paths_inside_the_checkout_count(self):
         root = temp_dir(self)
-        outside = root / "outside"
-        outside.mkdir()
         tree = root / "tree"
         (tree / "pkg").mkdir(parents=True)
-        (tree / "linked").symlink_to(outside)
         (tree / "pyproject.toml").write_text(
-            '[tool.setuptools_scm]\nwrite_to = "../escape.py"\nversion_file = "linked/_version.py"\n'
+            '[tool.setuptools_scm]\nwrite_to = "../escape.py"\nversion_file = "/etc/x.py"\n'
             '[tool.hatch.build.hooks.vcs]\nversion-file = "pkg/_version.py"\n')
-        self.assertEqual(mminions.write_version_stubs(tree), ["pkg/_version.py"])
-        self.assertEqual(sorted(p.name for p in outside.iterdir()), [])
-        self.assertFalse((root / "escape.py").exists())
-        self.assertIn("__version__ = version = '0.0.0'", (tree / "pkg" / "_version.py").read_text())
-        self.assertEqual(mminions.write_version_stubs(tree), [])  # there already: left as it is
+        self.assertEqual(mminions.generated_version_files(tree), ["pkg/_version.py"])
+        (tree / "pkg" / "_version.py").write_text("__version__ = '1.0'\n")
+        self.assertEqual(mminions.generated_version_files(tree), [])  # there: nothing to stand in for
 
 
 class BisectClassifyTests(unittest.TestCase):
