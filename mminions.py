@@ -1113,7 +1113,7 @@ def stale_cgroups() -> list[str]:
         with contextlib.suppress(OSError):
             for path in Path(base).glob(f"{CGROUP_PREFIX}*"):
                 m = re.match(rf"{re.escape(CGROUP_PREFIX)}(\d+)-", path.name)
-                if m and not _pid_alive(int(m.group(1))):
+                if m and not pid_alive(int(m.group(1))):
                     out.append(str(path))
     return out
 
@@ -1396,12 +1396,12 @@ def stale_sandbox_dirs(tmp_root: Path | None = None) -> list[Path]:
         m = re.match(rf"{re.escape(SANDBOX_TMP_PREFIX)}(\d+)-[A-Za-z0-9_]+$", path.name)
         with contextlib.suppress(OSError):
             info = path.lstat()  # ours, a directory, no link: /tmp is anyone's to plant a name in
-            if m and stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not _pid_alive(int(m.group(1))):
+            if m and stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not pid_alive(int(m.group(1))):
                 out.append(path)
     return out
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """Is ``pid`` a running process (not gone, not a zombie waiting to be reaped)?"""
     try:
         os.kill(pid, 0)
@@ -5712,19 +5712,26 @@ def analogy_pairs(tree: ast.Module, outputs: Sequence[dict], index: ProjectIndex
     return pairs
 
 
-def wrap_statement(text: str, line: int, exceptions: Sequence[str]) -> str | None:
-    """The program with the top-level statement at ``line`` inside ``try: ... except
-    (exceptions): pass``: it passes once the code raises the error it should (or none)."""
+def wrap_top_statement(text: str, line: int, try_source: str, head: str = "") -> str | None:
+    """The program with the top-level statement at ``line`` as the body of ``try_source``
+    (a ``try: pass`` with its handlers), ``head`` put first; None when no statement is there."""
     tree = parse_python(text)
     for i, stmt in enumerate(tree.body):
         if stmt.lineno <= line <= (stmt.end_lineno or stmt.lineno):
-            imports = unique_items(f"import {name.rsplit('.', 1)[0]}" for name in exceptions if "." in name)
-            names = ", ".join(exceptions)
-            wrapped = parse_python(f"try:\n    pass\nexcept ({names},):\n    pass\n").body[0]
+            wrapped = parse_python(try_source).body[0]
             wrapped.body = [stmt]
             tree.body[i] = wrapped
-            return "\n".join(imports) + ("\n" if imports else "") + unparse_python(tree)
+            tree.body[:0] = parse_python(head).body if head else []
+            return unparse_python(tree)
     return None
+
+
+def wrap_statement(text: str, line: int, exceptions: Sequence[str]) -> str | None:
+    """The program with the top-level statement at ``line`` inside ``try: ... except
+    (exceptions): pass``: it passes once the code raises the error it should (or none)."""
+    imports = unique_items(f"import {name.rsplit('.', 1)[0]}" for name in exceptions if "." in name)
+    return wrap_top_statement(text, line, f"try:\n    pass\nexcept ({', '.join(exceptions)},):\n    pass\n",
+                              "\n".join(imports))
 
 
 def error_gone_script(text: str, line: int, etype: str) -> str | None:
@@ -5732,20 +5739,12 @@ def error_gone_script(text: str, line: int, etype: str) -> str | None:
     statement at ``line`` still raises it as before, and passes once it raises any other
     error (a fix that refuses the input with a proper one: ValueError("cannot introspect"))
     or none.  An import, name or syntax error never counts as that fix."""
-    tree = parse_python(text)
     short = short_name(etype)
     if not short.isidentifier() or short in _NOT_THE_BUG:
         return None
-    for i, stmt in enumerate(tree.body):
-        if stmt.lineno <= line <= (stmt.end_lineno or stmt.lineno):
-            wrapped = parse_python(f"try:\n    pass\nexcept ({', '.join(_NOT_THE_BUG)}):\n    raise\n"
-                                   f"except Exception as _mm_error:\n    if type(_mm_error).__name__ == {_MM_REPORTED_ERROR}:\n"
-                                   "        raise\n").body[0]
-            wrapped.body = [stmt]
-            tree.body[i] = wrapped
-            tree.body.insert(0, parse_python(f"{_MM_REPORTED_ERROR} = {short!r}").body[0])
-            return unparse_python(tree)
-    return None
+    return wrap_top_statement(text, line, f"try:\n    pass\nexcept ({', '.join(_NOT_THE_BUG)}):\n    raise\n"
+                              f"except Exception as _mm_error:\n    if type(_mm_error).__name__ == {_MM_REPORTED_ERROR}:\n"
+                              "        raise\n", f"{_MM_REPORTED_ERROR} = {short!r}")
 
 
 def reraise_swallowed(text: str) -> str | None:
@@ -9577,7 +9576,7 @@ def build_decision(facts: RunFacts, status: str, rationale: str, extra_diagnosti
 def usage_document(workers: Sequence[dict]) -> dict:
     """Each worker's usage and the run's total, as decision.json and the status documents carry it."""
     per = {str(w.get("worker_id")): usage_from_json(w["usage"]) for w in workers if isinstance(w.get("usage"), dict)}
-    return {"workers": {wid: u.to_json() for wid, u in per.items()}, "total": sum_usage(per.values()).to_json()}
+    return {"workers": {wid: u.to_json() for wid, u in per.items()}, "total": run_usage(workers).to_json()}
 
 
 def github_link(issue: dict, sha: str, rel: str, line: int) -> str | None:
@@ -10704,12 +10703,16 @@ def get_artifact(req: Request) -> list[bytes]:
     return serve_artifact(req.settings, api_run(req).run_id, req.args["name"], req.start_response)
 
 
+def ended_keys(runs_root: Path) -> list[tuple[str, str]]:
+    """(finished_at, run_id) of every ended run in the runs index, oldest first: event ids."""
+    return sorted((str(r.get("finished_at") or ""), rid) for rid, r in read_index(runs_root).items() if r.get("finished_at"))
+
+
 def ended_runs(runs_root: Path, after: tuple[str, str]) -> list[tuple[tuple[str, str], dict]]:
     """Runs that ended after ``after`` ((finished_at, run_id): an event's id), oldest first,
     each with the document --notify's command gets (from the runs index and the sealed files)."""
-    keys = sorted((str(r.get("finished_at") or ""), rid) for rid, r in read_index(runs_root).items() if r.get("finished_at"))
     out = []
-    for key in (k for k in keys if k > after):
+    for key in (k for k in ended_keys(runs_root) if k > after):
         paths = RunPaths(runs_root, key[1])
         done = read_sealed(paths, paths.run_done_json)
         if done:
@@ -10732,9 +10735,7 @@ def stream_start(req: Request, only: str | None) -> tuple[str, str]:
         return when[:40], rid[:80]
     if only:
         return "", ""
-    keys = [(str(r.get("finished_at") or ""), rid) for rid, r in read_index(req.settings.runs_root).items()
-            if r.get("finished_at")]
-    return max(keys, default=("", ""))
+    return max(ended_keys(req.settings.runs_root), default=("", ""))
 
 
 def get_events(req: Request) -> list[bytes] | Iterable[bytes]:
@@ -12003,16 +12004,6 @@ def show_stream_line(line: str) -> None:
         print(shown, flush=True)
 
 
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def follow_lines(path: Path, alive: Callable[[], bool], poll: float = 0.1) -> Iterable[str]:
     """The lines of a file as they are written, until ``alive()`` says its writer is gone and
     everything it wrote was read (the file is never opened through a link)."""
@@ -12048,7 +12039,7 @@ def follow_lines(path: Path, alive: Callable[[], bool], poll: float = 0.1) -> It
 def cmd_stream_view(args: argparse.Namespace) -> int:
     """Hidden: render a model CLI's JSON events a line per step: from a file it follows
     while the CLI (--pid) runs, else from stdin."""
-    lines = follow_lines(Path(args.follow), lambda: args.pid > 0 and process_alive(args.pid)) if args.follow else sys.stdin
+    lines = follow_lines(Path(args.follow), lambda: args.pid > 0 and pid_alive(args.pid)) if args.follow else sys.stdin
     with contextlib.suppress(BrokenPipeError):
         for line in lines:
             show_stream_line(line)
