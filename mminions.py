@@ -3150,7 +3150,8 @@ def version_files(root):
     names += re.findall(r"""['"]?write_to['"]?\s*[:=]\s*['"]([\w./-]+\.py)['"]""", setup_py)
     out = []
     for name in names:
-        rel = os.path.normpath(name) if isinstance(name, str) and name.endswith(".py") else ""
+        # a plain path only: it is named to a model worker, and a project's file is not trusted
+        rel = os.path.normpath(name) if isinstance(name, str) and re.fullmatch(r"[\w./-]{1,200}\.py", name) else ""
         if rel and not rel.startswith("..") and not os.path.isabs(rel) and rel not in out:
             out.append(rel)
     return out
