@@ -245,6 +245,12 @@ class StopRequested(MminionsError):
     exit_code = EXIT_STOPPED
 
 
+class SetupFailed(MminionsError):
+    """The project's setup (--setup) failed in a checkout: at the target nothing can run there."""
+
+    exit_code = EXIT_INTERNAL
+
+
 class BudgetExceeded(MminionsError):
     """Our own reading of outside text (a report, a script's output) ran past its CPU
     budget: the text is a flood or a pathological shape, not something to wait for."""
@@ -707,6 +713,8 @@ class RunPaths:
     bisect_steps_txt = property(lambda self: self._p("triage", "bisect_steps.txt"))
     bisect_oracle_sh = property(lambda self: self._p("triage", "bisect_oracle.sh"))
     bisect_step_out = property(lambda self: self._p("triage", "bisect_step.out"))
+    setup_dir = property(lambda self: self._p("setup"))                 # the project setup's output, per result
+    setup_jsonl = property(lambda self: self._p("setup", "setups.jsonl"))  # each checkout's setup: time, reused or not
     finish_lock = property(lambda self: self._p(".finish.lock"))
     seal_key = property(lambda self: self._p(".seal-key"))
     sessions_lock = property(lambda self: self._p(".sessions.lock"))
@@ -3255,10 +3263,44 @@ def import_roots(root: Path) -> list[Path]:
     return [root / rel if rel != "." else root for rel in _import_roots_program()["import_roots"](str(root))]
 
 
+# The first line of the stand-in mminions writes for a version module a build would write:
+# what carries it still counts as missing (a maintainer's plain clone has no such file).
+VERSION_STUB_MARK = "# mminions: a stand-in for the version module this project's build writes"
+VERSION_STUB = (VERSION_STUB_MARK + "\n__version__ = version = '0.0.0+unknown'\n"
+                "__version_tuple__ = version_tuple = (0, 0, 0, 'unknown')\n")
+
+
+def is_version_stub(path: Path) -> bool:
+    try:
+        return read_bytes_safely(path, len(VERSION_STUB_MARK)).decode("utf-8", "replace") == VERSION_STUB_MARK
+    except OSError:
+        return False
+
+
+def declared_version_files(root: Path) -> list[str]:
+    """The version modules the project's build writes (setuptools-scm, hatch-vcs), relative to root."""
+    return _import_roots_program()["version_files"](str(root))
+
+
 def generated_version_files(root: Path) -> list[str]:
-    """The version modules the project's build writes (setuptools-scm, hatch-vcs) that this
-    checkout lacks: a reproducer that imports the project must bring its own stand-in."""
-    return [rel for rel in _import_roots_program()["version_files"](str(root)) if not (root / rel).exists()]
+    """The version modules the project's build writes that this checkout lacks (or holds only
+    mminions' stand-in for): a reproducer that imports the project must bring its own."""
+    return [rel for rel in declared_version_files(root) if not (root / rel).exists() or is_version_stub(root / rel)]
+
+
+def version_module_name(root: Path, rel: str) -> str:
+    """The dotted name a version file is imported by (``src/pkg/_version.py`` -> ``pkg._version``)."""
+    for base in import_roots(root):
+        with contextlib.suppress(ValueError):
+            inside = (root / rel).relative_to(base)
+            return ".".join(inside.with_suffix("").parts)
+    return ".".join(Path(rel).with_suffix("").parts)
+
+
+def brings_own_version(script: str, root: Path, rels: Sequence[str]) -> bool:
+    """Whether a reproducer puts its own stand-in for these version modules in place (it names
+    them): then it is run, and reduced, in checkouts without mminions' stand-in."""
+    return any(version_module_name(root, rel) in script for rel in rels)
 
 
 def missing_project_modules(root: Path, names: Sequence[str]) -> list[str]:
@@ -3282,7 +3324,45 @@ def script_imports(script: str) -> set[str]:
     return names
 
 
+# A repository's language, from the file its toolchain reads first: (file, language, how its
+# tests usually run, the command a reproducer in it runs with).  The first present wins.
+LANGUAGE_MARKERS = (
+    ("package.json", "JavaScript/TypeScript (Node.js)", "npm test", "node {repro_file}"),
+    ("go.mod", "Go", "go test ./...", "go run {repro_file}"),
+    ("Cargo.toml", "Rust", "cargo test", "cargo test"),
+    ("Gemfile", "Ruby", "bundle exec rake test", "ruby {repro_file}"),
+    ("pom.xml", "Java (Maven)", "mvn test", "java {repro_file}"),
+    ("build.gradle", "Java/Kotlin (Gradle)", "gradle test", "java {repro_file}"),
+    ("CMakeLists.txt", "C/C++ (CMake)", "ctest", "sh {repro_file}"),
+)
+_JS_RUNNERS = ("vitest", "jest", "mocha", "ava", "tap", "node --test")
+
+
+def project_language(root: Path) -> tuple[str, str, str] | None:
+    """(language, usual test command, how a reproducer runs) of a repository that is not a
+    Python project, from its files; None for a Python one (or none known)."""
+    for name, language, tests, oracle in LANGUAGE_MARKERS:
+        try:
+            data = read_in_tree(root, name, 1_000_000)
+        except OSError:
+            continue
+        if name == "package.json":
+            with contextlib.suppress(ValueError, AttributeError, TypeError):
+                script = str((json.loads(data.decode("utf-8")).get("scripts") or {}).get("test") or "")
+                runner = next((r for r in _JS_RUNNERS if r in script), "")
+                if runner:
+                    tests = f"npm test ({runner})"
+        return language, tests, oracle
+    return None
+
+
 def layout_hint(worktree: Path) -> str:
+    language = project_language(worktree)
+    if language and not python_packages(worktree):
+        name, tests, oracle = language
+        return (f"{name} project; its tests usually run with `{tests}`. Write the reproducer in that language as "
+                f"one file run from the repository root (oracle_command like `{oracle}`), failing with an "
+                "assertion (or a non-zero exit after a comparison) that says what should happen instead.")
     pkgs = python_packages(worktree)
     roots = [str(p.relative_to(worktree)) for p in import_roots(worktree) if p != worktree]
     where = (f"{', '.join(r + '/' for r in roots)} and the repository root are on PYTHONPATH, ahead of "
@@ -4285,6 +4365,7 @@ class Backend:
     package: str = ""                           # npm package it is installed from
     version: tuple[str, ...] = ()               # the command that prints its version
     sandbox_probe: Callable[..., str | None] | None = None  # (env, runner) -> why its own tool sandbox fails here
+    plain_checkout: bool = False                # it writes reproducers for a plain clone: no version stand-in in its checkout
 
     @property
     def model(self) -> bool:
@@ -4313,7 +4394,8 @@ BACKEND_TABLE: dict[str, Backend] = {b.name: b for b in (
             home_files=((".claude", (".credentials.json", "settings.json")), ("", (".claude.json",))),
             package="@anthropic-ai/claude-code", version=("claude", "--version")),
     Backend("cmd", "your own command (--agent-cmd TEMPLATE)", cmd_command, BackendEnv(inherit=True), cmd_worker_usage),
-    Backend("builtin", "the built-in offline agent (no model)", builtin_command, BackendEnv(names=("PYTHON",)), free_usage),
+    Backend("builtin", "the built-in offline agent (no model)", builtin_command, BackendEnv(names=("PYTHON",)), free_usage,
+            plain_checkout=True),
 )}
 BACKENDS = tuple(BACKEND_TABLE)
 MODEL_BACKENDS = tuple(name for name, b in BACKEND_TABLE.items() if b.model)
@@ -5446,6 +5528,30 @@ def check_kind(script: str) -> CheckKind:
     return CHECKS_BEHAVIOUR if checks_behaviour(script) else ONLY_CRASHES
 
 
+# How a script in another language says what should happen: an assertion library's call
+# (node's assert, expect(), Rust's assert_eq!, Go's t.Errorf, JUnit's assertEquals), or a
+# comparison followed by a failure of its own making (throw, a non-zero exit, panic).
+_ASSERT_CALL_RE = lazy_re(r"\b(?:assert(?:\.\w+)?\s*\(|expect\s*\(|assert(?:_eq|_ne)?!\s*\(|t\.(?:Errorf?|Fatalf?)\s*\("
+                          r"|console\.assert\s*\(|assert(?:Equals?|True|False|That)\s*\()")
+_COMPARE_THEN_FAIL_RE = lazy_re(r"(?:!==?|===?|\s-(?:ne|eq|gt|lt)\s|\btest\s|\[\[?\s)[^\n]{0,200}(?:\n[^\n]{0,200}){0,3}?"
+                                r"(?:\bthrow\b|process\.exit\(\s*[1-9]|\bexit\s+[1-9]|\bpanic!?\s*\(|\bos\.Exit\(\s*[1-9])")
+_ASSERTION_FAILURE_RE = lazy_re(r"Assert|ERR_ASSERTION|assertion", re.I)
+
+
+def candidate_check_kind(cand: dict, verification: dict | None = None) -> CheckKind:
+    """A candidate's check kind: a Python script's from its syntax; another language's from an
+    assertion library's call or a comparison the script fails on, or from a verified failure that
+    is an assertion's."""
+    script = cand.get("script", "")
+    if (cand.get("file_extension") or "py") == "py":
+        return check_kind(script)
+    failure_type = ((verification or {}).get("failure") or {}).get("type") or ""
+    if _ASSERT_CALL_RE.search(script) or _COMPARE_THEN_FAIL_RE.search(script) \
+            or _ASSERTION_FAILURE_RE.search(failure_type):
+        return CHECKS_BEHAVIOUR
+    return ONLY_CRASHES
+
+
 def norm_source(moments: bool = False) -> str:
     """A generated check's _mm_norm: compare outputs without memory addresses or
     whitespace (``moments``: nor the date-times of when it ran)."""
@@ -5801,6 +5907,7 @@ def _candidate(wid: str, n: int, kind: str, text: str, signature: str, what: Che
             "claimed_failure_signature": signature, "file_extension": kind}
 
 
+REPORTED_CRASH_TRIES = 4  # runs of a snippet whose report shows a crash before it counts as not crashing
 _NOT_THE_BUG = ("ImportError", "ModuleNotFoundError", "SyntaxError", "NameError", "IndentationError")
 _CRASH_WORDS_RE = lazy_re(r"\b(crash\w*|uncaught|unhandled|segfault\w*)\b", re.I)
 
@@ -6247,6 +6354,12 @@ def builtin_repro(issue: dict, worktree: Path, worker_id: str = "w1", timeout: f
         if program["kind"] == "py":
             text, attempt = _as_installed(at, program, text, attempt)
             program = dict(program, comments=comment_outputs(text))
+        runs = 1
+        while attempt.result.ok and at.signals.get("tracebacks") and runs < REPORTED_CRASH_TRIES:
+            runs += 1  # a crash the report shows and this run did not: the bug may show in some runs only
+            attempt = _attempt(program, text, worktree, at.n, wait, runner)
+        if runs > 1 and not attempt.result.ok:
+            at.notes.append(f"{program['label']}: it failed on run {runs} only: the bug shows in some runs only")
         if attempt.result.timed_out:
             at.notes.append(f"{program['label']}: still running after {wait:g} s, stopped")
             if _HANG_WORDS_RE.search(at.words) and program["kind"] == "py":
@@ -6428,6 +6541,7 @@ VERIFICATION_STATUSES = (REPRODUCED, FLAKY, NOT_REPRODUCED, REJECTED)
 STATUS_RANK = {status: rank for rank, status in enumerate(VERIFICATION_STATUSES)}
 ORIGIN_RANK = {"repo": 0, "assertion": 1, "script": 2, "unknown": 3}
 TRISTATE_RANK = {True: 0, None: 1, False: 2}  # fail_to_pass and report matches: yes, unknown, no
+FLAKY_ESTIMATE_RUNS = 20  # runs a flaky candidate's verification takes in all: its rate is what bisect trusts
 
 
 def repro_path(worktree: Path, ext: str) -> Path:
@@ -6683,9 +6797,9 @@ def _same_outcome(a: CmdResult, b: CmdResult) -> bool:
 
 def oracle_runs(cand: dict, worktree: Path, timeout: float, runner: Runner, runs: int) -> list[tuple[CmdResult, Path]]:
     """``runs`` runs of the oracle, each a fresh process.  The first runs alone (it warms
-    caches the others share); the rest run side by side on the box's cores; any that ends
-    unlike the first is run again alone, and that run counts: running side by side must
-    never make a reproducer look flaky."""
+    caches the others share); the rest run side by side on the box's cores; if any ends
+    unlike the first, the rest are run again one at a time, and those runs count: running
+    side by side must never make a reproducer look flaky."""
     first = run_oracle(cand, worktree, timeout, runner)
     rest = runs - 1
     parallel = min(rest, max(1, (os.cpu_count() or 1)))
@@ -6698,10 +6812,11 @@ def oracle_runs(cand: dict, worktree: Path, timeout: float, runner: Runner, runs
         argv = ["sh", "-c", render_oracle(cand["oracle_command"], first[1])]  # the script is written: run it again
         side_by_side = list(pool.map(lambda _: runner(argv, cwd=worktree, timeout=timeout, env=oracle_env(worktree)),
                                      range(rest)))
-    out = [first]
-    for result in side_by_side:
-        out.append((result, first[1]) if _same_outcome(result, first[0]) else run_oracle(cand, worktree, timeout, runner))
-    return out
+    if all(_same_outcome(result, first[0]) for result in side_by_side):
+        return [first] + [(result, first[1]) for result in side_by_side]
+    # one ended otherwise: every run counted is then one run alone (re-running only the odd ones
+    # would make a bug that shows in half the runs look like one that shows in all of them)
+    return [first] + [run_oracle(cand, worktree, timeout, runner) for _ in range(rest)]
 
 
 class Verification(TypedDict, total=False):
@@ -6720,6 +6835,7 @@ class Verification(TypedDict, total=False):
     project_modules: list[str]        # the project's modules it imports
     needs_reference: bool             # trusted only once a reference (the fix) shows fail-to-pass
     claim_matched: bool               # the worker's claimed signature was what really failed
+    failure_rate: float               # flaky only: the share of its runs that failed as the first did
     note: str
 
 
@@ -6756,17 +6872,22 @@ def verify_candidate(cand: Candidate, worktree: Path, signals: Signals, runs: in
     # worker's claimed signature is its label, checked and said, never what decides.
     failures, first_output, claims, first = [], "", [], None
     claimed = cand["claimed_failure_signature"]
-    for result, path in oracle_runs(cand, worktree, timeout, runner, max(1, runs)):
-        output = result.output
-        got = failure_fingerprint(output, worktree, path) if not result.ok and not result.timed_out else None
-        first = first or got
-        matched = got is not None and (got["type"], got["origin"]) == (first["type"], first["origin"])
-        record["runs"].append(dataclasses.asdict(OracleRun(result.returncode, round(result.duration, 3), matched,
-                                                           tail_lines(output, 30), result.timed_out, result.limited)))
-        if matched:
-            failures.append(got)
-            claims.append(signature_matches(output, claimed))
-            first_output = first_output or output
+    batch = max(1, runs)
+    while batch > 0:
+        for result, path in oracle_runs(cand, worktree, timeout, runner, batch):
+            output = result.output
+            got = failure_fingerprint(output, worktree, path) if not result.ok and not result.timed_out else None
+            first = first or got
+            matched = got is not None and (got["type"], got["origin"]) == (first["type"], first["origin"])
+            record["runs"].append(dataclasses.asdict(OracleRun(result.returncode, round(result.duration, 3), matched,
+                                                               tail_lines(output, 30), result.timed_out, result.limited)))
+            if matched:
+                failures.append(got)
+                claims.append(signature_matches(output, claimed))
+                first_output = first_output or output
+        # failing in some runs only: more runs tell its rate, which bisect needs to trust a pass
+        some = 0 < len(failures) < len(record["runs"]) and not failures[0]["broken"]
+        batch = FLAKY_ESTIMATE_RUNS - len(record["runs"]) if some and len(record["runs"]) == max(1, runs) else 0
     matched_n = len(failures)
     record.update(matched_runs=matched_n, total_runs=len(record["runs"]))
     if failures and failures[0]["broken"]:
@@ -6798,7 +6919,9 @@ def verify_candidate(cand: Candidate, worktree: Path, signals: Signals, runs: in
         record["status"] = REPRODUCED
     elif matched_n:
         record["status"] = FLAKY
-        record["reasons"] = [f"reproduced in {matched_n} of {len(record['runs'])} runs"] + record["reasons"]
+        record["failure_rate"] = round(matched_n / len(record["runs"]), 3)
+        record["reasons"] = [f"reproduced in {matched_n} of {len(record['runs'])} runs "
+                             f"({matched_n / len(record['runs']):.0%})"] + record["reasons"]
     else:
         record["status"] = NOT_REPRODUCED
         last = record["runs"][-1]
@@ -6818,7 +6941,7 @@ def candidate_rank(cand: Candidate, verification: Verification, fail_to_pass: bo
     return (STATUS_RANK.get(verification.get("status"), 9), TRISTATE_RANK[fail_to_pass],
             TRISTATE_RANK[(verification.get("report_match") or {}).get("matches")],
             bool(verification.get("needs_reference")), verification.get("claim_matched") is False,
-            CHECK_KINDS.index(check_kind(script)),
+            CHECK_KINDS.index(candidate_check_kind(cand, verification)),
             ORIGIN_RANK.get(verification.get("origin") or "unknown", 3),
             len(script.strip().splitlines()), len(cand.get("setup_commands", [])), len(script))
 
@@ -7269,6 +7392,26 @@ def reduce_lines(text: str, oracle: Oracle) -> str:
     return "\n".join(kept) + "\n"
 
 
+_TOKEN_RE = lazy_re(r"\s*\S+")  # a word with the space before it: what stays keeps its layout
+MAX_TOKENS_PER_LINE = 80  # a longer line (data, a minified blob) is left as it is
+
+
+def reduce_tokens(text: str, oracle: Oracle) -> str:
+    """Then within each line: drop the words (a keyword, an argument, a flag) that the failure
+    does not need, every step checked by ``oracle`` like the lines were."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        tokens = _TOKEN_RE.findall(line)
+        if len(tokens) < 2 or len(tokens) > MAX_TOKENS_PER_LINE or oracle.expired:
+            continue
+
+        def with_line(keep: list[str], i: int = i) -> str:
+            return "\n".join(lines[:i] + ["".join(keep)] + lines[i + 1:]) + "\n"
+        kept = ddmin(tokens, lambda keep, with_line=with_line: oracle(with_line(keep)))
+        lines[i] = "".join(kept)
+    return "\n".join(lines) + "\n"
+
+
 def size_of(text: str, ext: str) -> dict:
     statements = None
     if ext == "py":
@@ -7318,7 +7461,8 @@ def make_probe(cand: dict, worktree: Path, failure: dict | None, timeout: float,
 def minimize_text(text: str, ext: str, probe: Callable[[str], bool], budget_sec: float,
                   conservative: bool = False, lines: Iterable[int] = ()) -> tuple[str, Oracle]:
     """The smallest text ``probe`` still calls interesting (python AST or line ddmin).
-    ``conservative``: Python keeps its checks and their slice; other text is not reduced."""
+    ``conservative``: Python keeps its checks and their slice; other text is not reduced
+    (it is by lines, then by tokens, where a passing reference guards every step)."""
     oracle = Oracle(probe, deadline=time.monotonic() + budget_sec)
     oracle.cache[Oracle.key(text)] = True  # the original is known good
     if ext == "py":
@@ -7328,7 +7472,7 @@ def minimize_text(text: str, ext: str, probe: Callable[[str], bool], budget_sec:
             pass
     if conservative:
         return text, oracle  # lines of a shell script: nothing can be shown safe to drop
-    return reduce_lines(text, oracle), oracle
+    return reduce_tokens(reduce_lines(text, oracle), oracle), oracle
 
 
 # ---- 11.3 Bisect --------------------------------------------------------
@@ -7336,6 +7480,84 @@ def minimize_text(text: str, ext: str, probe: Callable[[str], bool], budget_sec:
 
 
 BISECT_VERDICTS = {0: "good", 1: "bad", 125: "skip"}
+
+# A reproducer that fails only in some runs: a commit where it passed once may still hold the
+# bug.  Each step that passes is run again until the chance it is wrongly called good is small
+# enough that the culprit holds at CULPRIT_CONFIDENCE (Google's flake-aware culprit finding
+# treats each outcome as evidence with a known flake rate the same way).
+CULPRIT_CONFIDENCE = 0.95
+MAX_TRIES_PER_STEP = 40
+
+
+@dataclass(frozen=True)
+class FlakeModel:
+    """How a reproducer fails at a commit with the bug: ``rate`` of its runs (1.0: every run);
+    ``rate_low`` the rate bisect counts on (a low estimate, so it never trusts a pass too soon)."""
+
+    matched: int
+    total: int
+
+    @property
+    def rate(self) -> float:
+        return self.matched / self.total if self.total else 1.0
+
+    @property
+    def rate_low(self) -> float:
+        """Wilson's lower bound at 90% (one-sided): five fails in five runs is not proof of 100%."""
+        if self.total == 0 or self.matched >= self.total:
+            return 1.0
+        n, p, z = self.total, self.matched / self.total, 1.2816
+        centre = p + z * z / (2 * n)
+        spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+        return max(0.01, (centre - spread) / (1 + z * z / n))
+
+    @property
+    def deterministic(self) -> bool:
+        return self.total == 0 or self.matched >= self.total
+
+    def tries(self, steps: int) -> int:
+        """Runs of a passing step before it counts as good: with ``steps`` good calls to come,
+        each may be wrong with chance (1 - CULPRIT_CONFIDENCE) / steps at most."""
+        if self.deterministic:
+            return 1
+        alpha = (1 - CULPRIT_CONFIDENCE) / max(1, steps)
+        return max(1, min(MAX_TRIES_PER_STEP, math.ceil(math.log(alpha) / math.log(1 - self.rate_low))))
+
+    def good_confidence(self, runs: int) -> float:
+        """The chance that a commit that passed ``runs`` times really is without the bug."""
+        return 1.0 if self.deterministic else 1 - (1 - self.rate_low) ** runs
+
+
+def flake_model(verification: dict, others: Sequence[dict] = ()) -> FlakeModel:
+    """How often the verified reproducer fails.  Its own runs say, and so do those of other
+    candidates that failed the same way (type and origin): a bug that showed in some runs of
+    one of them is flaky, however many runs in a row the other happened to fail."""
+    def key(v: dict) -> tuple:
+        failure = v.get("failure") or {}
+        return failure.get("type"), v.get("origin")
+    same = [verification] + [v for v in others if v is not verification and key(v) == key(verification)
+                             and v.get("status") in (REPRODUCED, FLAKY)]
+    if not any(v.get("status") == FLAKY for v in same):
+        return FlakeModel(1, 1)
+    return FlakeModel(sum(int(v.get("matched_runs") or 0) for v in same), sum(int(v.get("total_runs") or 0) for v in same))
+
+
+def expected_good_calls(commits: int) -> int:
+    """How many steps a bisect of ``commits`` commits may call good, plus the good commit itself."""
+    return math.ceil(math.log2(max(commits, 1) + 1)) + 1
+
+
+def culprit_confidence(model: FlakeModel, good_runs: Sequence[int]) -> float:
+    """The chance that no commit called good held the bug: then the first bad is the culprit."""
+    return math.prod(model.good_confidence(n) for n in good_runs)
+
+
+def confidence_words(culprit: dict) -> str:
+    """What a culprit found with a flaky reproducer adds to its line ("" for a deterministic one)."""
+    if not isinstance(culprit.get("confidence"), (int, float)):
+        return ""
+    return (f" (confidence {float(culprit['confidence']):.0%}; the reproducer fails in "
+            f"{float(culprit.get('failure_rate') or 0):.0%} of runs; {int(culprit.get('oracle_runs') or 0)} oracle runs)")
 
 
 def classify_oracle_result(result: CmdResult, signature: str, failure: dict | None, worktree: Path,
@@ -7542,6 +7764,9 @@ class RunConfig:
     max_cpu_sec: int = 600       # CPU seconds of one oracle run
     max_disk_mb: int = 1024      # what a checkout may grow by before its verdict says so
     log_max_kb: int = 2048       # agent.log keeps the last this many KB
+    setup: str = ""              # a command that makes a checkout runnable, run sandboxed in each one
+    setup_inputs: list[str] = field(default_factory=list)  # what its result depends on (default: the whole tree)
+    setup_timeout: int = 600     # seconds one setup may take
     sandbox_kind: str = ""       # what runs untrusted code here: bwrap | unshare | off (resolved by check_run)
     codex_sandbox: str = ""      # who sandboxes a codex worker's tools: codex | mminions (resolved by check_run)
 
@@ -7655,6 +7880,15 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
               "int", api=True, high=1_000_000, api_high=8192, group="limits"),
     RunOption("log_max_kb", "--log-max-kb", "each worker's log keeps its last KB (default 2048)", "int", api=True,
               low=16, high=1_000_000, api_high=16384, group="limits"),
+    RunOption("setup", "--setup", "a command that makes a checkout runnable (a build step, a generated file), run "
+              "sandboxed without network in every checkout mminions makes, at that checkout's commit: workers, "
+              "verification, references and each bisect step (a commit where it fails is skipped)",
+              api=True, pattern=r"[^\x00-\x1f\x7f]{1,2000}", group="input"),
+    RunOption("setup_inputs", "--setup-inputs", "the paths the setup's result depends on, comma-separated (default: "
+              "the whole tree): checkouts whose commits agree on them reuse one result instead of running it again",
+              "csv", api=True, pattern=r"[\w./-]{1,200}(,[\w./-]{1,200}){0,40}", group="input"),
+    RunOption("setup_timeout", "--setup-timeout", "seconds one setup may take", "int", api=True, high=24 * 3600,
+              api_high=3600, group="limits"),
     RunOption("notify", "--notify", "a command run once when the run ends, whatever the verdict: the run's end as "
               "JSON on its stdin, MMINIONS_RUN_ID and MMINIONS_VERDICT in its environment (notify-send, mail, "
               "curl -d @- URL); its failure is noted, never changes the verdict", group="output"),
@@ -7756,7 +7990,7 @@ def api_run_options(body: dict) -> dict:
                 or (opt.pattern and not re.fullmatch(opt.pattern, value)):
             allowed = f"one of {', '.join(c for c in opt.choices if c != 'cmd')}" if opt.choices else "a valid value"
             raise ValueError(f"{name} must be {allowed}")
-        out[name] = value
+        out[name] = [x.strip() for x in value.split(",") if x.strip()] if opt.kind == "csv" else value
     return out
 
 
@@ -8242,6 +8476,11 @@ class Run:
         return Limits(c.max_memory_mb, c.max_processes, c.max_file_mb, c.max_cpu_sec, c.max_disk_mb, self._pids_cgroup,
                       address_mb=2 * c.max_memory_mb + 2048)
 
+    def release_limits(self) -> None:
+        """Remove the run's pids cgroup, if this process made one."""
+        remove_cgroup(self._pids_cgroup or "")
+        self._pids_cgroup = None
+
     @property
     def secrets(self) -> list[str]:
         return secret_values(self.env)
@@ -8349,7 +8588,175 @@ def next_worker_id(paths: RunPaths) -> str:
 # ---- 12.4 Workers -------------------------------------------------------
 # start a worker in its tmux session and worktree, wait for it, clean up after it
 
-def new_worktree(run: Run, name: str, sha: str | None = None) -> Path:
+@dataclass(frozen=True)
+class SetupPlan:
+    """What makes a checkout runnable before anything runs in it: the user's --setup command,
+    and stand-ins for version modules a build would write (for a reproducer that brings none)."""
+
+    command: str = ""
+    inputs: tuple[str, ...] = ()
+    stubs: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.command or self.stubs)
+
+
+def setup_plan(cfg: RunConfig, worktree: Path, cand: dict | None = None, stand_ins: bool = True) -> SetupPlan:
+    """The setup a checkout gets: --setup always; a version stand-in where the project's build
+    would write one and the reproducer (if any) does not bring its own."""
+    stubs = tuple(declared_version_files(worktree)) if stand_ins else ()
+    if stubs and cand is not None and brings_own_version(cand.get("script", ""), worktree, stubs):
+        stubs = ()
+    return SetupPlan((cfg.setup or "").strip(), tuple(cfg.setup_inputs), stubs)
+
+
+def setup_key(plan: SetupPlan, worktree: Path, runner: Runner) -> str:
+    """Which checkouts share one setup result: the command, and the ids of the trees and files it
+    depends on at this commit (the whole tree unless --setup-inputs names them)."""
+    ids = [git(worktree, "rev-parse", f"HEAD:{p}" if p != "." else "HEAD^{tree}", runner=runner,
+               check=False).stdout.strip() or "-" for p in (plan.inputs or (".",))]
+    return hashlib.sha256(json.dumps([plan.command, list(plan.inputs), ids]).encode()).hexdigest()[:24]
+
+
+def setup_products(worktree: Path, runner: Runner) -> list[str]:
+    """What a setup left in a checkout: files git does not track, ignored ones and tracked ones it
+    changed (relative paths)."""
+    out = git(worktree, "status", "--porcelain=v1", "-z", "--ignored", "--untracked-files=all",
+              runner=runner, check=False).stdout
+    paths = []
+    for entry in out.split("\0"):
+        if len(entry) > 3 and not entry.startswith("D"):
+            paths.append(entry[3:])
+    return [p for p in paths if p and not p.startswith(".git/") and p != ".git"]
+
+
+def inside_without_links(root: Path, rel: str) -> Path | None:
+    """``root / rel`` when no part of the way there is a link and it stays inside root."""
+    parts = Path(rel).parts
+    if not parts or Path(rel).is_absolute() or ".." in parts:
+        return None
+    here = root
+    for part in parts[:-1]:
+        here = here / part
+        with contextlib.suppress(FileNotFoundError):
+            if not stat.S_ISDIR(os.lstat(here).st_mode):
+                return None
+    return root / rel
+
+
+def copy_regular_files(src_root: Path, dst_root: Path, rels: Sequence[str], max_bytes: int) -> int:
+    """Copy the regular files among ``rels`` from one tree to another, never through a link in
+    either; returns the bytes copied (OSError past ``max_bytes``)."""
+    total = 0
+    for rel in rels:
+        src, dst = inside_without_links(src_root, rel), inside_without_links(dst_root, rel)
+        if src is None or dst is None:
+            continue
+        try:
+            mode = os.lstat(src).st_mode
+        except FileNotFoundError:
+            continue
+        if stat.S_ISDIR(mode):
+            continue
+        if not stat.S_ISREG(mode):
+            continue  # links, FIFOs, sockets a setup left are not part of its result
+        data = read_bytes_safely(src, max_bytes - total + 1)
+        total += len(data)
+        if total > max_bytes:
+            raise OSError(f"the setup's result is larger than {max_bytes >> 20} MB (--max-disk-mb)")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        write_new_file(dst, data, (mode & 0o777) | 0o600)
+    return total
+
+
+def prepare_checkout(run: Run, worktree: Path, cand: dict | None = None, checkouts: Path | None = None,
+                     stand_ins: bool = True) -> None:
+    """Make a fresh checkout runnable with the run's setup plan; SetupFailed says why not.  A
+    result is reused for every checkout with the same key (cached beside the run's checkouts)."""
+    plan = setup_plan(run.cfg, worktree, cand, stand_ins)
+    for rel in plan.stubs:
+        target = inside_without_links(worktree, rel)
+        with contextlib.suppress(OSError):
+            if target is not None and not os.path.lexists(target):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                write_new_file(target, VERSION_STUB.encode())
+    if not plan.command:
+        return
+    sha = git(worktree, "rev-parse", "HEAD", runner=run.runner, check=False).stdout.strip()
+    key = setup_key(plan, worktree, run.runner)
+    caches = (checkouts or run.worktree_dir) / ".setup-cache"
+    cache = caches / key
+    log = run.paths.setup_dir / f"{key}.log"
+    record = {"sha": sha, "key": key, "log": str(log), "at": utc_now()}
+    start = time.monotonic()
+    with locked(caches / f"{key}.lock"):
+        if (cache / "failed").exists():
+            record.update(ok=False, reused=True, seconds=0.0)
+        elif (cache / "ok").exists():
+            files = read_dict(cache / "ok").get("files") or []
+            copy_regular_files(cache / "files", worktree, files, run.cfg.max_disk_mb << 20)
+            record.update(ok=True, reused=True, seconds=round(time.monotonic() - start, 2))
+        else:
+            run.paths.setup_dir.mkdir(parents=True, exist_ok=True)
+            result = run.untrusted(worktree)(["sh", "-c", plan.command], cwd=worktree, timeout=run.cfg.setup_timeout,
+                                             env=project_env(worktree))
+            atomic_write_text(log, scrub(f"$ {plan.command}\n# at {sha}\n{result.output}", run.secrets))
+            record.update(ok=result.ok, reused=False, seconds=round(result.duration, 2),
+                          exit_code=result.returncode, timed_out=result.timed_out)
+            cache.mkdir(parents=True, exist_ok=True)
+            if result.ok:
+                files = setup_products(worktree, run.runner)
+                try:
+                    copy_regular_files(worktree, cache / "files", files, run.cfg.max_disk_mb << 20)
+                    atomic_write_json(cache / "ok", {"files": files})
+                except OSError as exc:  # too big to keep: this checkout has it, the next builds again
+                    shutil.rmtree(cache, ignore_errors=True)
+                    record["note"] = f"not reused: {exc}"
+            else:
+                atomic_write_json(cache / "failed", {"exit_code": result.returncode, "timed_out": result.timed_out})
+    append_jsonl(run.paths.setup_jsonl, record)
+    if not record["ok"]:
+        why = "timed out" if record.get("timed_out") else f"exit {record.get('exit_code', '?')}"
+        last = ""
+        with contextlib.suppress(OSError):
+            last = clip_text(tail_lines(read_tail_safely(log, 4096).decode("utf-8", "replace"), 1), 160)
+        raise SetupFailed(f"the setup command failed at {sha[:12]} ({why}{': ' + last if last else ''}); "
+                          f"its output: {log}")
+
+
+def setup_summary(records: Sequence[dict]) -> dict | None:
+    """What the project's setup (--setup) cost the run: checkouts set up, how many reused an
+    earlier result, how many failed, and the seconds spent running it."""
+    records = [r for r in records if isinstance(r, dict)]
+    if not records:
+        return None
+    seconds = sum(float(r.get("seconds") or 0) for r in records if not r.get("reused"))
+    return {"checkouts": len(records), "ran": sum(not r.get("reused") for r in records),
+            "reused": sum(bool(r.get("reused")) for r in records), "failed": sum(not r.get("ok") for r in records),
+            "seconds": round(seconds, 1)}
+
+
+def setup_line(summary: dict) -> str:
+    return (f"setup: ran {summary['ran']} time(s) in {summary['seconds']:g} s for {summary['checkouts']} checkout(s), "
+            f"{summary['reused']} reused an earlier result" + (f", {summary['failed']} failed" if summary["failed"] else ""))
+
+
+def new_worktree(run: Run, name: str, sha: str | None = None, cand: dict | None = None, prepare: bool = True,
+                 stand_ins: bool = True) -> Path:
+    """A fresh private checkout of ``sha`` (the target by default), made runnable with the run's
+    setup (for ``cand``: its version stand-in or none); SetupFailed (the checkout removed) when
+    the setup fails there."""
+    path = _new_checkout(run, name, sha)
+    if prepare:
+        try:
+            prepare_checkout(run, path, cand, stand_ins=stand_ins)
+        except BaseException:
+            worktree_remove(run.cfg.repo_path, path, run.runner)
+            raise
+    return path
+
+
+def _new_checkout(run: Run, name: str, sha: str | None = None) -> Path:
     # The leaf name becomes git's admin name under .git/worktrees/: keep it unique per run.
     for folder in (worktrees_root().parent, worktrees_root()) if not os.environ.get("MMINIONS_WORKTREE_ROOT") \
             else (worktrees_root(),):
@@ -8385,7 +8792,7 @@ def start_worker(run: Run, role: str, backend: str, context: dict | None = None)
     wid = next_worker_id(paths)
     wdir = paths.worker_dir(wid)
     wdir.mkdir(mode=0o700, parents=True)
-    worktree = new_worktree(run, wid)
+    worktree = new_worktree(run, wid, stand_ins=not backend_named(backend).plain_checkout)
     files = WorkerFiles(wid, role, backend, wdir, worktree)
     files.out_dir.mkdir(mode=0o700)
     issue = read_json(paths.issue_json, {})
@@ -8739,8 +9146,7 @@ def cleanup_run(run: Run) -> None:
     # whatever untrusted code left running (a daemon of a verification run, say) carries the
     # marker, or at least still sits in one of the run's checkouts
     kill_marked_processes([f"{SANDBOX_MARKER}={run.cfg.run_id}"])
-    remove_cgroup(run._pids_cgroup or "")
-    run._pids_cgroup = None
+    run.release_limits()
     with contextlib.suppress(MminionsError):
         remove_run_worktrees(run.cfg.repo_path, run.cfg.run_id, run.runner)
 
@@ -8768,13 +9174,21 @@ def send_to_session(run: Run, worker: str, text: str) -> None:
 def verify_in_fresh_worktree(run: Run, cand: dict, sha: str | None = None, runs: int | None = None) -> dict:
     run.verify_counter += 1
     name = f"verify-{run.verify_counter}-{secrets.token_hex(2)}"
-    worktree = new_worktree(run, name, sha)
+    try:
+        worktree = new_worktree(run, name, sha, cand=cand)
+    except SetupFailed as exc:
+        return {"candidate_id": cand.get("candidate_id"), "status": REJECTED, "origin": None, "runs": [],
+                "reasons": [str(exc)], "matched_runs": 0, "total_runs": 0, "failure": None, "report_match": None}
     fault_point(run, "verification")
+    plan = setup_plan(run.cfg, worktree, cand)
     try:
         issue = read_json(run.paths.issue_json, {})
         with cpu_budget(f"the runs of {cand.get('candidate_id') or 'a candidate'}"):
-            return scrub(verify_candidate(cand, worktree, issue.get("signals", {}), runs or run.cfg.verify_runs,
-                                          run.cfg.verify_timeout, run.untrusted(worktree)), run.secrets)
+            record = verify_candidate(cand, worktree, issue.get("signals", {}), runs or run.cfg.verify_runs,
+                                      run.cfg.verify_timeout, run.untrusted(worktree))
+            if plan:
+                record["setup"] = {"command": plan.command, "stand_ins": list(plan.stubs)}
+            return scrub(record, run.secrets)
     except BudgetExceeded as exc:
         return {"candidate_id": cand.get("candidate_id"), "status": REJECTED, "origin": None, "runs": [],
                 "reasons": [str(exc)], "matched_runs": 0, "total_runs": 0, "failure": None, "report_match": None}
@@ -8927,7 +9341,10 @@ def check_at_reference(run: Run, cand: dict, sha: str, label: str, runs: int | N
     good commit): a reproducer that fails there too is not specific to the bug.  One
     that passes only because the project's ``modules`` are missing there (an installed
     copy ran) shows nothing: it does not pass."""
-    worktree = new_worktree(run, f"ref-{secrets.token_hex(2)}", sha)
+    try:
+        worktree = new_worktree(run, f"ref-{secrets.token_hex(2)}", sha, cand=cand)
+    except SetupFailed as exc:
+        return {"ref": label, "sha": sha, "passes": False, "runs": [], "verdict": f"cannot run at {label}: {exc}"}
     results: list[dict] = []
     try:
         missing = missing_project_modules(worktree, sorted(set(modules) & script_imports(cand.get("script", ""))))
@@ -9028,6 +9445,40 @@ def good_commit_candidates(run: Run, worktree: Path) -> list[tuple[str, str]]:
     return [(label, sha) for label, sha in out if sha != cfg.target_sha and not (sha in seen or seen.add(sha))]
 
 
+def run_flake_model(run: Run, selected: dict) -> FlakeModel:
+    return flake_model(selected["verification"], [e["verification"] for e in load_candidate_entries(run.paths)])
+
+
+def checkout_setup_error(run: Run, worktree: Path, cand: dict | None) -> str:
+    """Set up a checkout mminions moved to another commit; what went wrong, or ""."""
+    try:
+        prepare_checkout(run, worktree, cand)
+    except SetupFailed as exc:
+        return str(exc)
+    return ""
+
+
+def commits_between(worktree: Path, old: str, new: str, runner: Runner) -> int:
+    return int(git(worktree, "rev-list", "--count", f"{old}..{new}", runner=runner, check=False).stdout.strip() or 0)
+
+
+def reference_step(run: Run, cand: dict, failure: dict | None, worktree: Path, tries: int) -> tuple[int, str, int]:
+    """The reproducer at the commit checked out in ``worktree``, up to ``tries`` runs (one for a
+    reproducer that fails every time) until one fails: (bisect code, error, runs)."""
+    untrusted = run.untrusted(worktree)
+    setup_error = run_setup(cand, worktree, run.cfg.verify_timeout, untrusted)
+    code, error, runs = 125, setup_error or "", 0
+    while not setup_error and runs < tries:
+        runs += 1
+        result, path = run_oracle(cand, worktree, run.cfg.verify_timeout, untrusted)
+        code = classify_oracle_result(result, cand["claimed_failure_signature"], failure, worktree, path)
+        error = clip_text(tail_lines(result.output, 1), 200)
+        if code != 0:
+            break
+    restore_checkout(worktree, run.runner)  # nothing the reproducer left meets the next checkout
+    return code, error, runs
+
+
 def phase_reference(run: Run) -> None:
     """Find a commit where the bug is absent, with the verified reproducer, before anything
     reduces it: minimization is checked against it and bisect starts from it.  Tries
@@ -9040,10 +9491,11 @@ def phase_reference(run: Run) -> None:
     cand, failure = selected["candidate"], selected["verification"].get("failure")
     modules = selected["verification"].get("project_modules") or []
     doc: dict[str, Any] = {"good": None, "searched": [], "notes": []}
-    worktree = new_worktree(run, f"reference-{secrets.token_hex(2)}")
+    model = run_flake_model(run, selected)
+    worktree = new_worktree(run, f"reference-{secrets.token_hex(2)}", prepare=False)
     # passing means only "prints something else": an older commit printing anything else
     # would look good, so only a commit the user vouches for is tried
-    only_given = check_kind(cand.get("script", "")) in (CHECKS_GONE, ERROR_GONE)
+    only_given = candidate_check_kind(cand) in (CHECKS_GONE, ERROR_GONE)
     try:
         skips = 0
         for label, sha in good_commit_candidates(run, worktree):
@@ -9055,20 +9507,21 @@ def phase_reference(run: Run) -> None:
                 break
             git(worktree, "checkout", "-q", "--detach", "--force", sha, runner=run.runner)
             missing = missing_project_modules(worktree, modules)
+            setup_error = "" if missing else checkout_setup_error(run, worktree, cand)
             if missing:  # before the project existed: only an installed copy could run
                 code, error = 125, f"the project's {', '.join(missing)} is not at this commit"
+            elif setup_error:
+                code, error = 125, setup_error
+                restore_checkout(worktree, run.runner)
             else:
-                setup_error = run_setup(cand, worktree, cfg.verify_timeout, run.untrusted(worktree))
-                result, path = run_oracle(cand, worktree, cfg.verify_timeout, run.untrusted(worktree))
-                code = 125 if setup_error else classify_oracle_result(result, cand["claimed_failure_signature"],
-                                                                     failure, worktree, path)
-                restore_checkout(worktree, run.runner)  # nothing the reproducer left meets the next checkout
-                error = setup_error or clip_text(tail_lines(result.output, 1), 200)
+                tries = model.tries(expected_good_calls(commits_between(worktree, sha, cfg.target_sha, run.runner)))
+                code, error, runs = reference_step(run, cand, failure, worktree, tries)
             verdict = BISECT_VERDICTS[code]
             doc["searched"].append({"label": label, "sha": sha, "result": verdict,
-                                    "error": error if verdict != "good" else ""})
+                                    "error": error if verdict != "good" else ""}
+                                   | ({"runs": runs} if not model.deterministic else {}))
             if verdict == "good":
-                doc["good"] = {"label": label, "sha": sha}
+                doc["good"] = {"label": label, "sha": sha, "runs": runs}
                 break
             if label.startswith("--good"):
                 doc["notes"].append(f"{label} fails too ({'the same failure: the bug is already there' if verdict == 'bad' else error}); "
@@ -9138,7 +9591,9 @@ def phase_minimize(run: Run) -> None:
     cand, verification = selected["candidate"], selected["verification"]
     ext = cand.get("file_extension", "py")
     refs = passing_references(run, selected)
-    conservative = not (selected.get("fixed_ref") or {}).get("passes")
+    # Python without a fix it passes at keeps its checks (their meaning stays the verified one);
+    # other text has no syntax tree to keep them by, so any passing reference guards each step
+    conservative = not (selected.get("fixed_ref") or {}).get("passes") and (ext == "py" or not refs)
     before = size_of(cand["script"], ext)
     doc: dict[str, Any] = {"before": before, "after": before, "oracle_calls": 0, "cache_hits": 0,
                            "seconds": 0.0, "budget_sec": round(minimize_budget(
@@ -9148,14 +9603,27 @@ def phase_minimize(run: Run) -> None:
                            "mode": "conservative" if conservative else "reference",
                            "references": [{"label": label, "sha": sha} for label, sha in refs],
                            "guarded": bool(refs)}
+    if verification.get("status") == FLAKY:
+        doc.update(status="skipped", reason=f"it fails in {flake_model(verification).rate:.0%} of runs only: "
+                                            "one run cannot tell whether a reduction kept the bug")
+        atomic_write_json(run.paths.minimize_json, doc)
+        return
     if before["lines"] <= 3:
         doc.update(status="skipped", reason=f"already tiny ({before['lines']} lines)")
         atomic_write_json(run.paths.minimize_json, doc)
         return
     start = time.monotonic()
     failure = verification.get("failure")
-    worktrees = [new_worktree(run, f"minimize-{secrets.token_hex(2)}")]
-    worktrees += [new_worktree(run, f"minimize-ref-{secrets.token_hex(2)}", sha) for _, sha in refs]
+    worktrees: list[Path] = []
+    try:
+        worktrees.append(new_worktree(run, f"minimize-{secrets.token_hex(2)}", cand=cand))
+        worktrees += [new_worktree(run, f"minimize-ref-{secrets.token_hex(2)}", sha, cand=cand) for _, sha in refs]
+    except SetupFailed as exc:
+        for worktree in worktrees:
+            worktree_remove(run.cfg.repo_path, worktree, run.runner)
+        doc.update(status="skipped", reason=str(exc))
+        atomic_write_json(run.paths.minimize_json, doc)
+        return
     try:
         for worktree in worktrees:
             run_setup(cand, worktree, run.cfg.verify_timeout, run.untrusted(worktree))
@@ -9170,7 +9638,8 @@ def phase_minimize(run: Run) -> None:
     doc.update(oracle_calls=oracle.calls, cache_hits=oracle.hits, budget_exhausted=oracle.expired)
     if text.strip() == cand["script"].strip() or size_of(text, ext)["bytes"] >= before["bytes"]:
         doc.update(status="unchanged", reason="nothing could be removed" + (
-            " without touching a check (no passing reference to show it safe)" if conservative else ""),
+            "" if not conservative else " without touching a check (no fix it passes at to show it safe)" if refs
+            else " without touching a check (no passing reference to show it safe)"),
             seconds=round(time.monotonic() - start, 2))
         atomic_write_json(run.paths.minimize_json, doc)
         return
@@ -9211,22 +9680,29 @@ cd "$wt" || exit 125
 # the project's import roots at THIS commit (layouts move), ahead of site-packages
 # (a commit without the project's modules the reproducer imports would test an installed copy: skip)
 roots=$({python} -I -S -c {import_roots} "$wt" {modules}) || {{ printf '%s skip 125\\n' "$(git rev-parse HEAD)" >> {steps}; exit 125; }}
-# whatever is there by the reproducer's name (a link, a FIFO, a tracked file) is removed, never followed
+{setup_step}# whatever is there by the reproducer's name (a link, a FIFO, a tracked file) is removed, never followed
 rm -rf {repro} && cp {saved} {repro} || exit 125
-# a HOME and temp dir of its own for every step: nothing one step leaves steers the next
-rm -rf {tmp} && mkdir -m 700 {tmp} || exit 125
-# the oracle runs sandboxed, with a clean environment and the import roots of this commit
-if command -v timeout >/dev/null 2>&1; then
-  timeout -k 2 {timeout} {sandboxed_oracle} > {out} 2>&1
-else
-  {sandboxed_oracle} > {out} 2>&1
-fi
-rc=$?
+# a reproducer that fails only in some runs runs up to {tries} times here before a pass counts
+# (one run for one that fails every time)
+runs=0
+while :; do
+  runs=$((runs + 1))
+  # a HOME and temp dir of its own for every run: nothing one run leaves steers the next
+  rm -rf {tmp} && mkdir -m 700 {tmp} || exit 125
+  # the oracle runs sandboxed, with a clean environment and the import roots of this commit
+  if command -v timeout >/dev/null 2>&1; then
+    timeout -k 2 {timeout} {sandboxed_oracle} > {out} 2>&1
+  else
+    {sandboxed_oracle} > {out} 2>&1
+  fi
+  rc=$?
+  if [ "$rc" -ne 0 ] || [ "$runs" -ge {tries} ]; then break; fi
+done
 if [ "$rc" -eq 0 ]; then
-  printf '%s good 0\\n' "$(git rev-parse HEAD)" >> {steps}
+  printf '%s good 0 %s\\n' "$(git rev-parse HEAD)" "$runs" >> {steps}
   code=0
 else
-  {self_cmd} _bisect-step --run-dir {run_dir} --worktree "$wt" --output {out} --rc "$rc"
+  {self_cmd} _bisect-step --run-dir {run_dir} --worktree "$wt" --output {out} --rc "$rc" --runs "$runs"
   code=$?
 fi
 # what the reproducer left in the checkout goes before git checks out the next commit
@@ -9236,7 +9712,17 @@ exit "$code"
 """
 
 
-def bisect_step(run_dir: Path, worktree: Path, output: Path, rc: int) -> int:
+BISECT_SETUP_SH = """\
+# the project's setup at this commit (--setup, version stand-ins): a commit where it fails is skipped
+if ! {self_cmd} _setup-step --run-dir {run_dir} --worktree "$wt" --checkouts {checkouts}; then
+  printf '%s skip 125 1\\n' "$(git rev-parse HEAD)" >> {steps}
+  git clean -ffdxq >/dev/null 2>&1; git reset -q --hard >/dev/null 2>&1
+  exit 125
+fi
+"""
+
+
+def bisect_step(run_dir: Path, worktree: Path, output: Path, rc: int, runs: int = 1) -> int:
     """One ``git bisect run`` step (the hidden _bisect-step command): classify the output
     of the oracle the wrapper ran (in the sandbox) and saved."""
     subject = read_json(run_dir / "triage" / "bisect_input.json", {})
@@ -9248,8 +9734,35 @@ def bisect_step(run_dir: Path, worktree: Path, output: Path, rc: int) -> int:
     result = CmdResult(["sh"], rc, text, "", 0.0, timed_out=rc == 124)
     code = classify_oracle_result(result, cand["claimed_failure_signature"], subject.get("failure"), worktree, path)
     sha = git(worktree, "rev-parse", "HEAD", check=False).stdout.strip()
-    append_text(RunPaths(run_dir.parent, run_dir.name).bisect_steps_txt, f"{sha} {BISECT_VERDICTS[code]} {result.returncode}\n")
+    append_text(RunPaths(run_dir.parent, run_dir.name).bisect_steps_txt,
+                f"{sha} {BISECT_VERDICTS[code]} {result.returncode} {max(1, runs)}\n")
     return code
+
+
+def bisect_steps_read(path: Path) -> list[dict]:
+    """The steps the wrapper and _bisect-step wrote: sha, result, and how many runs it took."""
+    out = []
+    for line in (path.read_text().splitlines() if path.exists() else []):
+        parts = line.split()
+        if len(parts) >= 2:
+            out.append({"sha": parts[0], "result": parts[1],
+                        "runs": int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else 1})
+    return out
+
+
+def setup_step(run_dir: Path, worktree: Path, checkouts: Path) -> int:
+    """The project's setup at one bisect step (the hidden _setup-step command): 0 when the
+    checkout is ready, 125 (skip the commit) when the setup fails there."""
+    run = load_run(run_dir.parent, run_dir.name)
+    cand = read_dict(run.paths.bisect_input_json).get("candidate") or {}
+    try:
+        prepare_checkout(run, worktree, cand, checkouts)
+    except SetupFailed as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 125
+    finally:
+        run.release_limits()
+    return 0
 
 
 def bisect_range_left(worktree: Path, runner: Runner) -> list[str]:
@@ -9289,10 +9802,11 @@ def phase_bisect(run: Run) -> None:
         return
     doc["good"] = good["sha"]
     start = time.monotonic()
-    worktree = new_worktree(run, f"bisect-{secrets.token_hex(2)}")
+    worktree = new_worktree(run, f"bisect-{secrets.token_hex(2)}", prepare=False)
     try:
-        commits = int(git(worktree, "rev-list", "--count", f"{good['sha']}..{cfg.target_sha}",
-                          runner=run.runner).stdout.strip() or 0)
+        commits = commits_between(worktree, good["sha"], cfg.target_sha, run.runner)
+        model = run_flake_model(run, selected)
+        tries = model.tries(expected_good_calls(commits))
         q = shlex.quote
         ext = cand.get("file_extension", "py")
         atomic_write_json(run.paths.bisect_input_json, {"candidate": cand, "failure": failure, "reproducer": which})
@@ -9310,7 +9824,11 @@ def phase_bisect(run: Run) -> None:
             modules=q(",".join(sorted(set(selected["verification"].get("project_modules") or [])
                                       & script_imports(cand["script"])))),
             pydir=q(os.path.dirname(sys.executable)), saved=q(str(saved)),
-            repro=q(str(repro)), timeout=int(cfg.verify_timeout),
+            repro=q(str(repro)), timeout=int(cfg.verify_timeout), tries=tries,
+            setup_step=BISECT_SETUP_SH.format(self_cmd=" ".join(q(a) for a in (cfg.self_cmd or self_command())),
+                                              run_dir=q(str(run.paths.run_dir)), checkouts=q(str(run.worktree_dir)),
+                                              steps=q(str(steps_file)))
+            if setup_plan(cfg, worktree, cand) else "",
             sandboxed_oracle=sandbox_command_line(box, oracle_env(worktree, run.env),
                                                   ["sh", "-c", render_oracle(cand["oracle_command"], repro)],
                                                   tmp=bisect_tmp, dynamic=[("PYTHONPATH", '"$roots"')]),
@@ -9324,10 +9842,10 @@ def phase_bisect(run: Run) -> None:
         left = bisect_range_left(worktree, run.runner) if result.timed_out else []
         git(worktree, "bisect", "reset", runner=run.runner, check=False)
         parsed = parse_bisect_output(result.stdout)
-        steps = [dict(zip(("sha", "result"), line.split()[:2]))
-                 for line in (steps_file.read_text().splitlines() if steps_file.exists() else []) if line.strip()]
+        steps = bisect_steps_read(steps_file)
         append_event(run.paths.run_dir, "bisect", steps=len(steps), status=parsed["status"])
-        doc.update(status=parsed["status"], commits_in_range=commits, oracle_runs=len(steps) + len(doc["searched"]),
+        doc.update(status=parsed["status"], commits_in_range=commits,
+                   oracle_runs=sum(e["runs"] for e in steps) + sum(e.get("runs", 1) for e in doc["searched"]),
                    bound=math.ceil(math.log2(max(commits, 1))) + 3 if commits else 0,
                    steps=steps, skipped=[e["sha"] for e in steps if e["result"] == "skip"], log=log)
         if parsed["status"] == "found":
@@ -9342,6 +9860,14 @@ def phase_bisect(run: Run) -> None:
             doc["files_changed"] = files
             doc["changed_lines"] = changed_lines_from_diff(diff)
             doc["summary"] = f"first bad commit {sha[:12]} {meta[1]}"
+            if not model.deterministic:
+                good_runs = [good.get("runs", 1)] + [e["runs"] for e in steps if e["result"] == "good"]
+                doc.update(confidence=round(culprit_confidence(model, good_runs), 4), failure_rate=round(model.rate, 3),
+                           tries_per_step=tries)
+                doc["first_bad"].update(confidence=doc["confidence"], failure_rate=doc["failure_rate"],
+                                        oracle_runs=doc["oracle_runs"])
+                doc["summary"] += (f" (confidence {doc['confidence']:.0%}: the reproducer fails in {model.rate:.0%} of "
+                                   f"runs, so each passing commit ran up to {tries} times; {doc['oracle_runs']} oracle runs)")
         elif result.timed_out:
             doc.update(status="budget", range=left[:200])
             doc["summary"] = (f"bisect stopped at its {cfg.bisect_budget_sec} s budget (--bisect-budget-sec) after "
@@ -9370,7 +9896,7 @@ def phase_triage(run: Run) -> None:
     if not selected or not run.cfg.triage:
         return
     cand = selected["candidate"]
-    worktree = new_worktree(run, f"triage-check-{secrets.token_hex(2)}")
+    worktree = new_worktree(run, f"triage-check-{secrets.token_hex(2)}", cand=cand)
     try:
         result, repro_file = run_oracle(cand, worktree, run.cfg.verify_timeout, run.untrusted(worktree))
         restore_checkout(worktree, run.runner)  # evidence is checked against the project's files, not the reproducer's
@@ -9446,6 +9972,7 @@ class RunFacts:
     notes: list[str] = field(default_factory=list)             # the run's "note" events
     sandbox: str = ""                                          # what ran untrusted code: bwrap | unshare | off
     model_agents: list[str] = field(default_factory=list)      # model CLIs installed here (a verdict may suggest them)
+    setups: list[dict] = field(default_factory=list)           # the project setup in each checkout (setups.jsonl)
 
 
 def load_facts(paths: RunPaths, cfg: RunConfig) -> RunFacts:
@@ -9462,7 +9989,7 @@ def load_facts(paths: RunPaths, cfg: RunConfig) -> RunFacts:
         minimal_script=minimal, bisect=read_json(paths.bisect_json, {}) or {},
         hypotheses=read_json(paths.hypotheses_json, {}) or {}, candidate_files=candidate_records(paths),
         workers=load_sessions(paths)["workers"], sandbox=cfg.sandbox_kind,
-        model_agents=[b for b in MODEL_BACKENDS if shutil.which(b)],
+        model_agents=[b for b in MODEL_BACKENDS if shutil.which(b)], setups=read_jsonl(paths.setup_jsonl),
         notes=[e["text"] for e in read_events(paths.run_dir) if e.get("kind") == "note" and isinstance(e.get("text"), str)])
 
 
@@ -9512,7 +10039,7 @@ def verdict_of(facts: RunFacts, checkout_changes: Sequence[str] = ()) -> tuple[s
             rationale += "; no commit where the bug is absent was known, so fail-to-pass was not checked"
         if (v.get("report_match") or {}).get("matches") is False:
             rationale += f"; verified but different from the report: it {v['report_match']['how']}"
-        rationale += check_kind(selected["candidate"].get("script", "")).verdict_note
+        rationale += candidate_check_kind(selected["candidate"], selected.get("verification")).verdict_note
         return status, rationale, diagnostics
     entries = _entries(facts)
     repro = [w for w in facts.workers if w.get("role") == ROLE_REPRO]
@@ -9557,8 +10084,8 @@ def build_decision(facts: RunFacts, status: str, rationale: str, extra_diagnosti
                           "status": v["status"], "origin": v.get("origin"),
                           "matched_runs": v.get("matched_runs", 0), "total_runs": v.get("total_runs", 0),
                           "reasons": v.get("reasons", []), "report_match": v.get("report_match"),
-                          "checks_behaviour": checks_behaviour(item["candidate"].get("script", "")),
-                          "kind": check_kind(item["candidate"].get("script", "")).name})
+                          "checks_behaviour": candidate_check_kind(item["candidate"], v) is CHECKS_BEHAVIOUR,
+                          "kind": candidate_check_kind(item["candidate"], v).name})
     diagnostics += facts.hypotheses.get("diagnostics", []) + facts.notes
     top = facts.hypotheses.get("hypotheses", [])[:3]
     targets = unique_items(f"{e['file']}:{e['line']}" for h in top for e in h["evidence"])
@@ -9571,6 +10098,8 @@ def build_decision(facts: RunFacts, status: str, rationale: str, extra_diagnosti
         "culprit_commit": facts.bisect.get("first_bad"), "next_fix_targets": targets[:5],
         "top_hypotheses": [h["hypothesis_id"] for h in top], "decided_at": decided_at or utc_now(),
         "usage": usage_document(facts.workers),
+        "setup": dict((selected or {}).get("verification", {}).get("setup") or {}, summary=setup_summary(facts.setups))
+        if facts.setups or (selected or {}).get("verification", {}).get("setup") else None,
     }
 
 
@@ -9630,6 +10159,21 @@ def as_pytest(script: str, name: str = "test_reproduces_the_report") -> str | No
 
 
 
+def _setup_md(setup: dict) -> list[str]:
+    """What each checkout got before the reproducer ran, said where the reproducer is shown."""
+    out = []
+    if setup.get("command"):
+        summary = setup.get("summary") or {}
+        out.append(f"Each checkout was set up first with {md_code(setup['command'])}"
+                   + (f" (run {summary['ran']} times in {summary['seconds']:g} s, reused {summary['reused']} times)"
+                      if summary else "") + ": run it before the reproducer.")
+    if setup.get("stand_ins"):
+        out.append(f"Each checkout got a stand-in for {', '.join(md_code(p) for p in setup['stand_ins'])}, "
+                   "the version module the project's build writes (setuptools-scm/hatch-vcs) and no clone has: "
+                   "run the reproducer in an installed checkout (`pip install -e .`) or write that file first.")
+    return [line for text in out for line in (text, "")]
+
+
 def _reproducer_md(facts: RunFacts, decision: dict) -> list[str]:
     selected = decision["selected_candidate"]
     cand, v, mini = selected["candidate"], selected["verification"], facts.minimize
@@ -9638,6 +10182,7 @@ def _reproducer_md(facts: RunFacts, decision: dict) -> list[str]:
     out = ["## Reproducer", "",
            f"Verified by mminions: failed with {md_code(failure_label(cand, v))} in "
            f"{v['matched_runs']} of {v['total_runs']} runs (origin: {v.get('origin') or 'unknown'}).", ""]
+    out += _setup_md(decision.get("setup") or {})
     match = v.get("report_match") or {}
     if match.get("how"):
         out += [("**Verified but different from the report:** it " if match.get("matches") is False
@@ -9679,7 +10224,8 @@ def _culprit_md(facts: RunFacts, decision: dict) -> list[str]:
     culprit, bisect, out = decision.get("culprit_commit"), facts.bisect, []
     if culprit:
         out += ["## Culprit commit", "", f"{md_code(culprit['sha'][:12])} {md_text(culprit.get('subject', ''))} "
-                f"({md_text(culprit.get('author', ''))}, {md_text(culprit.get('date', ''))})", ""]
+                f"({md_text(culprit.get('author', ''))}, {md_text(culprit.get('date', ''))})"
+                + md_text(confidence_words(culprit)), ""]
         if culprit.get("stat"):
             out += [*md_fence(culprit["stat"]), ""]
     elif bisect.get("status"):
@@ -9796,7 +10342,8 @@ def render_issue_comment(facts: RunFacts, decision: dict) -> str:
             out += ["What was tried:", ""] + [f"- {md_code(r['candidate_id'])}: {r['status']}" for r in tried[:5]] + [""]
     culprit = decision.get("culprit_commit")
     if culprit:
-        out += [f"**Culprit commit:** {md_code(culprit['sha'][:12])} {md_text(culprit.get('subject', ''))}", ""]
+        out += [f"**Culprit commit:** {md_code(culprit['sha'][:12])} {md_text(culprit.get('subject', ''))}"
+                + md_text(confidence_words(culprit)), ""]
     hypotheses = facts.hypotheses.get("hypotheses") or []
     if hypotheses:
         top = hypotheses[0]
@@ -10138,6 +10685,7 @@ class StatusInputs:
     panes: dict[str, str]
     now: float
     exits: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    setups: list[dict] = field(default_factory=list)
 
 
 def read_status_inputs(runs_root: Path, run_id: str, lines: int = 40, tmux: Tmux | None = None,
@@ -10166,7 +10714,7 @@ def read_status_inputs(runs_root: Path, run_id: str, lines: int = 40, tmux: Tmux
         bisect=read_dict(paths.bisect_json), hypotheses=hypotheses if isinstance(hypotheses, list) else [],
         done_phases={e.get("phase") for e in read_events(paths.run_dir) if e.get("kind") == "phase" and e.get("status") == "done"},
         artifacts=sorted(name for name, path in paths.artifacts().items() if path.is_file()),
-        live=live, panes=panes, now=time.time(), exits=read_worker_exits(sessions))
+        live=live, panes=panes, now=time.time(), exits=read_worker_exits(sessions), setups=read_jsonl(paths.setup_jsonl))
 
 
 def _manager_session(config: dict, sessions: dict, run_id: str) -> str:
@@ -10235,6 +10783,7 @@ def build_status(inp: StatusInputs) -> dict:
         "culprit": (inp.bisect.get("first_bad") or {}).get("sha"), "created_at": config.get("created_at"),
         "title": config.get("title") or run_done.get("title") or "",
         "usage": usage_document(sessions["workers"]),
+        "setup": setup_summary(inp.setups),
     }
 
 
@@ -10281,6 +10830,8 @@ def format_status(doc: dict) -> str:
     out.append(f"verdict: {doc.get('verdict') or d.get('status')}" + (f" - {d['rationale']}" if d.get("rationale") else ""))
     if doc.get("culprit"):
         out.append(f"culprit: {doc['culprit'][:12]}")
+    if doc.get("setup"):
+        out.append(setup_line(doc["setup"]))
     if doc["manager"]["pane_tail"]:
         out += ["", "manager pane:", doc["manager"]["pane_tail"]]
     return "\n".join(out)
@@ -11462,7 +12013,9 @@ def verdict_summary(run: Run, done: dict, decision: dict) -> str:
         lines.append(f"reproducer: {minimal if minimal.is_file() else run.paths.selected_candidate_json}")
     culprit = decision.get("culprit_commit") or {}
     if culprit.get("sha"):
-        lines.append(f"culprit: {culprit['sha'][:12]} {culprit.get('subject', '')}".rstrip())
+        lines.append(f"culprit: {culprit['sha'][:12]} {culprit.get('subject', '')}".rstrip() + confidence_words(culprit))
+    if (decision.get("setup") or {}).get("summary"):
+        lines.append(setup_line(decision["setup"]["summary"]))
     total = usage_from_json((decision.get("usage") or {}).get("total"))
     if total.reported and total.cost_from != "free":
         lines.append(f"cost: {usage_line(total)}")
@@ -12062,7 +12615,11 @@ def cmd_log_tail(args: argparse.Namespace) -> int:
 
 
 def cmd_bisect_step(args: argparse.Namespace) -> int:
-    return bisect_step(Path(args.run_dir), Path(args.worktree), Path(args.output), args.rc)
+    return bisect_step(Path(args.run_dir), Path(args.worktree), Path(args.output), args.rc, args.runs)
+
+
+def cmd_setup_step(args: argparse.Namespace) -> int:
+    return setup_step(Path(args.run_dir), Path(args.worktree), Path(args.checkouts))
 
 
 # ---- 15.3 Demo ----------------------------------------------------------
@@ -12415,7 +12972,14 @@ def build_hidden_parser() -> argparse.ArgumentParser:
     p.add_argument("--worktree", required=True)
     p.add_argument("--output", required=True)
     p.add_argument("--rc", type=int, required=True)
+    p.add_argument("--runs", type=int, default=1)
     p.set_defaults(func=cmd_bisect_step)
+
+    p = sub.add_parser("_setup-step")  # hidden: the project's setup at one bisect step
+    p.add_argument("--run-dir", required=True)
+    p.add_argument("--worktree", required=True)
+    p.add_argument("--checkouts", required=True)
+    p.set_defaults(func=cmd_setup_step)
 
     p = sub.add_parser("_net-relay")  # hidden: a model worker's relay to its proxy, inside its sandbox
     p.add_argument("--socket", required=True)
@@ -12430,7 +12994,7 @@ def build_hidden_parser() -> argparse.ArgumentParser:
     return parser
 
 
-HIDDEN_COMMANDS = ("_builtin", "_bisect-step", "_stream-view", "_log-tail", "_net-relay")
+HIDDEN_COMMANDS = ("_builtin", "_bisect-step", "_setup-step", "_stream-view", "_log-tail", "_net-relay")
 
 
 def issue_summary(issue: dict) -> str:
