@@ -18,12 +18,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
-import helpers  # noqa: E402
-from helpers import CALC_ISSUE, CALC_OPS_FIXED, make_history  # noqa: E402
+from helpers import (CALC_ISSUE, CALC_OPS_FIXED, FLAKY_OPS, JS_ISSUE, JS_REPRO, cmd_agent,  # noqa: E402
+                     make_built_history, make_history, make_js_history)
 
-# mean([]) crashes in about half the runs from the culprit on
-FLAKY_OPS = "import random\n\n\n" + CALC_OPS_FIXED.replace(
-    "    if not xs:\n        return 0.0\n", "    if not xs and random.random() < 0.5:\n        return 0.0\n")
 
 
 def run_mminions(mm: str, root: Path, repo: Path, issue: Path, *extra: str, env: dict | None = None) -> dict:
@@ -60,29 +57,6 @@ def flaky(mm: str, trial: int) -> dict:
         shutil.rmtree(root, ignore_errors=True)
 
 
-BUILD_PY = "import shutil\nshutil.copy('calc/ops.src', 'calc/_built.py')\n"
-
-
-def make_built_history(path: Path, commits: int, culprit: int, broken_build: range) -> dict[int, str]:
-    """calc's code is built by `python3 build.py` (calc/_built.py, git-ignored): no checkout can
-    import it before the build.  The bug comes in at ``culprit``; ``broken_build`` commits cannot build."""
-    marks = {}
-    path.mkdir(parents=True)
-    helpers.git(path, "init", "-q", "-b", "main")
-    for n in range(1, commits + 1):
-        files = {"build.py": "raise SystemExit('build broken')\n" if n in broken_build else BUILD_PY,
-                 "calc/__init__.py": "from ._built import mean, median\n", ".gitignore": "calc/_built.py\n",
-                 "calc/ops.src": helpers.CALC_OPS if n >= culprit else CALC_OPS_FIXED, "log.txt": f"{n}\n"}
-        for rel, text in files.items():
-            (path / rel).parent.mkdir(parents=True, exist_ok=True)
-            (path / rel).write_text(text)
-        helpers.git(path, "add", "-A")
-        helpers.git(path, "commit", "-q", "-m", f"commit {n}" + (" - refactor mean" if n == culprit else ""),
-                    date=f"2026-01-01T00:{n:02d}:00")
-        marks[n] = helpers.git(path, "rev-parse", "HEAD").strip()
-    return marks
-
-
 def setup(mm: str, trial: int) -> dict:
     root = Path(tempfile.mkdtemp(prefix="bench-setup-"))
     try:
@@ -98,43 +72,6 @@ def setup(mm: str, trial: int) -> dict:
         return out
     finally:
         shutil.rmtree(root, ignore_errors=True)
-
-
-SUM_GOOD = "function total(xs) {\n  return xs.reduce((a, b) => a + b, 0);\n}\nmodule.exports = { total };\n"
-SUM_BAD = "function total(xs) {\n  return xs.slice(1).reduce((a, b) => a + b, 0);\n}\nmodule.exports = { total };\n"
-JS_REPRO = """const assert = require("assert");
-const { total } = require("./lib/sum.js");
-const doubled = [1, 2, 3].map((x) => x * 2);
-console.log("checking total of", doubled.length, "numbers");
-let noise = 0;
-for (let i = 0; i < 3; i++) noise += i;
-assert.strictEqual(total([1, 2, 3]), 6);
-"""
-JS_ISSUE = "# total() drops the first number\n\n`total([1, 2, 3])` gives 5; it should be 6.\n"
-
-
-def make_js_history(path: Path, commits: int, culprit: int) -> dict[int, str]:
-    marks = {}
-    path.mkdir(parents=True)
-    helpers.git(path, "init", "-q", "-b", "main")
-    for n in range(1, commits + 1):
-        files = {"package.json": '{"name": "sums", "version": "1.0.0", "scripts": {"test": "node --test"}}\n',
-                 "lib/sum.js": SUM_BAD if n >= culprit else SUM_GOOD, "CHANGES.md": f"{n}\n"}
-        for rel, text in files.items():
-            (path / rel).parent.mkdir(parents=True, exist_ok=True)
-            (path / rel).write_text(text)
-        helpers.git(path, "add", "-A")
-        helpers.git(path, "commit", "-q", "-m", f"commit {n}" + (" - simplify total" if n == culprit else ""),
-                    date=f"2026-01-01T00:{n:02d}:00")
-        marks[n] = helpers.git(path, "rev-parse", "HEAD").strip()
-    return marks
-
-
-def cmd_agent(path: Path, candidates: list[dict]) -> Path:
-    """An --agent cmd worker that answers with these candidates."""
-    path.write_text("import json, pathlib, sys\n"
-                    f"pathlib.Path(sys.argv[1]).write_text(json.dumps({{'candidates': {candidates!r}, 'notes': ''}}))\n")
-    return path
 
 
 def js(mm: str, trial: int) -> dict:
