@@ -63,10 +63,14 @@ Flows (the sections a thing passes through, and the files that carry it):
                 3.3) -> the agent writes out/ (its answer, its event stream), worker.sh exit_code
                 -> 12.4 wait_for_workers (usage 8.3, budgets) -> 8.4 read_worker_output -> 11.1
                 verify_candidate -> repro/candidates/<wid>.json.
+    a checkout  12.4 new_worktree: a clone (5) -> 12.4 prepare_checkout: version stand-ins (7) and
+                --setup in the sandbox, its result reused per input key -> setup/setups.jsonl.
     a bisect    12.5 phase_reference finds a good commit (reference.json) -> 12.5 phase_bisect:
-                `git bisect run` in a clone of its own, each step the hidden `_bisect-step`
-                command (15.2) -> 12.5 bisect_step classifies the reproducer's run (11.1) as good,
-                bad or skip -> triage/bisect.json (the first bad commit, its changed lines).
+                `git bisect run` in a clone of its own, each step the hidden `_setup-step` then
+                the reproducer, run again while it passes as often as its flake rate (11.3
+                FlakeModel) asks, then `_bisect-step` (15.2) -> 12.5 bisect_step classifies the
+                failing run (11.1) as bad or skip -> triage/bisect.json (the first bad commit, its
+                changed lines, the culprit's confidence for a flaky reproducer).
     triage      12.5 phase_triage: the reproducer's run and the culprit as context -> TRIAGER
                 workers (10.5 built-in, or a model through 8.4) -> 11.4 evidence checked against the
                 files and ranked -> triage/hypotheses.json.
@@ -3368,10 +3372,11 @@ def layout_hint(worktree: Path) -> str:
     where = (f"{', '.join(r + '/' for r in roots)} and the repository root are on PYTHONPATH, ahead of "
              "site-packages" if roots else "the repository root is on PYTHONPATH, ahead of site-packages")
     generated = generated_version_files(worktree)
-    # reproducers are verified in plain checkouts, as a maintainer's clone is: none has this file
-    stand_in = (f" Its build writes {', '.join(generated)} (setuptools-scm/hatch-vcs), which no checkout has: "
-                "a reproducer that imports the project must first put a stand-in module with __version__ into "
-                "sys.modules under that module's name." if generated else "")
+    # mminions' checkouts hold a stand-in; a maintainer's plain clone has none
+    stand_in = (f" Its build writes {', '.join(generated)} (setuptools-scm/hatch-vcs), which a plain clone lacks "
+                "(mminions puts a stand-in in each checkout it makes): a reproducer that should also run in a plain "
+                "clone first puts its own stand-in module with __version__ into sys.modules under that module's name."
+                if generated else "")
     if pkgs:
         return (f"Python project; importable packages: {', '.join(pkgs[:8])}; {where} (no pip install "
                 "needed; a copy installed in site-packages is NOT what is tested)." + stand_in)

@@ -167,7 +167,7 @@ class GeneratedVersionModuleTests(unittest.TestCase):
         self.assertIn("calc._version", script)  # its stand-in, in the script
         self.assertEqual(run_py(script, repo).returncode, 1)  # a plain clone at HEAD: the reported crash
         self.assertFalse((repo / "calc" / "_version.py").exists())  # the user's checkout: untouched
-        self.assertIn("Its build writes calc/_version.py (setuptools-scm/hatch-vcs), which no checkout has",
+        self.assertIn("Its build writes calc/_version.py (setuptools-scm/hatch-vcs), which a plain clone lacks",
                       mminions.layout_hint(repo))  # what a model worker's prompt says
 
     def test_only_plain_paths_inside_the_checkout_count(self):
