@@ -2479,6 +2479,17 @@ _SHOULD_RE = lazy_re(
     r"\bshould[ \t]++(?:be|return|print|give|output)[ \t]++`?(?P<exp>[^`\n]{1,120}?)`?[ \t]*+,?[ \t]*+but[ \t]++"
     r"(?:it[ \t]++)?(?:is|was|returns|returned|prints|printed|gives|gave|outputs)[ \t]++`?(?P<act>[^`\n.;]{1,120}+)`?"
     r"[ \t]*+(?:[.;]|$)", re.I | re.M)
+# what came out first, then what should have, in one sentence, both quoted: "it prints `30`;
+# expected `25.0`", "I get `x` but expected `y`", "returns `a`, it should be `b`"
+_ACTUAL_FIRST_RE = lazy_re(
+    r"\b(?:returns|returned|gives|gave|prints|printed|outputs|yields|shows|showed|get|gets|got)[ \t]++"
+    r"`(?P<act>[^`\n]{1,200}+)`[ \t]*+[,;.]?[ \t]*+(?:but|while|whereas)?[ \t]*+(?:I|we|it)?[ \t]*+"
+    r"(?:expected|expect|expecting|would[ \t]++expect|should[ \t]++(?:be|return|give|print|output|get))"
+    r"(?:[ \t]++(?:it|the[ \t]++(?:value|result|output))?)?[ \t]*+[:=]?[ \t]*+`(?P<exp>[^`\n]{1,200}+)`", re.I)
+# "it returns `a` instead of `b`"
+_INSTEAD_RE = lazy_re(
+    r"\b(?:returns|returned|gives|gave|prints|printed|outputs|yields|shows|showed|get|gets|got|is)[ \t]++"
+    r"`(?P<act>[^`\n]{1,200}+)`[ \t]++instead[ \t]++of[ \t]++`(?P<exp>[^`\n]{1,200}+)`", re.I)
 _INLINE_CODE_RE = lazy_re(r"`([^`\n]{1,500})`")
 _PROSE_ERROR_RE = lazy_re(r"\b(?:raises?|raised|raising|throws?|threw|gets?|got|gives?|gave|fails? with|with an?)\s++"
                              r"(?:an?\s++|the\s++)?(?:`(?P<quoted>(?:[a-z_]\w*+\.)*+[A-Z]\w++)`|(?P<type>[A-Z]\w*(?:Error|Exception))\b)"
@@ -2877,8 +2888,9 @@ def extract_expected_actual(text: str, source: str = "body") -> list[dict]:
                                 strip_code_blocks(text))
     # each pattern runs only over the lines that can hold its words (it never spans more than two)
     lines = prose.split("\n")
-    wanted = {_EXPECT_RE: ("xpect",), _SHOULD_RE: ("hould",), _RETURNS_RE: ("hould",), _TWO_LINES_RE: ("xpect",)}
-    for regex in (_EXPECT_RE, _SHOULD_RE, _RETURNS_RE, _TWO_LINES_RE):
+    wanted = {_EXPECT_RE: ("xpect",), _SHOULD_RE: ("hould",), _RETURNS_RE: ("hould",), _TWO_LINES_RE: ("xpect",),
+              _ACTUAL_FIRST_RE: ("xpect", "hould"), _INSTEAD_RE: ("instead",)}
+    for regex in wanted:
         near = lines_with_words(lines, wanted[regex])
         if not near:
             continue
@@ -6995,6 +7007,11 @@ def fail_to_pass_of(selected: dict, reference: dict) -> tuple[bool | None, dict 
     return None, None
 
 
+def reference_label(reference: dict) -> str:
+    """How a verdict names the commit a reproducer passes at: "the fix <ref>", "--good <ref>", "tag v1"."""
+    return f"the fix {reference['ref']}" if reference.get("kind") == "fix" else str(reference.get("ref", ""))
+
+
 FAILURE_LABEL_CHARS = 300  # what an assertion says came out (got X, expected Y), kept readable
 
 
@@ -7389,6 +7406,68 @@ def reduce_python(text: str, oracle: Oracle, conservative: bool = False, lines: 
                 tree, best, changed = variant, candidate, True
                 break
     return best
+
+
+def _shown_value(node: ast.expr) -> tuple[ast.expr, str] | None:
+    """(the value, how the check showed it: str | repr) of a generated check's ``_mm_got``:
+    ``str(' '.join(map(str, (value,))))`` (one printed value), ``str(value)`` or ``repr(value)``."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("str", "repr")
+            and len(node.args) == 1 and not node.keywords):
+        return None
+    inner = node.args[0]
+    joined = (isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and inner.func.attr == "join"
+              and len(inner.args) == 1 and isinstance(inner.args[0], ast.Call) and isinstance(inner.args[0].func, ast.Name)
+              and inner.args[0].func.id == "map" and len(inner.args[0].args) == 2
+              and isinstance(inner.args[0].args[1], ast.Tuple) and len(inner.args[0].args[1].elts) == 1)
+    if joined:
+        return inner.args[0].args[1].elts[0], "str"
+    return inner, node.func.id
+
+
+def plain_check(script: str) -> str | None:
+    """A generated check as a maintainer would write it: ``got = value`` and ``assert got ==
+    expected, got`` instead of ``_mm_got``, ``_mm_want`` and ``_mm_norm``; None when the script
+    has no such check.  It means the same only where its runs show it (phase_minimize checks)."""
+    try:
+        tree = parse_python(script)
+    except (SyntaxError, ValueError):
+        return None
+    body = tree.body
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    for i in range(len(body) - 2):
+        got, want, check = body[i:i + 3]
+        if not (isinstance(got, ast.Assign) and isinstance(want, ast.Assign) and isinstance(check, ast.Assert)
+                and [ast.unparse(t) for t in got.targets + want.targets] == ["_mm_got", "_mm_want"]
+                and ast.unparse(check.test) == "_mm_norm(_mm_got) == _mm_norm(_mm_want)"
+                and isinstance(want.value, ast.Constant) and isinstance(want.value.value, str)):
+            continue
+        shown = _shown_value(got.value)
+        if shown is None:
+            return None
+        value, how = shown
+        name = next(n for n in ("got", "result", "got_value") if n not in names)
+        shown_as = ast.unparse(value)
+        try:
+            expected: Any = ast.literal_eval(want.value.value.strip())
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            expected, shown_as = want.value.value, f"{how}({shown_as})"
+        said = shown_as if len(shown_as) <= 60 else "it"
+        message = f"{said} gave %r, expected {expected!r}".replace("%", "%%").replace("%%r, expected", "%r, expected", 1)
+        lines = [f"{name} = {shown_as}", f"assert {name} == {expected!r}, {message!r} % ({name},)"]
+        source = script.splitlines()
+        dropped = {n for node in body[:i]
+                   if (isinstance(node, ast.FunctionDef) and node.name == "_mm_norm")
+                   or (isinstance(node, ast.Import) and all(a.asname in ("_mm_ast", "_mm_re") for a in node.names))
+                   for n in range(min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))]) - 1,
+                                  node.end_lineno or node.lineno)}
+        head = [line for n, line in enumerate(source[:got.lineno - 1]) if n not in dropped]
+        while head and not head[-1].strip():
+            head.pop()
+        text = "\n".join(head + lines + source[(check.end_lineno or check.lineno):]).rstrip("\n") + "\n"
+        if "_mm_norm" in text:
+            return None
+        return re.sub(r"\n{4,}", "\n\n\n", text)
+    return None
 
 
 def reduce_lines(text: str, oracle: Oracle) -> str:
@@ -9585,6 +9664,53 @@ def minimize_budget(cfg: RunConfig, selected: dict, references: int, elapsed: fl
 
 
 def phase_minimize(run: Run) -> None:
+    """Reduce the selected reproducer, then write its check as a maintainer would (each
+    guarded by the passing references)."""
+    reduce_selected(run)
+    adopt_plain_check(run)
+
+
+def adopt_plain_check(run: Run) -> None:
+    """A generated check (``_mm_got``, ``_mm_norm``) rewritten plainly (``got = ...``, ``assert
+    got == expected``) replaces it only where it is shown to mean the same: it fails here the
+    same way every run and passes at every passing reference.  Without a reference the
+    generated one stays.  Records the outcome in minimize.json's "plain"."""
+    selected = read_json(run.paths.selected_candidate_json, None)
+    if not selected or selected["verification"].get("status") != REPRODUCED:
+        return
+    cand = selected["candidate"]
+    plain = plain_check(cand.get("script", "")) if (cand.get("file_extension") or "py") == "py" else None
+    refs = passing_references(run, selected)
+    if not plain or not refs:
+        return
+    doc = read_json(run.paths.minimize_json, {}) or {}
+    rewritten = dict(cand, script=plain)
+    confirm = verify_in_fresh_worktree(run, rewritten)
+    same = confirm["status"] == REPRODUCED and (confirm.get("failure") or {}).get("type") == \
+        (selected["verification"].get("failure") or {}).get("type")
+    checks = [check_at_reference(run, rewritten, sha, label, runs=1,
+                                 modules=selected["verification"].get("project_modules") or ()) for label, sha in refs] \
+        if same else []
+    if not same or not all(c["passes"] for c in checks):
+        doc["plain"] = {"status": "rejected", "reason": "the plain form did not fail the same way" if not same
+                        else "the plain form did not pass at " + ", ".join(c["ref"] for c in checks if not c["passes"])}
+        atomic_write_json(run.paths.minimize_json, doc)
+        return
+    doc["plain"] = {"status": "adopted", "references": [c["ref"] for c in checks]}
+    atomic_write_json(run.paths.minimize_json, doc)
+    atomic_write_text(run.paths.minimal_repro("py"), plain)
+    selected.setdefault("original_candidate", cand)
+    selected.setdefault("original_verification", selected["verification"])
+    selected.update(candidate=rewritten, verification=confirm, original_script=selected.get("original_script") or cand["script"])
+    fixed = next((c for c in checks if c["sha"] == (selected.get("fixed_ref") or {}).get("sha")), None)
+    if fixed:
+        selected["fixed_ref"] = dict(fixed, ref=selected["fixed_ref"]["ref"])
+    atomic_write_json(run.paths.selected_candidate_json, selected)
+    run.log("the reproducer's check written plainly (it fails the same way and passes at "
+            + ", ".join(c["ref"] for c in checks) + ")")
+
+
+def reduce_selected(run: Run) -> None:
     """Reduce the selected reproducer (reads selected_candidate.json, reference.json).
     Guarded by a fix it passes at, every reduction must fail at HEAD the same way and
     pass at the fix (and the good commit); otherwise it is conservative: checks and their
@@ -9670,8 +9796,8 @@ def phase_minimize(run: Run) -> None:
     selected.update(original_candidate=cand, original_verification=verification, candidate=reduced,
                     verification=confirm, original_script=cand["script"])
     fixed = next((c for c in ref_checks if c["sha"] == (selected.get("fixed_ref") or {}).get("sha")), None)
-    if fixed:
-        selected["fixed_ref"] = fixed
+    if fixed:  # the fix keeps its name (the check is labelled "the fix <ref>")
+        selected["fixed_ref"] = dict(fixed, ref=selected["fixed_ref"]["ref"])
     atomic_write_json(run.paths.selected_candidate_json, selected)
     run.log(f"minimized ({doc['mode']}): {before['lines']} -> {doc['after']['lines']} lines in {oracle.calls} oracle calls")
 
@@ -10036,9 +10162,9 @@ def verdict_of(facts: RunFacts, checkout_changes: Sequence[str] = ()) -> tuple[s
                      f"{failure_label(selected['candidate'], v)!r} in {v['matched_runs']} of "
                      f"{v['total_runs']} runs in a fresh worktree" + (" (flaky)" if v["status"] == FLAKY else ""))
         if f2p:
-            rationale += f"; it passes at {reference['ref']} ({reference['sha'][:12]}): fail-to-pass"
+            rationale += f"; it passes at {reference_label(reference)} ({reference['sha'][:12]}): fail-to-pass"
         elif f2p is False:
-            rationale += (f"; but it fails at {reference['ref']} ({reference['sha'][:12]}) too, where the bug should "
+            rationale += (f"; but it fails at {reference_label(reference)} ({reference['sha'][:12]}) too, where the bug should "
                           "be absent: not specific to this bug")
         else:
             rationale += "; no commit where the bug is absent was known, so fail-to-pass was not checked"
@@ -10194,10 +10320,10 @@ def _reproducer_md(facts: RunFacts, decision: dict) -> list[str]:
                  else "Compared with the report: ") + md_text(match["how"]) + ".", ""]
     reference = decision.get("reference") or {}
     if decision.get("fail_to_pass"):
-        out += [f"Fail-to-pass: it passes at {md_text(reference['ref'])} ({md_code(reference['sha'][:12])}), "
+        out += [f"Fail-to-pass: it passes at {md_text(reference_label(reference))} ({md_code(reference['sha'][:12])}), "
                 "where the bug is absent.", ""]
     elif decision.get("fail_to_pass") is False:
-        out += [f"**Not fail-to-pass:** it also fails at {md_text(reference['ref'])} ({md_code(reference['sha'][:12])}), "
+        out += [f"**Not fail-to-pass:** it also fails at {md_text(reference_label(reference))} ({md_code(reference['sha'][:12])}), "
                 "where the bug should be absent, so it does not tell the bug apart.", ""]
     else:
         out += ["Fail-to-pass was not checked: no commit where the bug is absent was known "
@@ -10212,6 +10338,9 @@ def _reproducer_md(facts: RunFacts, decision: dict) -> list[str]:
                [f"Every one of its {after} lines is needed ({how}).", ""]
     elif mini.get("status") in ("unchanged", "rejected"):
         out += [f"Not minimized: {md_text(mini.get('reason', mini['status']))}.", ""]
+    if (mini.get("plain") or {}).get("status") == "adopted":
+        out += [f"Its check is written plainly ({size_of(script, ext)['lines']} lines): it fails the same way here and "
+                f"passes at {md_text(', '.join(mini['plain']['references']))}.", ""]
     name = f"repro.{re.sub(r'[^A-Za-z0-9]', '', ext) or 'txt'}"
     end = heredoc_delimiter(script)
     pytest = ([f"The same check as a pytest test for the project's suite: {md_code('repro/test_repro.py')} "

@@ -7,7 +7,7 @@ import os
 import unittest
 
 from helpers import (CALC_INIT, CALC_OPS, CALC_OPS_FIXED, candidate, commit_files, git, make_repo, mminions,
-                     run_py, temp_dir)
+                     only_run, private_socket, run_cli, run_py, temp_dir)
 from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
 
 NOISE = [f"value_{i} = {i} * 2\nprint('step', value_{i})" for i in range(19)]
@@ -342,3 +342,74 @@ class ImportRootTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+MEDIAN_UPPER = CALC_OPS  # median of an even list: the upper middle value
+MEDIAN_MIDPOINT = CALC_OPS.replace("    return s[len(s) // 2]",
+                                   "    if len(s) % 2:\n        return s[len(s) // 2]\n"
+                                   "    return (s[len(s) // 2 - 1] + s[len(s) // 2]) / 2")
+GENERATED_CHECK = """from calc import median
+import ast as _mm_ast
+
+
+def _mm_norm(text):
+    return repr(_mm_ast.literal_eval(text.strip()))
+
+
+x = [10, 20, 30, 40]  # the report's list
+_mm_got = str(' '.join(map(str, (median(x),))))
+_mm_want = '25.0'
+assert _mm_norm(_mm_got) == _mm_norm(_mm_want), 'expected %r, got %r' % (_mm_want, _mm_got)
+"""
+
+
+class PlainCheckTests(unittest.TestCase):
+    """A generated check shown as a maintainer would write it, adopted only where its runs show
+    it means the same (issue 27)."""
+
+    def test_the_generated_names_go_and_the_rest_stays_as_written(self):
+        plain = mminions.plain_check(GENERATED_CHECK)
+        self.assertEqual(plain, "from calc import median\n\n\nx = [10, 20, 30, 40]  # the report's list\n"
+                                "got = median(x)\nassert got == 25.0, 'median(x) gave %r, expected 25.0' % (got,)\n")
+        text = mminions.plain_check(GENERATED_CHECK.replace("'25.0'", "'50% done'"))  # not a literal: compared as text
+        self.assertIn("got = str(median(x))\nassert got == '50% done', ", text)
+        with self.assertRaises(AssertionError) as caught:
+            exec(compile(text.replace("from calc import median\n", ""), "repro.py", "exec"), {"median": lambda xs: 30})  # noqa: S102
+        self.assertEqual(str(caught.exception), "str(median(x)) gave '30', expected '50% done'")
+        self.assertIsNone(mminions.plain_check("from calc import mean\nmean([])\n"))
+        namespace: dict = {"median": lambda xs: 30}
+        with self.assertRaises(AssertionError) as caught:
+            exec(compile(plain.replace("from calc import median\n", ""), "repro.py", "exec"), namespace)  # noqa: S102
+        self.assertEqual(str(caught.exception), "median(x) gave 30, expected 25.0")
+
+    def run_median(self, *args):
+        root = temp_dir(self)
+        repo = make_repo(root / "repo", {"calc/__init__.py": CALC_INIT, "calc/ops.py": MEDIAN_UPPER})
+        git(repo, "checkout", "-q", "-b", "fix")
+        commit_files(repo, {"calc/ops.py": MEDIAN_MIDPOINT}, "fix median", 3)
+        git(repo, "checkout", "-q", "main")
+        issue = root / "issue.md"
+        issue.write_text("# median of an even list is wrong\n\n```python\nfrom calc import median\n"
+                         "print(median([10, 20, 30, 40]))\n```\n\nIt prints `30`; expected `25.0`.\n")
+        result = run_cli("run", "--issue-file", str(issue), "--repo-path", str(repo), "--agent", "builtin",
+                         "--min-workers", "1", "--no-triage", "--runs-root", str(root / "runs"),
+                         "--tmux-socket", private_socket(self), *args, env={"MMINIONS_WORKTREE_ROOT": str(root / "wt")})
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        run_dir = only_run(root / "runs")
+        return result, run_dir, (run_dir / "repro" / "minimal_repro.py").read_text(), repo
+
+    def test_with_the_fix_the_reproducer_is_plain_and_says_what_came_out(self):
+        result, run_dir, script, repo = self.run_median("--fixed-ref", "fix", "--no-bisect")
+        self.assertNotIn("_mm_", script)
+        self.assertIn("got = median([10, 20, 30, 40])\nassert got == 25.0", script)
+        self.assertIn("median([10, 20, 30, 40]) gave 30, expected 25.0", result.stdout)  # the verdict says it
+        self.assertIn("it passes at the fix fix", result.stdout)
+        self.assertEqual(run_py(script, repo).returncode, 1)
+        final = (run_dir / "final.md").read_text()
+        self.assertIn("Its check is written plainly", final)
+        self.assertNotIn("_mm_", (run_dir / "repro" / "test_repro.py").read_text())
+
+    def test_without_a_reference_the_generated_check_stays(self):
+        _, run_dir, script, _ = self.run_median("--no-bisect")
+        self.assertIn("_mm_norm", script)  # nothing showed a plain form would mean the same
+        self.assertNotIn("plain", __import__("json").loads((run_dir / "repro" / "minimize.json").read_text()))
