@@ -7,6 +7,7 @@ says ``from parallel import load_tests``, which hands its classes to one shared 
 gives unittest, for each class, a suite that waits for that class's results and tells them
 to unittest's own result (so the counts, the failures and their tracebacks are unittest's).
 MMINIONS_TEST_JOBS=1 runs everything in this process, as plain unittest would.
+MMINIONS_TEST_TIMES=FILE appends each class's wall time to FILE (one JSON line per class).
 
 A worker runs one class at a time with every test of it in that process (setUpClass and
 cleanups as usual); what tests print goes to the worker's stderr, which is shown only when
@@ -29,6 +30,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER_ENV = "MMINIONS_TEST_WORKER"
+TIMES_ENV = "MMINIONS_TEST_TIMES"  # a file each class's wall time is appended to, as a JSON line
 JOBS = int(os.environ.get("MMINIONS_TEST_JOBS") or min(6, 2 * (os.cpu_count() or 1)))
 # the classes that wait longest go first, so the pool never ends on one long class alone
 CLASS_DEADLINE_SEC = 1200  # what the slowest class may take, pool waits included
@@ -191,10 +193,14 @@ class Pool:
                 state["unit"] = unit
                 proc.stdin.write(unit + "\n")
                 proc.stdin.flush()
+                began = time.monotonic()
                 if not self._collect(proc, unit, state["tail"]):
                     state["tail"].append(f"(exit status {proc.wait()})\n")
                     return True
                 state["unit"] = None
+                if os.environ.get(TIMES_ENV):  # what each class took (make test-times sorts them)
+                    with open(os.environ[TIMES_ENV], "a") as times:
+                        times.write(json.dumps({"unit": unit, "seconds": round(time.monotonic() - began, 1)}) + "\n")
         finally:
             with contextlib.suppress(OSError):
                 proc.stdin.close()
