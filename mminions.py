@@ -4559,13 +4559,28 @@ def make_private_home(backend: str, env: dict, home: Path) -> dict[str, str]:
     return {spec.home_var: str(home / spec.home_files[0][0])} if spec.home_var else {}
 
 
+# How a .py copy of the tool re-invokes itself: loaded as a module, so Python reuses its
+# compiled bytecode (__pycache__) instead of compiling 600 KB of source in every manager,
+# worker helper and bisect step (a script run as __main__ is compiled each time).
+SELF_BOOT = ("import sys, importlib.util as u; p = sys.argv.pop(1); s = u.spec_from_file_location('mminions', p); "
+             "m = u.module_from_spec(s); sys.modules['mminions'] = m; s.loader.exec_module(m); sys.exit(m.main())")
+
+
 def self_command() -> list[str]:
-    """How to re-invoke this very tool (.py or .pyz) for manager and worker sessions."""
+    """How to re-invoke this very tool (.py or .pyz) for manager and worker sessions; its path
+    is the last item either way."""
     here = Path(__file__).resolve()
-    target = here.parent if here.parent.is_file() else here  # inside a .pyz: the archive
     # -I: the tool runs with a checkout as its current directory (a bisect step, a worker's
     # log); nothing there, nor PYTHONPATH, may become one of its modules
-    return [sys.executable, "-I", str(target)]
+    if here.parent.is_file():  # inside a .pyz: the archive (it carries its bytecode)
+        return [sys.executable, "-I", str(here.parent)]
+    return [sys.executable, "-I", "-c", SELF_BOOT, str(here)]
+
+
+def self_paths(argv: Sequence[str]) -> list[str]:
+    """What a sandbox shows of the tool: its file (or archive) and the bytecode Python keeps beside it."""
+    tool = Path(argv[-1])
+    return [str(tool)] + ([str(tool.parent / "__pycache__")] if tool.suffix == ".py" else [])
 
 
 def tool_version(argv: Sequence[str], runner: Runner = run_cmd) -> str | None:
@@ -8532,7 +8547,7 @@ class Run:
         import site
         pythonpath = [p for p in (self.env.get("PYTHONPATH") or "").split(os.pathsep) if p.startswith("/")]
         need = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable)),
-                site.getusersitepackages(), *self.object_dirs(), *(self.cfg.self_cmd or self_command())[1:],
+                site.getusersitepackages(), *self.object_dirs(), *self_paths(self.cfg.self_cmd or self_command()),
                 *pythonpath, *self.cfg.sandbox_ro, *visible]
         hidden = [os.path.realpath(os.path.expanduser("~")), os.path.realpath(self.cfg.runs_root),
                   os.path.realpath(worktrees_root())]

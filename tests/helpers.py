@@ -139,10 +139,12 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05):
 
 def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None,
             timeout: float = 120, input: str | None = None) -> subprocess.CompletedProcess:
-    """Run mminions.py as a user would, in a subprocess."""
+    """Run mminions.py as a user would, in a subprocess: the way it re-invokes itself (its
+    bytecode reused, not its source compiled again for each of the suite's hundreds of calls;
+    test_build runs `python3 mminions.py` and the .pyz as they are)."""
     full_env = dict(os.environ, **GIT_ENV)
     full_env.update(env or {})
-    return subprocess.run([sys.executable, str(MMINIONS_PY), *args], capture_output=True,
+    return subprocess.run([sys.executable, "-c", mminions.SELF_BOOT, str(MMINIONS_PY), *args], capture_output=True,
                           text=True, env=full_env, cwd=cwd, timeout=timeout, input=input)
 
 

@@ -24,6 +24,19 @@ class BuildTests(unittest.TestCase):
         self.assertRegex(version.stdout, r"^mminions \d+\.\d+\.\d+")
         subprocess.run([str(out / "a.pyz"), "--help"], cwd=elsewhere, capture_output=True, text=True, check=True)
 
+    def test_the_source_file_runs_as_a_script_and_re_invokes_itself_from_its_bytecode(self):
+        import sys
+        from helpers import mminions
+        elsewhere = temp_dir(self)
+        version = subprocess.run([sys.executable, str(REPO_ROOT / "mminions.py"), "--version"], cwd=elsewhere,
+                                 capture_output=True, text=True, check=True)
+        self.assertRegex(version.stdout, r"^mminions \d+\.\d+\.\d+")
+        argv = mminions.self_command()
+        self.assertEqual((argv[1:3], argv[-1]), (["-I", "-c"], str(REPO_ROOT / "mminions.py")))
+        again = subprocess.run([*argv, "--version"], cwd=elsewhere, capture_output=True, text=True, check=True)
+        self.assertEqual(again.stdout, version.stdout)
+        self.assertIn(str(REPO_ROOT / "__pycache__"), mminions.self_paths(argv))  # what a sandbox shows of it
+
     def test_the_seed_commands_exist(self):
         import argparse
         from helpers import mminions
