@@ -4562,7 +4562,8 @@ def make_private_home(backend: str, env: dict, home: Path) -> dict[str, str]:
 # How a .py copy of the tool re-invokes itself: loaded as a module, so Python reuses its
 # compiled bytecode (__pycache__) instead of compiling 600 KB of source in every manager,
 # worker helper and bisect step (a script run as __main__ is compiled each time).
-SELF_BOOT = ("import sys, importlib.util as u; p = sys.argv.pop(1); s = u.spec_from_file_location('mminions', p); "
+SELF_BOOT = ("import sys, importlib.util as u; p = sys.argv[0] = sys.argv.pop(1); "
+             "s = u.spec_from_file_location('mminions', p); "
              "m = u.module_from_spec(s); sys.modules['mminions'] = m; s.loader.exec_module(m); sys.exit(m.main())")
 
 
