@@ -188,6 +188,10 @@ class EndToEndTests(PipelineCase):
         self.assertTrue(any("exit code 7" in d and "invalid api key" in d for d in decision["diagnostics"]))
         self.assert_clean()
 
+
+class ReferenceTests(PipelineCase):
+    """Runs with a fix or a good commit to check against (their own class: the pool runs it beside EndToEndTests)."""
+
     def test_fixed_ref(self):
         result = self.start("--fixed-ref", "fix", "--no-bisect", plan={"default": out(candidate(GOOD_SCRIPT))})
         self.assertEqual(result.returncode, 0, result.stderr)

@@ -62,8 +62,8 @@ class UnattendedCase(unittest.TestCase):
         self.assertEqual(list((self.runs / "locks").glob("*.lock")) if (self.runs / "locks").exists() else [], [])
 
 
-class FaultInjectionTests(UnattendedCase):
-    """kill -9 of the manager at each phase boundary, then --resume (or gc)."""
+class FaultCase(UnattendedCase):
+    """A 40-commit history and a report, and a run killed with -9 at a named point."""
 
     def setUp(self):
         super().setUp()
@@ -93,6 +93,10 @@ class FaultInjectionTests(UnattendedCase):
         self.assertFalse((run_dir / "run_done.json").exists())
         return run_id
 
+
+class FaultInjectionTests(FaultCase):
+    """kill -9 of the manager at each phase boundary, then --resume."""
+
     def test_kill_9_at_each_phase_then_resume(self):
         baseline = self.start(detach=False)
         self.assertEqual(baseline.returncode, 0, baseline.stdout + baseline.stderr)
@@ -110,6 +114,12 @@ class FaultInjectionTests(UnattendedCase):
                 self.assertEqual(sum(1 for e in events if e["kind"] == "phase" and e.get("phase") == "issue"
                                      and e.get("status") == "done"), 1)
                 self.assert_nothing_left(self.repo)
+
+
+
+class OrphanedRunTests(FaultCase):
+    """A manager killed, or the tmux server under it (a reboot): gc ends the run or resumes it.
+    (Its own class, so the suite's pool runs it beside the long resume test.)"""
 
     def test_a_reboot_kills_the_tmux_server_and_gc_resumes_the_runs(self):
         plan = write_plan(self.root / "plan.json", {"default": {"output": {"candidates": [candidate(GOOD_SCRIPT)],
