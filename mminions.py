@@ -6828,7 +6828,8 @@ def _same_outcome(a: CmdResult, b: CmdResult) -> bool:
     return (a.returncode, a.timed_out) == (b.returncode, b.timed_out)
 
 
-def oracle_runs(cand: dict, worktree: Path, timeout: float, runner: Runner, runs: int) -> list[tuple[CmdResult, Path]]:
+def oracle_runs(cand: dict, worktree: Path, timeout: float, runner: Runner, runs: int,
+                set_aside: list[CmdResult] | None = None) -> list[tuple[CmdResult, Path]]:
     """``runs`` runs of the oracle, each a fresh process.  The first runs alone (it warms
     caches the others share); the rest run side by side on the box's cores; if any ends
     unlike the first, the rest are run again one at a time, and those runs count: running
@@ -6847,6 +6848,8 @@ def oracle_runs(cand: dict, worktree: Path, timeout: float, runner: Runner, runs
                                      range(rest)))
     if all(_same_outcome(result, first[0]) for result in side_by_side):
         return [first] + [(result, first[1]) for result in side_by_side]
+    if set_aside is not None:  # not counted, but it showed the outcome can change (bisect needs to know)
+        set_aside.extend(side_by_side)
     # one ended otherwise: every run counted is then one run alone (re-running only the odd ones
     # would make a bug that shows in half the runs look like one that shows in all of them)
     return [first] + [run_oracle(cand, worktree, timeout, runner) for _ in range(rest)]
@@ -6869,6 +6872,7 @@ class Verification(TypedDict, total=False):
     needs_reference: bool             # trusted only once a reference (the fix) shows fail-to-pass
     claim_matched: bool               # the worker's claimed signature was what really failed
     failure_rate: float               # flaky only: the share of its runs that failed as the first did
+    uneven_runs: dict                 # {total, unlike_first}: runs side by side set aside as some ended otherwise
     note: str
 
 
@@ -6905,9 +6909,9 @@ def verify_candidate(cand: Candidate, worktree: Path, signals: Signals, runs: in
     # worker's claimed signature is its label, checked and said, never what decides.
     failures, first_output, claims, first = [], "", [], None
     claimed = cand["claimed_failure_signature"]
-    batch = max(1, runs)
+    batch, aside = max(1, runs), []
     while batch > 0:
-        for result, path in oracle_runs(cand, worktree, timeout, runner, batch):
+        for result, path in oracle_runs(cand, worktree, timeout, runner, batch, aside):
             output = result.output
             got = failure_fingerprint(output, worktree, path) if not result.ok and not result.timed_out else None
             first = first or got
@@ -6923,6 +6927,10 @@ def verify_candidate(cand: Candidate, worktree: Path, signals: Signals, runs: in
         batch = FLAKY_ESTIMATE_RUNS - len(record["runs"]) if some and len(record["runs"]) == max(1, runs) else 0
     matched_n = len(failures)
     record.update(matched_runs=matched_n, total_runs=len(record["runs"]))
+    if aside:  # runs side by side that ended otherwise, then alone the same: its outcome can change
+        first_run = (record["runs"][0]["exit_code"], record["runs"][0]["timed_out"])
+        record["uneven_runs"] = {"total": len(aside),
+                                 "unlike_first": sum((r.returncode, r.timed_out) != first_run for r in aside)}
     if failures and failures[0]["broken"]:
         record["origin"] = failures[0]["origin"]
         record["reasons"] = [f"the script itself is broken: it fails with {failures[0]['type']} in its own code "
@@ -7637,9 +7645,14 @@ def flake_model(verification: dict, others: Sequence[dict] = ()) -> FlakeModel:
         return failure.get("type"), v.get("origin")
     same = [verification] + [v for v in others if v is not verification and key(v) == key(verification)
                              and v.get("status") in (REPRODUCED, FLAKY)]
-    if not any(v.get("status") == FLAKY for v in same):
+    # runs side by side that ended otherwise count too: they were run again alone, and one
+    # lucky streak alone must not make a bug that shows in half the runs look deterministic
+    uneven = [v.get("uneven_runs") or {} for v in same]
+    if not any(v.get("status") == FLAKY for v in same) and not any(u.get("unlike_first") for u in uneven):
         return FlakeModel(1, 1)
-    return FlakeModel(sum(int(v.get("matched_runs") or 0) for v in same), sum(int(v.get("total_runs") or 0) for v in same))
+    matched = sum(int(v.get("matched_runs") or 0) + int(u.get("total") or 0) - int(u.get("unlike_first") or 0)
+                  for v, u in zip(same, uneven))
+    return FlakeModel(matched, sum(int(v.get("total_runs") or 0) + int(u.get("total") or 0) for v, u in zip(same, uneven)))
 
 
 def expected_good_calls(commits: int) -> int:

@@ -178,6 +178,14 @@ class FlakeModelTests(unittest.TestCase):
         self.assertGreaterEqual(mminions.culprit_confidence(model, [tries] * 6), 0.95)
         self.assertLess(mminions.culprit_confidence(model, [1] * 6), 0.5)  # one pass each proves little
 
+    def test_runs_side_by_side_that_ended_otherwise_count_for_bisect(self):
+        # five fails in five runs alone, after side-by-side runs of which two passed: not deterministic
+        lucky = {"status": "reproduced", "matched_runs": 5, "total_runs": 5, "uneven_runs": {"total": 4, "unlike_first": 2}}
+        model = mminions.flake_model(lucky)
+        self.assertFalse(model.deterministic)
+        self.assertEqual((model.matched, model.total), (7, 9))
+        self.assertGreater(model.tries(6), 1)
+
     def test_another_candidate_that_failed_the_same_way_in_some_runs_makes_it_flaky(self):
         failure = {"type": "ZeroDivisionError"}
         lucky = {"status": "reproduced", "matched_runs": 5, "total_runs": 5, "failure": failure, "origin": "repo"}
