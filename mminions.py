@@ -4572,10 +4572,11 @@ def self_command() -> list[str]:
     is the last item either way."""
     here = Path(__file__).resolve()
     # -I: the tool runs with a checkout as its current directory (a bisect step, a worker's
-    # log); nothing there, nor PYTHONPATH, may become one of its modules
+    # log); nothing there, nor PYTHONPATH, may become one of its modules.  -S: it needs nothing
+    # from site-packages (the standard library only), and their .pth files cost every start
     if here.parent.is_file():  # inside a .pyz: the archive (it carries its bytecode)
-        return [sys.executable, "-I", str(here.parent)]
-    return [sys.executable, "-I", "-c", SELF_BOOT, str(here)]
+        return [sys.executable, "-I", "-S", str(here.parent)]
+    return [sys.executable, "-I", "-S", "-c", SELF_BOOT, str(here)]
 
 
 def self_paths(argv: Sequence[str]) -> list[str]:

@@ -144,7 +144,7 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None,
     test_build runs `python3 mminions.py` and the .pyz as they are)."""
     full_env = dict(os.environ, **GIT_ENV)
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-c", mminions.SELF_BOOT, str(MMINIONS_PY), *args], capture_output=True,
+    return subprocess.run([sys.executable, "-S", "-c", mminions.SELF_BOOT, str(MMINIONS_PY), *args], capture_output=True,
                           text=True, env=full_env, cwd=cwd, timeout=timeout, input=input)
 
 

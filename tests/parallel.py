@@ -1,7 +1,7 @@
 """The suite's test classes, run by a few worker processes at once.
 
 Most of the suite's time is waiting (on tmux, git, subprocesses, timeouts), so it runs its
-test classes in MMINIONS_TEST_JOBS worker processes (default: 2 per core, at most 6) while
+test classes in MMINIONS_TEST_JOBS worker processes (default: 3 per core, at most 8) while
 `python3 -m unittest discover -s tests -p 'test_*.py'` stays the command: each test module
 says ``from parallel import load_tests``, which hands its classes to one shared pool and
 gives unittest, for each class, a suite that waits for that class's results and tells them
@@ -31,11 +31,12 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER_ENV = "MMINIONS_TEST_WORKER"
 TIMES_ENV = "MMINIONS_TEST_TIMES"  # a file each class's wall time is appended to, as a JSON line
-JOBS = int(os.environ.get("MMINIONS_TEST_JOBS") or min(6, 2 * (os.cpu_count() or 1)))
+JOBS = int(os.environ.get("MMINIONS_TEST_JOBS") or min(8, 3 * (os.cpu_count() or 1)))
 # the classes that wait longest go first, so the pool never ends on one long class alone
 CLASS_DEADLINE_SEC = 1200  # what the slowest class may take, pool waits included
-SLOW_FIRST = ("test_unattended", "test_manager", "test_hostile", "test_report_shapes", "test_sweep", "test_server",
-              "test_cli", "test_bisect")
+SLOW_FIRST = ("test_unattended.SchemaFuzzTests", "test_unattended.FaultInjectionTests", "test_bisect.BisectPipelineTests",
+              "test_unattended", "test_manager", "test_hostile", "test_report_shapes", "test_sweep", "test_server",
+              "test_cli", "test_bisect", "test_projects", "test_real_clients")  # classes, then modules
 
 
 # ---- in a worker process ------------------------------------------------------------------
@@ -152,7 +153,7 @@ class Pool:
             self.started = True
         rank = {m: i for i, m in enumerate(SLOW_FIRST)}
         todo = queue.Queue()
-        for unit in sorted(self.units, key=lambda u: rank.get(u.split(".")[0], len(rank))):
+        for unit in sorted(self.units, key=lambda u: rank.get(u, rank.get(u.split(".")[0], len(rank)))):
             todo.put(unit)
         for _ in range(max(1, min(JOBS, len(self.units)))):
             threading.Thread(target=self._drive, args=(todo,), daemon=True).start()

@@ -32,7 +32,7 @@ class BuildTests(unittest.TestCase):
                                  capture_output=True, text=True, check=True)
         self.assertRegex(version.stdout, r"^mminions \d+\.\d+\.\d+")
         argv = mminions.self_command()
-        self.assertEqual((argv[1:3], argv[-1]), (["-I", "-c"], str(REPO_ROOT / "mminions.py")))
+        self.assertEqual((argv[1:4], argv[-1]), (["-I", "-S", "-c"], str(REPO_ROOT / "mminions.py")))
         again = subprocess.run([*argv, "--version"], cwd=elsewhere, capture_output=True, text=True, check=True)
         self.assertEqual(again.stdout, version.stdout)
         self.assertIn(str(REPO_ROOT / "__pycache__"), mminions.self_paths(argv))  # what a sandbox shows of it

@@ -379,7 +379,9 @@ class RunsRootFaultTests(UnattendedCase):
         self.assertEqual(result.stderr.count("\n"), 1, result.stderr)
 
 
-class ServerFuzzTests(unittest.TestCase):
+class ServerCase(unittest.TestCase):
+    """A real server on 127.0.0.1 over a runs root, with a folder outside it that must stay untouched."""
+
     def setUp(self):
         self.root = temp_dir(self)
         self.runs = self.root / "runs"
@@ -412,6 +414,9 @@ class ServerFuzzTests(unittest.TestCase):
             exc.close()
             return exc.code
 
+
+
+class ServerFuzzTests(ServerCase):
     def test_random_fuzz_never_5xx(self):
         before = self.snapshot()
         rng = random.Random(1234)
@@ -451,6 +456,11 @@ class ServerFuzzTests(unittest.TestCase):
             t.join(30)
         self.assertEqual(errors, [])
         self.assertGreater(count[0], 100)
+
+
+
+class SchemaFuzzTests(ServerCase):
+    """schemathesis over the OpenAPI document: the suite's longest class, so the pool starts it first."""
 
     def test_schemathesis_against_openapi(self):
         st = Path(os.environ.get("MMINIONS_SCHEMATHESIS") or REPO_ROOT / ".venv-dev" / "bin" / "schemathesis")
