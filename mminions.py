@@ -9686,10 +9686,12 @@ def probe_timeout(selected: dict, verify_timeout: float) -> float:
 def minimize_budget(cfg: RunConfig, selected: dict, references: int, elapsed: float) -> float:
     """The minimizer's seconds: --minimize-budget-sec; with its default, only what keeps the
     run near RUN_TIME_TARGET_SEC once the reduced script's confirmation (a run at HEAD,
-    three at each reference) is paid for, and never under MINIMIZE_MIN_SEC."""
+    three at each reference) and, for a generated check, its plain form's (the same, one
+    at each reference) are paid for, and never under MINIMIZE_MIN_SEC."""
     if cfg.minimize_budget_sec != MINIMIZE_BUDGET_SEC:
         return float(cfg.minimize_budget_sec)
-    confirmation = longest_run(selected) * (2 + 3 * references)
+    plain = references and plain_check((selected.get("candidate") or {}).get("script", "")) is not None
+    confirmation = longest_run(selected) * (2 + 3 * references + ((2 + references) if plain else 0))
     return max(MINIMIZE_MIN_SEC, min(float(cfg.minimize_budget_sec), RUN_TIME_TARGET_SEC - elapsed - confirmation))
 
 

@@ -228,6 +228,9 @@ class MinimizeTimeTests(unittest.TestCase):
         late = mminions.minimize_budget(cfg, self.selected(3.0), 1, elapsed=36)  # its confirmation costs 15 s
         self.assertAlmostEqual(late, mminions.MINIMIZE_MIN_SEC)
         self.assertAlmostEqual(mminions.minimize_budget(cfg, self.selected(1.0), 1, elapsed=20), 25)
+        # a generated check is then written plainly and checked again: that is paid for too
+        generated = dict(self.selected(1.0), candidate={"script": GENERATED_CHECK})
+        self.assertAlmostEqual(mminions.minimize_budget(cfg, generated, 1, elapsed=20), 22)
         cfg.minimize_budget_sec = 120  # a budget the user chose is theirs
         self.assertEqual(mminions.minimize_budget(cfg, self.selected(3.0), 1, elapsed=36), 120)
 
