@@ -1082,7 +1082,10 @@ class Limits:
             + [f"--as={self.address_mb << 20}"] * bool(self.address_mb) \
             + [f"--nproc={self.processes}"] * bool(self.processes) \
             + [f"--fsize={self.file_mb << 20}"] * bool(self.file_mb) + [f"--cpu={self.cpu_sec}"] * bool(self.cpu_sec)
-        join = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', self.cgroup] if self.cgroup else []
+        # `gc` removes an empty cgroup whose maker died (a killed manager's); a worker of that run
+        # still running makes it again, with the same cap, rather than fail or run uncapped
+        join = ["sh", "-c", f'[ -d "$0" ] || {{ mkdir "$0" && echo {int(self.processes)} > "$0/pids.max"; }}; '
+                'echo $$ > "$0/cgroup.procs" && exec "$@"', self.cgroup] if self.cgroup else []
         return join + (["prlimit", *words, "--"] if words and shutil.which("prlimit") else [])
 
 

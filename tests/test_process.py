@@ -72,5 +72,23 @@ class RunCmdTests(unittest.TestCase):
         self.assertIn("definitely-not-a-tool-xyz: command not found", str(ctx.exception))
 
 
+class PidsCgroupTests(unittest.TestCase):
+    def test_a_cgroup_gc_removed_is_made_again_with_its_cap(self):
+        # `gc` removes an empty pids cgroup whose maker died; a worker of that (killed) manager's
+        # run that is still going joins it again later: it must find it, capped as before
+        cgroup = mminions.make_pids_cgroup(37)
+        if not cgroup:
+            self.skipTest("no writable pids cgroup here (root only)")
+        self.addCleanup(mminions.remove_cgroup, cgroup)
+        mminions.remove_cgroup(cgroup)
+        self.assertFalse(os.path.exists(cgroup))
+        argv = mminions.Limits(processes=37, cgroup=cgroup).prlimit_argv() + ["cat", "/proc/self/cgroup"]
+        result = mminions.run_cmd(argv, timeout=20)
+        self.assertTrue(result.ok, result.output)
+        self.assertIn(os.path.basename(cgroup), result.stdout)
+        with open(os.path.join(cgroup, "pids.max")) as f:
+            self.assertEqual(f.read().strip(), "37")
+
+
 if __name__ == "__main__":
     unittest.main()
