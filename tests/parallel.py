@@ -1,7 +1,7 @@
 """The suite's test classes, run by a few worker processes at once.
 
 Most of the suite's time is waiting (on tmux, git, subprocesses, timeouts), so it runs its
-test classes in MMINIONS_TEST_JOBS worker processes (default: 3 per core, at most 8) while
+test classes in MMINIONS_TEST_JOBS worker processes (default: 2 per core, at most 6) while
 `python3 -m unittest discover -s tests -p 'test_*.py'` stays the command: each test module
 says ``from parallel import load_tests``, which hands its classes to one shared pool and
 gives unittest, for each class, a suite that waits for that class's results and tells them
@@ -31,7 +31,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER_ENV = "MMINIONS_TEST_WORKER"
 TIMES_ENV = "MMINIONS_TEST_TIMES"  # a file each class's wall time is appended to, as a JSON line
-JOBS = int(os.environ.get("MMINIONS_TEST_JOBS") or min(8, 3 * (os.cpu_count() or 1)))
+JOBS = int(os.environ.get("MMINIONS_TEST_JOBS") or min(6, 2 * (os.cpu_count() or 1)))
 # the classes that wait longest go first, so the pool never ends on one long class alone
 CLASS_DEADLINE_SEC = 1200  # what the slowest class may take, pool waits included
 SLOW_FIRST = ("test_unattended.SchemaFuzzTests", "test_unattended.FaultInjectionTests", "test_bisect.BisectPipelineTests",

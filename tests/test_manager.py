@@ -142,7 +142,8 @@ class EndToEndTests(PipelineCase):
     def test_rejections_and_escalation(self):
         plan = {"w1": out(candidate(CHEAT)), "w2": {"output": "Sorry, I could not reproduce it."},
                 "w3": dict(out(candidate(GOOD_SCRIPT)), sleep=60), "w4": out(candidate(WRONG), candidate(NO_IMPORT)),
-                "w5": out(candidate(FLAKY)), "w6": out(candidate(GOOD_SCRIPT))}
+                # the good one answers last: the flaky one's 20 runs are over before it ends the search
+                "w5": out(candidate(FLAKY)), "w6": dict(out(candidate(GOOD_SCRIPT)), sleep=4)}
         result = self.mm("run", "--issue-file", str(self.issue), "--repo-path", str(self.repo), "--agent", "codex",
                          "--verify-runs", "4", "--timeout-sec", "10", "--no-triage", "--no-bisect",
                          "--min-workers", "2", "--max-workers", "6", "--json", plan=plan)
