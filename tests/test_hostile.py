@@ -22,7 +22,9 @@ from parallel import load_tests  # noqa: F401  (the suite's classes run in a poo
 
 SECRETS = {"GITHUB_TOKEN": "ghp_hostiletestsecret0000000000000001", "OPENAI_API_KEY": "sk-hostile-openai-000000000002",
            "MMINIONS_TOKEN": "mm-hostile-server-token-0000000003", "ANTHROPIC_API_KEY": "sk-ant-hostile-00000000004"}
-SLEEP_MARK = "313.25"  # a daemon's sleep, unique enough to find it in /proc
+# a daemon's sleep, unique enough to find it in /proc: one per test process, since the pool runs
+# classes that plant (and kill) such daemons side by side
+SLEEP_MARK = f"313.{os.getpid()}"
 
 
 def has_bwrap():
