@@ -8766,21 +8766,21 @@ def copy_regular_files(src_root: Path, dst_root: Path, rels: Sequence[str], max_
     either; returns the bytes copied (OSError past ``max_bytes``)."""
     total = 0
     for rel in rels:
-        src, dst = inside_without_links(src_root, rel), inside_without_links(dst_root, rel)
-        if src is None or dst is None:
-            continue
+        dst = inside_without_links(dst_root, rel)
         try:
-            mode = os.lstat(src).st_mode
-        except FileNotFoundError:
+            info = os.lstat(src_root / rel)
+        except OSError:
             continue
-        if stat.S_ISDIR(mode):
-            continue
-        if not stat.S_ISREG(mode):
-            continue  # links, FIFOs, sockets a setup left are not part of its result
-        data = read_bytes_safely(src, max_bytes - total + 1)
-        total += len(data)
+        if dst is None or not stat.S_ISREG(info.st_mode):
+            continue  # links, FIFOs, sockets and folders a setup left are not part of its result
+        total += info.st_size
         if total > max_bytes:
             raise OSError(f"the setup's result is larger than {max_bytes >> 20} MB (--max-disk-mb)")
+        try:  # read as every checkout file is: no link followed on the way
+            data = read_in_tree(src_root, rel, max_bytes)
+        except OSError:
+            continue
+        mode = info.st_mode
         dst.parent.mkdir(parents=True, exist_ok=True)
         write_new_file(dst, data, (mode & 0o777) | 0o600)
     return total
@@ -9705,6 +9705,14 @@ def phase_minimize(run: Run) -> None:
     adopt_plain_check(run)
 
 
+def keep_fix_check(selected: dict, checks: Sequence[dict]) -> None:
+    """The fix's check of the script that replaced the selected one becomes its fixed_ref; the
+    fix keeps its name (a reference check is labelled "the fix <ref>")."""
+    fixed = next((c for c in checks if c["sha"] == (selected.get("fixed_ref") or {}).get("sha")), None)
+    if fixed:
+        selected["fixed_ref"] = dict(fixed, ref=selected["fixed_ref"]["ref"])
+
+
 def adopt_plain_check(run: Run) -> None:
     """A generated check (``_mm_got``, ``_mm_norm``) rewritten plainly (``got = ...``, ``assert
     got == expected``) replaces it only where it is shown to mean the same: it fails here the
@@ -9737,9 +9745,7 @@ def adopt_plain_check(run: Run) -> None:
     selected.setdefault("original_candidate", cand)
     selected.setdefault("original_verification", selected["verification"])
     selected.update(candidate=rewritten, verification=confirm, original_script=selected.get("original_script") or cand["script"])
-    fixed = next((c for c in checks if c["sha"] == (selected.get("fixed_ref") or {}).get("sha")), None)
-    if fixed:
-        selected["fixed_ref"] = dict(fixed, ref=selected["fixed_ref"]["ref"])
+    keep_fix_check(selected, checks)
     atomic_write_json(run.paths.selected_candidate_json, selected)
     run.log("the reproducer's check written plainly (it fails the same way and passes at "
             + ", ".join(c["ref"] for c in checks) + ")")
@@ -9830,9 +9836,7 @@ def reduce_selected(run: Run) -> None:
     atomic_write_text(run.paths.minimal_repro(ext), text)
     selected.update(original_candidate=cand, original_verification=verification, candidate=reduced,
                     verification=confirm, original_script=cand["script"])
-    fixed = next((c for c in ref_checks if c["sha"] == (selected.get("fixed_ref") or {}).get("sha")), None)
-    if fixed:  # the fix keeps its name (the check is labelled "the fix <ref>")
-        selected["fixed_ref"] = dict(fixed, ref=selected["fixed_ref"]["ref"])
+    keep_fix_check(selected, ref_checks)
     atomic_write_json(run.paths.selected_candidate_json, selected)
     run.log(f"minimized ({doc['mode']}): {before['lines']} -> {doc['after']['lines']} lines in {oracle.calls} oracle calls")
 

@@ -6,6 +6,7 @@ oracle runs, seconds.  Run it against any copy of mminions to compare (--mminion
     python3 bench/projects.py [--mminions mminions.py] [--trials 10] [--only flaky,setup,js]
 """
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -18,7 +19,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
-from helpers import (CALC_ISSUE, CALC_OPS_FIXED, FLAKY_OPS, JS_ISSUE, JS_REPRO, cmd_agent,  # noqa: E402
+from helpers import (CALC_ISSUE, CALC_OPS_FIXED, FLAKY_OPS, JS_CANDIDATE, JS_ISSUE, cmd_agent,  # noqa: E402
                      make_built_history, make_history, make_js_history)
 
 
@@ -44,24 +45,29 @@ def run_mminions(mm: str, root: Path, repo: Path, issue: Path, *extra: str, env:
                          if run and (run / "repro" / "minimize.json").exists() else {})}
 
 
-def flaky(mm: str, trial: int) -> dict:
-    root = Path(tempfile.mkdtemp(prefix="bench-flaky-"))
+@contextlib.contextmanager
+def scratch(name: str, issue: str):
+    """A temp folder for one scenario, its report written as issue.md; removed after."""
+    root = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     try:
-        marks = make_history(root / "repo", 32, 20, ops=(CALC_OPS_FIXED, FLAKY_OPS))
-        (root / "issue.md").write_text(CALC_ISSUE)
-        out = run_mminions(mm, root, root / "repo", root / "issue.md", "--agent", "builtin", "--min-workers", "1",
-                           "--good", marks[1])
-        out["right"] = out["culprit"] == marks[20]
-        return out
+        (root / "issue.md").write_text(issue)
+        yield root
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def flaky(mm: str, trial: int) -> dict:
+    with scratch("flaky", CALC_ISSUE) as root:
+        marks = make_history(root / "repo", 32, 20, ops=(CALC_OPS_FIXED, FLAKY_OPS))
+        out = run_mminions(mm, root, root / "repo", root / "issue.md", "--agent", "builtin", "--min-workers", "1",
+                           "--good", marks[1])
+        out["right"] = out["culprit"] == marks[20]
+        return out
+
+
 def setup(mm: str, trial: int) -> dict:
-    root = Path(tempfile.mkdtemp(prefix="bench-setup-"))
-    try:
+    with scratch("setup", CALC_ISSUE) as root:
         marks = make_built_history(root / "repo", 40, 27, range(8, 10))
-        (root / "issue.md").write_text(CALC_ISSUE)
         args = ("--agent", "builtin", "--min-workers", "1", "--good", marks[1])
         out = run_mminions(mm, root, root / "repo", root / "issue.md", *args, "--setup", "python3 build.py",
                            "--setup-inputs", "calc/ops.src,build.py")
@@ -70,18 +76,12 @@ def setup(mm: str, trial: int) -> dict:
             out = dict(run_mminions(mm, root, root / "repo", root / "issue.md", *args), setup="not supported")
         out["right"] = out["culprit"] == marks[27]
         return out
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def js(mm: str, trial: int) -> dict:
-    root = Path(tempfile.mkdtemp(prefix="bench-js-"))
-    try:
+    with scratch("js", JS_ISSUE) as root:
         marks = make_js_history(root / "repo", 24, 15)
-        (root / "issue.md").write_text(JS_ISSUE)
-        agent = cmd_agent(root / "agent.py", [{"candidate_id": "c1", "script": JS_REPRO, "setup_commands": [],
-                                               "oracle_command": "node {repro_file}",
-                                               "claimed_failure_signature": "AssertionError", "file_extension": "js"}])
+        agent = cmd_agent(root / "agent.py", [JS_CANDIDATE])
         out = run_mminions(mm, root, root / "repo", root / "issue.md", "--agent", "cmd", "--agent-cmd",
                            f"{sys.executable} {agent} {{output_file}}", "--min-workers", "1", "--max-workers", "1",
                            "--good", marks[1])
@@ -91,8 +91,6 @@ def js(mm: str, trial: int) -> dict:
                            f"{(mini.get('after') or {}).get('lines')} lines, {mini.get('oracle_calls')} oracle calls; " \
                            f"{mini.get('reason', '')}"
         return out
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 SCENARIOS = {"flaky": flaky, "setup": setup, "js": js}

@@ -413,6 +413,8 @@ let noise = 0;
 for (let i = 0; i < 3; i++) noise += i;
 assert.strictEqual(total([1, 2, 3]), 6);
 """
+JS_CANDIDATE = {"candidate_id": "c1", "script": JS_REPRO, "setup_commands": [], "oracle_command": "node {repro_file}",
+                "claimed_failure_signature": "AssertionError", "file_extension": "js"}
 JS_ISSUE = "# total() drops the first number\n\n`total([1, 2, 3])` gives 5; it should be 6.\n"
 
 

@@ -8,7 +8,7 @@ import shutil
 import sys
 import unittest
 
-from helpers import (CALC_INIT, CALC_ISSUE, CALC_OPS, CALC_OPS_FIXED, FLAKY_OPS, JS_ISSUE, JS_REPRO, cmd_agent,
+from helpers import (CALC_INIT, CALC_ISSUE, CALC_OPS, CALC_OPS_FIXED, FLAKY_OPS, JS_CANDIDATE, JS_ISSUE, cmd_agent,
                      commit_files, git, leftover_worktrees, make_built_history, make_history, make_js_history,
                      make_repo, mminions, only_run, private_socket, run_cli, temp_dir)
 from parallel import load_tests  # noqa: F401  (the suite's classes run in a pool: tests/parallel.py)
@@ -114,10 +114,8 @@ class VersionStandInTests(ProjectRun):
 class OtherLanguageTests(ProjectRun):
     def test_a_javascript_reproducer_is_reduced_against_good_and_bisected(self):
         marks = make_js_history(self.root / "repo", 16, 11)
-        cand = {"candidate_id": "c1", "script": JS_REPRO, "setup_commands": [], "oracle_command": "node {repro_file}",
-                "claimed_failure_signature": "AssertionError", "file_extension": "js"}
         result, run_dir, decision = self.mm(self.root / "repo", JS_ISSUE, "--good", marks[1], "--verify-runs", "2",
-                                            candidates=[cand])
+                                            candidates=[JS_CANDIDATE])
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         self.assertEqual((decision["status"], decision["culprit_commit"]["sha"]), ("ok", marks[11]))
         mini = json.loads((run_dir / "repro" / "minimize.json").read_text())
